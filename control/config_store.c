@@ -1,0 +1,180 @@
+#include "config_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "id_pool.h"
+#include "jsonrpc.h"
+#include "lb_runtime.h"
+#include "neigh.h"
+#include "snapshot.h"
+#include "stats.h"
+
+static struct id_pool service_ids;
+static struct id_pool real_ids;
+
+const struct lb_config *config_store_running(void)
+{
+	return lb_rt.config;
+}
+
+/* Gives every new service and real an id; returns 0 or -1 when the pools are exhausted. */
+static int assign_ids(struct lb_config *c, uint32_t *new_ids, uint32_t *n_new, char *err,
+		      size_t errlen)
+{
+	for (uint32_t i = 0; i < c->n_services; i++) {
+		struct lb_service_cfg *s = &c->services[i];
+		if (s->id == 0) {
+			s->id = id_pool_alloc(&service_ids);
+			if (s->id == 0)
+				return lb_err(err, errlen, "no room for another service (dataplane.max_services = %u)",
+					      lb_rt.max_services);
+			/* high bit marks a service id in the rollback list */
+			new_ids[(*n_new)++] = s->id | 0x80000000u;
+			stats_reset_service(s->id);
+		}
+		for (uint32_t j = 0; j < s->n_reals; j++) {
+			struct lb_real_cfg *r = &s->reals[j];
+			if (r->id != 0)
+				continue;
+			r->id = id_pool_alloc(&real_ids);
+			if (r->id == 0)
+				return lb_err(err, errlen,
+					      "no room for another real server (dataplane.max_reals = %u; "
+					      "removed reals are reusable once their connections ended)",
+					      lb_rt.max_reals);
+			r->gen = real_ids.gen[r->id];
+			new_ids[(*n_new)++] = r->id;
+			stats_reset_real(r->id);
+		}
+	}
+	return 0;
+}
+
+/* Returns the ids assign_ids handed out; the candidate itself is discarded by the caller. */
+static void rollback_ids(const uint32_t *new_ids, uint32_t n_new)
+{
+	for (uint32_t k = 0; k < n_new; k++) {
+		if (new_ids[k] & 0x80000000u)
+			id_pool_release(&service_ids, new_ids[k] & 0x7fffffffu, false);
+		else
+			id_pool_release(&real_ids, new_ids[k], false);
+	}
+}
+
+/* Releases the ids of the running configuration that candidate no longer has. */
+static void release_removed_ids(const struct lb_config *running, const struct lb_config *candidate)
+{
+	uint8_t *keep_real = calloc(lb_rt.max_reals + 1, 1);
+	uint8_t *keep_service = calloc(lb_rt.max_services + 1, 1);
+
+	if (keep_real == NULL || keep_service == NULL)
+		goto out; /* the ids leak until restart rather than being reused too early */
+	for (uint32_t i = 0; i < candidate->n_services; i++) {
+		keep_service[candidate->services[i].id] = 1;
+		for (uint32_t j = 0; j < candidate->services[i].n_reals; j++)
+			keep_real[candidate->services[i].reals[j].id] = 1;
+	}
+	for (uint32_t i = 0; running != NULL && i < running->n_services; i++) {
+		const struct lb_service_cfg *s = &running->services[i];
+		if (s->id && !keep_service[s->id])
+			id_pool_release(&service_ids, s->id, false);
+		for (uint32_t j = 0; j < s->n_reals; j++)
+			if (s->reals[j].id && !keep_real[s->reals[j].id])
+				id_pool_release(&real_ids, s->reals[j].id, true);
+	}
+out:
+	free(keep_real);
+	free(keep_service);
+}
+
+/* Marks the neighbours the configuration needs and frees the others. */
+static void sync_neighbours(const struct lb_config *c)
+{
+	neigh_table_unmark(lb_rt.neigh);
+	for (uint32_t i = 0; i < c->n_services; i++)
+		for (uint32_t j = 0; j < c->services[i].n_reals; j++) {
+			const struct lb_real_cfg *r = &c->services[i].reals[j];
+			int port = snapshot_egress_port(&r->ip);
+			(void)neigh_table_slot(lb_rt.neigh, &r->ip, port < 0 ? 0 : (uint16_t)port);
+		}
+	neigh_table_release_unwanted(lb_rt.neigh);
+}
+
+static uint32_t count_reals(const struct lb_config *c)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < c->n_services; i++)
+		n += c->services[i].n_reals;
+	return n;
+}
+
+int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
+{
+	uint32_t n_new = 0, total_reals = count_reals(candidate);
+	uint32_t *new_ids;
+	struct lb_snapshot *snap;
+
+	if (candidate->n_services > lb_rt.max_services) {
+		lb_err(err, errlen, "%u services exceed dataplane.max_services %u",
+		       candidate->n_services, lb_rt.max_services);
+		return LB_RPC_CAPACITY;
+	}
+	if (total_reals > lb_rt.max_reals) {
+		lb_err(err, errlen, "%u real servers exceed dataplane.max_reals %u", total_reals,
+		       lb_rt.max_reals);
+		return LB_RPC_CAPACITY;
+	}
+	new_ids = calloc(candidate->n_services + total_reals + 1, sizeof(uint32_t));
+	if (new_ids == NULL) {
+		lb_err(err, errlen, "out of memory");
+		return JSONRPC_INTERNAL_ERROR;
+	}
+	if (assign_ids(candidate, new_ids, &n_new, err, errlen) != 0) {
+		rollback_ids(new_ids, n_new);
+		free(new_ids);
+		return LB_RPC_CAPACITY;
+	}
+	snap = snapshot_build(candidate, err, errlen);
+	if (snap == NULL) {
+		rollback_ids(new_ids, n_new);
+		free(new_ids);
+		return JSONRPC_INVALID_PARAMS;
+	}
+	free(new_ids);
+	snapshot_publish(snap);
+	if (lb_rt.config != candidate)
+		release_removed_ids(lb_rt.config, candidate);
+	sync_neighbours(candidate);
+	if (lb_rt.config != candidate) {
+		lb_config_free(lb_rt.config);
+		*lb_rt.config = *candidate;
+		memset(candidate, 0, sizeof(*candidate));
+	}
+	return 0;
+}
+
+int config_store_init(char *err, size_t errlen)
+{
+	struct lb_config *c = lb_rt.config;
+
+	if (id_pool_init(&service_ids, lb_rt.max_services) != 0 ||
+	    id_pool_init(&real_ids, lb_rt.max_reals) != 0 ||
+	    stats_init(lb_rt.max_services, lb_rt.max_reals) != 0)
+		return lb_err(err, errlen, "out of memory");
+	for (uint32_t i = 0; i < c->n_static_neigh; i++) {
+		int port = snapshot_egress_port(&c->static_neigh[i].ip);
+		if (neigh_table_set_static(lb_rt.neigh, &c->static_neigh[i].ip,
+					   port < 0 ? 0 : (uint16_t)port, c->static_neigh[i].mac) < 0)
+			return lb_err(err, errlen, "neighbours.static: table full");
+	}
+	/* The boot configuration commits onto itself: same checks as any RPC change. */
+	if (config_store_commit(c, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+void config_store_reclaim_ids(void)
+{
+	id_pool_reclaim(&real_ids, stats_real_idle);
+}

@@ -1,0 +1,92 @@
+/* conn.list */
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+
+#include "config_store.h"
+#include "conn_dump.h"
+#include "rpc_methods.h"
+#include "tcp_state.h"
+
+#define CONN_LIST_DEFAULT 1000
+#define CONN_LIST_MAX 100000
+
+static struct lb_addr key_addr(uint8_t family, const uint8_t *bytes)
+{
+	struct lb_addr a = {0};
+
+	a.family = family;
+	if (family == AF_INET)
+		memcpy(&a.v4, bytes, 4);
+	else
+		memcpy(a.v6, bytes, 16);
+	return a;
+}
+
+/* The configured real with this id and generation, or NULL when it was removed. */
+static const struct lb_real_cfg *real_by_id(const struct lb_config *c, uint32_t id, uint32_t gen)
+{
+	for (uint32_t i = 0; i < c->n_services; i++)
+		for (uint32_t j = 0; j < c->services[i].n_reals; j++)
+			if (c->services[i].reals[j].id == id && c->services[i].reals[j].gen == gen)
+				return &c->services[i].reals[j];
+	return NULL;
+}
+
+static json_t *conn_list(json_t *params, struct rpc_error *err)
+{
+	static const char *const keys[] = {"limit", NULL};
+	uint32_t limit = CONN_LIST_DEFAULT;
+	const struct lb_config *c = config_store_running();
+	uint64_t now = rte_rdtsc();
+	bool truncated = false;
+	json_t *list;
+
+	if (rpc_check_keys(params, keys, err) != 0)
+		return NULL;
+	if (lb_json_get_uint(params, "limit", "params", 1, CONN_LIST_MAX, &limit, err->message,
+			     sizeof(err->message)) != 0)
+		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "%s", err->message);
+	struct conn_dump_request req = {.max = limit};
+	req.out = calloc(limit, sizeof(*req.out));
+	if (req.out == NULL)
+		return rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
+	list = json_array();
+	for (uint16_t w = 0; w < lb_rt.n_workers && json_array_size(list) < limit; w++) {
+		req.max = limit - (uint32_t)json_array_size(list);
+		if (conn_dump_collect(lb_rt.workers[w], &req) != 0)
+			continue;
+		truncated |= req.truncated != 0;
+		for (uint32_t i = 0; i < req.count; i++) {
+			const struct conn_dump_entry *e = &req.out[i];
+			char client[LB_ADDR_PORT_STRLEN], virt[LB_ADDR_PORT_STRLEN];
+			char real[LB_ADDR_PORT_STRLEN] = "-";
+			struct lb_addr src = key_addr(e->key.family, e->key.src);
+			struct lb_addr dst = key_addr(e->key.family, e->key.dst);
+			const struct lb_real_cfg *r = real_by_id(c, e->real_id, e->real_gen);
+			if (r != NULL)
+				lb_addr_port_format(&r->ip, r->port, real, sizeof(real));
+			uint64_t left = e->expires_tsc > now ? (e->expires_tsc - now) / lb_rt.tsc_hz : 0;
+			json_array_append_new(
+				list,
+				json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "proto",
+					  lb_proto_name(e->key.proto), "client",
+					  lb_addr_port_format(&src, rte_be_to_cpu_16(e->key.sport), client,
+							      sizeof(client)),
+					  "virtual",
+					  lb_addr_port_format(&dst, rte_be_to_cpu_16(e->key.dport), virt,
+							      sizeof(virt)),
+					  "real", real, "state", lb_conn_state_name(e->state), "expires",
+					  (json_int_t)left, "worker", (int)w));
+		}
+	}
+	free(req.out);
+	return json_pack("{s:o, s:b}", "connections", list, "truncated", truncated);
+}
+
+const struct rpc_method rpc_conn_methods[] = {
+	{"conn.list", conn_list},
+	{NULL, NULL},
+};

@@ -1,0 +1,83 @@
+/* The one table of RPC namespaces, and helpers every namespace uses. */
+#include "rpc_methods.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config_store.h"
+
+static const struct rpc_method *const namespaces[] = {
+	rpc_service_methods, rpc_real_methods,   rpc_stats_methods,
+	rpc_conn_methods,    rpc_config_methods, rpc_system_methods,
+};
+
+const struct rpc_method *rpc_method_find(const char *name)
+{
+	for (size_t n = 0; n < sizeof(namespaces) / sizeof(namespaces[0]); n++)
+		for (const struct rpc_method *m = namespaces[n]; m->name != NULL; m++)
+			if (strcmp(m->name, name) == 0)
+				return m;
+	return NULL;
+}
+
+json_t *rpc_fail(struct rpc_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+int rpc_check_keys(json_t *params, const char *const *allowed, struct rpc_error *err)
+{
+	if (lb_json_check_keys(params, "params", allowed, err->message, sizeof(err->message)) != 0) {
+		err->code = JSONRPC_INVALID_PARAMS;
+		return -1;
+	}
+	return 0;
+}
+
+int rpc_begin_change(struct lb_config *candidate, struct rpc_error *err)
+{
+	if (lb_config_clone(config_store_running(), candidate) != 0) {
+		rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int rpc_commit(struct lb_config *candidate, struct rpc_error *err)
+{
+	int code = config_store_commit(candidate, err->message, sizeof(err->message));
+
+	lb_config_free(candidate);
+	if (code != 0) {
+		err->code = code;
+		return -1;
+	}
+	return 0;
+}
+
+int rpc_find_service(const struct lb_config *c, json_t *key, const char *path,
+		     struct rpc_error *err)
+{
+	struct lb_addr vip;
+	uint16_t port;
+	uint8_t proto;
+	char ab[LB_ADDR_STRLEN];
+
+	if (lb_service_key_from_json(key, path, &vip, &port, &proto, err->message,
+				     sizeof(err->message)) != 0) {
+		err->code = JSONRPC_INVALID_PARAMS;
+		return -1;
+	}
+	int idx = lb_config_find_service(c, &vip, port, proto);
+	if (idx < 0)
+		rpc_fail(err, LB_RPC_NOT_FOUND, "no service %s %s:%u", lb_proto_name(proto),
+			 lb_addr_format(&vip, ab, sizeof(ab)), port);
+	return idx;
+}

@@ -1,0 +1,54 @@
+/*
+ * RPC methods: one file per namespace (rpc_service.c, rpc_real.c ...), each exporting a
+ * NULL-terminated table that rpc_methods.c lists.
+ */
+#ifndef DPDK_LB_RPC_METHODS_H
+#define DPDK_LB_RPC_METHODS_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "jsonrpc.h"
+
+struct rpc_error {
+	int code;
+	char message[LB_ERR_LEN];
+};
+
+/* Returns the result (new reference), or NULL with err filled. */
+typedef json_t *(*rpc_handler)(json_t *params, struct rpc_error *err);
+
+struct rpc_method {
+	const char *name;
+	rpc_handler handler;
+};
+
+/* The method called name, or NULL. */
+const struct rpc_method *rpc_method_find(const char *name);
+
+/* Fills err and returns NULL, for `return rpc_fail(...)` in handlers. */
+json_t *rpc_fail(struct rpc_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Rejects keys of params not in the NULL-terminated list; NULL when fine, else rpc_fail'd. */
+int rpc_check_keys(json_t *params, const char *const *allowed, struct rpc_error *err);
+
+/*
+ * Clones the running configuration into *candidate for a handler to edit; 0 or -1 (err set).
+ * rpc_commit publishes the edited candidate and frees it whatever happens; 0 or -1 (err set).
+ */
+int rpc_begin_change(struct lb_config *candidate, struct rpc_error *err);
+int rpc_commit(struct lb_config *candidate, struct rpc_error *err);
+
+/* Finds the service named by a key object; index or -1 with err set (-32602 / -32001). */
+int rpc_find_service(const struct lb_config *c, json_t *key, const char *path,
+		     struct rpc_error *err);
+
+extern const struct rpc_method rpc_service_methods[];
+extern const struct rpc_method rpc_real_methods[];
+extern const struct rpc_method rpc_stats_methods[];
+extern const struct rpc_method rpc_conn_methods[];
+extern const struct rpc_method rpc_config_methods[];
+extern const struct rpc_method rpc_system_methods[];
+
+#endif

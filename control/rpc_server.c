@@ -1,0 +1,300 @@
+#include "rpc_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <rte_log.h>
+
+#include "config.h"
+#include "jsonrpc.h"
+#include "line_buffer.h"
+#include "rpc_methods.h"
+
+struct rpc_client {
+	int fd; /* -1 = slot unused */
+	bool close_after_write;
+	struct line_buffer in;
+	char *out;
+	size_t out_len, out_off;
+};
+
+struct rpc_server {
+	int listen_fd;
+	char path[LB_SOCKET_PATH_LEN];
+	uint32_t max_clients;
+	uint32_t max_request;
+	struct rpc_client *clients;
+	struct pollfd *pfds;
+};
+
+static int make_parent_dir(const char *path)
+{
+	char dir[LB_SOCKET_PATH_LEN];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+struct rpc_server *rpc_server_open(const char *path, uint32_t max_clients, uint32_t max_request,
+				   char *err, size_t errlen)
+{
+	struct rpc_server *s = calloc(1, sizeof(*s));
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+
+	if (s == NULL)
+		goto fail_mem;
+	s->clients = calloc(max_clients, sizeof(*s->clients));
+	s->pfds = calloc(max_clients + 1, sizeof(*s->pfds));
+	if (s->clients == NULL || s->pfds == NULL)
+		goto fail_mem;
+	for (uint32_t i = 0; i < max_clients; i++)
+		s->clients[i].fd = -1;
+	s->max_clients = max_clients;
+	s->max_request = max_request;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	if (make_parent_dir(path) != 0) {
+		lb_err(err, errlen, "rpc.socket: cannot create the directory of %s: %s", path,
+		       strerror(errno));
+		goto fail;
+	}
+	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->listen_fd < 0) {
+		lb_err(err, errlen, "rpc.socket: socket: %s", strerror(errno));
+		goto fail;
+	}
+	/* A socket file left by a crashed daemon is stale only if nobody answers on it. */
+	if (connect(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+		lb_err(err, errlen, "rpc.socket: %s is in use by another running daemon", path);
+		close(s->listen_fd);
+		goto fail;
+	}
+	unlink(path);
+	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+	    chmod(path, 0660) != 0 || listen(s->listen_fd, 64) != 0) {
+		lb_err(err, errlen, "rpc.socket: %s: %s", path, strerror(errno));
+		close(s->listen_fd);
+		goto fail;
+	}
+	return s;
+fail_mem:
+	lb_err(err, errlen, "out of memory");
+fail:
+	if (s != NULL) {
+		free(s->clients);
+		free(s->pfds);
+		free(s);
+	}
+	return NULL;
+}
+
+static void client_close(struct rpc_client *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	line_buffer_free(&c->in);
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	c->close_after_write = false;
+}
+
+static void client_queue(struct rpc_client *c, json_t *msg)
+{
+	size_t len;
+	char *line = jsonrpc_encode_line(msg, &len);
+
+	json_decref(msg);
+	if (line == NULL)
+		return;
+	char *n = realloc(c->out, c->out_len + len);
+	if (n == NULL) {
+		free(line);
+		return;
+	}
+	memcpy(n + c->out_len, line, len);
+	c->out = n;
+	c->out_len += len;
+	free(line);
+}
+
+static void handle_line(struct rpc_client *c, const char *line, size_t len)
+{
+	struct jsonrpc_request req;
+	struct rpc_error err = {0};
+	json_t *id = NULL, *result;
+	char msg[LB_ERR_LEN];
+
+	if (len == 0)
+		return; /* blank lines are keep-alives */
+	int code = jsonrpc_parse_request(line, len, &req, &id, msg, sizeof(msg));
+	if (code != 0) {
+		client_queue(c, jsonrpc_error(id, code, msg));
+		json_decref(id);
+		return;
+	}
+	json_decref(id);
+	const struct rpc_method *m = rpc_method_find(req.method);
+	if (m == NULL) {
+		snprintf(msg, sizeof(msg), "method not found: %s", req.method);
+		if (req.id != NULL)
+			client_queue(c, jsonrpc_error(req.id, JSONRPC_METHOD_NOT_FOUND, msg));
+		jsonrpc_request_free(&req);
+		return;
+	}
+	result = m->handler(req.params, &err);
+	if (req.id != NULL) {
+		if (result != NULL)
+			client_queue(c, jsonrpc_result(req.id, result));
+		else
+			client_queue(c, jsonrpc_error(req.id, err.code ? err.code : JSONRPC_INTERNAL_ERROR,
+						      err.message));
+	} else {
+		json_decref(result);
+	}
+	if (result == NULL && err.code != JSONRPC_INVALID_PARAMS && err.code != LB_RPC_NOT_FOUND &&
+	    err.code != LB_RPC_EXISTS)
+		RTE_LOG(WARNING, USER1, "rpc %s failed: %s\n", req.method, err.message);
+	jsonrpc_request_free(&req);
+}
+
+static void client_read(struct rpc_server *s, struct rpc_client *c)
+{
+	for (;;) {
+		size_t room;
+		char *dst = line_buffer_write_ptr(&c->in, &room);
+		if (dst == NULL)
+			goto too_long;
+		ssize_t n = read(c->fd, dst, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			/* Peer closed: answer what it sent, then close once the answers are out. */
+			c->close_after_write = true;
+			break;
+		}
+		line_buffer_commit(&c->in, (size_t)n);
+		for (;;) {
+			char *line;
+			size_t len;
+			int r = line_buffer_next(&c->in, &line, &len);
+			if (r == 0)
+				break;
+			if (r < 0)
+				goto too_long;
+			handle_line(c, line, len);
+		}
+	}
+	return;
+too_long: {
+	char msg[96];
+	snprintf(msg, sizeof(msg), "invalid request: longer than rpc.max_request_bytes (%u bytes)",
+		 s->max_request);
+	client_queue(c, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, msg));
+	c->close_after_write = true;
+}
+}
+
+static void client_write(struct rpc_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			client_close(c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	if (c->close_after_write)
+		client_close(c);
+}
+
+static void accept_clients(struct rpc_server *s)
+{
+	for (;;) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct rpc_client *slot = NULL;
+		for (uint32_t i = 0; i < s->max_clients && slot == NULL; i++)
+			if (s->clients[i].fd < 0)
+				slot = &s->clients[i];
+		if (slot == NULL || line_buffer_init(&slot->in, s->max_request) != 0) {
+			static const char busy[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
+						   "-32603,\"message\":\"too many clients (rpc.max_clients)\"}}\n";
+			(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		slot->fd = fd;
+	}
+}
+
+void rpc_server_poll(struct rpc_server *s, int timeout_ms)
+{
+	uint32_t n = 0;
+
+	s->pfds[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+	for (uint32_t i = 0; i < s->max_clients; i++) {
+		struct rpc_client *c = &s->clients[i];
+		short ev = c->close_after_write ? 0 : POLLIN;
+		if (c->out_len > c->out_off)
+			ev |= POLLOUT;
+		s->pfds[n++] = (struct pollfd){.fd = c->fd, .events = ev}; /* fd -1 is skipped */
+	}
+	if (poll(s->pfds, n, timeout_ms) <= 0)
+		return;
+	if (s->pfds[0].revents & POLLIN)
+		accept_clients(s);
+	for (uint32_t i = 0; i < s->max_clients; i++) {
+		struct rpc_client *c = &s->clients[i];
+		short rev = s->pfds[i + 1].revents;
+		if (c->fd < 0 || s->pfds[i + 1].fd != c->fd || rev == 0)
+			continue;
+		if (rev & POLLIN)
+			client_read(s, c);
+		if (c->fd >= 0 && (rev & (POLLERR | POLLHUP)) && !(rev & POLLIN))
+			c->close_after_write = true;
+		if (c->fd >= 0 && (c->out_len > c->out_off || c->close_after_write))
+			client_write(c);
+	}
+}
+
+void rpc_server_close(struct rpc_server *s)
+{
+	if (s == NULL)
+		return;
+	for (uint32_t i = 0; i < s->max_clients; i++)
+		if (s->clients[i].fd >= 0)
+			client_close(&s->clients[i]);
+	close(s->listen_fd);
+	unlink(s->path);
+	free(s->clients);
+	free(s->pfds);
+	free(s);
+}

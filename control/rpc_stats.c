@@ -1,0 +1,80 @@
+/* stats.get */
+#include "config_store.h"
+#include "counters.h"
+#include "rpc_methods.h"
+#include "stats.h"
+
+static void put_traffic(json_t *o, const struct traffic_sum *t)
+{
+	json_object_set_new(o, "conns", json_integer((json_int_t)t->conns));
+	json_object_set_new(o, "inpkts", json_integer((json_int_t)t->inpkts));
+	json_object_set_new(o, "outpkts", json_integer((json_int_t)t->outpkts));
+	json_object_set_new(o, "inbytes", json_integer((json_int_t)t->inbytes));
+	json_object_set_new(o, "outbytes", json_integer((json_int_t)t->outbytes));
+	json_object_set_new(o, "active", json_integer(t->active));
+	json_object_set_new(o, "inactive", json_integer(t->inactive));
+}
+
+static json_t *service_stats(const struct lb_service_cfg *s)
+{
+	json_t *o = lb_service_to_json(s, false), *reals = json_array();
+	struct traffic_sum svc, r;
+	int64_t active = 0, inactive = 0;
+
+	for (uint32_t j = 0; j < s->n_reals; j++) {
+		json_t *ro = lb_real_to_json(&s->reals[j]);
+		stats_real(s->reals[j].id, &r);
+		put_traffic(ro, &r);
+		active += r.active;
+		inactive += r.inactive;
+		json_array_append_new(reals, ro);
+	}
+	stats_service(s->id, &svc);
+	svc.active = active;
+	svc.inactive = inactive;
+	put_traffic(o, &svc);
+	json_object_set_new(o, "reals", reals);
+	return o;
+}
+
+static json_t *stats_get(json_t *params, struct rpc_error *err)
+{
+	static const char *const keys[] = {"vip", "port", "proto", NULL};
+	const struct lb_config *c = config_store_running();
+	struct lb_worker_stats ws;
+	json_t *services = json_array(), *drops = json_object();
+	uint64_t dropped = 0;
+
+	if (rpc_check_keys(params, keys, err) != 0)
+		goto fail;
+	if (json_object_size(params) > 0) {
+		int idx = rpc_find_service(c, params, "params", err);
+		if (idx < 0)
+			goto fail;
+		json_array_append_new(services, service_stats(&c->services[idx]));
+	} else {
+		for (uint32_t i = 0; i < c->n_services; i++)
+			json_array_append_new(services, service_stats(&c->services[i]));
+	}
+	stats_workers(&ws);
+	for (int r = 0; r < LB_DROP_REASON_COUNT; r++) {
+		json_object_set_new(drops, lb_drop_reason_names[r], json_integer((json_int_t)ws.drops[r]));
+		dropped += ws.drops[r];
+	}
+	json_t *dp = json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I}", "rx_packets",
+			       (json_int_t)ws.rx_packets, "tx_packets", (json_int_t)ws.tx_packets,
+			       "dropped", (json_int_t)dropped, "drop_reasons", drops, "arp_replies",
+			       (json_int_t)ws.arp_replies, "flows", (json_int_t)ws.flows,
+			       "flows_created", (json_int_t)ws.flows_created, "flows_expired",
+			       (json_int_t)ws.flows_expired);
+	return json_pack("{s:o, s:o}", "services", services, "dataplane", dp);
+fail:
+	json_decref(services);
+	json_decref(drops);
+	return NULL;
+}
+
+const struct rpc_method rpc_stats_methods[] = {
+	{"stats.get", stats_get},
+	{NULL, NULL},
+};

@@ -1,0 +1,61 @@
+/* system.info */
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+
+#include "config_store.h"
+#include "flow_table.h"
+#include "lb_runtime.h"
+#include "rpc_methods.h"
+#include "scheduler.h"
+
+static json_t *system_info(json_t *params, struct rpc_error *err)
+{
+	static const char *const keys[] = {NULL};
+	json_t *workers = json_array(), *ports = json_array(), *scheds = json_array();
+	char names[256];
+	uint64_t flow_capacity = 0;
+
+	if (rpc_check_keys(params, keys, err) != 0) {
+		json_decref(workers);
+		json_decref(ports);
+		json_decref(scheds);
+		return NULL;
+	}
+	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
+		json_t *queues = json_array();
+		for (uint16_t p = 0; p < lb_rt.n_ports; p++)
+			if (w < lb_rt.ports[p].n_queues)
+				json_array_append_new(queues, json_pack("{s:i, s:i}", "port", p, "queue", w));
+		json_array_append_new(workers, json_pack("{s:i, s:o}", "lcore",
+							 (int)lb_rt.workers[w]->lcore_id, "queues", queues));
+		flow_capacity += lb_rt.workers[w]->flows->capacity;
+	}
+	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
+		const struct lb_port *lp = &lb_rt.ports[p];
+		char mac[RTE_ETHER_ADDR_FMT_SIZE], addr[LB_ADDR_STRLEN + 8] = "", ab[LB_ADDR_STRLEN];
+		rte_ether_format_addr(mac, sizeof(mac), &lp->mac);
+		if (lp->has_address)
+			snprintf(addr, sizeof(addr), "%s/%u", lb_addr_format(&lp->address, ab, sizeof(ab)),
+				 lp->prefix_len);
+		json_array_append_new(ports, json_pack("{s:i, s:s, s:s, s:s, s:i, s:i}", "port", p,
+						       "name", lp->name, "mac", mac, "address", addr,
+						       "rx_queues", lp->n_queues, "tx_queues",
+						       lb_rt.n_workers));
+	}
+	snprintf(names, sizeof(names), "%s", sched_names());
+	for (char *tok = strtok(names, ","); tok != NULL; tok = strtok(NULL, ","))
+		json_array_append_new(scheds, json_string(tok));
+	return json_pack("{s:s, s:I, s:s, s:i, s:o, s:o, s:o, s:I, s:I}", "version", DPDK_LB_VERSION,
+			 "uptime", (json_int_t)((rte_rdtsc() - lb_rt.start_tsc) / lb_rt.tsc_hz),
+			 "config_file", lb_rt.config_path, "control_lcore", (int)rte_get_main_lcore(),
+			 "workers", workers, "ports", ports, "schedulers", scheds, "flow_capacity",
+			 (json_int_t)flow_capacity, "snapshot_generation",
+			 (json_int_t)lb_rt.snapshot_generation);
+}
+
+const struct rpc_method rpc_system_methods[] = {
+	{"system.info", system_info},
+	{NULL, NULL},
+};

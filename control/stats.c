@@ -1,0 +1,130 @@
+#include "stats.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lb_runtime.h"
+
+static struct traffic_sum *real_base;
+static struct traffic_sum *service_base;
+
+int stats_init(uint32_t max_services, uint32_t max_reals)
+{
+	real_base = calloc(max_reals + 1, sizeof(*real_base));
+	service_base = calloc(max_services + 1, sizeof(*service_base));
+	return real_base && service_base ? 0 : -1;
+}
+
+static void sum_counters(struct lb_traffic_counters *(*pick)(struct lb_worker *, uint32_t),
+			 uint32_t id, struct traffic_sum *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
+		struct lb_traffic_counters *c = pick(lb_rt.workers[w], id);
+		out->conns += LB_COUNTER_READ(c->conns);
+		out->inpkts += LB_COUNTER_READ(c->inpkts);
+		out->outpkts += LB_COUNTER_READ(c->outpkts);
+		out->inbytes += LB_COUNTER_READ(c->inbytes);
+		out->outbytes += LB_COUNTER_READ(c->outbytes);
+		out->active += (int64_t)LB_COUNTER_READ(c->active);
+		out->inactive += (int64_t)LB_COUNTER_READ(c->inactive);
+	}
+}
+
+static struct lb_traffic_counters *pick_real(struct lb_worker *w, uint32_t id)
+{
+	return &w->real_counters[id];
+}
+
+static struct lb_traffic_counters *pick_service(struct lb_worker *w, uint32_t id)
+{
+	return &w->service_counters[id];
+}
+
+static void subtract_base(struct traffic_sum *s, const struct traffic_sum *base)
+{
+	s->conns -= base->conns;
+	s->inpkts -= base->inpkts;
+	s->outpkts -= base->outpkts;
+	s->inbytes -= base->inbytes;
+	s->outbytes -= base->outbytes;
+}
+
+void stats_real(uint32_t id, struct traffic_sum *out)
+{
+	sum_counters(pick_real, id, out);
+	subtract_base(out, &real_base[id]);
+}
+
+void stats_service(uint32_t id, struct traffic_sum *out)
+{
+	sum_counters(pick_service, id, out);
+	subtract_base(out, &service_base[id]);
+	out->active = out->inactive = 0;
+}
+
+void stats_reset_real(uint32_t id)
+{
+	sum_counters(pick_real, id, &real_base[id]);
+}
+
+void stats_reset_service(uint32_t id)
+{
+	sum_counters(pick_service, id, &service_base[id]);
+}
+
+bool stats_real_idle(uint32_t id)
+{
+	struct traffic_sum s;
+
+	sum_counters(pick_real, id, &s);
+	return s.active == 0 && s.inactive == 0;
+}
+
+void stats_workers(struct lb_worker_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
+		const struct lb_worker_stats *s = lb_rt.workers[w]->stats;
+		out->rx_packets += LB_COUNTER_READ(s->rx_packets);
+		out->tx_packets += LB_COUNTER_READ(s->tx_packets);
+		out->arp_replies += LB_COUNTER_READ(s->arp_replies);
+		out->flows_created += LB_COUNTER_READ(s->flows_created);
+		out->flows_expired += LB_COUNTER_READ(s->flows_expired);
+		out->flows += LB_COUNTER_READ(s->flows);
+		for (int r = 0; r < LB_DROP_REASON_COUNT; r++)
+			out->drops[r] += LB_COUNTER_READ(s->drops[r]);
+	}
+}
+
+void stats_update_load_board(void)
+{
+	struct lb_load_board *b = &lb_rt.load;
+
+	for (uint32_t id = 1; id <= lb_rt.max_reals; id++) {
+		uint32_t ta = 0, ti = 0;
+		for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
+			const struct lb_traffic_counters *c = &lb_rt.workers[w]->real_counters[id];
+			uint32_t a = (uint32_t)LB_COUNTER_READ(c->active);
+			uint32_t i = (uint32_t)LB_COUNTER_READ(c->inactive);
+			__atomic_store_n(&b->worker_active[w][id], a, __ATOMIC_RELAXED);
+			__atomic_store_n(&b->worker_inactive[w][id], i, __ATOMIC_RELAXED);
+			ta += a;
+			ti += i;
+		}
+		__atomic_store_n(&b->total_active[id], ta, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->total_inactive[id], ti, __ATOMIC_RELAXED);
+	}
+}
+
+const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT] = {
+	[LB_DROP_PARSE] = "parse",
+	[LB_DROP_NOT_VIP] = "not_vip",
+	[LB_DROP_NO_FLOW] = "no_flow",
+	[LB_DROP_NO_REAL] = "no_real",
+	[LB_DROP_NO_NEIGHBOUR] = "no_neighbour",
+	[LB_DROP_FLOW_TABLE_FULL] = "flow_table_full",
+	[LB_DROP_TX_FULL] = "tx_full",
+	[LB_DROP_UNSUPPORTED] = "unsupported",
+	[LB_DROP_CONTROL_RING_FULL] = "control_ring_full",
+};

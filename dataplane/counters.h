@@ -1,0 +1,56 @@
+/* Per-lcore 64-bit counters: written by one worker, summed by the control lcore. */
+#ifndef DPDK_LB_COUNTERS_H
+#define DPDK_LB_COUNTERS_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+enum lb_drop_reason {
+	LB_DROP_PARSE = 0,
+	LB_DROP_NOT_VIP,
+	LB_DROP_NO_FLOW,
+	LB_DROP_NO_REAL,
+	LB_DROP_NO_NEIGHBOUR,
+	LB_DROP_FLOW_TABLE_FULL,
+	LB_DROP_TX_FULL,
+	LB_DROP_UNSUPPORTED,
+	LB_DROP_CONTROL_RING_FULL,
+	LB_DROP_REASON_COUNT,
+};
+
+/* Drop-reason names as stats.get reports them. */
+extern const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT];
+
+struct lb_worker_stats {
+	uint64_t rx_packets;
+	uint64_t tx_packets;
+	uint64_t arp_replies;
+	uint64_t flows_created;
+	uint64_t flows_expired;
+	uint64_t flows; /* currently in the table */
+	uint64_t drops[LB_DROP_REASON_COUNT];
+} __rte_cache_aligned;
+
+/* Traffic of one service or real server on one lcore. active/inactive go up and down. */
+struct lb_traffic_counters {
+	uint64_t conns;
+	uint64_t inpkts;
+	uint64_t outpkts;
+	uint64_t inbytes;
+	uint64_t outbytes;
+	uint64_t active;
+	uint64_t inactive;
+	uint64_t pad;
+} __rte_aligned(64);
+
+/*
+ * Single-writer counter update: a relaxed load and store, not a locked add, so the fast path pays
+ * nothing for it while the control lcore's relaxed loads never see a torn value.
+ */
+#define LB_COUNTER_ADD(field, value)                                                               \
+	__atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (value),           \
+			 __ATOMIC_RELAXED)
+#define LB_COUNTER_READ(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+#endif

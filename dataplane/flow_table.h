@@ -1,0 +1,64 @@
+/*
+ * Per-worker flow table: 5-tuple -> flow entry. Only its worker lcore touches it, so it is
+ * lockless by construction (rte_hash without multi-writer support). Entries live in an array
+ * indexed by the hash's key position; expiry is an incremental sweep of that array.
+ */
+#ifndef DPDK_LB_FLOW_TABLE_H
+#define DPDK_LB_FLOW_TABLE_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+struct rte_hash;
+
+struct flow_key {
+	uint8_t family;
+	uint8_t proto;
+	uint16_t sport; /* network order */
+	uint16_t dport; /* network order */
+	uint16_t pad;
+	uint8_t src[16];
+	uint8_t dst[16];
+};
+
+#define FLOW_F_ACTIVE 0x1 /* counted as active (ESTABLISHED), else inactive */
+
+struct flow_entry {
+	uint64_t expires; /* TSC; 0 = slot unused */
+	uint32_t real_id;
+	uint32_t real_gen;
+	uint16_t service_id;
+	uint8_t state; /* enum lb_conn_state */
+	uint8_t flags;
+	uint32_t reserved;
+} __rte_aligned(32);
+
+struct flow_table {
+	struct rte_hash *hash;
+	struct flow_entry *entries;
+	uint32_t capacity;
+	uint32_t sweep_cursor;
+	uint32_t count;
+};
+
+/* Creates a table for `capacity` flows on `socket`; NULL with rte_errno set on failure. */
+struct flow_table *flow_table_create(const char *name, uint32_t capacity, int socket);
+
+/* Frees the table. */
+void flow_table_free(struct flow_table *ft);
+
+/* Looks up n keys at once; positions[i] is the entry index or a negative value when absent. */
+void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys, uint32_t n,
+			    int32_t *positions);
+
+/* Inserts key; returns its entry index (entry zeroed) or -ENOSPC. */
+int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key);
+
+/* Removes the entry at pos. */
+void flow_table_remove(struct flow_table *ft, int32_t pos);
+
+/* The key stored at pos, or NULL. */
+const struct flow_key *flow_table_key(const struct flow_table *ft, int32_t pos);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * Process-wide runtime of the daemon: ports, workers and what the control lcore shares with
+ * them. Workers write only their own struct lb_worker (and what hangs off it); the control lcore
+ * owns everything else and publishes configuration through snapshots (snapshot.h).
+ */
+#ifndef DPDK_LB_RUNTIME_H
+#define DPDK_LB_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "config.h"
+#include "counters.h"
+
+#define LB_MAX_WORKERS 16
+#define LB_MAX_PORTS 8
+#define LB_BURST 32
+
+struct flow_table;
+struct lb_snapshot;
+struct neigh_table;
+
+struct lb_port {
+	uint16_t port_id;
+	uint16_t n_queues;
+	struct rte_ether_addr mac;
+	bool has_address;
+	struct lb_addr address; /* the appliance's own address on this port */
+	uint8_t prefix_len;
+	char name[64];
+};
+
+struct lb_tx_batch {
+	uint16_t n;
+	struct rte_mbuf *pkts[LB_BURST * 2];
+};
+
+struct lb_worker {
+	unsigned int lcore_id;
+	uint16_t index; /* 0..n_workers-1: RX/TX queue id on every port, RCU thread id */
+	struct flow_table *flows;
+	struct rte_ring *to_control;   /* ARP frames for neighbour learning (worker -> control) */
+	struct rte_ring *from_control; /* frames to transmit (control -> worker) */
+	struct rte_ring *requests;     /* connection dumps (control -> worker) */
+	struct lb_worker_stats *stats;
+	struct lb_traffic_counters *real_counters;    /* [max_reals + 1], by real id */
+	struct lb_traffic_counters *service_counters; /* [max_services + 1], by service id */
+	struct lb_tx_batch tx[LB_MAX_PORTS];
+	uint32_t idle_polls;
+} __rte_cache_aligned;
+
+/* Connection counts summed over all workers, refreshed by the control lcore for schedulers. */
+struct lb_load_board {
+	uint32_t *total_active;   /* [max_reals + 1] */
+	uint32_t *total_inactive; /* [max_reals + 1] */
+	/* what each worker had contributed to the totals when they were computed */
+	uint32_t *worker_active[LB_MAX_WORKERS];
+	uint32_t *worker_inactive[LB_MAX_WORKERS];
+};
+
+struct lb_runtime {
+	struct lb_config *config; /* running configuration (control lcore only) */
+	const char *config_path;
+	uint64_t start_tsc;
+	uint64_t tsc_hz;
+
+	uint16_t n_ports;
+	struct lb_port ports[LB_MAX_PORTS];
+	struct rte_mempool *pool;
+
+	uint16_t n_workers;
+	struct lb_worker *workers[LB_MAX_WORKERS];
+	struct rte_rcu_qsbr *rcu;
+	struct lb_snapshot *snapshot; /* published; read with __atomic_load_n ACQUIRE */
+	uint64_t snapshot_generation;
+
+	struct lb_load_board load;
+	struct neigh_table *neigh;
+	uint32_t max_reals;
+	uint32_t max_services;
+	uint32_t idle_sleep_us;
+
+	volatile bool quit;
+};
+
+extern struct lb_runtime lb_rt;
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * dpdk-lb daemon entry: configuration, EAL, ports and worker lcores; then the main lcore
+ * becomes the control lcore (control/control.c) until SIGINT or SIGTERM.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "control.h"
+#include "lb_runtime.h"
+#include "neigh.h"
+#include "port.h"
+#include "worker.h"
+
+struct lb_runtime lb_rt;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&lb_rt.quit, true, __ATOMIC_RELAXED);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: dpdk-lb -c CONFIG.json [-- EAL-ARGS...]\n"
+		     "  -c, --config FILE   configuration file (docs/config.md)\n"
+		     "  -h, --help          this text\n"
+		     "EAL arguments come from the config's \"eal\" array unless given after --.\n");
+}
+
+static int alloc_load_board(void)
+{
+	size_t n = lb_rt.max_reals + 1;
+	struct lb_load_board *b = &lb_rt.load;
+
+	b->total_active = rte_zmalloc("load", n * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
+	b->total_inactive = rte_zmalloc("load", n * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
+	if (b->total_active == NULL || b->total_inactive == NULL)
+		return -1;
+	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
+		b->worker_active[w] = rte_zmalloc("load", n * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
+		b->worker_inactive[w] = rte_zmalloc("load", n * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
+		if (b->worker_active[w] == NULL || b->worker_inactive[w] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+static int setup_workers(const struct lb_config *cfg)
+{
+	unsigned int lcore;
+	uint16_t n = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		if (n == LB_MAX_WORKERS) {
+			fprintf(stderr, "dpdk-lb: at most %d worker lcores\n", LB_MAX_WORKERS);
+			return -1;
+		}
+		n++;
+	}
+	if (n == 0) {
+		fprintf(stderr, "dpdk-lb: no worker lcore: give EAL at least two lcores (-l 0-1); "
+				"the main lcore is the control lcore\n");
+		return -1;
+	}
+	lb_rt.n_workers = n;
+	size_t rcu_size = rte_rcu_qsbr_get_memsize(n);
+	lb_rt.rcu = rte_zmalloc("rcu", rcu_size, RTE_CACHE_LINE_SIZE);
+	if (lb_rt.rcu == NULL || rte_rcu_qsbr_init(lb_rt.rcu, n) != 0)
+		return -1;
+	n = 0;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		lb_rt.workers[n] = worker_create(n, lcore, cfg->flow_capacity);
+		if (lb_rt.workers[n] == NULL) {
+			fprintf(stderr, "dpdk-lb: worker %u: cannot allocate its flow table (%u flows) "
+					"or rings: %s\n",
+				n, cfg->flow_capacity, rte_strerror(rte_errno));
+			return -1;
+		}
+		rte_rcu_qsbr_thread_register(lb_rt.rcu, n);
+		n++;
+	}
+	return alloc_load_board();
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *config_path = NULL;
+	char err[LB_ERR_LEN];
+	struct lb_config *cfg = calloc(1, sizeof(*cfg));
+	int opt, eal_argc;
+	char **eal_argv;
+
+	while ((opt = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config_path == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (cfg == NULL || lb_config_load_file(config_path, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dpdk-lb: %s\n", cfg ? err : "out of memory");
+		return 1;
+	}
+
+	/* EAL arguments: those after "--" win over the config's. */
+	if (optind < argc && strcmp(argv[optind - 1], "--") == 0) {
+		eal_argc = argc - optind + 1;
+		eal_argv = calloc((size_t)eal_argc + 1, sizeof(char *));
+		eal_argv[0] = argv[0];
+		for (int i = optind; i < argc; i++)
+			eal_argv[i - optind + 1] = argv[i];
+	} else {
+		eal_argc = (int)cfg->eal_argc + 1;
+		eal_argv = calloc((size_t)eal_argc + 1, sizeof(char *));
+		eal_argv[0] = argv[0];
+		for (uint32_t i = 0; i < cfg->eal_argc; i++)
+			eal_argv[i + 1] = cfg->eal_argv[i];
+	}
+	if (rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "dpdk-lb: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	lb_rt.config = cfg;
+	lb_rt.config_path = config_path;
+	lb_rt.tsc_hz = rte_get_tsc_hz();
+	lb_rt.start_tsc = rte_rdtsc();
+	lb_rt.max_reals = cfg->max_reals;
+	lb_rt.max_services = cfg->max_services;
+	lb_rt.idle_sleep_us = cfg->idle_sleep_us;
+
+	int rc = 1;
+	if (setup_workers(cfg) != 0)
+		goto out;
+	lb_rt.pool = rte_pktmbuf_pool_create("lb_mbufs", cfg->mbufs, 256, 0,
+					     RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (lb_rt.pool == NULL) {
+		fprintf(stderr, "dpdk-lb: mbuf pool of %u: %s (raise EAL -m or lower dataplane.mbufs)\n",
+			cfg->mbufs, rte_strerror(rte_errno));
+		goto out;
+	}
+	if (ports_init(cfg, lb_rt.n_workers, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dpdk-lb: %s\n", err);
+		goto out;
+	}
+	lb_rt.neigh = neigh_table_create(cfg->max_reals + cfg->n_static_neigh + 16);
+	if (lb_rt.neigh == NULL || control_init(err, sizeof(err)) != 0) {
+		fprintf(stderr, "dpdk-lb: %s\n", lb_rt.neigh ? err : "out of memory");
+		goto out_ports;
+	}
+	for (uint16_t w = 0; w < lb_rt.n_workers; w++)
+		rte_eal_remote_launch(worker_main, lb_rt.workers[w], lb_rt.workers[w]->lcore_id);
+	RTE_LOG(NOTICE, USER1, "dpdk-lb %s: %u worker(s), %u port(s), control on lcore %u\n",
+		DPDK_LB_VERSION, lb_rt.n_workers, lb_rt.n_ports, rte_lcore_id());
+
+	control_run();
+
+	__atomic_store_n(&lb_rt.quit, true, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	control_shutdown();
+	rc = 0;
+	RTE_LOG(NOTICE, USER1, "dpdk-lb: stopped\n");
+out_ports:
+	ports_close();
+out:
+	rte_eal_cleanup();
+	lb_config_free(cfg);
+	free(cfg);
+	free(eal_argv);
+	return rc;
+}

@@ -1,0 +1,171 @@
+#include "neigh.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_arp.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "lb_runtime.h"
+#include "pkt_parse.h"
+
+#define NEIGH_RETRY_S 1 /* unresolved or expiring entries are asked again this often */
+
+struct neigh_table *neigh_table_create(uint32_t capacity)
+{
+	struct neigh_table *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->entries = calloc(capacity, sizeof(*t->entries));
+	if (t->entries == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->capacity = capacity;
+	return t;
+}
+
+static int find_slot(const struct neigh_table *t, const struct lb_addr *ip)
+{
+	/* Linear: the control lcore does this only on configuration changes and ARP replies. */
+	for (uint32_t i = 0; i < t->capacity; i++)
+		if (t->entries[i].in_use && lb_addr_equal(&t->entries[i].ip, ip))
+			return (int)i;
+	return -1;
+}
+
+int neigh_table_slot(struct neigh_table *t, const struct lb_addr *ip, uint16_t port_id)
+{
+	int slot = find_slot(t, ip);
+
+	if (slot >= 0) {
+		t->entries[slot].wanted = true;
+		return slot;
+	}
+	for (uint32_t i = 0; i < t->capacity; i++) {
+		struct neigh_entry *e = &t->entries[i];
+		if (e->in_use)
+			continue;
+		memset(e, 0, sizeof(*e));
+		e->ip = *ip;
+		e->port_id = port_id;
+		e->in_use = true;
+		e->wanted = true;
+		return (int)i;
+	}
+	return -1;
+}
+
+static uint64_t mac_to_word(const uint8_t mac[6])
+{
+	uint64_t w = 0;
+	for (int i = 0; i < 6; i++)
+		w = (w << 8) | mac[i];
+	return w | NEIGH_VALID;
+}
+
+int neigh_table_set_static(struct neigh_table *t, const struct lb_addr *ip, uint16_t port_id,
+			   const uint8_t mac[6])
+{
+	int slot = neigh_table_slot(t, ip, port_id);
+
+	if (slot < 0)
+		return -1;
+	t->entries[slot].is_static = true;
+	__atomic_store_n(&t->entries[slot].mac_word, mac_to_word(mac), __ATOMIC_RELEASE);
+	return slot;
+}
+
+void neigh_table_unmark(struct neigh_table *t)
+{
+	for (uint32_t i = 0; i < t->capacity; i++)
+		if (!t->entries[i].is_static)
+			t->entries[i].wanted = false;
+}
+
+void neigh_table_release_unwanted(struct neigh_table *t)
+{
+	for (uint32_t i = 0; i < t->capacity; i++) {
+		struct neigh_entry *e = &t->entries[i];
+		if (e->in_use && !e->wanted && !e->is_static)
+			memset(e, 0, sizeof(*e));
+	}
+}
+
+void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len, uint64_t now)
+{
+	struct pkt_info info;
+	struct lb_addr ip;
+	int slot;
+
+	if (pkt_parse(frame, len, &info) != PKT_PARSE_ARP)
+		return;
+	ip = lb_addr_from_v4(info.arp.spa);
+	slot = find_slot(t, &ip);
+	if (slot < 0 || t->entries[slot].is_static)
+		return;
+	__atomic_store_n(&t->entries[slot].mac_word, mac_to_word(info.arp.sha), __ATOMIC_RELEASE);
+	t->entries[slot].last_reply_tsc = now;
+}
+
+static void send_arp_request(const struct neigh_entry *e)
+{
+	const struct lb_port *port = &lb_rt.ports[e->port_id];
+	struct rte_mbuf *m;
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+
+	if (!port->has_address || port->address.family != AF_INET || lb_rt.n_workers == 0)
+		return;
+	m = rte_pktmbuf_alloc(lb_rt.pool);
+	if (m == NULL)
+		return;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
+	if (eth == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
+	rte_ether_addr_copy(&port->mac, &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	rte_ether_addr_copy(&port->mac, &arp->arp_data.arp_sha);
+	arp->arp_data.arp_sip = port->address.v4;
+	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+	arp->arp_data.arp_tip = e->ip.v4;
+	m->port = e->port_id; /* the worker transmits on this port */
+	if (rte_ring_enqueue(lb_rt.workers[0]->from_control, m) != 0)
+		rte_pktmbuf_free(m);
+}
+
+void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint32_t refresh_s,
+			  uint32_t timeout_s)
+{
+	for (uint32_t i = 0; i < t->capacity; i++) {
+		struct neigh_entry *e = &t->entries[i];
+		if (!e->in_use || e->is_static || e->ip.family != AF_INET)
+			continue;
+		bool resolved = e->mac_word & NEIGH_VALID;
+		uint64_t age = now - e->last_reply_tsc;
+		if (resolved && age > (uint64_t)timeout_s * hz) {
+			/* Forget it: better to drop than to send to a MAC that may be gone. */
+			__atomic_store_n(&e->mac_word, 0, __ATOMIC_RELEASE);
+			resolved = false;
+		}
+		bool due = !resolved || age > (uint64_t)refresh_s * hz;
+		if (due && now - e->last_request_tsc >= NEIGH_RETRY_S * hz) {
+			e->last_request_tsc = now;
+			send_arp_request(e);
+		}
+	}
+}

@@ -1,0 +1,72 @@
+/*
+ * Neighbour table for real servers (ARP). The control lcore owns it: it sends the ARP requests,
+ * learns from the replies workers pass up, and ages entries. Workers only read an entry's MAC
+ * with one atomic 64-bit load, so there is no lock anywhere.
+ */
+#ifndef DPDK_LB_NEIGH_H
+#define DPDK_LB_NEIGH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+
+#include "inet_addr.h"
+
+#define NEIGH_VALID (1ull << 63)
+
+struct neigh_entry {
+	uint64_t mac_word; /* NEIGH_VALID | 48-bit MAC; read by workers atomically */
+	struct lb_addr ip;
+	uint16_t port_id;
+	bool in_use;
+	bool is_static;
+	bool wanted; /* referenced by the running configuration */
+	uint64_t last_reply_tsc;
+	uint64_t last_request_tsc;
+};
+
+struct neigh_table {
+	uint32_t capacity;
+	struct neigh_entry *entries;
+};
+
+/* Creates a table of `capacity` entries; NULL on failure. */
+struct neigh_table *neigh_table_create(uint32_t capacity);
+
+/* Slot of ip (creating it, unresolved, on port_id); -1 when full. Control lcore only. */
+int neigh_table_slot(struct neigh_table *t, const struct lb_addr *ip, uint16_t port_id);
+
+/* Sets a permanent entry. Control lcore only. */
+int neigh_table_set_static(struct neigh_table *t, const struct lb_addr *ip, uint16_t port_id,
+			   const uint8_t mac[6]);
+
+/* Clears every `wanted` mark before a configuration is walked (neigh_table_slot marks again). */
+void neigh_table_unmark(struct neigh_table *t);
+
+/* Frees the entries no configuration wants any more (call after the old snapshot is gone). */
+void neigh_table_release_unwanted(struct neigh_table *t);
+
+/* Learns from an ARP frame a worker passed up; the mbuf is the caller's. */
+void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len, uint64_t now);
+
+/* Sends due ARP requests and ages entries; bounded work, called from the control loop. */
+void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint32_t refresh_s,
+			  uint32_t timeout_s);
+
+/* Worker side: copies the MAC of slot into dst; false when unresolved. */
+static inline bool neigh_lookup_mac(const struct neigh_table *t, uint32_t slot,
+				    struct rte_ether_addr *dst)
+{
+	uint64_t w = __atomic_load_n(&t->entries[slot].mac_word, __ATOMIC_ACQUIRE);
+
+	if (!(w & NEIGH_VALID))
+		return false;
+	for (int i = 5; i >= 0; i--) {
+		dst->addr_bytes[i] = (uint8_t)w;
+		w >>= 8;
+	}
+	return true;
+}
+
+#endif

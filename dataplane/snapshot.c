@@ -1,0 +1,183 @@
+#include "snapshot.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "neigh.h"
+
+void snap_service_key_make(struct snap_service_key *k, const struct lb_addr *vip, uint8_t proto,
+			   uint16_t port_host)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = vip->family;
+	k->proto = proto;
+	k->port = rte_cpu_to_be_16(port_host);
+	if (vip->family == AF_INET)
+		memcpy(k->addr, &vip->v4, 4);
+	else
+		memcpy(k->addr, vip->v6, 16);
+}
+
+int snapshot_egress_port(const struct lb_addr *ip)
+{
+	for (uint16_t p = 0; p < lb_rt.n_ports; p++)
+		if (lb_rt.ports[p].has_address &&
+		    lb_addr_same_prefix(&lb_rt.ports[p].address, ip, lb_rt.ports[p].prefix_len))
+			return p;
+	return -1;
+}
+
+static bool has_static_neighbour(const struct lb_config *cfg, const struct lb_addr *ip)
+{
+	for (uint32_t i = 0; i < cfg->n_static_neigh; i++)
+		if (lb_addr_equal(&cfg->static_neigh[i].ip, ip))
+			return true;
+	return false;
+}
+
+static int build_service(struct lb_snapshot *snap, const struct lb_config *cfg, uint32_t idx,
+			 char *err, size_t errlen)
+{
+	const struct lb_service_cfg *sc = &cfg->services[idx];
+	struct snap_service *ss = &snap->services[idx];
+	struct sched_params params = {0};
+	char ab[LB_ADDR_STRLEN];
+
+	ss->id = sc->id;
+	ss->proto = sc->proto;
+	ss->forward = sc->forward;
+	ss->vip = sc->vip;
+	ss->port = sc->port;
+	ss->sched = sched_find(sc->scheduler);
+	if (ss->sched == NULL)
+		return lb_err(err, errlen, "unknown scheduler %s", sc->scheduler);
+	ss->n_dests = sc->n_reals;
+	ss->dests = calloc(sc->n_reals + 1, sizeof(*ss->dests));
+	ss->dest_real_ids = calloc(sc->n_reals + 1, sizeof(*ss->dest_real_ids));
+	if (ss->dests == NULL || ss->dest_real_ids == NULL)
+		return lb_err(err, errlen, "out of memory");
+	for (uint32_t j = 0; j < sc->n_reals; j++) {
+		const struct lb_real_cfg *rc = &sc->reals[j];
+		struct snap_real *sr;
+		int port;
+
+		if (rc->id == 0 || rc->id > snap->max_reals)
+			return lb_err(err, errlen, "internal: real without id");
+		port = snapshot_egress_port(&rc->ip);
+		if (port < 0 && has_static_neighbour(cfg, &rc->ip))
+			port = 0;
+		if (port < 0)
+			return lb_err(err, errlen,
+				      "real %s is on none of the appliance's subnets (ports[].address); "
+				      "direct routing needs it on-link",
+				      lb_addr_format(&rc->ip, ab, sizeof(ab)));
+		int slot = neigh_table_slot(lb_rt.neigh, &rc->ip, (uint16_t)port);
+		if (slot < 0)
+			return lb_err(err, errlen, "neighbour table full");
+		sr = &snap->reals[rc->id];
+		sr->gen = rc->gen;
+		sr->service_id = (uint16_t)sc->id;
+		sr->forward = rc->forward;
+		sr->neigh_slot = (uint32_t)slot;
+		sr->port_id = (uint16_t)port;
+		sr->l4_port = rc->port;
+		sr->ip = rc->ip;
+		ss->dests[j].weight = rc->weight;
+		ss->dests[j].addr = rc->ip;
+		ss->dests[j].port = rc->port;
+		ss->dest_real_ids[j] = rc->id;
+	}
+	if (ss->sched->init != NULL) {
+		int rc = ss->sched->init(&ss->sched_shared, ss->dests, ss->n_dests, &params);
+		if (rc != 0)
+			return lb_err(err, errlen, "scheduler %s: %s", sc->scheduler, strerror(-rc));
+	}
+	return 0;
+}
+
+struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_t errlen)
+{
+	struct lb_snapshot *snap = calloc(1, sizeof(*snap));
+	size_t state_size = 0;
+
+	if (snap == NULL) {
+		lb_err(err, errlen, "out of memory");
+		return NULL;
+	}
+	snap->max_reals = lb_rt.max_reals;
+	snap->n_services = cfg->n_services;
+	snap->services = calloc(cfg->n_services + 1, sizeof(*snap->services));
+	snap->reals = calloc(lb_rt.max_reals + 1, sizeof(*snap->reals));
+	if (snap->services == NULL || snap->reals == NULL ||
+	    lookup_table_init(&snap->service_index, cfg->n_services, sizeof(struct snap_service_key)) ||
+	    lookup_table_init(&snap->vip_index, cfg->n_services, sizeof(struct snap_service_key))) {
+		lb_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (uint32_t i = 0; i < cfg->n_services; i++) {
+		const struct lb_service_cfg *sc = &cfg->services[i];
+		struct snap_service_key key;
+
+		if (build_service(snap, cfg, i, err, errlen) != 0)
+			goto fail;
+		snap_service_key_make(&key, &sc->vip, sc->proto, sc->port);
+		if (lookup_table_insert(&snap->service_index, &key, i) != 0) {
+			lb_err(err, errlen, "duplicate service");
+			goto fail;
+		}
+		snap_service_key_make(&key, &sc->vip, 0, 0);
+		(void)lookup_table_insert(&snap->vip_index, &key, 1); /* -EEXIST is fine */
+		snap->services[i].sched_state_offset = (uint32_t)state_size;
+		state_size += RTE_ALIGN_CEIL(snap->services[i].sched->lcore_state_size, 8);
+	}
+	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
+		/* One block per worker on its own cache lines: no false sharing between lcores. */
+		snap->sched_state[w] = rte_zmalloc("sched_state", state_size + 8, RTE_CACHE_LINE_SIZE);
+		if (snap->sched_state[w] == NULL) {
+			lb_err(err, errlen, "out of memory (scheduler state)");
+			goto fail;
+		}
+	}
+	for (int s = 0; s < LB_CONN_STATE_COUNT; s++)
+		snap->timeout_tsc[s] = (uint64_t)cfg->timeouts.by_state[s] * lb_rt.tsc_hz;
+	snap->generation = lb_rt.snapshot_generation + 1;
+	return snap;
+fail:
+	snapshot_free(snap);
+	return NULL;
+}
+
+void snapshot_publish(struct lb_snapshot *snap)
+{
+	struct lb_snapshot *old = lb_rt.snapshot;
+
+	__atomic_store_n(&lb_rt.snapshot, snap, __ATOMIC_RELEASE);
+	lb_rt.snapshot_generation = snap->generation;
+	/* Every worker that was online has passed a quiescent state: nobody reads `old` now. */
+	rte_rcu_qsbr_synchronize(lb_rt.rcu, RTE_QSBR_THRID_INVALID);
+	snapshot_free(old);
+}
+
+void snapshot_free(struct lb_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	for (uint32_t i = 0; snap->services != NULL && i < snap->n_services; i++) {
+		struct snap_service *ss = &snap->services[i];
+		if (ss->sched != NULL && ss->sched->release != NULL)
+			ss->sched->release(ss->sched_shared);
+		free(ss->dests);
+		free(ss->dest_real_ids);
+	}
+	free(snap->services);
+	free(snap->reals);
+	lookup_table_free(&snap->service_index);
+	lookup_table_free(&snap->vip_index);
+	for (int w = 0; w < LB_MAX_WORKERS; w++)
+		rte_free(snap->sched_state[w]);
+	free(snap);
+}

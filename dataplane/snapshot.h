@@ -1,0 +1,77 @@
+/*
+ * An immutable configuration snapshot: what workers read on the fast path. The control lcore
+ * builds a new one for every change, publishes it with one pointer store, waits for every worker
+ * to pass a quiescent state (rte_rcu_qsbr) and only then frees the old one.
+ */
+#ifndef DPDK_LB_SNAPSHOT_H
+#define DPDK_LB_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "lb_runtime.h"
+#include "lookup_table.h"
+#include "scheduler.h"
+
+/* Key of the service lookup: 20 bytes, compared with memcmp. */
+struct snap_service_key {
+	uint8_t family;
+	uint8_t proto;
+	uint16_t port; /* network order */
+	uint8_t addr[16];
+};
+
+struct snap_real {
+	uint32_t gen;        /* 0 = no real with this id in the snapshot */
+	uint16_t service_id;
+	uint8_t forward;
+	uint8_t reserved;
+	uint32_t neigh_slot;
+	uint16_t port_id; /* egress DPDK port */
+	uint16_t l4_port; /* host order */
+	struct lb_addr ip;
+};
+
+struct snap_service {
+	uint32_t id;
+	uint8_t proto;
+	uint8_t forward;
+	const struct sched_ops *sched;
+	void *sched_shared;
+	uint32_t sched_state_offset; /* into each worker's sched_state block */
+	uint32_t n_dests;
+	struct sched_dest *dests;
+	uint32_t *dest_real_ids; /* dests[i] is real dest_real_ids[i] */
+	struct lb_addr vip;
+	uint16_t port;
+};
+
+struct lb_snapshot {
+	uint64_t generation;
+	struct lookup_table service_index; /* snap_service_key -> index into services */
+	struct lookup_table vip_index;     /* snap_service_key with proto/port 0 -> 1 */
+	uint32_t n_services;
+	struct snap_service *services;
+	uint32_t max_reals;
+	struct snap_real *reals; /* [max_reals + 1], by real id */
+	uint8_t *sched_state[LB_MAX_WORKERS];
+	uint64_t timeout_tsc[LB_CONN_STATE_COUNT];
+};
+
+/* Fills a service lookup key. */
+void snap_service_key_make(struct snap_service_key *k, const struct lb_addr *vip, uint8_t proto,
+			   uint16_t port_host);
+
+/* Builds a snapshot of cfg (ids must be assigned); NULL with err set on failure. */
+struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_t errlen);
+
+/* Publishes snap to the workers, waits for the grace period and frees the previous one. */
+void snapshot_publish(struct lb_snapshot *snap);
+
+/* Frees a snapshot that is no longer published. */
+void snapshot_free(struct lb_snapshot *snap);
+
+/* The port whose subnet holds ip, or -1 when none does. */
+int snapshot_egress_port(const struct lb_addr *ip);
+
+#endif

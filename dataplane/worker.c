@@ -1,0 +1,424 @@
+/*
+ * Worker lcore: rx burst -> parse -> classify -> flow lookup (bulk) or schedule -> transmit
+ * method -> tx burst. No locks, no syscalls, no allocation and no logging per packet.
+ */
+#include "worker.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_arp.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+#include <rte_random.h>
+
+#include "conn_dump.h"
+#include "flow_table.h"
+#include "pkt_parse.h"
+#include "snapshot.h"
+#include "tcp_state.h"
+#include "xmit.h"
+
+#define EXPIRE_BUDGET_BUSY 64     /* flow slots visited per loop under load */
+#define EXPIRE_BUDGET_IDLE 4096   /* ... and when the queues were empty */
+#define IDLE_POLLS_BEFORE_SLEEP 64
+#define MAX_DESTS_WITH_LOAD 4096  /* larger services are scheduled without load figures */
+
+struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t flow_capacity)
+{
+	char name[RTE_RING_NAMESIZE];
+	int socket = (int)rte_lcore_to_socket_id(lcore_id);
+	struct lb_worker *w = rte_zmalloc_socket("worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
+
+	if (w == NULL)
+		return NULL;
+	w->index = index;
+	w->lcore_id = lcore_id;
+	snprintf(name, sizeof(name), "flows_w%u", index);
+	w->flows = flow_table_create(name, flow_capacity, socket);
+	snprintf(name, sizeof(name), "to_ctl_w%u", index);
+	w->to_control = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "from_ctl_w%u", index);
+	w->from_control = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "req_w%u", index);
+	w->requests = rte_ring_create(name, 16, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	w->stats = rte_zmalloc_socket("wstats", sizeof(*w->stats), RTE_CACHE_LINE_SIZE, socket);
+	w->real_counters = rte_zmalloc_socket("real_ctr", sizeof(struct lb_traffic_counters) *
+							      (lb_rt.max_reals + 1),
+					      RTE_CACHE_LINE_SIZE, socket);
+	w->service_counters = rte_zmalloc_socket("svc_ctr", sizeof(struct lb_traffic_counters) *
+								(lb_rt.max_services + 1),
+						 RTE_CACHE_LINE_SIZE, socket);
+	if (w->flows == NULL || w->to_control == NULL || w->from_control == NULL ||
+	    w->requests == NULL || w->stats == NULL || w->real_counters == NULL ||
+	    w->service_counters == NULL)
+		return NULL; /* the process exits on this error; EAL frees the memory */
+	return w;
+}
+
+static inline void drop(struct lb_worker *w, struct rte_mbuf *m, enum lb_drop_reason reason)
+{
+	LB_COUNTER_ADD(w->stats->drops[reason], 1);
+	rte_pktmbuf_free(m);
+}
+
+static inline void tx_enqueue(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	struct lb_tx_batch *b = &w->tx[port];
+
+	if (unlikely(b->n == RTE_DIM(b->pkts))) {
+		drop(w, m, LB_DROP_TX_FULL);
+		return;
+	}
+	b->pkts[b->n++] = m;
+}
+
+static void tx_flush(struct lb_worker *w)
+{
+	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
+		struct lb_tx_batch *b = &w->tx[p];
+		if (b->n == 0)
+			continue;
+		uint16_t sent = rte_eth_tx_burst(p, w->index, b->pkts, b->n);
+		LB_COUNTER_ADD(w->stats->tx_packets, sent);
+		for (uint16_t i = sent; i < b->n; i++)
+			drop(w, b->pkts[i], LB_DROP_TX_FULL);
+		b->n = 0;
+	}
+}
+
+/* Answers an ARP request for a VIP or the port's own address in place; other ARP goes up. */
+static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
+		       const struct pkt_info *info)
+{
+	const struct lb_port *port = &lb_rt.ports[m->port];
+	struct lb_addr target = lb_addr_from_v4(info->arp.tpa);
+	struct snap_service_key key;
+
+	if (info->arp.op == PKT_ARP_REQUEST) {
+		snap_service_key_make(&key, &target, 0, 0);
+		bool ours = lookup_table_find(&snap->vip_index, &key) >= 0 ||
+			    (port->has_address && lb_addr_equal(&port->address, &target));
+		if (ours) {
+			uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+			struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
+			struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(frame + info->l3_off);
+
+			rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+			rte_ether_addr_copy(&port->mac, &eth->src_addr);
+			arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+			rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);
+			arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+			rte_ether_addr_copy(&port->mac, &arp->arp_data.arp_sha);
+			arp->arp_data.arp_sip = info->arp.tpa;
+			LB_COUNTER_ADD(w->stats->arp_replies, 1);
+			tx_enqueue(w, m->port, m);
+			return;
+		}
+	}
+	/* Replies (and requests from others) feed the control lcore's neighbour table. */
+	if (rte_ring_enqueue(w->to_control, m) != 0)
+		drop(w, m, LB_DROP_CONTROL_RING_FULL);
+}
+
+static inline void flow_key_make(struct flow_key *k, const struct pkt_info *info)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = AF_INET;
+	k->proto = info->proto;
+	k->sport = rte_cpu_to_be_16(info->sport);
+	k->dport = rte_cpu_to_be_16(info->dport);
+	memcpy(k->src, &info->src_v4, 4);
+	memcpy(k->dst, &info->dst_v4, 4);
+}
+
+static inline void conn_count_adjust(struct lb_worker *w, struct flow_entry *e, uint8_t new_state)
+{
+	bool was_active = e->flags & FLOW_F_ACTIVE;
+	bool is_active = new_state == LB_TCP_ESTABLISHED;
+	struct lb_traffic_counters *rc = &w->real_counters[e->real_id];
+
+	if (was_active == is_active)
+		return;
+	if (is_active) {
+		LB_COUNTER_ADD(rc->active, 1);
+		LB_COUNTER_ADD(rc->inactive, (uint64_t)-1);
+		e->flags |= FLOW_F_ACTIVE;
+	} else {
+		LB_COUNTER_ADD(rc->active, (uint64_t)-1);
+		LB_COUNTER_ADD(rc->inactive, 1);
+		e->flags &= (uint8_t)~FLOW_F_ACTIVE;
+	}
+}
+
+static void flow_release(struct lb_worker *w, int32_t pos)
+{
+	struct flow_entry *e = &w->flows->entries[pos];
+	struct lb_traffic_counters *rc = &w->real_counters[e->real_id];
+
+	if (e->flags & FLOW_F_ACTIVE)
+		LB_COUNTER_ADD(rc->active, (uint64_t)-1);
+	else
+		LB_COUNTER_ADD(rc->inactive, (uint64_t)-1);
+	flow_table_remove(w->flows, pos);
+	LB_COUNTER_ADD(w->stats->flows_expired, 1);
+	LB_COUNTER_ADD(w->stats->flows, (uint64_t)-1);
+}
+
+/* Load of each destination: totals of the other workers (as last aggregated) plus ours now. */
+static void fill_load(const struct lb_worker *w, const struct snap_service *ss,
+		      struct sched_load *load)
+{
+	const struct lb_load_board *b = &lb_rt.load;
+
+	for (uint32_t i = 0; i < ss->n_dests; i++) {
+		uint32_t id = ss->dest_real_ids[i];
+		uint32_t others_a = __atomic_load_n(&b->total_active[id], __ATOMIC_RELAXED) -
+				    __atomic_load_n(&b->worker_active[w->index][id], __ATOMIC_RELAXED);
+		uint32_t others_i = __atomic_load_n(&b->total_inactive[id], __ATOMIC_RELAXED) -
+				    __atomic_load_n(&b->worker_inactive[w->index][id], __ATOMIC_RELAXED);
+		load[i].active = others_a + (uint32_t)LB_COUNTER_READ(w->real_counters[id].active);
+		load[i].inactive = others_i + (uint32_t)LB_COUNTER_READ(w->real_counters[id].inactive);
+	}
+}
+
+/* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
+static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
+			   const struct snap_service *ss, const struct flow_key *key,
+			   const struct pkt_info *info, uint64_t now)
+{
+	struct sched_request req;
+	struct sched_load load[MAX_DESTS_WITH_LOAD];
+	int dest;
+
+	memset(&req, 0, sizeof(req));
+	req.client = lb_addr_from_v4(info->src_v4);
+	req.vip = lb_addr_from_v4(info->dst_v4);
+	req.client_port = info->sport;
+	req.vip_port = info->dport;
+	req.proto = info->proto;
+	req.random = (uint32_t)rte_rand();
+	if ((ss->sched->ops_flags & SCHED_OPS_NEEDS_LOAD) && ss->n_dests <= MAX_DESTS_WITH_LOAD) {
+		fill_load(w, ss, load);
+		req.load = load;
+	} else if (ss->sched->ops_flags & SCHED_OPS_NEEDS_LOAD) {
+		memset(load, 0, sizeof(load));
+		req.load = load;
+	}
+	dest = ss->sched->schedule(ss->sched_shared,
+				   snap->sched_state[w->index] + ss->sched_state_offset, ss->dests,
+				   ss->n_dests, &req);
+	if (dest < 0)
+		return XMIT_DROP(LB_DROP_NO_REAL);
+
+	int32_t pos = flow_table_insert(w->flows, key);
+	if (pos < 0)
+		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
+	struct flow_entry *e = &w->flows->entries[pos];
+	uint32_t real_id = ss->dest_real_ids[dest];
+	e->real_id = real_id;
+	e->real_gen = snap->reals[real_id].gen;
+	e->service_id = (uint16_t)ss->id;
+	e->state = info->proto == IPPROTO_TCP ? LB_TCP_NONE : LB_UDP_STATE;
+	e->expires = now + snap->timeout_tsc[e->state];
+	LB_COUNTER_ADD(w->real_counters[real_id].inactive, 1);
+	LB_COUNTER_ADD(w->real_counters[real_id].conns, 1);
+	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
+	LB_COUNTER_ADD(w->stats->flows_created, 1);
+	LB_COUNTER_ADD(w->stats->flows, 1);
+	return pos;
+}
+
+struct pending {
+	struct rte_mbuf *m;
+	const struct snap_service *ss;
+	struct pkt_info info;
+};
+
+static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *snap,
+			      struct pending *pend, uint32_t n, uint64_t now)
+{
+	struct flow_key keys[LB_BURST];
+	const struct flow_key *key_ptrs[LB_BURST];
+	int32_t positions[LB_BURST];
+
+	for (uint32_t i = 0; i < n; i++) {
+		flow_key_make(&keys[i], &pend[i].info);
+		key_ptrs[i] = &keys[i];
+	}
+	flow_table_lookup_bulk(w->flows, key_ptrs, n, positions);
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pend[i].m;
+		const struct pkt_info *info = &pend[i].info;
+		const struct snap_service *ss = pend[i].ss;
+		int32_t pos = positions[i];
+		struct flow_entry *e;
+
+		/* An entry that timed out but was not swept yet is a new connection. */
+		if (pos >= 0 && w->flows->entries[pos].expires <= now) {
+			flow_release(w, pos);
+			pos = -1;
+		}
+		if (pos < 0) {
+			/* Like IPVS: only a SYN starts a TCP connection. */
+			if (info->proto == IPPROTO_TCP &&
+			    (info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) != PKT_TCP_SYN) {
+				drop(w, m, LB_DROP_NO_FLOW);
+				continue;
+			}
+			pos = flow_create(w, snap, ss, &keys[i], info, now);
+			if (pos < 0) {
+				drop(w, m, (enum lb_drop_reason)(-pos - 1));
+				continue;
+			}
+		}
+		e = &w->flows->entries[pos];
+		const struct snap_real *r = &snap->reals[e->real_id];
+		if (unlikely(r->gen != e->real_gen)) {
+			/* The real was removed: expire_nodest_conn=0 drops, the flow times out. */
+			drop(w, m, LB_DROP_NO_REAL);
+			continue;
+		}
+		if (info->proto == IPPROTO_TCP) {
+			uint8_t next = lb_tcp_state_next(e->state, LB_TCP_DIR_INPUT_ONLY, info->tcp_flags);
+			if (next != e->state) {
+				conn_count_adjust(w, e, next);
+				e->state = next;
+			}
+		}
+		e->expires = now + snap->timeout_tsc[e->state];
+
+		uint32_t len = rte_pktmbuf_pkt_len(m);
+		int port = xmit_ops_get(r->forward)->to_real(w, m, info, r);
+		if (port < 0) {
+			drop(w, m, (enum lb_drop_reason)(-port - 1));
+			continue;
+		}
+		LB_COUNTER_ADD(w->real_counters[e->real_id].inpkts, 1);
+		LB_COUNTER_ADD(w->real_counters[e->real_id].inbytes, len);
+		LB_COUNTER_ADD(w->service_counters[e->service_id].inpkts, 1);
+		LB_COUNTER_ADD(w->service_counters[e->service_id].inbytes, len);
+		tx_enqueue(w, (uint16_t)port, m);
+	}
+}
+
+static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
+			 struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+{
+	struct pending pend[LB_BURST];
+	uint32_t n_pend = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct pending *p = &pend[n_pend];
+		struct snap_service_key key;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		switch (pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+				  &p->info)) {
+		case PKT_PARSE_ARP:
+			handle_arp(w, snap, m, &p->info);
+			continue;
+		case PKT_PARSE_MALFORMED:
+			drop(w, m, LB_DROP_PARSE);
+			continue;
+		case PKT_PARSE_UNSUPPORTED:
+			drop(w, m, LB_DROP_UNSUPPORTED);
+			continue;
+		case PKT_PARSE_IPV4:
+			break;
+		}
+		if (p->info.proto != IPPROTO_TCP && p->info.proto != IPPROTO_UDP) {
+			drop(w, m, LB_DROP_NOT_VIP);
+			continue;
+		}
+		struct lb_addr dst = lb_addr_from_v4(p->info.dst_v4);
+		snap_service_key_make(&key, &dst, p->info.proto, p->info.dport);
+		int64_t idx = lookup_table_find(&snap->service_index, &key);
+		if (idx < 0) {
+			drop(w, m, LB_DROP_NOT_VIP);
+			continue;
+		}
+		p->m = m;
+		p->ss = &snap->services[idx];
+		n_pend++;
+	}
+	handle_ipv4_burst(w, snap, pend, n_pend, now);
+}
+
+static void expire_sweep(struct lb_worker *w, uint64_t now, uint32_t budget)
+{
+	struct flow_table *ft = w->flows;
+
+	for (uint32_t k = 0; k < budget; k++) {
+		uint32_t pos = ft->sweep_cursor++;
+		if (ft->sweep_cursor >= ft->capacity)
+			ft->sweep_cursor = 0;
+		uint64_t exp = ft->entries[pos].expires;
+		if (exp != 0 && exp <= now)
+			flow_release(w, (int32_t)pos);
+	}
+}
+
+static void drain_control_tx(struct lb_worker *w)
+{
+	void *objs[LB_BURST];
+	unsigned int n = rte_ring_dequeue_burst(w->from_control, objs, LB_BURST, NULL);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m = objs[i];
+		if (m->port < lb_rt.n_ports)
+			tx_enqueue(w, m->port, m);
+		else
+			rte_pktmbuf_free(m);
+	}
+}
+
+int worker_main(void *arg)
+{
+	struct lb_worker *w = arg;
+	struct rte_mbuf *pkts[LB_BURST];
+
+	rte_rcu_qsbr_thread_online(lb_rt.rcu, w->index);
+	while (!__atomic_load_n(&lb_rt.quit, __ATOMIC_RELAXED)) {
+		const struct lb_snapshot *snap = __atomic_load_n(&lb_rt.snapshot, __ATOMIC_ACQUIRE);
+		uint64_t now = rte_rdtsc();
+		uint32_t received = 0;
+
+		for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
+			if (w->index >= lb_rt.ports[p].n_queues)
+				continue;
+			uint16_t n = rte_eth_rx_burst(p, w->index, pkts, LB_BURST);
+			if (n == 0)
+				continue;
+			for (uint16_t i = 0; i < n; i++)
+				pkts[i]->port = p;
+			received += n;
+			LB_COUNTER_ADD(w->stats->rx_packets, n);
+			handle_burst(w, snap, pkts, n, now);
+		}
+		drain_control_tx(w);
+		tx_flush(w);
+		conn_dump_worker_step(w);
+		expire_sweep(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
+		rte_rcu_qsbr_quiescent(lb_rt.rcu, w->index);
+
+		if (received) {
+			w->idle_polls = 0;
+		} else if (lb_rt.idle_sleep_us && ++w->idle_polls > IDLE_POLLS_BEFORE_SLEEP) {
+			/* Offline while asleep so configuration publication never waits for us. */
+			rte_rcu_qsbr_thread_offline(lb_rt.rcu, w->index);
+			struct timespec ts = {0, (long)lb_rt.idle_sleep_us * 1000};
+			nanosleep(&ts, NULL);
+			rte_rcu_qsbr_thread_online(lb_rt.rcu, w->index);
+		}
+	}
+	rte_rcu_qsbr_thread_offline(lb_rt.rcu, w->index);
+	return 0;
+}

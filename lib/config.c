@@ -1,0 +1,465 @@
+/* The whole configuration document: defaults, parsing, serialisation, atomic save. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_RPC_SOCKET "/run/dpdk-lb/dpdk-lb.sock"
+
+/* Config key <-> timeout state, in the order config.md documents them. */
+static const struct {
+	const char *key;
+	uint8_t state;
+} timeout_keys[] = {
+	{"tcp", LB_TCP_ESTABLISHED},     {"tcp_fin", LB_TCP_FIN_WAIT},
+	{"syn_recv", LB_TCP_SYN_RECV},   {"syn_sent", LB_TCP_SYN_SENT},
+	{"time_wait", LB_TCP_TIME_WAIT}, {"close", LB_TCP_CLOSE},
+	{"close_wait", LB_TCP_CLOSE_WAIT}, {"last_ack", LB_TCP_LAST_ACK},
+	{"listen", LB_TCP_LISTEN},       {"udp", LB_UDP_STATE},
+};
+#define N_TIMEOUT_KEYS (sizeof(timeout_keys) / sizeof(timeout_keys[0]))
+
+/* Unsigned dataplane keys with their field and accepted range. */
+struct uint_key {
+	const char *key;
+	size_t offset;
+	uint32_t min, max;
+};
+static const struct uint_key dataplane_keys[] = {
+	{"flow_capacity", offsetof(struct lb_config, flow_capacity), 1024, 1u << 28},
+	{"mbufs", offsetof(struct lb_config, mbufs), 1023, 1u << 24},
+	{"rx_descriptors", offsetof(struct lb_config, rx_descriptors), 64, 32768},
+	{"tx_descriptors", offsetof(struct lb_config, tx_descriptors), 64, 32768},
+	{"idle_sleep_us", offsetof(struct lb_config, idle_sleep_us), 0, 100000},
+	{"max_services", offsetof(struct lb_config, max_services), 1, 1u << 20},
+	{"max_reals", offsetof(struct lb_config, max_reals), 1, 1u << 22},
+};
+#define N_DATAPLANE_KEYS (sizeof(dataplane_keys) / sizeof(dataplane_keys[0]))
+
+void lb_config_init_defaults(struct lb_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->rpc_socket, sizeof(c->rpc_socket), "%s", DEFAULT_RPC_SOCKET);
+	c->rpc_max_request_bytes = 1u << 20;
+	c->rpc_max_clients = 64;
+	c->flow_capacity = 262144;
+	c->mbufs = 16383;
+	c->rx_descriptors = 1024;
+	c->tx_descriptors = 1024;
+	c->idle_sleep_us = 0;
+	c->max_services = 1024;
+	c->max_reals = 8192;
+	c->neigh_refresh_s = 30;
+	c->neigh_timeout_s = 90;
+	lb_timeouts_default(&c->timeouts);
+}
+
+static int parse_eal(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	if (!json_is_array(v))
+		return lb_err(err, errlen, "eal: must be an array of strings");
+	size_t n = json_array_size(v);
+	c->eal_argv = calloc(n + 1, sizeof(char *));
+	if (c->eal_argv == NULL)
+		return lb_err(err, errlen, "eal: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_t *a = json_array_get(v, i);
+		if (!json_is_string(a))
+			return lb_err(err, errlen, "eal[%zu]: must be a string", i);
+		c->eal_argv[i] = strdup(json_string_value(a));
+		if (c->eal_argv[i] == NULL)
+			return lb_err(err, errlen, "eal: out of memory");
+		c->eal_argc = (uint32_t)(i + 1);
+	}
+	return 0;
+}
+
+static int parse_rpc(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"socket", "max_request_bytes", "max_clients", NULL};
+	json_t *s;
+
+	if (!json_is_object(v))
+		return lb_err(err, errlen, "rpc: must be an object");
+	if (lb_json_check_keys(v, "rpc", keys, err, errlen) != 0)
+		return -1;
+	s = json_object_get(v, "socket");
+	if (s != NULL) {
+		if (!json_is_string(s) || json_string_length(s) == 0 ||
+		    json_string_length(s) >= sizeof(c->rpc_socket))
+			return lb_err(err, errlen, "rpc.socket: must be a path shorter than %zu bytes",
+				      sizeof(c->rpc_socket));
+		snprintf(c->rpc_socket, sizeof(c->rpc_socket), "%s", json_string_value(s));
+	}
+	if (lb_json_get_uint(v, "max_request_bytes", "rpc", 1024, 1u << 30,
+			     &c->rpc_max_request_bytes, err, errlen) != 0 ||
+	    lb_json_get_uint(v, "max_clients", "rpc", 1, 4096, &c->rpc_max_clients, err, errlen))
+		return -1;
+	return 0;
+}
+
+static int parse_dataplane(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return lb_err(err, errlen, "dataplane: must be an object");
+	json_object_foreach((json_t *)v, key, val) {
+		size_t i;
+		(void)val;
+		for (i = 0; i < N_DATAPLANE_KEYS; i++)
+			if (strcmp(dataplane_keys[i].key, key) == 0)
+				break;
+		if (i == N_DATAPLANE_KEYS)
+			return lb_err(err, errlen, "dataplane.%s: unknown key", key);
+		if (lb_json_get_uint(v, key, "dataplane", dataplane_keys[i].min, dataplane_keys[i].max,
+				     (uint32_t *)((char *)c + dataplane_keys[i].offset), err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"address", NULL};
+
+	if (!json_is_array(v))
+		return lb_err(err, errlen, "ports: must be an array");
+	size_t n = json_array_size(v);
+	c->ports = n ? calloc(n, sizeof(*c->ports)) : NULL;
+	if (n && c->ports == NULL)
+		return lb_err(err, errlen, "ports: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char path[32];
+		json_t *p = json_array_get(v, i), *a;
+		snprintf(path, sizeof(path), "ports[%zu]", i);
+		if (!json_is_object(p))
+			return lb_err(err, errlen, "%s: must be an object", path);
+		if (lb_json_check_keys(p, path, keys, err, errlen) != 0)
+			return -1;
+		a = json_object_get(p, "address");
+		if (!json_is_string(a) || lb_addr_parse_prefix(json_string_value(a),
+							       &c->ports[i].address,
+							       &c->ports[i].prefix_len) != 0)
+			return lb_err(err, errlen, "%s.address: required, an address with prefix like \"10.0.0.2/24\"",
+				      path);
+		c->n_ports = (uint32_t)(i + 1);
+	}
+	return 0;
+}
+
+static int parse_neighbours(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"refresh", "timeout", "static", NULL};
+	static const char *const static_keys[] = {"ip", "mac", NULL};
+	json_t *st;
+
+	if (!json_is_object(v))
+		return lb_err(err, errlen, "neighbours: must be an object");
+	if (lb_json_check_keys(v, "neighbours", keys, err, errlen) != 0 ||
+	    lb_json_get_uint(v, "refresh", "neighbours", 1, 86400, &c->neigh_refresh_s, err,
+			     errlen) != 0 ||
+	    lb_json_get_uint(v, "timeout", "neighbours", 1, 86400, &c->neigh_timeout_s, err, errlen))
+		return -1;
+	st = json_object_get(v, "static");
+	if (st == NULL)
+		return 0;
+	if (!json_is_array(st))
+		return lb_err(err, errlen, "neighbours.static: must be an array");
+	size_t n = json_array_size(st);
+	c->static_neigh = n ? calloc(n, sizeof(*c->static_neigh)) : NULL;
+	if (n && c->static_neigh == NULL)
+		return lb_err(err, errlen, "neighbours.static: out of memory");
+	for (size_t i = 0; i < n; i++) {
+		char path[48];
+		json_t *e = json_array_get(st, i), *ip, *mac;
+		snprintf(path, sizeof(path), "neighbours.static[%zu]", i);
+		if (!json_is_object(e))
+			return lb_err(err, errlen, "%s: must be an object", path);
+		if (lb_json_check_keys(e, path, static_keys, err, errlen) != 0)
+			return -1;
+		ip = json_object_get(e, "ip");
+		mac = json_object_get(e, "mac");
+		if (!json_is_string(ip) || lb_addr_parse(json_string_value(ip), &c->static_neigh[i].ip))
+			return lb_err(err, errlen, "%s.ip: must be an address", path);
+		if (!json_is_string(mac) || lb_mac_parse(json_string_value(mac), c->static_neigh[i].mac))
+			return lb_err(err, errlen, "%s.mac: must be like \"02:00:00:00:00:01\"", path);
+		c->n_static_neigh = (uint32_t)(i + 1);
+	}
+	return 0;
+}
+
+static int parse_timeouts(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return lb_err(err, errlen, "timeouts: must be an object");
+	json_object_foreach((json_t *)v, key, val) {
+		size_t i;
+		uint32_t secs = 0;
+		(void)val;
+		for (i = 0; i < N_TIMEOUT_KEYS; i++)
+			if (strcmp(timeout_keys[i].key, key) == 0)
+				break;
+		if (i == N_TIMEOUT_KEYS)
+			return lb_err(err, errlen, "timeouts.%s: unknown key", key);
+		if (lb_json_get_uint(v, key, "timeouts", 1, 31536000, &secs, err, errlen) != 0)
+			return -1;
+		c->timeouts.by_state[timeout_keys[i].state] = secs;
+	}
+	return 0;
+}
+
+static int parse_services(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	if (!json_is_array(v))
+		return lb_err(err, errlen, "services: must be an array");
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		char path[32];
+		struct lb_service_cfg svc;
+		snprintf(path, sizeof(path), "services[%zu]", i);
+		if (lb_service_from_json(json_array_get(v, i), path, true, &svc, err, errlen) != 0)
+			return -1;
+		if (lb_config_find_service(c, &svc.vip, svc.port, svc.proto) >= 0) {
+			lb_service_free(&svc);
+			return lb_err(err, errlen, "%s: duplicate service", path);
+		}
+		if (lb_config_append_service(c, &svc) != 0) {
+			lb_service_free(&svc);
+			return lb_err(err, errlen, "%s: out of memory", path);
+		}
+	}
+	return 0;
+}
+
+int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"eal",       "rpc",      "dataplane", "ports",
+					   "neighbours", "timeouts", "services",  NULL};
+	json_t *v;
+	int rc = 0;
+
+	lb_config_init_defaults(c);
+	if (!json_is_object(root))
+		return lb_err(err, errlen, "config: the document must be a JSON object");
+	if (lb_json_check_keys(root, "config", keys, err, errlen) != 0)
+		return -1;
+	if (rc == 0 && (v = json_object_get(root, "eal")) != NULL)
+		rc = parse_eal(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "rpc")) != NULL)
+		rc = parse_rpc(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "dataplane")) != NULL)
+		rc = parse_dataplane(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "ports")) != NULL)
+		rc = parse_ports(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "neighbours")) != NULL)
+		rc = parse_neighbours(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "timeouts")) != NULL)
+		rc = parse_timeouts(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "services")) != NULL)
+		rc = parse_services(v, c, err, errlen);
+	if (rc == 0 && c->n_services > c->max_services)
+		rc = lb_err(err, errlen, "services: %u services exceed dataplane.max_services %u",
+			    c->n_services, c->max_services);
+	if (rc != 0)
+		lb_config_free(c);
+	return rc;
+}
+
+int lb_config_load_file(const char *path, struct lb_config *c, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	char inner[LB_ERR_LEN];
+	int rc;
+
+	if (root == NULL)
+		return lb_err(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+	rc = lb_config_from_json(root, c, inner, sizeof(inner));
+	json_decref(root);
+	if (rc != 0)
+		return lb_err(err, errlen, "%s: %s", path, inner);
+	return 0;
+}
+
+json_t *lb_config_to_json(const struct lb_config *c)
+{
+	json_t *root = json_object(), *eal = json_array(), *ports = json_array();
+	json_t *statics = json_array(), *timeouts = json_object(), *dp = json_object();
+	json_t *services = json_array();
+	char ab[LB_ADDR_STRLEN], buf[LB_ADDR_STRLEN + 8];
+
+	for (uint32_t i = 0; i < c->eal_argc; i++)
+		json_array_append_new(eal, json_string(c->eal_argv[i]));
+	json_object_set_new(root, "eal", eal);
+	json_object_set_new(root, "rpc",
+			    json_pack("{s:s, s:i, s:i}", "socket", c->rpc_socket, "max_request_bytes",
+				      (json_int_t)c->rpc_max_request_bytes, "max_clients",
+				      (json_int_t)c->rpc_max_clients));
+	for (size_t i = 0; i < N_DATAPLANE_KEYS; i++)
+		json_object_set_new(dp, dataplane_keys[i].key,
+				    json_integer(*(const uint32_t *)((const char *)c +
+								     dataplane_keys[i].offset)));
+	json_object_set_new(root, "dataplane", dp);
+	for (uint32_t i = 0; i < c->n_ports; i++) {
+		snprintf(buf, sizeof(buf), "%s/%u",
+			 lb_addr_format(&c->ports[i].address, ab, sizeof(ab)), c->ports[i].prefix_len);
+		json_array_append_new(ports, json_pack("{s:s}", "address", buf));
+	}
+	json_object_set_new(root, "ports", ports);
+	for (uint32_t i = 0; i < c->n_static_neigh; i++) {
+		char mac[18];
+		json_array_append_new(
+			statics,
+			json_pack("{s:s, s:s}", "ip", lb_addr_format(&c->static_neigh[i].ip, ab, sizeof(ab)),
+				  "mac", lb_mac_format(c->static_neigh[i].mac, mac, sizeof(mac))));
+	}
+	json_object_set_new(root, "neighbours",
+			    json_pack("{s:i, s:i, s:o}", "refresh", (json_int_t)c->neigh_refresh_s,
+				      "timeout", (json_int_t)c->neigh_timeout_s, "static", statics));
+	for (size_t i = 0; i < N_TIMEOUT_KEYS; i++)
+		json_object_set_new(timeouts, timeout_keys[i].key,
+				    json_integer(c->timeouts.by_state[timeout_keys[i].state]));
+	json_object_set_new(root, "timeouts", timeouts);
+	for (uint32_t i = 0; i < c->n_services; i++)
+		json_array_append_new(services, lb_service_to_json(&c->services[i], true));
+	json_object_set_new(root, "services", services);
+	return root;
+}
+
+long lb_config_save_file(const struct lb_config *c, const char *path, char *err, size_t errlen)
+{
+	char tmp[4096], dirbuf[4096];
+	json_t *root = lb_config_to_json(c);
+	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	long written = -1;
+	int fd = -1;
+
+	json_decref(root);
+	if (text == NULL)
+		return lb_err(err, errlen, "out of memory serialising the configuration");
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
+		lb_err(err, errlen, "%s: path too long", path);
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		lb_err(err, errlen, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	size_t len = strlen(text), off = 0;
+	text[len] = '\0';
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			lb_err(err, errlen, "%s: write: %s", tmp, strerror(errno));
+			goto fail_unlink;
+		}
+		off += (size_t)n;
+	}
+	if (write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+		lb_err(err, errlen, "%s: write/fsync: %s", tmp, strerror(errno));
+		goto fail_unlink;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path) != 0) {
+		lb_err(err, errlen, "rename %s -> %s: %s", tmp, path, strerror(errno));
+		goto fail_unlink;
+	}
+	/* The rename is durable only once the directory entry is on disk too. */
+	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
+	int dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	written = (long)len + 1;
+	goto out;
+fail_unlink:
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	unlink(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(text);
+	return written;
+}
+
+static void *dup_array(const void *src, size_t n, size_t size, int *failed)
+{
+	void *p;
+
+	if (n == 0 || src == NULL)
+		return NULL;
+	p = malloc(n * size);
+	if (p == NULL)
+		*failed = 1;
+	else
+		memcpy(p, src, n * size);
+	return p;
+}
+
+int lb_config_clone(const struct lb_config *src, struct lb_config *dst)
+{
+	int failed = 0;
+
+	*dst = *src;
+	dst->eal_argv = NULL;
+	dst->eal_argc = 0;
+	dst->ports = dup_array(src->ports, src->n_ports, sizeof(*src->ports), &failed);
+	dst->static_neigh = dup_array(src->static_neigh, src->n_static_neigh,
+				      sizeof(*src->static_neigh), &failed);
+	dst->services = dup_array(src->services, src->n_services, sizeof(*src->services), &failed);
+	if (dst->services == NULL)
+		dst->n_services = 0;
+	for (uint32_t i = 0; i < dst->n_services; i++)
+		dst->services[i].reals = dup_array(src->services[i].reals, src->services[i].n_reals,
+						   sizeof(struct lb_real_cfg), &failed);
+	dst->eal_argv = calloc(src->eal_argc + 1, sizeof(char *));
+	if (dst->eal_argv == NULL)
+		failed = 1;
+	for (uint32_t i = 0; dst->eal_argv != NULL && i < src->eal_argc; i++) {
+		dst->eal_argv[i] = strdup(src->eal_argv[i]);
+		if (dst->eal_argv[i] == NULL)
+			failed = 1;
+		dst->eal_argc = i + 1;
+	}
+	if (failed) {
+		lb_config_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
+void lb_config_free(struct lb_config *c)
+{
+	for (uint32_t i = 0; c->eal_argv != NULL && i < c->eal_argc; i++)
+		free(c->eal_argv[i]);
+	free(c->eal_argv);
+	free(c->ports);
+	free(c->static_neigh);
+	for (uint32_t i = 0; i < c->n_services; i++)
+		lb_service_free(&c->services[i]);
+	free(c->services);
+	c->eal_argv = NULL;
+	c->eal_argc = 0;
+	c->ports = NULL;
+	c->n_ports = 0;
+	c->static_neigh = NULL;
+	c->n_static_neigh = 0;
+	c->services = NULL;
+	c->n_services = 0;
+}

@@ -1,0 +1,174 @@
+/*
+ * The configuration model: what the config file holds, what the RPC methods edit and what the
+ * control lcore turns into dataplane snapshots. JSON in and out through jansson; every error
+ * names the key path ("services[2].reals[0].weight: ...").
+ */
+#ifndef DPDK_LB_CONFIG_H
+#define DPDK_LB_CONFIG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inet_addr.h"
+#include "tcp_state.h"
+
+#define LB_ERR_LEN 256
+#define LB_SCHED_NAME_LEN 16
+#define LB_SOCKET_PATH_LEN 108
+
+enum lb_forward {
+	LB_FWD_DR = 0,
+	LB_FWD_COUNT,
+};
+
+struct lb_real_cfg {
+	struct lb_addr ip;
+	uint16_t port;
+	uint8_t forward; /* enum lb_forward */
+	uint32_t weight;
+	uint32_t id;  /* runtime: the dataplane's real id, 0 = not yet assigned; never saved */
+	uint32_t gen; /* runtime: generation of that id, so flows of a deleted real are told apart */
+};
+
+struct lb_service_cfg {
+	struct lb_addr vip;
+	uint16_t port;
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	uint8_t forward;
+	char scheduler[LB_SCHED_NAME_LEN];
+	uint32_t n_reals;
+	struct lb_real_cfg *reals;
+	uint32_t id; /* runtime: the dataplane's service id, 0 = not yet assigned */
+};
+
+struct lb_port_cfg {
+	struct lb_addr address;
+	uint8_t prefix_len;
+};
+
+struct lb_static_neigh_cfg {
+	struct lb_addr ip;
+	uint8_t mac[6];
+};
+
+struct lb_config {
+	uint32_t eal_argc;
+	char **eal_argv;
+
+	char rpc_socket[LB_SOCKET_PATH_LEN];
+	uint32_t rpc_max_request_bytes;
+	uint32_t rpc_max_clients;
+
+	uint32_t flow_capacity;
+	uint32_t mbufs;
+	uint32_t rx_descriptors;
+	uint32_t tx_descriptors;
+	uint32_t idle_sleep_us;
+	uint32_t max_services;
+	uint32_t max_reals;
+
+	uint32_t neigh_refresh_s;
+	uint32_t neigh_timeout_s;
+	uint32_t n_static_neigh;
+	struct lb_static_neigh_cfg *static_neigh;
+
+	uint32_t n_ports;
+	struct lb_port_cfg *ports;
+
+	struct lb_timeouts timeouts;
+
+	uint32_t n_services;
+	struct lb_service_cfg *services;
+};
+
+/* Fills c with every default and no services, ports or EAL arguments. */
+void lb_config_init_defaults(struct lb_config *c);
+
+/* Parses a whole config document into c (defaults for absent keys); 0, or -1 with err set. */
+int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size_t errlen);
+
+/* Reads and parses a config file; 0, or -1 with err naming the file, line or key path. */
+int lb_config_load_file(const char *path, struct lb_config *c, char *err, size_t errlen);
+
+/* Serialises c in the config-file format, every key present; new reference. */
+json_t *lb_config_to_json(const struct lb_config *c);
+
+/* Writes c to path atomically (temp file, fsync, rename, fsync dir); bytes written or -1. */
+long lb_config_save_file(const struct lb_config *c, const char *path, char *err, size_t errlen);
+
+/* Deep copy, runtime ids included; 0 or -1 (out of memory, dst left empty). */
+int lb_config_clone(const struct lb_config *src, struct lb_config *dst);
+
+/* Frees everything c owns and leaves it empty. */
+void lb_config_free(struct lb_config *c);
+
+/* ---- services and reals (config_service.c) ---- */
+
+/* "dr" ...; NULL for an unknown value. */
+const char *lb_forward_name(uint8_t forward);
+
+/* ipvsadm's Forward column: Route, Tunnel, Masq, FullNat. */
+const char *lb_forward_display_name(uint8_t forward);
+
+/* "tcp"/"udp" for IPPROTO_TCP/UDP, else "?". */
+const char *lb_proto_name(uint8_t proto);
+
+/* Parses a service key {vip, port, proto} from obj; `path` prefixes error messages. */
+int lb_service_key_from_json(const json_t *obj, const char *path, struct lb_addr *vip,
+			     uint16_t *port, uint8_t *proto, char *err, size_t errlen);
+
+/* Parses a whole service object into svc (defaults applied); "reals" accepted when with_reals. */
+int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
+			 struct lb_service_cfg *svc, char *err, size_t errlen);
+
+/* Parses a real server object {ip, port, weight, forward} (+ "service") for svc; defaults applied. */
+int lb_real_from_json(const json_t *obj, const char *path, const struct lb_service_cfg *svc,
+		      struct lb_real_cfg *real, char *err, size_t errlen);
+
+/* Checks a service's scheduler, forward and real-server consistency; 0 or -1 with err. */
+int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char *err,
+			size_t errlen);
+
+/* Service as an object (with its reals when with_reals); new reference. */
+json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals);
+
+/* Real as an object; new reference. */
+json_t *lb_real_to_json(const struct lb_real_cfg *real);
+
+/* Index of the service with this key in c, or -1. */
+int lb_config_find_service(const struct lb_config *c, const struct lb_addr *vip, uint16_t port,
+			   uint8_t proto);
+
+/* Index of the real ip:port in svc, or -1. */
+int lb_service_find_real(const struct lb_service_cfg *svc, const struct lb_addr *ip,
+			 uint16_t port);
+
+/* Appends a copy of svc (taking ownership of svc->reals); 0 or -1 out of memory. */
+int lb_config_append_service(struct lb_config *c, struct lb_service_cfg *svc);
+
+/* Removes service idx, freeing its reals. */
+void lb_config_remove_service(struct lb_config *c, uint32_t idx);
+
+/* Appends a real to svc; 0 or -1 out of memory. */
+int lb_service_append_real(struct lb_service_cfg *svc, const struct lb_real_cfg *real);
+
+/* Removes real idx from svc. */
+void lb_service_remove_real(struct lb_service_cfg *svc, uint32_t idx);
+
+/* Frees the reals of svc. */
+void lb_service_free(struct lb_service_cfg *svc);
+
+/* printf-style error into err (NULL-safe); always returns -1 so callers can `return lb_err(...)`. */
+int lb_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Returns 0 when every key of obj is in the NULL-terminated list, else -1 with err naming it. */
+int lb_json_check_keys(const json_t *obj, const char *path, const char *const *allowed, char *err,
+		       size_t errlen);
+
+/* Reads an optional unsigned integer member within [min, max] into *out; 0 or -1 with err. */
+int lb_json_get_uint(const json_t *obj, const char *key, const char *path, uint64_t min,
+		     uint64_t max, uint32_t *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,312 @@
+/* Services and real servers: JSON parsing, validation and serialisation shared by config and RPC. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "scheduler.h"
+
+static const char *const forward_names[LB_FWD_COUNT] = {[LB_FWD_DR] = "dr"};
+static const char *const forward_display[LB_FWD_COUNT] = {[LB_FWD_DR] = "Route"};
+
+int lb_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int lb_json_check_keys(const json_t *obj, const char *path, const char *const *allowed, char *err,
+		       size_t errlen)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach((json_t *)obj, key, value) {
+		bool known = false;
+		(void)value;
+		for (const char *const *a = allowed; *a != NULL; a++)
+			if (strcmp(*a, key) == 0)
+				known = true;
+		if (!known)
+			return lb_err(err, errlen, "%s.%s: unknown key", path, key);
+	}
+	return 0;
+}
+
+int lb_json_get_uint(const json_t *obj, const char *key, const char *path, uint64_t min,
+		     uint64_t max, uint32_t *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) < min || (uint64_t)json_integer_value(v) > max)
+		return lb_err(err, errlen, "%s.%s: must be an integer %llu-%llu", path, key,
+			      (unsigned long long)min, (unsigned long long)max);
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+const char *lb_forward_name(uint8_t forward)
+{
+	return forward < LB_FWD_COUNT ? forward_names[forward] : NULL;
+}
+
+const char *lb_forward_display_name(uint8_t forward)
+{
+	return forward < LB_FWD_COUNT ? forward_display[forward] : "?";
+}
+
+const char *lb_proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+}
+
+static int parse_forward(const json_t *obj, const char *path, uint8_t *out, char *err,
+			 size_t errlen)
+{
+	json_t *v = json_object_get(obj, "forward");
+
+	if (v == NULL)
+		return 0;
+	if (json_is_string(v))
+		for (uint8_t f = 0; f < LB_FWD_COUNT; f++)
+			if (strcmp(json_string_value(v), forward_names[f]) == 0) {
+				*out = f;
+				return 0;
+			}
+	return lb_err(err, errlen, "%s.forward: must be one of: dr", path);
+}
+
+int lb_service_key_from_json(const json_t *obj, const char *path, struct lb_addr *vip,
+			     uint16_t *port, uint8_t *proto, char *err, size_t errlen)
+{
+	json_t *v;
+	uint32_t p = 0;
+
+	if (!json_is_object(obj))
+		return lb_err(err, errlen, "%s: must be an object with vip, port and proto", path);
+	v = json_object_get(obj, "vip");
+	if (!json_is_string(v) || lb_addr_parse(json_string_value(v), vip) != 0)
+		return lb_err(err, errlen, "%s.vip: must be an IPv4 or IPv6 address", path);
+	if (json_object_get(obj, "port") == NULL)
+		return lb_err(err, errlen, "%s.port: required", path);
+	if (lb_json_get_uint(obj, "port", path, 1, 65535, &p, err, errlen) != 0)
+		return -1;
+	*port = (uint16_t)p;
+	v = json_object_get(obj, "proto");
+	if (!json_is_string(v))
+		return lb_err(err, errlen, "%s.proto: required, \"tcp\" or \"udp\"", path);
+	if (strcmp(json_string_value(v), "tcp") == 0)
+		*proto = IPPROTO_TCP;
+	else if (strcmp(json_string_value(v), "udp") == 0)
+		*proto = IPPROTO_UDP;
+	else
+		return lb_err(err, errlen, "%s.proto: must be \"tcp\" or \"udp\"", path);
+	return 0;
+}
+
+int lb_real_from_json(const json_t *obj, const char *path, const struct lb_service_cfg *svc,
+		      struct lb_real_cfg *real, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"service", "ip", "port", "weight", "forward", NULL};
+	json_t *v;
+	uint32_t port = svc->port, weight = 1;
+
+	memset(real, 0, sizeof(*real));
+	if (!json_is_object(obj))
+		return lb_err(err, errlen, "%s: must be an object", path);
+	if (lb_json_check_keys(obj, path, keys, err, errlen) != 0)
+		return -1;
+	v = json_object_get(obj, "ip");
+	if (!json_is_string(v) || lb_addr_parse(json_string_value(v), &real->ip) != 0)
+		return lb_err(err, errlen, "%s.ip: must be an IPv4 or IPv6 address", path);
+	if (real->ip.family != svc->vip.family)
+		return lb_err(err, errlen, "%s.ip: must be the same address family as the VIP", path);
+	if (lb_json_get_uint(obj, "port", path, 1, 65535, &port, err, errlen) != 0 ||
+	    lb_json_get_uint(obj, "weight", path, 0, 65535, &weight, err, errlen) != 0)
+		return -1;
+	real->port = (uint16_t)port;
+	real->weight = weight;
+	real->forward = svc->forward;
+	if (parse_forward(obj, path, &real->forward, err, errlen) != 0)
+		return -1;
+	if (real->forward == LB_FWD_DR && real->port != svc->port)
+		return lb_err(err, errlen,
+			      "%s.port: direct routing cannot change the port (%u != service port %u)",
+			      path, real->port, svc->port);
+	return 0;
+}
+
+int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char *err,
+			size_t errlen)
+{
+	if (sched_find(svc->scheduler) == NULL)
+		return lb_err(err, errlen, "%s.scheduler: unknown scheduler \"%s\" (known: %s)", path,
+			      svc->scheduler, sched_names());
+	for (uint32_t i = 0; i < svc->n_reals; i++) {
+		const struct lb_real_cfg *r = &svc->reals[i];
+		if (r->forward == LB_FWD_DR && r->port != svc->port)
+			return lb_err(err, errlen,
+				      "%s.reals[%u].port: direct routing cannot change the port", path, i);
+		for (uint32_t j = 0; j < i; j++)
+			if (lb_addr_equal(&svc->reals[j].ip, &r->ip) && svc->reals[j].port == r->port)
+				return lb_err(err, errlen, "%s.reals[%u]: duplicate real server", path,
+					      i);
+	}
+	return 0;
+}
+
+int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
+			 struct lb_service_cfg *svc, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"vip", "port", "proto", "scheduler", "forward", "reals",
+					   NULL};
+	json_t *v;
+
+	memset(svc, 0, sizeof(*svc));
+	if (lb_service_key_from_json(obj, path, &svc->vip, &svc->port, &svc->proto, err, errlen))
+		return -1;
+	if (lb_json_check_keys(obj, path, keys, err, errlen) != 0)
+		return -1;
+	snprintf(svc->scheduler, sizeof(svc->scheduler), "wlc");
+	v = json_object_get(obj, "scheduler");
+	if (v != NULL) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof(svc->scheduler))
+			return lb_err(err, errlen, "%s.scheduler: must be a scheduler name", path);
+		snprintf(svc->scheduler, sizeof(svc->scheduler), "%s", json_string_value(v));
+	}
+	svc->forward = LB_FWD_DR;
+	if (parse_forward(obj, path, &svc->forward, err, errlen) != 0)
+		return -1;
+
+	v = json_object_get(obj, "reals");
+	if (v != NULL) {
+		if (!with_reals)
+			return lb_err(err, errlen, "%s.reals: not accepted here; use real.add", path);
+		if (!json_is_array(v))
+			return lb_err(err, errlen, "%s.reals: must be an array", path);
+		size_t n = json_array_size(v);
+		svc->reals = n ? calloc(n, sizeof(*svc->reals)) : NULL;
+		if (n && svc->reals == NULL)
+			return lb_err(err, errlen, "%s.reals: out of memory", path);
+		for (size_t i = 0; i < n; i++) {
+			char rpath[128];
+			snprintf(rpath, sizeof(rpath), "%s.reals[%zu]", path, i);
+			if (lb_real_from_json(json_array_get(v, i), rpath, svc, &svc->reals[i], err,
+					      errlen) != 0) {
+				lb_service_free(svc);
+				return -1;
+			}
+			svc->n_reals = (uint32_t)(i + 1);
+		}
+	}
+	if (lb_service_validate(svc, path, err, errlen) != 0) {
+		lb_service_free(svc);
+		return -1;
+	}
+	return 0;
+}
+
+json_t *lb_real_to_json(const struct lb_real_cfg *real)
+{
+	char ab[LB_ADDR_STRLEN];
+
+	return json_pack("{s:s, s:i, s:i, s:s}", "ip", lb_addr_format(&real->ip, ab, sizeof(ab)),
+			 "port", (json_int_t)real->port, "weight", (json_int_t)real->weight,
+			 "forward", lb_forward_name(real->forward));
+}
+
+json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
+{
+	char ab[LB_ADDR_STRLEN];
+	json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s}", "vip",
+			      lb_addr_format(&svc->vip, ab, sizeof(ab)), "port", (json_int_t)svc->port,
+			      "proto", lb_proto_name(svc->proto), "scheduler", svc->scheduler,
+			      "forward", lb_forward_name(svc->forward));
+	if (o != NULL && with_reals) {
+		json_t *reals = json_array();
+		for (uint32_t i = 0; i < svc->n_reals; i++)
+			json_array_append_new(reals, lb_real_to_json(&svc->reals[i]));
+		json_object_set_new(o, "reals", reals);
+	}
+	return o;
+}
+
+int lb_config_find_service(const struct lb_config *c, const struct lb_addr *vip, uint16_t port,
+			   uint8_t proto)
+{
+	for (uint32_t i = 0; i < c->n_services; i++) {
+		const struct lb_service_cfg *s = &c->services[i];
+		if (s->port == port && s->proto == proto && lb_addr_equal(&s->vip, vip))
+			return (int)i;
+	}
+	return -1;
+}
+
+int lb_service_find_real(const struct lb_service_cfg *svc, const struct lb_addr *ip, uint16_t port)
+{
+	for (uint32_t i = 0; i < svc->n_reals; i++)
+		if (svc->reals[i].port == port && lb_addr_equal(&svc->reals[i].ip, ip))
+			return (int)i;
+	return -1;
+}
+
+int lb_config_append_service(struct lb_config *c, struct lb_service_cfg *svc)
+{
+	struct lb_service_cfg *n = realloc(c->services, (c->n_services + 1) * sizeof(*n));
+
+	if (n == NULL)
+		return -1;
+	c->services = n;
+	c->services[c->n_services++] = *svc;
+	memset(svc, 0, sizeof(*svc));
+	return 0;
+}
+
+void lb_config_remove_service(struct lb_config *c, uint32_t idx)
+{
+	if (idx >= c->n_services)
+		return;
+	lb_service_free(&c->services[idx]);
+	memmove(&c->services[idx], &c->services[idx + 1],
+		(c->n_services - idx - 1) * sizeof(c->services[0]));
+	c->n_services--;
+}
+
+int lb_service_append_real(struct lb_service_cfg *svc, const struct lb_real_cfg *real)
+{
+	struct lb_real_cfg *n = realloc(svc->reals, (svc->n_reals + 1) * sizeof(*n));
+
+	if (n == NULL)
+		return -1;
+	svc->reals = n;
+	svc->reals[svc->n_reals++] = *real;
+	return 0;
+}
+
+void lb_service_remove_real(struct lb_service_cfg *svc, uint32_t idx)
+{
+	if (idx >= svc->n_reals)
+		return;
+	memmove(&svc->reals[idx], &svc->reals[idx + 1],
+		(svc->n_reals - idx - 1) * sizeof(svc->reals[0]));
+	svc->n_reals--;
+}
+
+void lb_service_free(struct lb_service_cfg *svc)
+{
+	free(svc->reals);
+	svc->reals = NULL;
+	svc->n_reals = 0;
+}

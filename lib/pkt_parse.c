@@ -1,0 +1,146 @@
+#include "pkt_parse.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+static inline uint16_t read_be16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t read_raw32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static enum pkt_parse_result parse_arp(const uint8_t *p, size_t len, struct pkt_info *info)
+{
+	if (len < 28)
+		return PKT_PARSE_MALFORMED;
+	/* Only Ethernet hardware addresses with IPv4 protocol addresses are ours to answer. */
+	if (read_be16(p) != 1 || read_be16(p + 2) != PKT_ETHERTYPE_IPV4 || p[4] != 6 || p[5] != 4)
+		return PKT_PARSE_UNSUPPORTED;
+	info->arp.op = read_be16(p + 6);
+	memcpy(info->arp.sha, p + 8, 6);
+	info->arp.spa = read_raw32(p + 14);
+	memcpy(info->arp.tha, p + 18, 6);
+	info->arp.tpa = read_raw32(p + 24);
+	return PKT_PARSE_ARP;
+}
+
+static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, struct pkt_info *info)
+{
+	const uint8_t *ip = frame + info->l3_off;
+	size_t avail = len - info->l3_off;
+
+	if (avail < 20)
+		return PKT_PARSE_MALFORMED;
+	if ((ip[0] >> 4) != 4)
+		return PKT_PARSE_MALFORMED;
+	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+	uint16_t total = read_be16(ip + 2);
+	if (ihl < 20 || total < ihl || total > avail)
+		return PKT_PARSE_MALFORMED;
+	info->l3_len = total;
+	info->l4_off = (uint16_t)(info->l3_off + ihl);
+	info->proto = ip[9];
+	info->src_v4 = read_raw32(ip + 12);
+	info->dst_v4 = read_raw32(ip + 16);
+
+	uint16_t frag = read_be16(ip + 6);
+	uint16_t frag_offset = frag & 0x1fff;
+	if (frag_offset != 0)
+		return PKT_PARSE_UNSUPPORTED; /* no L4 header to classify by */
+	info->is_fragment = (frag & 0x2000) != 0;
+
+	const uint8_t *l4 = ip + ihl;
+	size_t l4_avail = total - ihl;
+	switch (info->proto) {
+	case IPPROTO_TCP: {
+		if (l4_avail < 20)
+			return PKT_PARSE_MALFORMED;
+		size_t doff = (size_t)(l4[12] >> 4) * 4;
+		if (doff < 20 || doff > l4_avail)
+			return PKT_PARSE_MALFORMED;
+		info->sport = read_be16(l4);
+		info->dport = read_be16(l4 + 2);
+		info->tcp_flags = l4[13];
+		break;
+	}
+	case IPPROTO_UDP: {
+		if (l4_avail < 8)
+			return PKT_PARSE_MALFORMED;
+		uint16_t ulen = read_be16(l4 + 4);
+		/* A first fragment carries only part of the datagram the UDP length describes. */
+		if (ulen < 8 || (!info->is_fragment && ulen > l4_avail))
+			return PKT_PARSE_MALFORMED;
+		info->sport = read_be16(l4);
+		info->dport = read_be16(l4 + 2);
+		break;
+	}
+	case IPPROTO_ICMP:
+		if (l4_avail < 8)
+			return PKT_PARSE_MALFORMED;
+		break;
+	default:
+		break;
+	}
+	return PKT_PARSE_IPV4;
+}
+
+enum pkt_parse_result pkt_parse(const uint8_t *frame, size_t len, struct pkt_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (frame == NULL || len < 14)
+		return PKT_PARSE_MALFORMED;
+
+	size_t off = 12;
+	uint16_t type = read_be16(frame + off);
+	while (type == PKT_ETHERTYPE_VLAN || type == PKT_ETHERTYPE_QINQ) {
+		if (info->n_vlans == PKT_MAX_VLANS)
+			return PKT_PARSE_UNSUPPORTED;
+		if (len < off + 6)
+			return PKT_PARSE_MALFORMED;
+		info->n_vlans++;
+		off += 4;
+		type = read_be16(frame + off);
+	}
+	off += 2;
+	info->ethertype = type;
+	info->l3_off = (uint16_t)off;
+
+	switch (type) {
+	case PKT_ETHERTYPE_IPV4:
+		return parse_ipv4(frame, len, info);
+	case PKT_ETHERTYPE_ARP:
+		return parse_arp(frame + off, len - off, info);
+	default:
+		return PKT_PARSE_UNSUPPORTED;
+	}
+}
+
+uint32_t pkt_csum_partial(const void *data, size_t len, uint32_t sum)
+{
+	const uint8_t *p = data;
+	uint64_t acc = sum;
+
+	while (len >= 2) {
+		acc += (uint32_t)((p[0] << 8) | p[1]);
+		p += 2;
+		len -= 2;
+	}
+	if (len)
+		acc += (uint32_t)(p[0] << 8);
+	while (acc >> 32)
+		acc = (acc & 0xffffffffu) + (acc >> 32);
+	return (uint32_t)acc;
+}
+
+uint16_t pkt_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}

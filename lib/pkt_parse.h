@@ -1,0 +1,65 @@
+/* Bounds-checked parsing of the frames the dataplane handles: Ethernet, 802.1Q, ARP, IPv4, TCP, UDP. */
+#ifndef DPDK_LB_PKT_PARSE_H
+#define DPDK_LB_PKT_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inet_addr.h"
+
+#define PKT_ETHERTYPE_IPV4 0x0800
+#define PKT_ETHERTYPE_ARP 0x0806
+#define PKT_ETHERTYPE_VLAN 0x8100
+#define PKT_ETHERTYPE_QINQ 0x88a8
+#define PKT_ETHERTYPE_IPV6 0x86dd
+#define PKT_MAX_VLANS 2
+
+#define PKT_TCP_FIN 0x01
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
+#define PKT_TCP_PSH 0x08
+#define PKT_TCP_ACK 0x10
+
+#define PKT_ARP_REQUEST 1
+#define PKT_ARP_REPLY 2
+
+enum pkt_parse_result {
+	PKT_PARSE_IPV4 = 0,    /* IPv4 with a TCP/UDP header (or ICMP / another protocol: see proto) */
+	PKT_PARSE_ARP,         /* Ethernet/IPv4 ARP */
+	PKT_PARSE_UNSUPPORTED, /* well-formed but not handled (other ethertype, non-first fragment) */
+	PKT_PARSE_MALFORMED,   /* truncated or inconsistent headers */
+};
+
+struct pkt_arp {
+	uint16_t op; /* host order */
+	uint8_t sha[6];
+	uint32_t spa; /* network order */
+	uint8_t tha[6];
+	uint32_t tpa; /* network order */
+};
+
+/* Offsets and fields of a parsed frame; offsets are from the start of the frame. */
+struct pkt_info {
+	uint16_t l3_off;    /* after Ethernet and VLAN tags */
+	uint16_t l4_off;    /* after the IPv4 header (valid for IPv4) */
+	uint16_t l3_len;    /* IPv4 total length */
+	uint16_t ethertype; /* inner ethertype, host order */
+	uint8_t n_vlans;
+	uint8_t proto;      /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP ... */
+	uint8_t tcp_flags;
+	uint8_t is_fragment; /* first fragment of a fragmented datagram */
+	uint32_t src_v4, dst_v4; /* network order */
+	uint16_t sport, dport;   /* host order; 0 when the protocol has no ports */
+	struct pkt_arp arp;      /* valid for PKT_PARSE_ARP */
+};
+
+/* Parses len bytes of frame; fills info and classifies the frame. Never reads past len. */
+enum pkt_parse_result pkt_parse(const uint8_t *frame, size_t len, struct pkt_info *info);
+
+/* Internet checksum (RFC 1071) of len bytes, folded, not inverted, starting from sum. */
+uint32_t pkt_csum_partial(const void *data, size_t len, uint32_t sum);
+
+/* Folds a 32-bit partial sum into the 16-bit one's complement checksum (inverted). */
+uint16_t pkt_csum_fold(uint32_t sum);
+
+#endif
