@@ -30,7 +30,7 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 				json_array_append_new(queues, json_pack("{s:i, s:i}", "port", p, "queue", w));
 		json_array_append_new(workers, json_pack("{s:i, s:o}", "lcore",
 							 (int)lb_rt.workers[w]->lcore_id, "queues", queues));
-		flow_capacity += lb_rt.workers[w]->flows->capacity;
+		flow_capacity += lb_rt.config->flow_capacity;
 	}
 	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
 		const struct lb_port *lp = &lb_rt.ports[p];

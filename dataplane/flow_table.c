@@ -58,6 +58,11 @@ void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys,
 	rte_hash_lookup_bulk(ft->hash, (const void **)keys, n, positions);
 }
 
+int32_t flow_table_lookup(struct flow_table *ft, const struct flow_key *key)
+{
+	return rte_hash_lookup(ft->hash, key);
+}
+
 int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key)
 {
 	int32_t pos = rte_hash_add_key(ft->hash, key);

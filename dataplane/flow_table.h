@@ -52,6 +52,9 @@ void flow_table_free(struct flow_table *ft);
 void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys, uint32_t n,
 			    int32_t *positions);
 
+/* Looks up one key; its entry index or a negative value when absent. */
+int32_t flow_table_lookup(struct flow_table *ft, const struct flow_key *key);
+
 /* Inserts key; returns its entry index (entry zeroed) or -ENOSPC. */
 int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key);
 

@@ -251,6 +251,7 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		key_ptrs[i] = &keys[i];
 	}
 	flow_table_lookup_bulk(w->flows, key_ptrs, n, positions);
+	uint32_t created = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pend[i].m;
@@ -259,6 +260,9 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		int32_t pos = positions[i];
 		struct flow_entry *e;
 
+		/* A flow created earlier in this burst (SYN, then its ACK) postdates the bulk lookup. */
+		if (pos < 0 && created)
+			pos = flow_table_lookup(w->flows, &keys[i]);
 		/* An entry that timed out but was not swept yet is a new connection. */
 		if (pos >= 0 && w->flows->entries[pos].expires <= now) {
 			flow_release(w, pos);
@@ -276,6 +280,7 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 				drop(w, m, (enum lb_drop_reason)(-pos - 1));
 				continue;
 			}
+			created++;
 		}
 		e = &w->flows->entries[pos];
 		const struct snap_real *r = &snap->reals[e->real_id];
