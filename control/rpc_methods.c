@@ -23,12 +23,15 @@ const struct rpc_method *rpc_method_find(const char *name)
 
 json_t *rpc_fail(struct rpc_error *err, int code, const char *fmt, ...)
 {
+	char msg[sizeof(err->message)];
 	va_list ap;
 
-	err->code = code;
+	/* Format aside first: callers pass err->message itself as an argument. */
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	err->code = code;
+	memcpy(err->message, msg, sizeof(msg));
 	return NULL;
 }
 

@@ -1,0 +1,26 @@
+import os
+import shutil
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lbdaemon import DAEMON, PcapDaemon  # noqa: E402
+
+
+@pytest.fixture
+def pcap_daemon(tmp_path):
+    """Factory: start a daemon on pcap files; every daemon is stopped after the test."""
+    started = []
+
+    def start(rx_pcaps, config, workers=1):
+        d = PcapDaemon([str(p) for p in rx_pcaps], config, workers)
+        started.append(d)
+        return d
+
+    if not os.access(DAEMON, os.X_OK):
+        pytest.fail(f"daemon not built: {DAEMON}")
+    yield start
+    for d in started:
+        d.stop()
+        shutil.rmtree(d.dir, ignore_errors=True)

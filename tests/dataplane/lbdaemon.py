@@ -1,0 +1,137 @@
+"""Runs the dpdk-lb daemon on pcap vdevs (no network at all) and talks JSON-RPC to it."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(REPO, os.environ.get("DPDK_LB_BUILD", "build"))
+DAEMON = os.path.join(BUILD, "dataplane", "dpdk-lb")
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
+    """Polls predicate until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class RpcError(Exception):
+    def __init__(self, code, message):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class RpcClient:
+    def __init__(self, path, timeout=5.0):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+        self.next_id = 1
+
+    def send_line(self, raw: bytes):
+        self.sock.sendall(raw)
+
+    def read_reply(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("daemon closed the RPC connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def call(self, method, params=None):
+        req = {"jsonrpc": "2.0", "id": self.next_id, "method": method}
+        if params is not None:
+            req["params"] = params
+        self.next_id += 1
+        self.send_line(json.dumps(req).encode() + b"\n")
+        reply = self.read_reply()
+        if "error" in reply:
+            raise RpcError(reply["error"]["code"], reply["error"]["message"])
+        return reply["result"]
+
+    def close(self):
+        self.sock.close()
+
+
+class PcapDaemon:
+    """The daemon with net_pcap ports: rx from pcap files, tx into pcap files."""
+
+    def __init__(self, rx_pcaps, config_extra, workers=1):
+        self.dir = tempfile.mkdtemp(prefix="dlb-dp-")
+        self.sock = os.path.join(self.dir, "lb.sock")
+        self.tx_pcaps = [os.path.join(self.dir, f"out{i}.pcap") for i in range(len(rx_pcaps))]
+        vdev = "net_pcap0," + ",".join(f"rx_pcap={p}" for p in rx_pcaps) + "," + \
+            ",".join(f"tx_pcap={p}" for p in self.tx_pcaps)
+        lcores = "0@0," + ",".join(f"{w + 1}@{(w + 1) % max(1, os.cpu_count())}" for w in range(workers))
+        cfg = {
+            "eal": ["--no-huge", "-m", "256", "--no-pci", "--file-prefix", "dlbdp" + uuid.uuid4().hex[:8],
+                    "--lcores", lcores, "--vdev", vdev, "--log-level", "lib.eal:warning"],
+            "rpc": {"socket": self.sock},
+            "dataplane": {"flow_capacity": 4096, "mbufs": 4095, "max_reals": 64, "max_services": 16,
+                          "idle_sleep_us": 200},
+        }
+        cfg.update(config_extra)
+        self.config_path = os.path.join(self.dir, "config.json")
+        with open(self.config_path, "w") as f:
+            json.dump(cfg, f)
+        self.log_path = os.path.join(self.dir, "daemon.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([DAEMON, "-c", self.config_path], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.rpc = None
+        try:
+            self.rpc = wait_until(self._connect, timeout=20, what="the RPC socket")
+        except AssertionError:
+            self.stop()
+            raise AssertionError("daemon did not come up:\n" + self.read_log())
+
+    def _connect(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"daemon exited with {self.proc.returncode}:\n{self.read_log()}")
+        try:
+            c = RpcClient(self.sock)
+            c.call("system.info")
+            return c
+        except (FileNotFoundError, ConnectionRefusedError, ConnectionError, socket.timeout):
+            return None
+
+    def read_log(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stats(self):
+        return self.rpc.call("stats.get")
+
+    def wait_rx(self, n):
+        """Waits until the dataplane has received n packets (the whole pcap)."""
+        return wait_until(lambda: self.stats()["dataplane"]["rx_packets"] >= n, timeout=15,
+                          what=f"{n} packets received")
+
+    def stop(self):
+        """SIGTERM and wait: the pcap PMD flushes the tx files when the port closes."""
+        if self.rpc:
+            self.rpc.close()
+            self.rpc = None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        return self.proc.returncode

@@ -1,0 +1,165 @@
+"""Dataplane behaviour on pcap vdev ports: ARP for VIPs, direct-routing rewrite, drops."""
+import os
+
+from scapy.all import ARP, IP, TCP, UDP, Dot1Q, Ether, Raw, rdpcap, wrpcap
+
+CLIENT_MAC = "02:00:00:00:00:0c"
+PCAP_PORT_MAC = "02:70:63:61:70:00"  # net_pcap's fixed MAC for port 0
+VIP = "10.9.0.100"
+REALS = {"10.9.0.11": "02:00:00:00:00:11", "10.9.0.12": "02:00:00:00:00:12"}
+
+
+def config(scheduler="rr", weights=(1, 1), proto="tcp"):
+    return {
+        "ports": [{"address": "10.9.0.2/24"}],
+        "neighbours": {"static": [{"ip": ip, "mac": mac} for ip, mac in REALS.items()]},
+        "services": [{"vip": VIP, "port": 80, "proto": proto, "scheduler": scheduler,
+                      "reals": [{"ip": ip, "weight": w} for ip, w in zip(REALS, weights)]}],
+    }
+
+
+def syn(sport, dst=VIP, dport=80, flags="S", payload=b""):
+    return Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src="10.9.0.10", dst=dst) / \
+        TCP(sport=sport, dport=dport, flags=flags) / Raw(payload)
+
+
+def run(pcap_daemon, tmp_path, packets, cfg, workers=1):
+    path = tmp_path / "in.pcap"
+    wrpcap(str(path), packets)
+    d = pcap_daemon([path], cfg, workers)
+    d.wait_rx(len(packets))
+    stats = d.stats()
+    assert d.stop() == 0, d.read_log()
+    out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+    return out, stats
+
+
+def test_arp_request_for_vip_is_answered_with_port_mac(pcap_daemon, tmp_path):
+    req = Ether(src=CLIENT_MAC, dst="ff:ff:ff:ff:ff:ff") / \
+        ARP(op=1, hwsrc=CLIENT_MAC, psrc="10.9.0.10", pdst=VIP)
+    other = Ether(src=CLIENT_MAC, dst="ff:ff:ff:ff:ff:ff") / \
+        ARP(op=1, hwsrc=CLIENT_MAC, psrc="10.9.0.10", pdst="10.9.0.77")
+    out, stats = run(pcap_daemon, tmp_path, [req, other], config())
+    replies = [p for p in out if ARP in p and p[ARP].op == 2]
+    assert len(replies) == 1, [p.summary() for p in out]
+    r = replies[0]
+    assert r[ARP].psrc == VIP and r[ARP].hwsrc == PCAP_PORT_MAC
+    assert r[ARP].pdst == "10.9.0.10" and r[ARP].hwdst == CLIENT_MAC
+    assert r[Ether].dst == CLIENT_MAC
+    assert stats["dataplane"]["arp_replies"] == 1
+
+
+def test_arp_request_for_appliance_address_is_answered(pcap_daemon, tmp_path):
+    req = Ether(src=CLIENT_MAC, dst="ff:ff:ff:ff:ff:ff") / \
+        ARP(op=1, hwsrc=CLIENT_MAC, psrc="10.9.0.10", pdst="10.9.0.2")
+    out, _ = run(pcap_daemon, tmp_path, [req], config())
+    assert [p[ARP].psrc for p in out if ARP in p and p[ARP].op == 2] == ["10.9.0.2"]
+
+
+def test_dr_rewrites_only_the_destination_mac(pcap_daemon, tmp_path):
+    sent = syn(40000, payload=b"hello")
+    out, stats = run(pcap_daemon, tmp_path, [sent], config())
+    assert len(out) == 1
+    got = out[0]
+    assert got[Ether].dst in REALS.values()
+    assert got[Ether].src == PCAP_PORT_MAC
+    # Everything after the Ethernet header is byte-for-byte what the client sent.
+    assert bytes(got)[14:] == bytes(sent)[14:]
+    assert stats["services"][0]["conns"] == 1
+
+
+def test_rr_alternates_new_flows_and_keeps_a_flow_on_its_real(pcap_daemon, tmp_path):
+    pkts = []
+    for sport in range(41000, 41006):
+        pkts.append(syn(sport))
+    for sport in range(41000, 41006):
+        pkts.append(syn(sport, flags="A"))
+    out, stats = run(pcap_daemon, tmp_path, pkts, config())
+    assert len(out) == 12
+    by_port = {}
+    for p in out:
+        by_port.setdefault(p[TCP].sport, set()).add(p[Ether].dst)
+    assert all(len(macs) == 1 for macs in by_port.values()), by_port
+    firsts = [next(iter(by_port[s])) for s in range(41000, 41006)]
+    assert firsts.count(REALS["10.9.0.11"]) == 3 and firsts.count(REALS["10.9.0.12"]) == 3
+    assert firsts[0] != firsts[1]
+    reals = {r["ip"]: r for r in stats["services"][0]["reals"]}
+    assert reals["10.9.0.11"]["conns"] == 3 and reals["10.9.0.12"]["conns"] == 3
+    assert reals["10.9.0.11"]["active"] + reals["10.9.0.12"]["active"] == 6
+
+
+def test_wrr_follows_ipvs_sequence(pcap_daemon, tmp_path):
+    pkts = [syn(42000 + i) for i in range(9)]
+    out, _ = run(pcap_daemon, tmp_path, pkts, config("wrr", (2, 1)))
+    a, b = REALS["10.9.0.11"], REALS["10.9.0.12"]
+    assert [p[Ether].dst for p in out] == [a, a, b] * 3
+
+
+def test_quiescent_real_gets_no_new_flows(pcap_daemon, tmp_path):
+    pkts = [syn(43000 + i) for i in range(6)]
+    out, _ = run(pcap_daemon, tmp_path, pkts, config("wlc", (0, 1)))
+    assert {p[Ether].dst for p in out} == {REALS["10.9.0.12"]}
+
+
+def test_non_vip_traffic_is_dropped_and_counted(pcap_daemon, tmp_path):
+    pkts = [
+        syn(44000, dport=81),                      # VIP, port not served
+        syn(44001, dst="10.9.0.50"),               # not a VIP
+        Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src="10.9.0.10", dst=VIP) /
+        UDP(sport=5000, dport=80),                 # served port, other protocol
+        syn(44002),                                # the one packet that passes
+    ]
+    out, stats = run(pcap_daemon, tmp_path, pkts, config())
+    assert len(out) == 1 and out[0][TCP].sport == 44002
+    assert stats["dataplane"]["drop_reasons"]["not_vip"] == 3
+
+
+def test_tcp_without_flow_must_start_with_syn(pcap_daemon, tmp_path):
+    out, stats = run(pcap_daemon, tmp_path, [syn(45000, flags="A"), syn(45001, flags="SA")], config())
+    assert out == []
+    assert stats["dataplane"]["drop_reasons"]["no_flow"] == 2
+
+
+def test_malformed_frames_are_counted_never_forwarded(pcap_daemon, tmp_path):
+    good = bytes(syn(46000))
+    pkts = [
+        Ether(good[:14 + 10]),                     # IPv4 header cut short
+        Ether(good[:14 + 20 + 10]),                # TCP header cut short
+        Ether(good[:14] + b"\x45\x00\xff\xff" + good[18:]),  # total length > frame
+        Ether(good[:14] + b"\x41" + good[15:]),    # IHL 1
+    ]
+    out, stats = run(pcap_daemon, tmp_path, pkts, config())
+    assert out == []
+    assert stats["dataplane"]["drop_reasons"]["parse"] == 4
+
+
+def test_vlan_tagged_traffic_keeps_its_tag(pcap_daemon, tmp_path):
+    sent = Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / Dot1Q(vlan=7) / \
+        IP(src="10.9.0.10", dst=VIP) / TCP(sport=47000, dport=80, flags="S")
+    out, _ = run(pcap_daemon, tmp_path, [sent], config())
+    assert len(out) == 1 and out[0][Dot1Q].vlan == 7
+    assert bytes(out[0])[12:] == bytes(sent)[12:]
+
+
+def test_udp_service_forwards_datagrams(pcap_daemon, tmp_path):
+    dgrams = [Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src="10.9.0.10", dst=VIP) /
+              UDP(sport=5300 + i, dport=80) / Raw(b"q") for i in range(4)]
+    out, stats = run(pcap_daemon, tmp_path, dgrams, config(proto="udp"))
+    assert len(out) == 4
+    conns = stats["services"][0]["reals"]
+    assert [r["inactive"] for r in conns] == [2, 2]  # UDP flows count as inactive, as in IPVS
+
+
+def test_two_workers_each_forward_their_queue(pcap_daemon, tmp_path):
+    q0 = [syn(48000 + i) for i in range(5)]
+    q1 = [syn(48100 + i) for i in range(5)]
+    wrpcap(str(tmp_path / "q0.pcap"), q0)
+    wrpcap(str(tmp_path / "q1.pcap"), q1)
+    d = pcap_daemon([tmp_path / "q0.pcap", tmp_path / "q1.pcap"], config(), workers=2)
+    d.wait_rx(10)
+    conns = d.rpc.call("conn.list")["connections"]
+    assert {c["worker"] for c in conns} == {0, 1}
+    assert len(conns) == 10
+    assert d.stop() == 0
+    outs = [rdpcap(f) for f in d.tx_pcaps]
+    assert sum(len(o) for o in outs) == 10
