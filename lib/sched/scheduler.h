@@ -49,6 +49,8 @@ struct sched_request {
 	const struct sched_load *load;
 	/* Uniform random 32-bit values for randomised schedulers (twos). */
 	uint32_t random;
+	/* Monotonic seconds for schedulers that age their state (lblcr); 0 = no clock, no aging. */
+	uint32_t now_s;
 };
 
 /* service scheduler flags (IPVS -b flags) */
@@ -60,6 +62,9 @@ struct sched_params {
 	uint32_t flags;
 	uint32_t table_size; /* mh: Maglev table size (prime); 0 = default */
 };
+
+#define SCHED_MH_DEFAULT_TABLE_SIZE 65537u /* Maglev paper and Katran; must be prime */
+#define SCHED_MH_MAX_TABLE_SIZE 16777213u  /* largest prime below 2^24: caps the table memory */
 
 /* ops flags */
 #define SCHED_OPS_NEEDS_LOAD 0x1u /* schedule() reads req->load */

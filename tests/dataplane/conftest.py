@@ -21,6 +21,11 @@ def pcap_daemon(tmp_path):
     if not os.access(DAEMON, os.X_OK):
         pytest.fail(f"daemon not built: {DAEMON}")
     yield start
+    bad = []
     for d in started:
-        d.stop()
+        rc = d.stop()
+        # A sanitizer report or an unclean shutdown shows up as a non-zero exit.
+        if rc != 0:
+            bad.append(f"daemon exited {rc}:\n{d.read_log()[-4000:]}")
         shutil.rmtree(d.dir, ignore_errors=True)
+    assert not bad, "\n".join(bad)

@@ -123,6 +123,8 @@ class PcapDaemon:
 
     def stop(self):
         """SIGTERM and wait: the pcap PMD flushes the tx files when the port closes."""
+        if self.log.closed:
+            return self.proc.returncode
         if self.rpc:
             self.rpc.close()
             self.rpc = None
