@@ -3,8 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_cycles.h>
+
 #include "id_pool.h"
 #include "jsonrpc.h"
+#include "lb_log.h"
 #include "lb_runtime.h"
 #include "neigh.h"
 #include "snapshot.h"
@@ -142,7 +145,11 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 		return JSONRPC_INVALID_PARAMS;
 	}
 	free(new_ids);
+	uint64_t t0 = rte_rdtsc();
 	snapshot_publish(snap);
+	LB_LOG(INFO, "configuration generation %lu published: %u services, %u reals (%.3f ms)",
+	       (unsigned long)snap->generation, candidate->n_services, total_reals,
+	       (double)(rte_rdtsc() - t0) * 1000.0 / (double)lb_rt.tsc_hz);
 	if (lb_rt.config != candidate)
 		release_removed_ids(lb_rt.config, candidate);
 	sync_neighbours(candidate);

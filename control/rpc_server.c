@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <rte_log.h>
+#include "lb_log.h"
 
 #include "config.h"
 #include "jsonrpc.h"
@@ -170,7 +170,7 @@ static void handle_line(struct rpc_client *c, const char *line, size_t len)
 	}
 	if (result == NULL && err.code != JSONRPC_INVALID_PARAMS && err.code != LB_RPC_NOT_FOUND &&
 	    err.code != LB_RPC_EXISTS)
-		RTE_LOG(WARNING, USER1, "rpc %s failed: %s\n", req.method, err.message);
+		LB_LOG(WARNING, "rpc %s failed: %s", req.method, err.message);
 	jsonrpc_request_free(&req);
 }
 

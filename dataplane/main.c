@@ -18,12 +18,14 @@
 #include <rte_mbuf.h>
 
 #include "control.h"
+#include "lb_log.h"
 #include "lb_runtime.h"
 #include "neigh.h"
 #include "port.h"
 #include "worker.h"
 
 struct lb_runtime lb_rt;
+RTE_LOG_REGISTER_DEFAULT(lb_logtype, NOTICE);
 
 static void on_signal(int sig)
 {
@@ -178,8 +180,8 @@ int main(int argc, char **argv)
 	}
 	for (uint16_t w = 0; w < lb_rt.n_workers; w++)
 		rte_eal_remote_launch(worker_main, lb_rt.workers[w], lb_rt.workers[w]->lcore_id);
-	RTE_LOG(NOTICE, USER1, "dpdk-lb %s: %u worker(s), %u port(s), control on lcore %u\n",
-		DPDK_LB_VERSION, lb_rt.n_workers, lb_rt.n_ports, rte_lcore_id());
+	LB_LOG(NOTICE, "%s: %u worker(s), %u port(s), control on lcore %u, RPC on %s",
+	       DPDK_LB_VERSION, lb_rt.n_workers, lb_rt.n_ports, rte_lcore_id(), cfg->rpc_socket);
 
 	control_run();
 
@@ -187,7 +189,7 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	control_shutdown();
 	rc = 0;
-	RTE_LOG(NOTICE, USER1, "dpdk-lb: stopped\n");
+	LB_LOG(NOTICE, "stopped");
 out_ports:
 	ports_close();
 out:

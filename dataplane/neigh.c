@@ -10,6 +10,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "lb_log.h"
 #include "lb_runtime.h"
 #include "pkt_parse.h"
 
@@ -109,7 +110,13 @@ void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len
 	slot = find_slot(t, &ip);
 	if (slot < 0 || t->entries[slot].is_static)
 		return;
-	__atomic_store_n(&t->entries[slot].mac_word, mac_to_word(info.arp.sha), __ATOMIC_RELEASE);
+	uint64_t word = mac_to_word(info.arp.sha);
+	if (t->entries[slot].mac_word != word) {
+		char ab[LB_ADDR_STRLEN], mb[18];
+		LB_LOG(INFO, "neighbour %s is at %s", lb_addr_format(&ip, ab, sizeof(ab)),
+		       lb_mac_format(info.arp.sha, mb, sizeof(mb)));
+	}
+	__atomic_store_n(&t->entries[slot].mac_word, word, __ATOMIC_RELEASE);
 	t->entries[slot].last_reply_tsc = now;
 }
 
@@ -161,6 +168,9 @@ void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint
 			/* Forget it: better to drop than to send to a MAC that may be gone. */
 			__atomic_store_n(&e->mac_word, 0, __ATOMIC_RELEASE);
 			resolved = false;
+			char ab[LB_ADDR_STRLEN];
+			LB_LOG(WARNING, "neighbour %s stopped answering ARP; packets to it are dropped",
+			       lb_addr_format(&e->ip, ab, sizeof(ab)));
 		}
 		bool due = !resolved || age > (uint64_t)refresh_s * hz;
 		if (due && now - e->last_request_tsc >= NEIGH_RETRY_S * hz) {
