@@ -169,7 +169,17 @@ static void flow_release(struct lb_worker *w, int32_t pos)
 	LB_COUNTER_ADD(w->stats->flows, (uint64_t)-1);
 }
 
-/* Load of each destination: totals of the other workers (as last aggregated) plus ours now. */
+/* Connections of the other workers: board total minus our recorded share, never below 0. */
+static inline uint32_t others_share(const uint32_t *total, const uint32_t *mine, uint32_t id)
+{
+	uint32_t t = __atomic_load_n(&total[id], __ATOMIC_RELAXED);
+	uint32_t m = __atomic_load_n(&mine[id], __ATOMIC_RELAXED);
+
+	/* The two loads are not one snapshot: a refresh between them must not wrap around. */
+	return t > m ? t - m : 0;
+}
+
+/* Load of each destination: the other workers' (~10 ms old) plus ours, exact. */
 static void fill_load(const struct lb_worker *w, const struct snap_service *ss,
 		      struct sched_load *load)
 {
@@ -177,12 +187,10 @@ static void fill_load(const struct lb_worker *w, const struct snap_service *ss,
 
 	for (uint32_t i = 0; i < ss->n_dests; i++) {
 		uint32_t id = ss->dest_real_ids[i];
-		uint32_t others_a = __atomic_load_n(&b->total_active[id], __ATOMIC_RELAXED) -
-				    __atomic_load_n(&b->worker_active[w->index][id], __ATOMIC_RELAXED);
-		uint32_t others_i = __atomic_load_n(&b->total_inactive[id], __ATOMIC_RELAXED) -
-				    __atomic_load_n(&b->worker_inactive[w->index][id], __ATOMIC_RELAXED);
-		load[i].active = others_a + (uint32_t)LB_COUNTER_READ(w->real_counters[id].active);
-		load[i].inactive = others_i + (uint32_t)LB_COUNTER_READ(w->real_counters[id].inactive);
+		load[i].active = others_share(b->total_active, b->worker_active[w->index], id) +
+				 (uint32_t)LB_COUNTER_READ(w->real_counters[id].active);
+		load[i].inactive = others_share(b->total_inactive, b->worker_inactive[w->index], id) +
+				   (uint32_t)LB_COUNTER_READ(w->real_counters[id].inactive);
 	}
 }
 
