@@ -210,6 +210,7 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	req.vip_port = info->dport;
 	req.proto = info->proto;
 	req.random = (uint32_t)rte_rand();
+	req.now_s = (uint32_t)(now / lb_rt.tsc_hz); /* lblcr ages its sets by it */
 	if ((ss->sched->ops_flags & SCHED_OPS_NEEDS_LOAD) && ss->n_dests <= MAX_DESTS_WITH_LOAD) {
 		fill_load(w, ss, load);
 		req.load = load;

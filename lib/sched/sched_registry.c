@@ -6,12 +6,35 @@
 
 extern const struct sched_ops sched_rr_ops;
 extern const struct sched_ops sched_wrr_ops;
+extern const struct sched_ops sched_lc_ops;
 extern const struct sched_ops sched_wlc_ops;
+extern const struct sched_ops sched_sed_ops;
+extern const struct sched_ops sched_nq_ops;
+extern const struct sched_ops sched_dh_ops;
+extern const struct sched_ops sched_sh_ops;
+extern const struct sched_ops sched_mh_ops;
+extern const struct sched_ops sched_lblc_ops;
+extern const struct sched_ops sched_lblcr_ops;
+extern const struct sched_ops sched_fo_ops;
+extern const struct sched_ops sched_ovf_ops;
+extern const struct sched_ops sched_twos_ops;
 
+/* In the order ipvsadm's manual lists them. */
 static const struct sched_ops *const sched_table[] = {
 	&sched_rr_ops,
 	&sched_wrr_ops,
+	&sched_lc_ops,
 	&sched_wlc_ops,
+	&sched_lblc_ops,
+	&sched_lblcr_ops,
+	&sched_dh_ops,
+	&sched_sh_ops,
+	&sched_sed_ops,
+	&sched_nq_ops,
+	&sched_fo_ops,
+	&sched_ovf_ops,
+	&sched_mh_ops,
+	&sched_twos_ops,
 };
 
 const struct sched_ops *sched_find(const char *name)

@@ -58,23 +58,39 @@ static int wrr_schedule(const void *shared, void *lcore_state, const struct sche
 {
 	const struct wrr_shared *sh = shared;
 	struct wrr_state *st = lcore_state;
+	uint32_t avail_max = 0;
 	(void)req;
 
 	if (n == 0 || sh == NULL || sh->max_weight == 0)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		if (sched_dest_available(&dests[i]) && dests[i].weight > avail_max)
+			avail_max = dests[i].weight;
+	if (avail_max == 0)
 		return -1;
 	if (!st->started) {
 		st->index = -1;
 		st->cw = 0;
 		st->started = 1;
 	}
-	/* Two full passes over every weight level visit each server at each level once. */
-	uint64_t budget = 2ull * n * (sh->max_weight / sh->gcd + 1);
-	while (budget-- > 0) {
+	/* Each level at or under avail_max holds a taker: a pick comes within two passes. */
+	for (uint64_t budget = 2ull * n + 2; budget > 0; budget--) {
 		st->index = (st->index + 1) % (int32_t)n;
 		if (st->index == 0) {
 			st->cw -= (int32_t)sh->gcd;
 			if (st->cw <= 0)
 				st->cw = (int32_t)sh->max_weight;
+			/*
+			 * Levels above every available weight would be walked without a pick (the
+			 * heaviest servers are drained or overloaded): jump to the first level that
+			 * can pick, which yields the same sequence without O(weight) empty passes.
+			 */
+			if ((uint32_t)st->cw > avail_max) {
+				uint32_t steps = ((uint32_t)st->cw - avail_max + sh->gcd - 1) / sh->gcd;
+				st->cw -= (int32_t)(steps * sh->gcd);
+				if (st->cw <= 0) /* weights changed without init: any level <= avail_max */
+					st->cw = (int32_t)avail_max;
+			}
 		}
 		const struct sched_dest *d = &dests[st->index];
 		if (sched_dest_available(d) && d->weight >= (uint32_t)st->cw)
