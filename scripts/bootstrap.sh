@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs every missing build and test dependency of dpdk-lb on Debian 12 (run as root).
+# Idempotent: asks dpkg first, and only runs apt-get (update + install) when something is missing.
+set -euo pipefail
+
+REQUIRED=(
+  # build
+  gcc libc6-dev pkg-config meson ninja-build
+  libdpdk-dev dpdk dpdk-dev libnuma-dev libjansson-dev libssl-dev libpcap-dev
+  librte-net-af-xdp23 librte-net-af-packet23 librte-net-pcap23
+  # unit tests
+  libcmocka-dev
+  # dataplane and end-to-end tests, demo
+  python3 python3-pytest python3-scapy nginx-light curl ethtool iproute2 procps psmisc
+)
+OPTIONAL=(wrk)
+
+installed() {
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = "installed" ]
+}
+
+missing=()
+for p in "${REQUIRED[@]}"; do
+  installed "$p" || missing+=("$p")
+done
+missing_opt=()
+for p in "${OPTIONAL[@]}"; do
+  installed "$p" || missing_opt+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#missing_opt[@]} -eq 0 ]; then
+  echo "bootstrap: all dependencies present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bootstrap: missing packages (${missing[*]} ${missing_opt[*]}) and not root" >&2
+  [ ${#missing[@]} -eq 0 ] && exit 0
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "bootstrap: installing: ${missing[*]} ${missing_opt[*]}"
+apt-get update -q
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+for p in "${missing_opt[@]}"; do
+  apt-get install -y -q --no-install-recommends "$p" || echo "bootstrap: optional package $p not installed"
+done
+echo "bootstrap: done"
