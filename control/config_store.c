@@ -138,7 +138,9 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 		free(new_ids);
 		return LB_RPC_CAPACITY;
 	}
+	uint64_t t_build = rte_rdtsc();
 	snap = snapshot_build(candidate, err, errlen);
+	lb_rt.last_build_ns = (rte_rdtsc() - t_build) * 1000000000ull / lb_rt.tsc_hz;
 	if (snap == NULL) {
 		rollback_ids(new_ids, n_new);
 		free(new_ids);
@@ -147,9 +149,11 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 	free(new_ids);
 	uint64_t t0 = rte_rdtsc();
 	snapshot_publish(snap);
-	LB_LOG(INFO, "configuration generation %lu published: %u services, %u reals (%.3f ms)",
+	lb_rt.last_publish_ns = (rte_rdtsc() - t0) * 1000000000ull / lb_rt.tsc_hz;
+	LB_LOG(INFO, "configuration generation %lu published: %u services, %u reals "
+		     "(build %lu us, publish %lu us)",
 	       (unsigned long)snap->generation, candidate->n_services, total_reals,
-	       (double)(rte_rdtsc() - t0) * 1000.0 / (double)lb_rt.tsc_hz);
+	       (unsigned long)(lb_rt.last_build_ns / 1000), (unsigned long)(lb_rt.last_publish_ns / 1000));
 	if (lb_rt.config != candidate)
 		release_removed_ids(lb_rt.config, candidate);
 	sync_neighbours(candidate);

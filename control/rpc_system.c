@@ -47,12 +47,19 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 	snprintf(names, sizeof(names), "%s", sched_names());
 	for (char *tok = strtok(names, ","); tok != NULL; tok = strtok(NULL, ","))
 		json_array_append_new(scheds, json_string(tok));
-	return json_pack("{s:s, s:I, s:s, s:i, s:o, s:o, s:o, s:I, s:I}", "version", DPDK_LB_VERSION,
+	json_t *info = json_pack("{s:s, s:I, s:s, s:i, s:o, s:o, s:o, s:I, s:I}", "version", DPDK_LB_VERSION,
 			 "uptime", (json_int_t)((rte_rdtsc() - lb_rt.start_tsc) / lb_rt.tsc_hz),
 			 "config_file", lb_rt.config_path, "control_lcore", (int)rte_get_main_lcore(),
 			 "workers", workers, "ports", ports, "schedulers", scheds, "flow_capacity",
 			 (json_int_t)flow_capacity, "snapshot_generation",
 			 (json_int_t)lb_rt.snapshot_generation);
+	json_object_set_new(info, "flow_table_bytes", json_integer((json_int_t)lb_rt.flow_table_bytes));
+	json_object_set_new(info, "flow_entry_bytes",
+			    json_real(flow_capacity ? (double)lb_rt.flow_table_bytes / (double)flow_capacity : 0));
+	json_object_set_new(info, "last_snapshot_build_us", json_real((double)lb_rt.last_build_ns / 1e3));
+	json_object_set_new(info, "last_snapshot_publish_us",
+			    json_real((double)lb_rt.last_publish_ns / 1e3));
+	return info;
 }
 
 const struct rpc_method rpc_system_methods[] = {
