@@ -128,6 +128,7 @@ EOF
   record "$name" "$p" "$f"
 }
 
+DPDK_LB_CLI=build-san/control/cli/dpdk-lb-cli run_pytest cli tests/cli
 DPDK_LB_BUILD=build-san run_pytest dataplane tests/dataplane
 DPDK_LB_BUILD=build DPDK_LB_WORKERS=1 run_pytest e2e-1worker tests/e2e
 if [ -n "$E2E_2W_FILTER" ]; then
