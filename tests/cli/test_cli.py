@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = os.environ.get("DPDK_LB_CLI", str(REPO / "build" / "control" / "cli" / "dpdk-lb-cli"))
+CLI = str(REPO / os.environ.get("DPDK_LB_CLI", "build/control/cli/dpdk-lb-cli"))  # relative to the repo
 
 SERVICES = {
     "services": [
