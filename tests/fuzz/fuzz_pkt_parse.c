@@ -1,0 +1,109 @@
+/*
+ * Fuzz target for lib/pkt_parse: any byte string is a frame. Besides "no crash, no read past
+ * len" (the sanitizers), checks the invariants the dataplane relies on for what pkt_parse
+ * accepts, and that the checksum helpers agree with themselves.
+ */
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkt_parse.h"
+
+#define FUZZ_CHECK(cond)                                                                         \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond); \
+			abort();                                                                 \
+		}                                                                                \
+	} while (0)
+
+static uint16_t read_be16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static void check_ipv4(const uint8_t *data, size_t size, const struct pkt_info *info)
+{
+	FUZZ_CHECK(info->ethertype == PKT_ETHERTYPE_IPV4);
+	FUZZ_CHECK(info->l3_off + 20u <= size);
+	FUZZ_CHECK((data[info->l3_off] >> 4) == 4);
+	FUZZ_CHECK(info->l4_off >= info->l3_off + 20u);
+	FUZZ_CHECK(info->l4_off <= info->l3_off + 60u);
+	FUZZ_CHECK((size_t)info->l3_off + info->l3_len <= size);
+	FUZZ_CHECK(info->l4_off <= info->l3_off + info->l3_len);
+	FUZZ_CHECK(info->l3_len == read_be16(data + info->l3_off + 2));
+	FUZZ_CHECK(info->proto == data[info->l3_off + 9]);
+	FUZZ_CHECK((read_be16(data + info->l3_off + 6) & 0x1fff) == 0); /* never a later fragment */
+
+	size_t l4_len = (size_t)info->l3_off + info->l3_len - info->l4_off;
+	const uint8_t *l4 = data + info->l4_off;
+	if (info->proto == IPPROTO_TCP) {
+		/* the whole TCP header, options included, is inside the datagram */
+		FUZZ_CHECK(l4_len >= 20);
+		FUZZ_CHECK((size_t)(l4[12] >> 4) * 4 >= 20);
+		FUZZ_CHECK((size_t)(l4[12] >> 4) * 4 <= l4_len);
+		FUZZ_CHECK(info->sport == read_be16(l4));
+		FUZZ_CHECK(info->dport == read_be16(l4 + 2));
+		FUZZ_CHECK(info->tcp_flags == l4[13]);
+	} else if (info->proto == IPPROTO_UDP) {
+		FUZZ_CHECK(l4_len >= 8);
+		FUZZ_CHECK(info->sport == read_be16(l4));
+		FUZZ_CHECK(info->dport == read_be16(l4 + 2));
+		FUZZ_CHECK(read_be16(l4 + 4) >= 8);
+		FUZZ_CHECK(info->is_fragment || read_be16(l4 + 4) <= l4_len);
+	} else {
+		FUZZ_CHECK(info->sport == 0 && info->dport == 0);
+		if (info->proto == IPPROTO_ICMP)
+			FUZZ_CHECK(l4_len >= 8);
+	}
+}
+
+static void check_checksums(const uint8_t *data, size_t size)
+{
+	/* splitting at any even offset gives the same sum as one pass */
+	size_t split = (size / 2) & ~(size_t)1;
+	uint32_t whole = pkt_csum_partial(data, size, 0);
+	uint32_t chained = pkt_csum_partial(data + split, size - split,
+					    pkt_csum_partial(data, split, 0));
+	FUZZ_CHECK(pkt_csum_fold(whole) == pkt_csum_fold(chained));
+
+	/* appending the folded checksum of an even-length buffer makes the total sum zero */
+	if ((size & 1) == 0 && size <= 4096) {
+		uint16_t csum = pkt_csum_fold(whole);
+		uint8_t tail[2] = {(uint8_t)(csum >> 8), (uint8_t)csum};
+		uint32_t with = pkt_csum_partial(tail, 2, whole);
+		FUZZ_CHECK(pkt_csum_fold(with) == 0);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct pkt_info info;
+	enum pkt_parse_result r = pkt_parse(data, size, &info);
+
+	FUZZ_CHECK(r == PKT_PARSE_IPV4 || r == PKT_PARSE_ARP || r == PKT_PARSE_UNSUPPORTED ||
+		   r == PKT_PARSE_MALFORMED);
+	FUZZ_CHECK(info.n_vlans <= PKT_MAX_VLANS);
+	if (r == PKT_PARSE_IPV4 || r == PKT_PARSE_ARP) {
+		FUZZ_CHECK(info.l3_off == 14u + 4u * info.n_vlans);
+		FUZZ_CHECK(info.l3_off <= size);
+	}
+	if (r == PKT_PARSE_IPV4)
+		check_ipv4(data, size, &info);
+	if (r == PKT_PARSE_ARP) {
+		FUZZ_CHECK(info.ethertype == PKT_ETHERTYPE_ARP);
+		FUZZ_CHECK(info.l3_off + 28u <= size);
+		FUZZ_CHECK(info.arp.op == read_be16(data + info.l3_off + 6));
+		FUZZ_CHECK(memcmp(info.arp.sha, data + info.l3_off + 8, 6) == 0);
+		FUZZ_CHECK(memcmp(&info.arp.tpa, data + info.l3_off + 24, 4) == 0);
+	}
+	/* the result depends on the bytes only: a second parse agrees */
+	struct pkt_info again;
+	FUZZ_CHECK(pkt_parse(data, size, &again) == r);
+	FUZZ_CHECK(memcmp(&info, &again, sizeof(info)) == 0);
+
+	check_checksums(data, size);
+	return 0;
+}
