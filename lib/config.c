@@ -144,7 +144,8 @@ static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t e
 		if (lb_json_check_keys(p, path, keys, err, errlen) != 0)
 			return -1;
 		a = json_object_get(p, "address");
-		if (!json_is_string(a) || lb_addr_parse_prefix(json_string_value(a),
+		if (!json_is_string(a) || strchr(json_string_value(a), '/') == NULL ||
+		    lb_addr_parse_prefix(json_string_value(a),
 							       &c->ports[i].address,
 							       &c->ports[i].prefix_len) != 0)
 			return lb_err(err, errlen, "%s.address: required, an address with prefix like \"10.0.0.2/24\"",
@@ -301,7 +302,7 @@ json_t *lb_config_to_json(const struct lb_config *c)
 		json_array_append_new(eal, json_string(c->eal_argv[i]));
 	json_object_set_new(root, "eal", eal);
 	json_object_set_new(root, "rpc",
-			    json_pack("{s:s, s:i, s:i}", "socket", c->rpc_socket, "max_request_bytes",
+			    json_pack("{s:s, s:I, s:I}", "socket", c->rpc_socket, "max_request_bytes",
 				      (json_int_t)c->rpc_max_request_bytes, "max_clients",
 				      (json_int_t)c->rpc_max_clients));
 	for (size_t i = 0; i < N_DATAPLANE_KEYS; i++)
@@ -323,7 +324,7 @@ json_t *lb_config_to_json(const struct lb_config *c)
 				  "mac", lb_mac_format(c->static_neigh[i].mac, mac, sizeof(mac))));
 	}
 	json_object_set_new(root, "neighbours",
-			    json_pack("{s:i, s:i, s:o}", "refresh", (json_int_t)c->neigh_refresh_s,
+			    json_pack("{s:I, s:I, s:o}", "refresh", (json_int_t)c->neigh_refresh_s,
 				      "timeout", (json_int_t)c->neigh_timeout_s, "static", statics));
 	for (size_t i = 0; i < N_TIMEOUT_KEYS; i++)
 		json_object_set_new(timeouts, timeout_keys[i].key,

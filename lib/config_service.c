@@ -203,6 +203,12 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 		for (size_t i = 0; i < n; i++) {
 			char rpath[128];
 			snprintf(rpath, sizeof(rpath), "%s.reals[%zu]", path, i);
+			/* "service" names the service in real.add; inside a service it is a typo. */
+			if (json_object_get(json_array_get(v, i), "service") != NULL) {
+				lb_err(err, errlen, "%s.service: unknown key", rpath);
+				lb_service_free(svc);
+				return -1;
+			}
 			if (lb_real_from_json(json_array_get(v, i), rpath, svc, &svc->reals[i], err,
 					      errlen) != 0) {
 				lb_service_free(svc);
@@ -222,7 +228,7 @@ json_t *lb_real_to_json(const struct lb_real_cfg *real)
 {
 	char ab[LB_ADDR_STRLEN];
 
-	return json_pack("{s:s, s:i, s:i, s:s}", "ip", lb_addr_format(&real->ip, ab, sizeof(ab)),
+	return json_pack("{s:s, s:I, s:I, s:s}", "ip", lb_addr_format(&real->ip, ab, sizeof(ab)),
 			 "port", (json_int_t)real->port, "weight", (json_int_t)real->weight,
 			 "forward", lb_forward_name(real->forward));
 }
@@ -230,7 +236,7 @@ json_t *lb_real_to_json(const struct lb_real_cfg *real)
 json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 {
 	char ab[LB_ADDR_STRLEN];
-	json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s}", "vip",
+	json_t *o = json_pack("{s:s, s:I, s:s, s:s, s:s}", "vip",
 			      lb_addr_format(&svc->vip, ab, sizeof(ab)), "port", (json_int_t)svc->port,
 			      "proto", lb_proto_name(svc->proto), "scheduler", svc->scheduler,
 			      "forward", lb_forward_name(svc->forward));

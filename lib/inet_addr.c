@@ -45,7 +45,7 @@ int lb_addr_parse_prefix(const char *text, struct lb_addr *out, uint8_t *prefix_
 		*prefix_len = out->family == AF_INET ? 32 : 128;
 		return 0;
 	}
-	if (slash[1] == '\0')
+	if (slash[1] < '0' || slash[1] > '9') /* strtol would accept "+24" and " 24" */
 		return -1;
 	plen = strtol(slash + 1, &end, 10);
 	if (*end != '\0' || plen < 0 || plen > (out->family == AF_INET ? 32 : 128))
@@ -111,18 +111,31 @@ bool lb_addr_same_prefix(const struct lb_addr *a, const struct lb_addr *b, uint8
 	return ((pa[full] ^ pb[full]) & (uint8_t)(0xff << (8 - rem))) == 0;
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int lb_mac_parse(const char *text, uint8_t mac[6])
 {
-	unsigned int b[6];
-	char tail;
+	uint8_t out[6];
 
-	if (text == NULL || sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
-				   &b[5], &tail) != 6)
+	/* Exactly "hh:hh:hh:hh:hh:hh": scanf's %x would also take signs and blanks. */
+	if (text == NULL || strlen(text) != 17)
 		return -1;
-	if (strlen(text) != 17)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_value(text[i * 3]), lo = hex_value(text[i * 3 + 1]);
+		if (hi < 0 || lo < 0 || (i < 5 && text[i * 3 + 2] != ':'))
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	memcpy(mac, out, 6);
 	return 0;
 }
 

@@ -52,6 +52,7 @@ int jsonrpc_parse_request(const char *line, size_t len, struct jsonrpc_request *
 	} else if (!json_is_object(v)) {
 		snprintf(msg, msglen, "invalid params: params must be an object (named parameters)");
 		json_decref(root);
+		memset(req, 0, sizeof(*req)); /* nothing may point into the freed document */
 		return JSONRPC_INVALID_PARAMS;
 	}
 	req->params = v;

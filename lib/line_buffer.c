@@ -54,10 +54,14 @@ int line_buffer_next(struct line_buffer *b, char **line, size_t *len)
 {
 	char *begin = b->data + b->start;
 	size_t avail = b->len - b->start;
-	char *nl = memchr(begin, '\n', avail);
+	/* Resume where the last scan stopped: a line arriving byte by byte stays linear. */
+	char *nl = memchr(begin + b->scanned, '\n', avail - b->scanned);
 
-	if (nl == NULL)
+	if (nl == NULL) {
+		b->scanned = avail;
 		return avail > b->max_line ? -1 : 0;
+	}
+	b->scanned = 0;
 	size_t n = (size_t)(nl - begin);
 	if (n > b->max_line)
 		return -1;

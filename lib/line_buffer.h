@@ -11,6 +11,7 @@ struct line_buffer {
 	size_t len;   /* bytes held (from 0) */
 	size_t cap;
 	size_t max_line; /* longest accepted line, without its newline */
+	size_t scanned;  /* bytes after start known to hold no newline */
 };
 
 /* Prepares an empty buffer accepting lines up to max_line bytes; 0 or -1. */
