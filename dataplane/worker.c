@@ -242,6 +242,25 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	return pos;
 }
 
+/*
+ * IPVS conn_reuse_mode: a client that reuses its port after closing gets scheduled afresh.
+ * With input-only tracking the appliance never sees the real's FIN, so FIN_WAIT counts as
+ * closing too; and a connection whose real was removed can only be revived elsewhere.
+ */
+static inline bool flow_reusable(const struct flow_entry *e, const struct lb_snapshot *snap)
+{
+	switch (e->state) {
+	case LB_TCP_FIN_WAIT:
+	case LB_TCP_TIME_WAIT:
+	case LB_TCP_CLOSE:
+	case LB_TCP_CLOSE_WAIT:
+	case LB_TCP_LAST_ACK:
+		return true;
+	default:
+		return snap->reals[e->real_id].gen != e->real_gen;
+	}
+}
+
 struct pending {
 	struct rte_mbuf *m;
 	const struct snap_service *ss;
@@ -274,6 +293,13 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			pos = flow_table_lookup(w->flows, &keys[i]);
 		/* An entry that timed out but was not swept yet is a new connection. */
 		if (pos >= 0 && w->flows->entries[pos].expires <= now) {
+			flow_release(w, pos);
+			pos = -1;
+		}
+		/* A SYN on a closing connection, or on one whose real is gone, opens a new one. */
+		if (pos >= 0 && info->proto == IPPROTO_TCP &&
+		    (info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_SYN &&
+		    flow_reusable(&w->flows->entries[pos], snap)) {
 			flow_release(w, pos);
 			pos = -1;
 		}

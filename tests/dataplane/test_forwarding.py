@@ -163,3 +163,15 @@ def test_two_workers_each_forward_their_queue(pcap_daemon, tmp_path):
     assert d.stop() == 0
     outs = [rdpcap(f) for f in d.tx_pcaps]
     assert sum(len(o) for o in outs) == 10
+
+
+def test_syn_reusing_a_closed_connections_port_is_scheduled_afresh(pcap_daemon, tmp_path):
+    # SYN, ACK, FIN+ACK: the flow is FIN_WAIT (a DR appliance never sees the real's FIN).
+    # The same client port then opens a new connection: rr must pick the next real, as
+    # IPVS does for a reused port, instead of reviving the closed connection.
+    pkts = [syn(49000), syn(49000, flags="A"), syn(49000, flags="FA"), syn(49000)]
+    out, stats = run(pcap_daemon, tmp_path, pkts, config())
+    assert len(out) == 4
+    assert out[0][Ether].dst != out[3][Ether].dst
+    assert stats["dataplane"]["flows_created"] == 2
+    assert stats["services"][0]["conns"] == 2
