@@ -51,10 +51,10 @@ build() {
   ninja -C "$dir"
 }
 
-note "build (build/, -Dwerror_strict=true)"
-if build build -Dwerror_strict=true; then SUMMARY+=("build                  ok"); else record "build" 0 1; finish; fi
+note "build (build/, -Dwerror=true)"
+if build build -Dwerror=true; then SUMMARY+=("build                  ok"); else record "build" 0 1; finish; fi
 note "build (build-san/, ASan + UBSan)"
-if build build-san -Db_sanitize=address,undefined -Db_lundef=false; then
+if build build-san -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false; then
   SUMMARY+=("build-san              ok")
 else
   record "build-san" 0 1
