@@ -34,7 +34,8 @@ static json_t *service_add(json_t *params, struct rpc_error *err)
 
 static json_t *service_update(json_t *params, struct rpc_error *err)
 {
-	static const char *const keys[] = {"vip", "port", "proto", "scheduler", "forward", NULL};
+	static const char *const keys[] = {"vip",	  "port",	   "proto", "scheduler",
+					   "sched_flags", "mh_table_size", "forward", NULL};
 	struct lb_config cand;
 	json_t *v;
 
@@ -63,7 +64,9 @@ static json_t *service_update(json_t *params, struct rpc_error *err)
 		}
 		s->forward = LB_FWD_DR;
 	}
-	if (lb_service_validate(s, "params", err->message, sizeof(err->message)) != 0) {
+	if (lb_service_sched_options_from_json(params, "params", s, err->message,
+					       sizeof(err->message)) != 0 ||
+	    lb_service_validate(s, "params", err->message, sizeof(err->message)) != 0) {
 		lb_config_free(&cand);
 		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "%s", err->message);
 	}

@@ -44,7 +44,7 @@ static int build_service(struct lb_snapshot *snap, const struct lb_config *cfg, 
 {
 	const struct lb_service_cfg *sc = &cfg->services[idx];
 	struct snap_service *ss = &snap->services[idx];
-	struct sched_params params = {0};
+	struct sched_params params = {.flags = sc->sched_flags, .table_size = sc->mh_table_size};
 	char ab[LB_ADDR_STRLEN];
 
 	ss->id = sc->id;

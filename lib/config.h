@@ -38,6 +38,8 @@ struct lb_service_cfg {
 	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	uint8_t forward;
 	char scheduler[LB_SCHED_NAME_LEN];
+	uint32_t sched_flags;   /* SCHED_FLAG_FALLBACK | SCHED_FLAG_PORT (sh, dh, mh) */
+	uint32_t mh_table_size; /* mh: Maglev table size, a prime; 0 = default 65537 */
 	uint32_t n_reals;
 	struct lb_real_cfg *reals;
 	uint32_t id; /* runtime: the dataplane's service id, 0 = not yet assigned */
@@ -126,6 +128,10 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 /* Parses a real server object {ip, port, weight, forward} (+ "service") for svc; defaults applied. */
 int lb_real_from_json(const json_t *obj, const char *path, const struct lb_service_cfg *svc,
 		      struct lb_real_cfg *real, char *err, size_t errlen);
+
+/* Parses the optional "sched_flags" and "mh_table_size" of obj into svc; 0 or -1 with err. */
+int lb_service_sched_options_from_json(const json_t *obj, const char *path,
+				       struct lb_service_cfg *svc, char *err, size_t errlen);
 
 /* Checks a service's scheduler, forward and real-server consistency; 0 or -1 with err. */
 int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char *err,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "sched_util.h"
 #include "scheduler.h"
 
 static const char *const forward_names[LB_FWD_COUNT] = {[LB_FWD_DR] = "dr"};
@@ -148,12 +149,58 @@ int lb_real_from_json(const json_t *obj, const char *path, const struct lb_servi
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	uint32_t flag;
+} sched_flag_names[] = {{"fallback", SCHED_FLAG_FALLBACK}, {"port", SCHED_FLAG_PORT}};
+
+int lb_service_sched_options_from_json(const json_t *obj, const char *path,
+				       struct lb_service_cfg *svc, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, "sched_flags"), *f;
+	size_t i;
+
+	if (v != NULL) {
+		if (!json_is_array(v))
+			return lb_err(err, errlen, "%s.sched_flags: must be an array of \"fallback\", \"port\"",
+				      path);
+		svc->sched_flags = 0;
+		json_array_foreach(v, i, f) {
+			size_t k;
+			for (k = 0; k < sizeof(sched_flag_names) / sizeof(sched_flag_names[0]); k++)
+				if (json_is_string(f) &&
+				    strcmp(json_string_value(f), sched_flag_names[k].name) == 0)
+					break;
+			if (k == sizeof(sched_flag_names) / sizeof(sched_flag_names[0]))
+				return lb_err(err, errlen,
+					      "%s.sched_flags[%zu]: must be \"fallback\" or \"port\"", path, i);
+			svc->sched_flags |= sched_flag_names[k].flag;
+		}
+	}
+	if (json_object_get(obj, "mh_table_size") != NULL &&
+	    lb_json_get_uint(obj, "mh_table_size", path, 3, SCHED_MH_MAX_TABLE_SIZE,
+			     &svc->mh_table_size, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
 int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char *err,
 			size_t errlen)
 {
 	if (sched_find(svc->scheduler) == NULL)
 		return lb_err(err, errlen, "%s.scheduler: unknown scheduler \"%s\" (known: %s)", path,
 			      svc->scheduler, sched_names());
+	if (svc->sched_flags && strcmp(svc->scheduler, "sh") != 0 &&
+	    strcmp(svc->scheduler, "mh") != 0 && strcmp(svc->scheduler, "dh") != 0)
+		return lb_err(err, errlen, "%s.sched_flags: only the sh, dh and mh schedulers take flags",
+			      path);
+	if (svc->mh_table_size != 0 && !sched_is_prime(svc->mh_table_size))
+		return lb_err(err, errlen, "%s.mh_table_size: %u is not a prime (e.g. 251, 4093, 65537)",
+			      path, svc->mh_table_size);
+	if (svc->mh_table_size != 0 && strcmp(svc->scheduler, "mh") == 0 &&
+	    svc->n_reals > svc->mh_table_size)
+		return lb_err(err, errlen, "%s.mh_table_size: %u slots for %u real servers", path,
+			      svc->mh_table_size, svc->n_reals);
 	for (uint32_t i = 0; i < svc->n_reals; i++) {
 		const struct lb_real_cfg *r = &svc->reals[i];
 		if (r->forward == LB_FWD_DR && r->port != svc->port)
@@ -170,7 +217,8 @@ int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char
 int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 			 struct lb_service_cfg *svc, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"vip", "port", "proto", "scheduler", "forward", "reals",
+	static const char *const keys[] = {"vip",	    "port",	     "proto", "scheduler",
+					   "sched_flags", "mh_table_size", "forward", "reals",
 					   NULL};
 	json_t *v;
 
@@ -187,7 +235,8 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 		snprintf(svc->scheduler, sizeof(svc->scheduler), "%s", json_string_value(v));
 	}
 	svc->forward = LB_FWD_DR;
-	if (parse_forward(obj, path, &svc->forward, err, errlen) != 0)
+	if (parse_forward(obj, path, &svc->forward, err, errlen) != 0 ||
+	    lb_service_sched_options_from_json(obj, path, svc, err, errlen) != 0)
 		return -1;
 
 	v = json_object_get(obj, "reals");
@@ -240,6 +289,16 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 			      lb_addr_format(&svc->vip, ab, sizeof(ab)), "port", (json_int_t)svc->port,
 			      "proto", lb_proto_name(svc->proto), "scheduler", svc->scheduler,
 			      "forward", lb_forward_name(svc->forward));
+	if (o != NULL) {
+		json_t *flags = json_array();
+		for (size_t k = 0; k < sizeof(sched_flag_names) / sizeof(sched_flag_names[0]); k++)
+			if (svc->sched_flags & sched_flag_names[k].flag)
+				json_array_append_new(flags, json_string(sched_flag_names[k].name));
+		json_object_set_new(o, "sched_flags", flags);
+		json_object_set_new(o, "mh_table_size",
+				    json_integer(svc->mh_table_size ? svc->mh_table_size
+								    : SCHED_MH_DEFAULT_TABLE_SIZE));
+	}
 	if (o != NULL && with_reals) {
 		json_t *reals = json_array();
 		for (uint32_t i = 0; i < svc->n_reals; i++)

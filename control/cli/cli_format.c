@@ -84,7 +84,14 @@ void cli_print_service_table(const json_t *services)
 	json_array_foreach(services, i, svc) {
 		char name[CLI_ENDPOINT_STRLEN + 16];
 		service_name(name, sizeof(name), svc);
-		printf("%s %s\n", name, get_str(svc, "scheduler", "?"));
+		const char *sched = get_str(svc, "scheduler", "?");
+		printf("%s %s", name, sched);
+		/* Flags as ipvsadm prints them: sh-fallback,sh-port */
+		const json_t *flag;
+		size_t k;
+		json_array_foreach(json_object_get(svc, "sched_flags"), k, flag)
+			printf("%s%s-%s", k ? "," : " ", sched, json_string_value(flag));
+		putchar('\n');
 		json_array_foreach(json_object_get(svc, "reals"), j, real) {
 			char rname[CLI_ENDPOINT_STRLEN];
 			real_name(rname, sizeof(rname), real);

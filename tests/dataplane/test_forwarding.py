@@ -175,3 +175,21 @@ def test_syn_reusing_a_closed_connections_port_is_scheduled_afresh(pcap_daemon, 
     assert out[0][Ether].dst != out[3][Ether].dst
     assert stats["dataplane"]["flows_created"] == 2
     assert stats["services"][0]["conns"] == 2
+
+
+def test_source_hash_schedulers_keep_a_client_on_one_real(pcap_daemon, tmp_path):
+    # sh and mh hash the client address: many connections from one client, one real.
+    pkts = [syn(50000 + i) for i in range(12)]
+    for sched in ("sh", "mh"):
+        out, _ = run(pcap_daemon, tmp_path, pkts, config(sched))
+        assert len(out) == 12
+        assert len({p[Ether].dst for p in out}) == 1, sched
+
+
+def test_sh_port_flag_spreads_one_clients_connections(pcap_daemon, tmp_path):
+    cfg = config("sh")
+    cfg["services"][0]["sched_flags"] = ["port"]
+    pkts = [syn(51000 + i) for i in range(32)]
+    out, _ = run(pcap_daemon, tmp_path, pkts, cfg)
+    assert len(out) == 32
+    assert {p[Ether].dst for p in out} == set(REALS.values())

@@ -197,3 +197,17 @@ def test_config_syntax_error_names_line(tmp_path):
     path.write_text('{\n  "rpc": {\n    "socket": \n}\n')
     p = subprocess.run([DAEMON, "-c", str(path)], capture_output=True, text=True, timeout=30)
     assert p.returncode == 1 and "bad.json:4" in p.stderr, p.stderr
+
+
+def test_scheduler_flags_and_maglev_table_size(daemon):
+    rpc = daemon.rpc
+    got = rpc.call("service.add", dict(SVC, scheduler="mh", sched_flags=["fallback", "port"],
+                                       mh_table_size=4093))
+    assert got["sched_flags"] == ["fallback", "port"] and got["mh_table_size"] == 4093
+    expect_error(rpc, "service.update", dict(SVC, mh_table_size=4096), -32602, "not a prime")
+    expect_error(rpc, "service.update", dict(SVC, scheduler="rr"), -32602, "only the sh, dh and mh")
+    got = rpc.call("service.update", dict(SVC, scheduler="sh", sched_flags=["fallback"]))
+    assert got["scheduler"] == "sh" and got["sched_flags"] == ["fallback"]
+    cli = os.path.join(os.path.dirname(DAEMON), "..", "control", "cli", "dpdk-lb-cli")
+    out = subprocess.run([cli, "-s", daemon.sock, "list"], capture_output=True, text=True, timeout=10)
+    assert "TCP  10.9.0.100:80 sh sh-fallback" in out.stdout, out.stdout

@@ -46,14 +46,17 @@ static const char full_doc[] =
 	"              \"time_wait\": 123, \"close\": 11, \"close_wait\": 62, \"last_ack\": 31,"
 	"              \"listen\": 124, \"udp\": 301},"
 	" \"services\": ["
-	"   {\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"rr\","
+	"   {\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"mh\","
+	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093,"
 	"    \"forward\": \"dr\", \"reals\": ["
 	"      {\"ip\": \"10.0.0.11\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\"},"
 	"      {\"ip\": \"10.0.0.12\", \"port\": 80, \"weight\": 0, \"forward\": \"dr\"},"
 	"      {\"ip\": \"10.0.0.13\", \"port\": 80, \"weight\": 65535, \"forward\": \"dr\"}]},"
 	"   {\"vip\": \"10.0.0.100\", \"port\": 53, \"proto\": \"udp\", \"scheduler\": \"wrr\","
+	"    \"sched_flags\": [], \"mh_table_size\": 65537,"
 	"    \"forward\": \"dr\", \"reals\": []},"
 	"   {\"vip\": \"2001:db8::100\", \"port\": 443, \"proto\": \"tcp\", \"scheduler\": \"wlc\","
+	"    \"sched_flags\": [], \"mh_table_size\": 65537,"
 	"    \"forward\": \"dr\", \"reals\": ["
 	"      {\"ip\": \"2001:db8::11\", \"port\": 443, \"weight\": 5, \"forward\": \"dr\"}]}]}";
 
@@ -297,6 +300,20 @@ static void test_error_service_fields(void **state)
 		     "services[0].reals");
 	expect_error("{\"services\": [17]}", "services[0]");
 	expect_error("{\"services\": {}}", "services");
+}
+
+static void test_error_sched_options(void **state)
+{
+	(void)state;
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"scheduler\": \"mh\", \"mh_table_size\": 4096}]}",
+		     "services[0].mh_table_size: 4096 is not a prime");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"scheduler\": \"rr\", \"sched_flags\": [\"port\"]}]}",
+		     "services[0].sched_flags: only the sh, dh and mh");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"scheduler\": \"sh\", \"sched_flags\": [\"sticky\"]}]}",
+		     "services[0].sched_flags[0]");
 }
 
 static void test_error_duplicates(void **state)
@@ -619,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_error_unknown_keys),
 		cmocka_unit_test(test_error_ports),
 		cmocka_unit_test(test_error_service_fields),
+		cmocka_unit_test(test_error_sched_options),
 		cmocka_unit_test(test_error_duplicates),
 		cmocka_unit_test(test_error_reals),
 		cmocka_unit_test(test_error_ports_address),
