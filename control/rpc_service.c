@@ -35,7 +35,8 @@ static json_t *service_add(json_t *params, struct rpc_error *err)
 static json_t *service_update(json_t *params, struct rpc_error *err)
 {
 	static const char *const keys[] = {"vip",	  "port",	   "proto", "scheduler",
-					   "sched_flags", "mh_table_size", "forward", NULL};
+					   "sched_flags", "mh_table_size", "ops",     "forward",
+					   NULL};
 	struct lb_config cand;
 	json_t *v;
 

@@ -50,6 +50,7 @@ static int build_service(struct lb_snapshot *snap, const struct lb_config *cfg, 
 	ss->id = sc->id;
 	ss->proto = sc->proto;
 	ss->forward = sc->forward;
+	ss->ops = sc->ops;
 	ss->vip = sc->vip;
 	ss->port = sc->port;
 	ss->sched = sched_find(sc->scheduler);

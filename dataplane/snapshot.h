@@ -36,6 +36,7 @@ struct snap_service {
 	uint32_t id;
 	uint8_t proto;
 	uint8_t forward;
+	bool ops; /* one-packet scheduling: no flow entries */
 	const struct sched_ops *sched;
 	void *sched_shared;
 	uint32_t sched_state_offset; /* into each worker's sched_state block */

@@ -194,14 +194,12 @@ static void fill_load(const struct lb_worker *w, const struct snap_service *ss,
 	}
 }
 
-/* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
-static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
-			   const struct snap_service *ss, const struct flow_key *key,
-			   const struct pkt_info *info, uint64_t now)
+/* Runs the service's scheduler for a new connection; a dest index or -1. */
+static int schedule_new(struct lb_worker *w, const struct lb_snapshot *snap,
+			const struct snap_service *ss, const struct pkt_info *info, uint64_t now)
 {
 	struct sched_request req;
 	struct sched_load load[MAX_DESTS_WITH_LOAD];
-	int dest;
 
 	memset(&req, 0, sizeof(req));
 	req.client = lb_addr_from_v4(info->src_v4);
@@ -218,9 +216,17 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 		memset(load, 0, sizeof(load));
 		req.load = load;
 	}
-	dest = ss->sched->schedule(ss->sched_shared,
+	return ss->sched->schedule(ss->sched_shared,
 				   snap->sched_state[w->index] + ss->sched_state_offset, ss->dests,
 				   ss->n_dests, &req);
+}
+
+/* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
+static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
+			   const struct snap_service *ss, const struct flow_key *key,
+			   const struct pkt_info *info, uint64_t now)
+{
+	int dest = schedule_new(w, snap, ss, info, now);
 	if (dest < 0)
 		return XMIT_DROP(LB_DROP_NO_REAL);
 
@@ -347,6 +353,35 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 	}
 }
 
+/* One-packet scheduling: the datagram is scheduled alone and leaves nothing behind. */
+static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *snap,
+				const struct snap_service *ss, struct rte_mbuf *m,
+				const struct pkt_info *info, uint64_t now)
+{
+	int dest = schedule_new(w, snap, ss, info, now);
+
+	if (dest < 0) {
+		drop(w, m, LB_DROP_NO_REAL);
+		return;
+	}
+	uint32_t real_id = ss->dest_real_ids[dest];
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const struct snap_real *r = &snap->reals[real_id];
+	int port = xmit_ops_get(r->forward)->to_real(w, m, info, r);
+	if (port < 0) {
+		drop(w, m, (enum lb_drop_reason)(-port - 1));
+		return;
+	}
+	/* IPVS counts every one-packet "connection". */
+	LB_COUNTER_ADD(w->real_counters[real_id].conns, 1);
+	LB_COUNTER_ADD(w->real_counters[real_id].inpkts, 1);
+	LB_COUNTER_ADD(w->real_counters[real_id].inbytes, len);
+	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
+	LB_COUNTER_ADD(w->service_counters[ss->id].inpkts, 1);
+	LB_COUNTER_ADD(w->service_counters[ss->id].inbytes, len);
+	tx_enqueue(w, (uint16_t)port, m);
+}
+
 static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			 struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
@@ -383,6 +418,10 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		int64_t idx = lookup_table_find(&snap->service_index, &key);
 		if (idx < 0) {
 			drop(w, m, LB_DROP_NOT_VIP);
+			continue;
+		}
+		if (unlikely(snap->services[idx].ops)) {
+			handle_ops_datagram(w, snap, &snap->services[idx], m, &p->info, now);
 			continue;
 		}
 		p->m = m;

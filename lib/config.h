@@ -40,6 +40,7 @@ struct lb_service_cfg {
 	char scheduler[LB_SCHED_NAME_LEN];
 	uint32_t sched_flags;   /* SCHED_FLAG_FALLBACK | SCHED_FLAG_PORT (sh, dh, mh) */
 	uint32_t mh_table_size; /* mh: Maglev table size, a prime; 0 = default 65537 */
+	bool ops;               /* UDP one-packet scheduling: every datagram scheduled, no flow */
 	uint32_t n_reals;
 	struct lb_real_cfg *reals;
 	uint32_t id; /* runtime: the dataplane's service id, 0 = not yet assigned */
@@ -129,7 +130,7 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 int lb_real_from_json(const json_t *obj, const char *path, const struct lb_service_cfg *svc,
 		      struct lb_real_cfg *real, char *err, size_t errlen);
 
-/* Parses the optional "sched_flags" and "mh_table_size" of obj into svc; 0 or -1 with err. */
+/* Parses the optional "sched_flags", "mh_table_size" and "ops" of obj into svc; 0 or -1 with err. */
 int lb_service_sched_options_from_json(const json_t *obj, const char *path,
 				       struct lb_service_cfg *svc, char *err, size_t errlen);
 

@@ -177,6 +177,12 @@ int lb_service_sched_options_from_json(const json_t *obj, const char *path,
 			svc->sched_flags |= sched_flag_names[k].flag;
 		}
 	}
+	v = json_object_get(obj, "ops");
+	if (v != NULL) {
+		if (!json_is_boolean(v))
+			return lb_err(err, errlen, "%s.ops: must be true or false", path);
+		svc->ops = json_is_true(v);
+	}
 	if (json_object_get(obj, "mh_table_size") != NULL &&
 	    lb_json_get_uint(obj, "mh_table_size", path, 3, SCHED_MH_MAX_TABLE_SIZE,
 			     &svc->mh_table_size, err, errlen) != 0)
@@ -194,6 +200,8 @@ int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char
 	    strcmp(svc->scheduler, "mh") != 0 && strcmp(svc->scheduler, "dh") != 0)
 		return lb_err(err, errlen, "%s.sched_flags: only the sh, dh and mh schedulers take flags",
 			      path);
+	if (svc->ops && svc->proto != IPPROTO_UDP)
+		return lb_err(err, errlen, "%s.ops: one-packet scheduling is for UDP services only", path);
 	if (svc->mh_table_size != 0 && !sched_is_prime(svc->mh_table_size))
 		return lb_err(err, errlen, "%s.mh_table_size: %u is not a prime (e.g. 251, 4093, 65537)",
 			      path, svc->mh_table_size);
@@ -218,8 +226,8 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 			 struct lb_service_cfg *svc, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"vip",	    "port",	     "proto", "scheduler",
-					   "sched_flags", "mh_table_size", "forward", "reals",
-					   NULL};
+					   "sched_flags", "mh_table_size", "ops",     "forward",
+					   "reals",	  NULL};
 	json_t *v;
 
 	memset(svc, 0, sizeof(*svc));
@@ -295,6 +303,7 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 			if (svc->sched_flags & sched_flag_names[k].flag)
 				json_array_append_new(flags, json_string(sched_flag_names[k].name));
 		json_object_set_new(o, "sched_flags", flags);
+		json_object_set_new(o, "ops", json_boolean(svc->ops));
 		json_object_set_new(o, "mh_table_size",
 				    json_integer(svc->mh_table_size ? svc->mh_table_size
 								    : SCHED_MH_DEFAULT_TABLE_SIZE));

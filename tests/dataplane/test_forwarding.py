@@ -193,3 +193,15 @@ def test_sh_port_flag_spreads_one_clients_connections(pcap_daemon, tmp_path):
     out, _ = run(pcap_daemon, tmp_path, pkts, cfg)
     assert len(out) == 32
     assert {p[Ether].dst for p in out} == set(REALS.values())
+
+
+def test_one_packet_scheduling_schedules_every_datagram(pcap_daemon, tmp_path):
+    cfg = config(proto="udp")
+    cfg["services"][0]["ops"] = True
+    # Six datagrams of one client socket: without ops they would all follow one flow.
+    dgrams = [Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src="10.9.0.10", dst=VIP) /
+              UDP(sport=5353, dport=80) / Raw(b"q%d" % i) for i in range(6)]
+    out, stats = run(pcap_daemon, tmp_path, dgrams, cfg)
+    assert [p[Ether].dst for p in out] == [REALS["10.9.0.11"], REALS["10.9.0.12"]] * 3
+    assert stats["dataplane"]["flows_created"] == 0
+    assert stats["services"][0]["conns"] == 6

@@ -47,16 +47,16 @@ static const char full_doc[] =
 	"              \"listen\": 124, \"udp\": 301},"
 	" \"services\": ["
 	"   {\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"mh\","
-	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093,"
+	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093, \"ops\": false,"
 	"    \"forward\": \"dr\", \"reals\": ["
 	"      {\"ip\": \"10.0.0.11\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\"},"
 	"      {\"ip\": \"10.0.0.12\", \"port\": 80, \"weight\": 0, \"forward\": \"dr\"},"
 	"      {\"ip\": \"10.0.0.13\", \"port\": 80, \"weight\": 65535, \"forward\": \"dr\"}]},"
 	"   {\"vip\": \"10.0.0.100\", \"port\": 53, \"proto\": \"udp\", \"scheduler\": \"wrr\","
-	"    \"sched_flags\": [], \"mh_table_size\": 65537,"
+	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": true,"
 	"    \"forward\": \"dr\", \"reals\": []},"
 	"   {\"vip\": \"2001:db8::100\", \"port\": 443, \"proto\": \"tcp\", \"scheduler\": \"wlc\","
-	"    \"sched_flags\": [], \"mh_table_size\": 65537,"
+	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": false,"
 	"    \"forward\": \"dr\", \"reals\": ["
 	"      {\"ip\": \"2001:db8::11\", \"port\": 443, \"weight\": 5, \"forward\": \"dr\"}]}]}";
 
@@ -314,6 +314,9 @@ static void test_error_sched_options(void **state)
 	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
 		     " \"scheduler\": \"sh\", \"sched_flags\": [\"sticky\"]}]}",
 		     "services[0].sched_flags[0]");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"ops\": true}]}",
+		     "services[0].ops: one-packet scheduling is for UDP");
 }
 
 static void test_error_duplicates(void **state)
