@@ -36,8 +36,7 @@ static int assign_ids(struct lb_config *c, uint32_t *new_ids, uint32_t *n_new, c
 			new_ids[(*n_new)++] = s->id | 0x80000000u;
 			stats_reset_service(s->id);
 		}
-		for (uint32_t j = 0; j < s->n_reals; j++) {
-			struct lb_real_cfg *r = &s->reals[j];
+		LB_SERVICE_FOREACH_DEST(s, r) {
 			if (r->id != 0)
 				continue;
 			r->id = id_pool_alloc(&real_ids);
@@ -74,17 +73,18 @@ static void release_removed_ids(const struct lb_config *running, const struct lb
 	if (keep_real == NULL || keep_service == NULL)
 		goto out; /* the ids leak until restart rather than being reused too early */
 	for (uint32_t i = 0; i < candidate->n_services; i++) {
-		keep_service[candidate->services[i].id] = 1;
-		for (uint32_t j = 0; j < candidate->services[i].n_reals; j++)
-			keep_real[candidate->services[i].reals[j].id] = 1;
+		const struct lb_service_cfg *s = &candidate->services[i];
+		keep_service[s->id] = 1;
+		LB_SERVICE_FOREACH_DEST(s, r)
+			keep_real[r->id] = 1;
 	}
 	for (uint32_t i = 0; running != NULL && i < running->n_services; i++) {
 		const struct lb_service_cfg *s = &running->services[i];
 		if (s->id && !keep_service[s->id])
 			id_pool_release(&service_ids, s->id, false);
-		for (uint32_t j = 0; j < s->n_reals; j++)
-			if (s->reals[j].id && !keep_real[s->reals[j].id])
-				id_pool_release(&real_ids, s->reals[j].id, true);
+		LB_SERVICE_FOREACH_DEST(s, r)
+			if (r->id && !keep_real[r->id])
+				id_pool_release(&real_ids, r->id, true);
 	}
 out:
 	free(keep_real);
@@ -96,8 +96,7 @@ static void sync_neighbours(const struct lb_config *c)
 {
 	neigh_table_unmark(lb_rt.neigh);
 	for (uint32_t i = 0; i < c->n_services; i++)
-		for (uint32_t j = 0; j < c->services[i].n_reals; j++) {
-			const struct lb_real_cfg *r = &c->services[i].reals[j];
+		LB_SERVICE_FOREACH_DEST(&c->services[i], r) {
 			int port = snapshot_egress_port(&r->ip);
 			(void)neigh_table_slot(lb_rt.neigh, &r->ip, port < 0 ? 0 : (uint16_t)port);
 		}
@@ -108,7 +107,7 @@ static uint32_t count_reals(const struct lb_config *c)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < c->n_services; i++)
-		n += c->services[i].n_reals;
+		n += c->services[i].n_reals + (c->services[i].has_fallback ? 1 : 0);
 	return n;
 }
 

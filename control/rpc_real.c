@@ -34,6 +34,9 @@ static json_t *real_add(json_t *params, struct rpc_error *err)
 		return NULL;
 	if (lb_service_find_real(&run->services[si], &real.ip, real.port) >= 0)
 		return rpc_fail(err, LB_RPC_EXISTS, "real server exists already in this service");
+	if (real.l_threshold != 0 && real.l_threshold >= real.u_threshold)
+		return rpc_fail(err, JSONRPC_INVALID_PARAMS,
+				"params.l_threshold: must be below u_threshold (%u)", real.u_threshold);
 	if (rpc_begin_change(&cand, err) != 0)
 		return NULL;
 	if (lb_service_append_real(&cand.services[si], &real) != 0) {
@@ -65,6 +68,15 @@ static json_t *real_update(json_t *params, struct rpc_error *err)
 		r->weight = real.weight;
 	if (json_object_get(params, "forward") != NULL)
 		r->forward = real.forward;
+	if (json_object_get(params, "u_threshold") != NULL)
+		r->u_threshold = real.u_threshold;
+	if (json_object_get(params, "l_threshold") != NULL)
+		r->l_threshold = real.l_threshold;
+	if (r->l_threshold != 0 && r->l_threshold >= r->u_threshold) {
+		lb_config_free(&cand);
+		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.l_threshold: must be below u_threshold (%u)",
+				r->u_threshold);
+	}
 	if (lb_service_validate(&cand.services[si], "params", err->message, sizeof(err->message))) {
 		lb_config_free(&cand);
 		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "%s", err->message);

@@ -36,7 +36,7 @@ static json_t *service_update(json_t *params, struct rpc_error *err)
 {
 	static const char *const keys[] = {"vip",	  "port",	   "proto", "scheduler",
 					   "sched_flags", "mh_table_size", "ops",     "forward",
-					   NULL};
+					   "fallback",	  NULL};
 	struct lb_config cand;
 	json_t *v;
 
@@ -67,6 +67,7 @@ static json_t *service_update(json_t *params, struct rpc_error *err)
 	}
 	if (lb_service_sched_options_from_json(params, "params", s, err->message,
 					       sizeof(err->message)) != 0 ||
+	    lb_service_fallback_from_json(params, "params", s, err->message, sizeof(err->message)) ||
 	    lb_service_validate(s, "params", err->message, sizeof(err->message)) != 0) {
 		lb_config_free(&cand);
 		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "%s", err->message);
@@ -108,10 +109,12 @@ static json_t *service_list(json_t *params, struct rpc_error *err)
 		const struct lb_service_cfg *s = &c->services[i];
 		json_t *o = lb_service_to_json(s, true);
 		json_t *reals = json_object_get(o, "reals");
-		for (uint32_t j = 0; j < s->n_reals; j++) {
+		for (uint32_t j = 0; j <= s->n_reals; j++) {
 			struct traffic_sum t;
-			stats_real(s->reals[j].id, &t);
-			json_t *r = json_array_get(reals, j);
+			json_t *r = j < s->n_reals ? json_array_get(reals, j) : json_object_get(o, "fallback");
+			if (!json_is_object(r))
+				continue;
+			stats_real(j < s->n_reals ? s->reals[j].id : s->fallback.id, &t);
 			json_object_set_new(r, "active", json_integer(t.active));
 			json_object_set_new(r, "inactive", json_integer(t.inactive));
 		}

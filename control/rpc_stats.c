@@ -29,6 +29,14 @@ static json_t *service_stats(const struct lb_service_cfg *s)
 		inactive += r.inactive;
 		json_array_append_new(reals, ro);
 	}
+	if (s->has_fallback) {
+		json_t *fo = lb_real_to_json(&s->fallback);
+		stats_real(s->fallback.id, &r);
+		put_traffic(fo, &r);
+		active += r.active;
+		inactive += r.inactive;
+		json_object_set_new(o, "fallback", fo);
+	}
 	stats_service(s->id, &svc);
 	svc.active = active;
 	svc.inactive = inactive;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "lb_runtime.h"
+#include "snapshot.h"
 
 static struct traffic_sum *real_base;
 static struct traffic_sum *service_base;
@@ -97,6 +98,29 @@ void stats_workers(struct lb_worker_stats *out)
 	}
 }
 
+/*
+ * IPVS threshold hysteresis: a real at or over its upper threshold takes no new connection
+ * until it is under its lower threshold, or under 3/4 of the upper one when no lower is set.
+ */
+static void update_overload(struct lb_load_board *b, uint32_t id, uint32_t conns)
+{
+	const struct lb_snapshot *snap = lb_rt.snapshot;
+	const struct snap_real *r = &snap->reals[id];
+	uint8_t over = b->overloaded[id];
+
+	if (r->gen == 0 || r->u_threshold == 0) {
+		over = 0;
+	} else if (!over && conns >= r->u_threshold) {
+		over = 1;
+	} else if (over) {
+		uint32_t lower = r->l_threshold ? r->l_threshold : r->u_threshold * 3 / 4;
+		if (conns < lower)
+			over = 0;
+	}
+	if (over != b->overloaded[id])
+		__atomic_store_n(&b->overloaded[id], over, __ATOMIC_RELAXED);
+}
+
 void stats_update_load_board(void)
 {
 	struct lb_load_board *b = &lb_rt.load;
@@ -114,6 +138,7 @@ void stats_update_load_board(void)
 		}
 		__atomic_store_n(&b->total_active[id], ta, __ATOMIC_RELAXED);
 		__atomic_store_n(&b->total_inactive[id], ti, __ATOMIC_RELAXED);
+		update_overload(b, id, ta + ti);
 	}
 }
 

@@ -61,6 +61,8 @@ struct lb_load_board {
 	/* what each worker had contributed to the totals when they were computed */
 	uint32_t *worker_active[LB_MAX_WORKERS];
 	uint32_t *worker_inactive[LB_MAX_WORKERS];
+	/* over its upper threshold and not yet back under the lower one (control writes) */
+	uint8_t *overloaded; /* [max_reals + 1] */
 };
 
 struct lb_runtime {

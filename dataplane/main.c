@@ -48,7 +48,8 @@ static int alloc_load_board(void)
 
 	b->total_active = rte_zmalloc("load", n * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
 	b->total_inactive = rte_zmalloc("load", n * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);
-	if (b->total_active == NULL || b->total_inactive == NULL)
+	b->overloaded = rte_zmalloc("load", n, RTE_CACHE_LINE_SIZE);
+	if (b->total_active == NULL || b->total_inactive == NULL || b->overloaded == NULL)
 		return -1;
 	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
 		b->worker_active[w] = rte_zmalloc("load", n * sizeof(uint32_t), RTE_CACHE_LINE_SIZE);

@@ -39,13 +39,47 @@ static bool has_static_neighbour(const struct lb_config *cfg, const struct lb_ad
 	return false;
 }
 
+/* Fills the snapshot's entry for one real (or fallback) server of service sc. */
+static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
+		      const struct lb_service_cfg *sc, const struct lb_real_cfg *rc, char *err,
+		      size_t errlen)
+{
+	char ab[LB_ADDR_STRLEN];
+	struct snap_real *sr;
+	int port;
+
+	if (rc->id == 0 || rc->id > snap->max_reals)
+		return lb_err(err, errlen, "internal: real without id");
+	port = snapshot_egress_port(&rc->ip);
+	if (port < 0 && has_static_neighbour(cfg, &rc->ip))
+		port = 0;
+	if (port < 0)
+		return lb_err(err, errlen,
+			      "real %s is on none of the appliance's subnets (ports[].address); "
+			      "direct routing needs it on-link",
+			      lb_addr_format(&rc->ip, ab, sizeof(ab)));
+	int slot = neigh_table_slot(lb_rt.neigh, &rc->ip, (uint16_t)port);
+	if (slot < 0)
+		return lb_err(err, errlen, "neighbour table full");
+	sr = &snap->reals[rc->id];
+	sr->gen = rc->gen;
+	sr->service_id = (uint16_t)sc->id;
+	sr->forward = rc->forward;
+	sr->neigh_slot = (uint32_t)slot;
+	sr->port_id = (uint16_t)port;
+	sr->l4_port = rc->port;
+	sr->u_threshold = rc->u_threshold;
+	sr->l_threshold = rc->l_threshold;
+	sr->ip = rc->ip;
+	return 0;
+}
+
 static int build_service(struct lb_snapshot *snap, const struct lb_config *cfg, uint32_t idx,
 			 char *err, size_t errlen)
 {
 	const struct lb_service_cfg *sc = &cfg->services[idx];
 	struct snap_service *ss = &snap->services[idx];
 	struct sched_params params = {.flags = sc->sched_flags, .table_size = sc->mh_table_size};
-	char ab[LB_ADDR_STRLEN];
 
 	ss->id = sc->id;
 	ss->proto = sc->proto;
@@ -63,34 +97,19 @@ static int build_service(struct lb_snapshot *snap, const struct lb_config *cfg, 
 		return lb_err(err, errlen, "out of memory");
 	for (uint32_t j = 0; j < sc->n_reals; j++) {
 		const struct lb_real_cfg *rc = &sc->reals[j];
-		struct snap_real *sr;
-		int port;
-
-		if (rc->id == 0 || rc->id > snap->max_reals)
-			return lb_err(err, errlen, "internal: real without id");
-		port = snapshot_egress_port(&rc->ip);
-		if (port < 0 && has_static_neighbour(cfg, &rc->ip))
-			port = 0;
-		if (port < 0)
-			return lb_err(err, errlen,
-				      "real %s is on none of the appliance's subnets (ports[].address); "
-				      "direct routing needs it on-link",
-				      lb_addr_format(&rc->ip, ab, sizeof(ab)));
-		int slot = neigh_table_slot(lb_rt.neigh, &rc->ip, (uint16_t)port);
-		if (slot < 0)
-			return lb_err(err, errlen, "neighbour table full");
-		sr = &snap->reals[rc->id];
-		sr->gen = rc->gen;
-		sr->service_id = (uint16_t)sc->id;
-		sr->forward = rc->forward;
-		sr->neigh_slot = (uint32_t)slot;
-		sr->port_id = (uint16_t)port;
-		sr->l4_port = rc->port;
-		sr->ip = rc->ip;
+		if (build_real(snap, cfg, sc, rc, err, errlen) != 0)
+			return -1;
 		ss->dests[j].weight = rc->weight;
 		ss->dests[j].addr = rc->ip;
 		ss->dests[j].port = rc->port;
 		ss->dest_real_ids[j] = rc->id;
+		if (rc->u_threshold != 0)
+			ss->has_thresholds = true;
+	}
+	if (sc->has_fallback) {
+		if (build_real(snap, cfg, sc, &sc->fallback, err, errlen) != 0)
+			return -1;
+		ss->fallback_real_id = sc->fallback.id;
 	}
 	if (ss->sched->init != NULL) {
 		int rc = ss->sched->init(&ss->sched_shared, ss->dests, ss->n_dests, &params);

@@ -29,6 +29,8 @@ struct snap_real {
 	uint32_t neigh_slot;
 	uint16_t port_id; /* egress DPDK port */
 	uint16_t l4_port; /* host order */
+	uint32_t u_threshold;
+	uint32_t l_threshold;
 	struct lb_addr ip;
 };
 
@@ -36,7 +38,9 @@ struct snap_service {
 	uint32_t id;
 	uint8_t proto;
 	uint8_t forward;
-	bool ops; /* one-packet scheduling: no flow entries */
+	bool ops;            /* one-packet scheduling: no flow entries */
+	bool has_thresholds; /* some real has a connection threshold */
+	uint32_t fallback_real_id; /* 0 = no fallback server */
 	const struct sched_ops *sched;
 	void *sched_shared;
 	uint32_t sched_state_offset; /* into each worker's sched_state block */

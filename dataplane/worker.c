@@ -194,12 +194,18 @@ static void fill_load(const struct lb_worker *w, const struct snap_service *ss,
 	}
 }
 
-/* Runs the service's scheduler for a new connection; a dest index or -1. */
-static int schedule_new(struct lb_worker *w, const struct lb_snapshot *snap,
-			const struct snap_service *ss, const struct pkt_info *info, uint64_t now)
+/*
+ * Runs the service's scheduler for a new connection and returns the chosen real id: the
+ * fallback server when no real can take it, 0 when there is none either.
+ */
+static uint32_t schedule_new(struct lb_worker *w, const struct lb_snapshot *snap,
+			     const struct snap_service *ss, const struct pkt_info *info, uint64_t now)
 {
 	struct sched_request req;
 	struct sched_load load[MAX_DESTS_WITH_LOAD];
+	struct sched_dest marked[MAX_DESTS_WITH_LOAD];
+	const struct sched_dest *dests = ss->dests;
+	bool fits = ss->n_dests <= MAX_DESTS_WITH_LOAD;
 
 	memset(&req, 0, sizeof(req));
 	req.client = lb_addr_from_v4(info->src_v4);
@@ -209,16 +215,30 @@ static int schedule_new(struct lb_worker *w, const struct lb_snapshot *snap,
 	req.proto = info->proto;
 	req.random = (uint32_t)rte_rand();
 	req.now_s = (uint32_t)(now / lb_rt.tsc_hz); /* lblcr ages its sets by it */
-	if ((ss->sched->ops_flags & SCHED_OPS_NEEDS_LOAD) && ss->n_dests <= MAX_DESTS_WITH_LOAD) {
+	if (((ss->sched->ops_flags & SCHED_OPS_NEEDS_LOAD) || ss->has_thresholds) && fits) {
 		fill_load(w, ss, load);
 		req.load = load;
 	} else if (ss->sched->ops_flags & SCHED_OPS_NEEDS_LOAD) {
 		memset(load, 0, sizeof(load));
 		req.load = load;
 	}
-	return ss->sched->schedule(ss->sched_shared,
-				   snap->sched_state[w->index] + ss->sched_state_offset, ss->dests,
-				   ss->n_dests, &req);
+	if (ss->has_thresholds && fits) {
+		/* Upper limit checked live; the way back down follows the control lcore's hysteresis. */
+		for (uint32_t i = 0; i < ss->n_dests; i++) {
+			uint32_t id = ss->dest_real_ids[i];
+			uint32_t upper = snap->reals[id].u_threshold;
+			marked[i] = ss->dests[i];
+			if (upper != 0 &&
+			    (__atomic_load_n(&lb_rt.load.overloaded[id], __ATOMIC_RELAXED) ||
+			     load[i].active + load[i].inactive >= upper))
+				marked[i].flags |= SCHED_DEST_OVERLOADED;
+		}
+		dests = marked;
+	}
+	int dest = ss->sched->schedule(ss->sched_shared,
+				       snap->sched_state[w->index] + ss->sched_state_offset, dests,
+				       ss->n_dests, &req);
+	return dest >= 0 ? ss->dest_real_ids[dest] : ss->fallback_real_id;
 }
 
 /* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
@@ -226,15 +246,14 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			   const struct snap_service *ss, const struct flow_key *key,
 			   const struct pkt_info *info, uint64_t now)
 {
-	int dest = schedule_new(w, snap, ss, info, now);
-	if (dest < 0)
+	uint32_t real_id = schedule_new(w, snap, ss, info, now);
+	if (real_id == 0)
 		return XMIT_DROP(LB_DROP_NO_REAL);
 
 	int32_t pos = flow_table_insert(w->flows, key);
 	if (pos < 0)
 		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
 	struct flow_entry *e = &w->flows->entries[pos];
-	uint32_t real_id = ss->dest_real_ids[dest];
 	e->real_id = real_id;
 	e->real_gen = snap->reals[real_id].gen;
 	e->service_id = (uint16_t)ss->id;
@@ -358,13 +377,12 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 				const struct snap_service *ss, struct rte_mbuf *m,
 				const struct pkt_info *info, uint64_t now)
 {
-	int dest = schedule_new(w, snap, ss, info, now);
+	uint32_t real_id = schedule_new(w, snap, ss, info, now);
 
-	if (dest < 0) {
+	if (real_id == 0) {
 		drop(w, m, LB_DROP_NO_REAL);
 		return;
 	}
-	uint32_t real_id = ss->dest_real_ids[dest];
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 	const struct snap_real *r = &snap->reals[real_id];
 	int port = xmit_ops_get(r->forward)->to_real(w, m, info, r);

@@ -28,6 +28,8 @@ struct lb_real_cfg {
 	uint16_t port;
 	uint8_t forward; /* enum lb_forward */
 	uint32_t weight;
+	uint32_t u_threshold; /* 0 = none: above it the real takes no new connection */
+	uint32_t l_threshold; /* 0 = 3/4 of u_threshold: below it the real takes them again */
 	uint32_t id;  /* runtime: the dataplane's real id, 0 = not yet assigned; never saved */
 	uint32_t gen; /* runtime: generation of that id, so flows of a deleted real are told apart */
 };
@@ -43,6 +45,8 @@ struct lb_service_cfg {
 	bool ops;               /* UDP one-packet scheduling: every datagram scheduled, no flow */
 	uint32_t n_reals;
 	struct lb_real_cfg *reals;
+	bool has_fallback;
+	struct lb_real_cfg fallback; /* "sorry" server: used only while no real can take a connection */
 	uint32_t id; /* runtime: the dataplane's service id, 0 = not yet assigned */
 };
 
@@ -134,6 +138,10 @@ int lb_real_from_json(const json_t *obj, const char *path, const struct lb_servi
 int lb_service_sched_options_from_json(const json_t *obj, const char *path,
 				       struct lb_service_cfg *svc, char *err, size_t errlen);
 
+/* Parses the optional "fallback" server of obj into svc (null removes it); 0 or -1 with err. */
+int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb_service_cfg *svc,
+				  char *err, size_t errlen);
+
 /* Checks a service's scheduler, forward and real-server consistency; 0 or -1 with err. */
 int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char *err,
 			size_t errlen);
@@ -147,6 +155,13 @@ json_t *lb_real_to_json(const struct lb_real_cfg *real);
 /* Index of the service with this key in c, or -1. */
 int lb_config_find_service(const struct lb_config *c, const struct lb_addr *vip, uint16_t port,
 			   uint8_t proto);
+
+/* Iterates r over every real of svc, the fallback server included (const follows svc). */
+#define LB_SERVICE_FOREACH_DEST(svc, r)                                                            \
+	for (uint32_t _i = 0; _i <= (svc)->n_reals; _i++)                                           \
+		for (__typeof__(&(svc)->fallback) r = _i < (svc)->n_reals ? &(svc)->reals[_i]      \
+				      : (svc)->has_fallback ? &(svc)->fallback : NULL;             \
+		     r != NULL; r = NULL)
 
 /* Index of the real ip:port in svc, or -1. */
 int lb_service_find_real(const struct lb_service_cfg *svc, const struct lb_addr *ip,

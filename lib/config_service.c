@@ -120,7 +120,8 @@ int lb_service_key_from_json(const json_t *obj, const char *path, struct lb_addr
 int lb_real_from_json(const json_t *obj, const char *path, const struct lb_service_cfg *svc,
 		      struct lb_real_cfg *real, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"service", "ip", "port", "weight", "forward", NULL};
+	static const char *const keys[] = {"service", "ip",	     "port",	    "weight",
+					   "forward", "u_threshold", "l_threshold", NULL};
 	json_t *v;
 	uint32_t port = svc->port, weight = 1;
 
@@ -136,6 +137,11 @@ int lb_real_from_json(const json_t *obj, const char *path, const struct lb_servi
 		return lb_err(err, errlen, "%s.ip: must be the same address family as the VIP", path);
 	if (lb_json_get_uint(obj, "port", path, 1, 65535, &port, err, errlen) != 0 ||
 	    lb_json_get_uint(obj, "weight", path, 0, 65535, &weight, err, errlen) != 0)
+		return -1;
+	if (lb_json_get_uint(obj, "u_threshold", path, 0, UINT32_MAX, &real->u_threshold, err,
+			     errlen) != 0 ||
+	    lb_json_get_uint(obj, "l_threshold", path, 0, UINT32_MAX, &real->l_threshold, err,
+			     errlen) != 0)
 		return -1;
 	real->port = (uint16_t)port;
 	real->weight = weight;
@@ -209,8 +215,15 @@ int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char
 	    svc->n_reals > svc->mh_table_size)
 		return lb_err(err, errlen, "%s.mh_table_size: %u slots for %u real servers", path,
 			      svc->mh_table_size, svc->n_reals);
+	if (svc->has_fallback && svc->fallback.l_threshold != 0 &&
+	    svc->fallback.l_threshold >= svc->fallback.u_threshold)
+		return lb_err(err, errlen, "%s.fallback.l_threshold: must be below u_threshold", path);
 	for (uint32_t i = 0; i < svc->n_reals; i++) {
 		const struct lb_real_cfg *r = &svc->reals[i];
+		if (r->l_threshold != 0 && r->l_threshold >= r->u_threshold)
+			return lb_err(err, errlen,
+				      "%s.reals[%u].l_threshold: must be below u_threshold (%u)", path, i,
+				      r->u_threshold);
 		if (r->forward == LB_FWD_DR && r->port != svc->port)
 			return lb_err(err, errlen,
 				      "%s.reals[%u].port: direct routing cannot change the port", path, i);
@@ -227,7 +240,7 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 {
 	static const char *const keys[] = {"vip",	    "port",	     "proto", "scheduler",
 					   "sched_flags", "mh_table_size", "ops",     "forward",
-					   "reals",	  NULL};
+					   "reals",	  "fallback",	   NULL};
 	json_t *v;
 
 	memset(svc, 0, sizeof(*svc));
@@ -274,10 +287,40 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 			svc->n_reals = (uint32_t)(i + 1);
 		}
 	}
-	if (lb_service_validate(svc, path, err, errlen) != 0) {
+	if (lb_service_fallback_from_json(obj, path, svc, err, errlen) != 0 ||
+	    lb_service_validate(svc, path, err, errlen) != 0) {
 		lb_service_free(svc);
 		return -1;
 	}
+	return 0;
+}
+
+int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb_service_cfg *svc,
+				  char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, "fallback");
+	char fpath[128];
+
+	if (v == NULL)
+		return 0;
+	if (json_is_null(v)) {
+		svc->has_fallback = false;
+		memset(&svc->fallback, 0, sizeof(svc->fallback));
+		return 0;
+	}
+	snprintf(fpath, sizeof(fpath), "%s.fallback", path);
+	if (json_is_object(v) && json_object_get(v, "service") != NULL)
+		return lb_err(err, errlen, "%s.service: unknown key", fpath);
+	struct lb_real_cfg fb;
+	if (lb_real_from_json(v, fpath, svc, &fb, err, errlen) != 0)
+		return -1;
+	/* Same server as before: keep its id so its counters and neighbour entry carry on. */
+	if (svc->has_fallback && lb_addr_equal(&svc->fallback.ip, &fb.ip) && svc->fallback.port == fb.port) {
+		fb.id = svc->fallback.id;
+		fb.gen = svc->fallback.gen;
+	}
+	svc->fallback = fb;
+	svc->has_fallback = true;
 	return 0;
 }
 
@@ -285,9 +328,11 @@ json_t *lb_real_to_json(const struct lb_real_cfg *real)
 {
 	char ab[LB_ADDR_STRLEN];
 
-	return json_pack("{s:s, s:I, s:I, s:s}", "ip", lb_addr_format(&real->ip, ab, sizeof(ab)),
-			 "port", (json_int_t)real->port, "weight", (json_int_t)real->weight,
-			 "forward", lb_forward_name(real->forward));
+	return json_pack("{s:s, s:I, s:I, s:s, s:I, s:I}", "ip",
+			 lb_addr_format(&real->ip, ab, sizeof(ab)), "port", (json_int_t)real->port,
+			 "weight", (json_int_t)real->weight, "forward", lb_forward_name(real->forward),
+			 "u_threshold", (json_int_t)real->u_threshold, "l_threshold",
+			 (json_int_t)real->l_threshold);
 }
 
 json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
@@ -304,6 +349,8 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 				json_array_append_new(flags, json_string(sched_flag_names[k].name));
 		json_object_set_new(o, "sched_flags", flags);
 		json_object_set_new(o, "ops", json_boolean(svc->ops));
+		json_object_set_new(o, "fallback",
+				    svc->has_fallback ? lb_real_to_json(&svc->fallback) : json_null());
 		json_object_set_new(o, "mh_table_size",
 				    json_integer(svc->mh_table_size ? svc->mh_table_size
 								    : SCHED_MH_DEFAULT_TABLE_SIZE));

@@ -101,6 +101,15 @@ void cli_print_service_table(const json_t *services)
 			       get_int(real, "weight"), get_u64(real, "active"),
 			       get_u64(real, "inactive"));
 		}
+		/* The sorry server, as keepalived's sorry_server: used only when no real can take. */
+		real = json_object_get(svc, "fallback");
+		if (json_is_object(real)) {
+			char rname[CLI_ENDPOINT_STRLEN];
+			real_name(rname, sizeof(rname), real);
+			printf("  -> %-28s %-7s %-6s %-10llu %llu\n", rname,
+			       cli_forward_display(get_str(real, "forward", "?")), "-",
+			       get_u64(real, "active"), get_u64(real, "inactive"));
+		}
 	}
 }
 

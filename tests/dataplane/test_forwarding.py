@@ -205,3 +205,36 @@ def test_one_packet_scheduling_schedules_every_datagram(pcap_daemon, tmp_path):
     assert [p[Ether].dst for p in out] == [REALS["10.9.0.11"], REALS["10.9.0.12"]] * 3
     assert stats["dataplane"]["flows_created"] == 0
     assert stats["services"][0]["conns"] == 6
+
+
+FALLBACK = ("10.9.0.13", "02:00:00:00:00:13")
+
+
+def fallback_config(weights):
+    cfg = config("wlc", weights)
+    cfg["neighbours"]["static"].append({"ip": FALLBACK[0], "mac": FALLBACK[1]})
+    cfg["services"][0]["fallback"] = {"ip": FALLBACK[0]}
+    return cfg
+
+
+def test_fallback_server_takes_connections_only_when_no_real_can(pcap_daemon, tmp_path):
+    pkts = [syn(52000 + i) for i in range(4)]
+    out, stats = run(pcap_daemon, tmp_path, pkts, fallback_config((0, 0)))
+    assert [p[Ether].dst for p in out] == [FALLBACK[1]] * 4
+    assert stats["services"][0]["fallback"]["conns"] == 4
+    assert stats["dataplane"]["drop_reasons"]["no_real"] == 0
+
+    out, stats = run(pcap_daemon, tmp_path, pkts, fallback_config((0, 1)))
+    assert [p[Ether].dst for p in out] == [REALS["10.9.0.12"]] * 4
+    assert stats["services"][0]["fallback"]["conns"] == 0
+
+
+def test_upper_threshold_stops_new_connections_to_a_real(pcap_daemon, tmp_path):
+    cfg = config("rr")
+    cfg["services"][0]["reals"][0]["u_threshold"] = 2
+    pkts = [syn(53000 + i) for i in range(8)]
+    out, stats = run(pcap_daemon, tmp_path, pkts, cfg)
+    dsts = [p[Ether].dst for p in out]
+    assert dsts.count(REALS["10.9.0.11"]) == 2 and dsts.count(REALS["10.9.0.12"]) == 6
+    reals = {r["ip"]: r for r in stats["services"][0]["reals"]}
+    assert reals["10.9.0.11"]["u_threshold"] == 2

@@ -33,7 +33,8 @@ def test_service_and_real_lifecycle(daemon):
     got = rpc.call("service.add", dict(SVC, scheduler="wrr"))
     assert got["scheduler"] == "wrr" and got["forward"] == "dr" and got["reals"] == []
     r = rpc.call("real.add", {"service": SVC, "ip": "10.9.0.11", "weight": 3})
-    assert r == {"ip": "10.9.0.11", "port": 80, "weight": 3, "forward": "dr"}
+    assert r == {"ip": "10.9.0.11", "port": 80, "weight": 3, "forward": "dr",
+                 "u_threshold": 0, "l_threshold": 0}
     rpc.call("real.add", {"service": SVC, "ip": "10.9.0.12"})
     assert rpc.call("real.update", {"service": SVC, "ip": "10.9.0.12", "weight": 0})["weight"] == 0
     assert rpc.call("service.update", dict(SVC, scheduler="rr"))["scheduler"] == "rr"
@@ -211,3 +212,19 @@ def test_scheduler_flags_and_maglev_table_size(daemon):
     cli = os.path.join(os.path.dirname(DAEMON), "..", "control", "cli", "dpdk-lb-cli")
     out = subprocess.run([cli, "-s", daemon.sock, "list"], capture_output=True, text=True, timeout=10)
     assert "TCP  10.9.0.100:80 sh sh-fallback" in out.stdout, out.stdout
+
+
+def test_fallback_and_thresholds_over_rpc(daemon):
+    rpc = daemon.rpc
+    rpc.call("service.add", SVC)
+    got = rpc.call("service.update", dict(SVC, fallback={"ip": "10.9.0.50"}))
+    assert got["fallback"]["ip"] == "10.9.0.50"
+    listed = rpc.call("service.list")["services"][0]
+    assert listed["fallback"]["inactive"] == 0
+    rpc.call("real.add", {"service": SVC, "ip": "10.9.0.11", "u_threshold": 100})
+    expect_error(rpc, "real.update", {"service": SVC, "ip": "10.9.0.11", "l_threshold": 100}, -32602,
+                 "l_threshold: must be below")
+    assert rpc.call("real.update", {"service": SVC, "ip": "10.9.0.11", "l_threshold": 10})["l_threshold"] == 10
+    assert rpc.call("service.update", dict(SVC, fallback=None))["fallback"] is None
+    expect_error(rpc, "service.update", dict(SVC, fallback={"ip": "10.9.0.50", "port": 8080}), -32602,
+                 "direct routing cannot change the port")

@@ -47,18 +47,18 @@ static const char full_doc[] =
 	"              \"listen\": 124, \"udp\": 301},"
 	" \"services\": ["
 	"   {\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"mh\","
-	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093, \"ops\": false,"
+	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093, \"ops\": false, \"fallback\": {\"ip\": \"10.0.0.99\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 100, \"l_threshold\": 50},"
 	"    \"forward\": \"dr\", \"reals\": ["
-	"      {\"ip\": \"10.0.0.11\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\"},"
-	"      {\"ip\": \"10.0.0.12\", \"port\": 80, \"weight\": 0, \"forward\": \"dr\"},"
-	"      {\"ip\": \"10.0.0.13\", \"port\": 80, \"weight\": 65535, \"forward\": \"dr\"}]},"
+	"      {\"ip\": \"10.0.0.11\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0},"
+	"      {\"ip\": \"10.0.0.12\", \"port\": 80, \"weight\": 0, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0},"
+	"      {\"ip\": \"10.0.0.13\", \"port\": 80, \"weight\": 65535, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0}]},"
 	"   {\"vip\": \"10.0.0.100\", \"port\": 53, \"proto\": \"udp\", \"scheduler\": \"wrr\","
-	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": true,"
+	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": true, \"fallback\": null,"
 	"    \"forward\": \"dr\", \"reals\": []},"
 	"   {\"vip\": \"2001:db8::100\", \"port\": 443, \"proto\": \"tcp\", \"scheduler\": \"wlc\","
-	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": false,"
+	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": false, \"fallback\": null,"
 	"    \"forward\": \"dr\", \"reals\": ["
-	"      {\"ip\": \"2001:db8::11\", \"port\": 443, \"weight\": 5, \"forward\": \"dr\"}]}]}";
+	"      {\"ip\": \"2001:db8::11\", \"port\": 443, \"weight\": 5, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0}]}]}";
 
 static json_t *load_json(const char *text)
 {
