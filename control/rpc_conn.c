@@ -7,6 +7,7 @@
 
 #include "config_store.h"
 #include "conn_dump.h"
+#include "persist_table.h"
 #include "rpc_methods.h"
 #include "tcp_state.h"
 
@@ -33,6 +34,53 @@ static const struct lb_real_cfg *real_by_id(const struct lb_config *c, uint32_t 
 			if (c->services[i].reals[j].id == id && c->services[i].reals[j].gen == gen)
 				return &c->services[i].reals[j];
 	return NULL;
+}
+
+static const struct lb_service_cfg *service_by_id(const struct lb_config *c, uint32_t id)
+{
+	for (uint32_t i = 0; i < c->n_services; i++)
+		if (c->services[i].id == id)
+			return &c->services[i];
+	return NULL;
+}
+
+/*
+ * Appends the live persistence templates, as ipvsadm -Lnc shows them: client port 0, state
+ * NONE. The table is read while workers may write it; a slot changing under us is skipped.
+ */
+static bool list_templates(const struct lb_config *c, json_t *list, uint32_t limit, uint64_t now)
+{
+	const struct persist_table *t = lb_rt.persist;
+	uint32_t now_s = (uint32_t)(now / lb_rt.tsc_hz);
+
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		const struct persist_slot *s = &t->slots[i];
+		uint64_t h = __atomic_load_n(&s->key_hash, __ATOMIC_ACQUIRE);
+		uint64_t v = __atomic_load_n(&s->value, __ATOMIC_ACQUIRE);
+		if (h == 0 || persist_value_expires(v) < now_s)
+			continue;
+		const struct lb_service_cfg *svc = service_by_id(c, s->service_id);
+		const struct lb_real_cfg *r = NULL;
+		if (svc == NULL)
+			continue;
+		LB_SERVICE_FOREACH_DEST(svc, d)
+			if (d->id == persist_value_real(v) && (uint8_t)d->gen == persist_value_gen8(v))
+				r = d;
+		if (json_array_size(list) >= limit)
+			return true;
+		char client[LB_ADDR_PORT_STRLEN], virt[LB_ADDR_PORT_STRLEN], real[LB_ADDR_PORT_STRLEN] = "-";
+		struct lb_addr ca = key_addr(s->family, s->client);
+		if (r != NULL)
+			lb_addr_port_format(&r->ip, r->port, real, sizeof(real));
+		json_array_append_new(
+			list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "proto",
+					lb_proto_name(svc->proto), "client",
+					lb_addr_port_format(&ca, 0, client, sizeof(client)), "virtual",
+					lb_addr_port_format(&svc->vip, svc->port, virt, sizeof(virt)),
+					"real", real, "state", "NONE", "expires",
+					(json_int_t)(persist_value_expires(v) - now_s), "template", 1));
+	}
+	return false;
 }
 
 static json_t *conn_list(json_t *params, struct rpc_error *err)
@@ -83,6 +131,7 @@ static json_t *conn_list(json_t *params, struct rpc_error *err)
 		}
 	}
 	free(req.out);
+	truncated |= list_templates(c, list, limit, now);
 	return json_pack("{s:o, s:b}", "connections", list, "truncated", truncated);
 }
 

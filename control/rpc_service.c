@@ -36,7 +36,8 @@ static json_t *service_update(json_t *params, struct rpc_error *err)
 {
 	static const char *const keys[] = {"vip",	  "port",	   "proto", "scheduler",
 					   "sched_flags", "mh_table_size", "ops",     "forward",
-					   "fallback",	  NULL};
+					   "fallback",	  "persistent",	   "netmask", "expire_quiescent_template",
+					   "ports",	  "protos",	   NULL};
 	struct lb_config cand;
 	json_t *v;
 
@@ -68,6 +69,8 @@ static json_t *service_update(json_t *params, struct rpc_error *err)
 	if (lb_service_sched_options_from_json(params, "params", s, err->message,
 					       sizeof(err->message)) != 0 ||
 	    lb_service_fallback_from_json(params, "params", s, err->message, sizeof(err->message)) ||
+	    lb_service_persistence_from_json(params, "params", s, err->message,
+					     sizeof(err->message)) != 0 ||
 	    lb_service_validate(s, "params", err->message, sizeof(err->message)) != 0) {
 		lb_config_free(&cand);
 		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "%s", err->message);

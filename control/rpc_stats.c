@@ -75,6 +75,8 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 			       (json_int_t)ws.arp_replies, "flows", (json_int_t)ws.flows,
 			       "flows_created", (json_int_t)ws.flows_created, "flows_expired",
 			       (json_int_t)ws.flows_expired);
+	json_object_set_new(dp, "templates_created", json_integer((json_int_t)ws.templates_created));
+	json_object_set_new(dp, "persistence_full", json_integer((json_int_t)ws.persistence_full));
 	return json_pack("{s:o, s:o}", "services", services, "dataplane", dp);
 fail:
 	json_decref(services);

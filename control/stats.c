@@ -93,6 +93,8 @@ void stats_workers(struct lb_worker_stats *out)
 		out->flows_created += LB_COUNTER_READ(s->flows_created);
 		out->flows_expired += LB_COUNTER_READ(s->flows_expired);
 		out->flows += LB_COUNTER_READ(s->flows);
+		out->templates_created += LB_COUNTER_READ(s->templates_created);
+		out->persistence_full += LB_COUNTER_READ(s->persistence_full);
 		for (int r = 0; r < LB_DROP_REASON_COUNT; r++)
 			out->drops[r] += LB_COUNTER_READ(s->drops[r]);
 	}

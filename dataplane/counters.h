@@ -29,6 +29,8 @@ struct lb_worker_stats {
 	uint64_t flows_created;
 	uint64_t flows_expired;
 	uint64_t flows; /* currently in the table */
+	uint64_t templates_created;
+	uint64_t persistence_full; /* a template could not be stored: the client may move */
 	uint64_t drops[LB_DROP_REASON_COUNT];
 } __rte_cache_aligned;
 

@@ -24,6 +24,7 @@
 struct flow_table;
 struct lb_snapshot;
 struct neigh_table;
+struct persist_table;
 
 struct lb_port {
 	uint16_t port_id;
@@ -86,6 +87,7 @@ struct lb_runtime {
 
 	struct lb_load_board load;
 	struct neigh_table *neigh;
+	struct persist_table *persist; /* shared by the workers: see persist_table.h */
 	uint32_t max_reals;
 	uint32_t max_services;
 	uint32_t idle_sleep_us;

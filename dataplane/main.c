@@ -21,6 +21,7 @@
 #include "lb_log.h"
 #include "lb_runtime.h"
 #include "neigh.h"
+#include "persist_table.h"
 #include "port.h"
 #include "worker.h"
 
@@ -180,8 +181,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	lb_rt.neigh = neigh_table_create(cfg->max_reals + cfg->n_static_neigh + 16);
-	if (lb_rt.neigh == NULL || control_init(err, sizeof(err)) != 0) {
-		fprintf(stderr, "dpdk-lb: %s\n", lb_rt.neigh ? err : "out of memory");
+	lb_rt.persist = persist_table_create(cfg->persistence_capacity);
+	if (lb_rt.neigh == NULL || lb_rt.persist == NULL || control_init(err, sizeof(err)) != 0) {
+		fprintf(stderr, "dpdk-lb: %s\n",
+			lb_rt.neigh && lb_rt.persist ? err : "out of memory (neighbours, persistence)");
 		goto out_ports;
 	}
 	for (uint16_t w = 0; w < lb_rt.n_workers; w++)

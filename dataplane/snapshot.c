@@ -1,6 +1,7 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 	sr->l4_port = rc->port;
 	sr->u_threshold = rc->u_threshold;
 	sr->l_threshold = rc->l_threshold;
+	sr->weight = rc->weight;
 	sr->ip = rc->ip;
 	return 0;
 }
@@ -85,6 +87,11 @@ static int build_service(struct lb_snapshot *snap, const struct lb_config *cfg, 
 	ss->proto = sc->proto;
 	ss->forward = sc->forward;
 	ss->ops = sc->ops;
+	ss->persistent_s = sc->persistent_s;
+	ss->netmask_len = sc->netmask_len;
+	ss->expire_quiescent_template = sc->expire_quiescent_template < 0
+						? cfg->expire_quiescent_template
+						: sc->expire_quiescent_template != 0;
 	ss->vip = sc->vip;
 	ss->port = sc->port;
 	ss->sched = sched_find(sc->scheduler);
@@ -119,6 +126,42 @@ static int build_service(struct lb_snapshot *snap, const struct lb_config *cfg, 
 	return 0;
 }
 
+static uint8_t group_protos(const struct lb_service_cfg *sc)
+{
+	if (sc->protos)
+		return sc->protos;
+	return sc->proto == IPPROTO_TCP ? LB_PROTO_BIT_TCP : LB_PROTO_BIT_UDP;
+}
+
+/* Lookup keys a service group adds: every port of its ranges for each of its protocols. */
+static uint32_t group_key_count(const struct lb_service_cfg *sc)
+{
+	uint32_t ports = 0;
+
+	if (sc->port != 0)
+		return 0;
+	for (uint8_t r = 0; r < sc->n_port_ranges; r++)
+		ports += (uint32_t)sc->port_ranges[r].hi - sc->port_ranges[r].lo + 1;
+	return ports * (uint32_t)__builtin_popcount(group_protos(sc));
+}
+
+static void insert_group_keys(struct lb_snapshot *snap, const struct lb_service_cfg *sc,
+			      uint32_t idx)
+{
+	static const uint8_t protos[2] = {IPPROTO_TCP, IPPROTO_UDP};
+	struct snap_service_key key;
+
+	for (int p = 0; p < 2; p++) {
+		if (!(group_protos(sc) & (1u << p)))
+			continue;
+		for (uint8_t r = 0; r < sc->n_port_ranges; r++)
+			for (uint32_t port = sc->port_ranges[r].lo; port <= sc->port_ranges[r].hi; port++) {
+				snap_service_key_make(&key, &sc->vip, protos[p], (uint16_t)port);
+				(void)lookup_table_insert(&snap->service_index, &key, idx); /* -EEXIST: a plain service wins */
+			}
+	}
+}
+
 struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_t errlen)
 {
 	struct lb_snapshot *snap = calloc(1, sizeof(*snap));
@@ -128,12 +171,16 @@ struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_
 		lb_err(err, errlen, "out of memory");
 		return NULL;
 	}
+	uint32_t n_keys = cfg->n_services;
+	for (uint32_t i = 0; i < cfg->n_services; i++)
+		n_keys += group_key_count(&cfg->services[i]);
 	snap->max_reals = lb_rt.max_reals;
+	snap->expire_nodest_conn = cfg->expire_nodest_conn;
 	snap->n_services = cfg->n_services;
 	snap->services = calloc(cfg->n_services + 1, sizeof(*snap->services));
 	snap->reals = calloc(lb_rt.max_reals + 1, sizeof(*snap->reals));
 	if (snap->services == NULL || snap->reals == NULL ||
-	    lookup_table_init(&snap->service_index, cfg->n_services, sizeof(struct snap_service_key)) ||
+	    lookup_table_init(&snap->service_index, n_keys, sizeof(struct snap_service_key)) ||
 	    lookup_table_init(&snap->vip_index, cfg->n_services, sizeof(struct snap_service_key))) {
 		lb_err(err, errlen, "out of memory");
 		goto fail;
@@ -145,7 +192,7 @@ struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_
 		if (build_service(snap, cfg, i, err, errlen) != 0)
 			goto fail;
 		snap_service_key_make(&key, &sc->vip, sc->proto, sc->port);
-		if (lookup_table_insert(&snap->service_index, &key, i) != 0) {
+		if (sc->port != 0 && lookup_table_insert(&snap->service_index, &key, i) != 0) {
 			lb_err(err, errlen, "duplicate service");
 			goto fail;
 		}
@@ -154,6 +201,10 @@ struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_
 		snap->services[i].sched_state_offset = (uint32_t)state_size;
 		state_size += RTE_ALIGN_CEIL(snap->services[i].sched->lcore_state_size, 8);
 	}
+	/* Groups after every plain service: VIP:port services win over a group's ranges. */
+	for (uint32_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].port == 0)
+			insert_group_keys(snap, &cfg->services[i], i);
 	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
 		/* One block per worker on its own cache lines: no false sharing between lcores. */
 		snap->sched_state[w] = rte_zmalloc("sched_state", state_size + 8, RTE_CACHE_LINE_SIZE);

@@ -31,6 +31,7 @@ struct snap_real {
 	uint16_t l4_port; /* host order */
 	uint32_t u_threshold;
 	uint32_t l_threshold;
+	uint32_t weight;
 	struct lb_addr ip;
 };
 
@@ -41,6 +42,9 @@ struct snap_service {
 	bool ops;            /* one-packet scheduling: no flow entries */
 	bool has_thresholds; /* some real has a connection threshold */
 	uint32_t fallback_real_id; /* 0 = no fallback server */
+	uint32_t persistent_s;     /* 0 = no persistence */
+	uint8_t netmask_len;
+	bool expire_quiescent_template;
 	const struct sched_ops *sched;
 	void *sched_shared;
 	uint32_t sched_state_offset; /* into each worker's sched_state block */
@@ -61,6 +65,7 @@ struct lb_snapshot {
 	struct snap_real *reals; /* [max_reals + 1], by real id */
 	uint8_t *sched_state[LB_MAX_WORKERS];
 	uint64_t timeout_tsc[LB_CONN_STATE_COUNT];
+	bool expire_nodest_conn;
 };
 
 /* Fills a service lookup key. */

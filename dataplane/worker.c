@@ -18,6 +18,7 @@
 
 #include "conn_dump.h"
 #include "flow_table.h"
+#include "persist_table.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
 #include "tcp_state.h"
@@ -241,12 +242,51 @@ static uint32_t schedule_new(struct lb_worker *w, const struct lb_snapshot *snap
 	return dest >= 0 ? ss->dest_real_ids[dest] : ss->fallback_real_id;
 }
 
+/*
+ * Persistence: the client's live template decides, unless its real is gone, now belongs to
+ * another service, is the fallback server, or is quiescent with expire_quiescent_template.
+ * Otherwise the scheduler decides and the choice becomes the template. Each new connection
+ * refreshes the template for the service's timeout.
+ */
+static uint32_t schedule_persistent(struct lb_worker *w, const struct lb_snapshot *snap,
+				    const struct snap_service *ss, const struct pkt_info *info,
+				    uint64_t now)
+{
+	struct persist_key key;
+	struct lb_addr client = lb_addr_from_v4(info->src_v4);
+	uint32_t now_s = (uint32_t)(now / lb_rt.tsc_hz), real_id;
+	uint8_t gen8;
+
+	persist_key_make(&key, ss->id, &client, ss->netmask_len);
+	if (persist_table_lookup(lb_rt.persist, &key, now_s, &real_id, &gen8) && real_id != 0 &&
+	    real_id <= snap->max_reals) {
+		const struct snap_real *r = &snap->reals[real_id];
+		if (r->gen != 0 && (uint8_t)r->gen == gen8 && r->service_id == ss->id &&
+		    real_id != ss->fallback_real_id &&
+		    (r->weight > 0 || !ss->expire_quiescent_template)) {
+			persist_table_store(lb_rt.persist, &key, real_id, r->gen, now_s, ss->persistent_s);
+			return real_id;
+		}
+	}
+	real_id = schedule_new(w, snap, ss, info, now);
+	/* The fallback server gets no template: clients return to the reals as soon as they can. */
+	if (real_id != 0 && real_id != ss->fallback_real_id) {
+		if (persist_table_store(lb_rt.persist, &key, real_id, snap->reals[real_id].gen, now_s,
+					ss->persistent_s))
+			LB_COUNTER_ADD(w->stats->templates_created, 1);
+		else
+			LB_COUNTER_ADD(w->stats->persistence_full, 1);
+	}
+	return real_id;
+}
+
 /* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
 static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			   const struct snap_service *ss, const struct flow_key *key,
 			   const struct pkt_info *info, uint64_t now)
 {
-	uint32_t real_id = schedule_new(w, snap, ss, info, now);
+	uint32_t real_id = ss->persistent_s ? schedule_persistent(w, snap, ss, info, now)
+					     : schedule_new(w, snap, ss, info, now);
 	if (real_id == 0)
 		return XMIT_DROP(LB_DROP_NO_REAL);
 
@@ -345,7 +385,12 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		e = &w->flows->entries[pos];
 		const struct snap_real *r = &snap->reals[e->real_id];
 		if (unlikely(r->gen != e->real_gen)) {
-			/* The real was removed: expire_nodest_conn=0 drops, the flow times out. */
+			/*
+			 * The real was removed. IPVS expire_nodest_conn: 0 drops and lets the flow
+			 * time out; 1 ends the flow now so the client's next SYN goes elsewhere.
+			 */
+			if (snap->expire_nodest_conn)
+				flow_release(w, pos);
 			drop(w, m, LB_DROP_NO_REAL);
 			continue;
 		}

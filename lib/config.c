@@ -38,6 +38,7 @@ static const struct uint_key dataplane_keys[] = {
 	{"idle_sleep_us", offsetof(struct lb_config, idle_sleep_us), 0, 100000},
 	{"max_services", offsetof(struct lb_config, max_services), 1, 1u << 20},
 	{"max_reals", offsetof(struct lb_config, max_reals), 1, 1u << 22},
+	{"persistence_capacity", offsetof(struct lb_config, persistence_capacity), 1024, 1u << 24},
 };
 #define N_DATAPLANE_KEYS (sizeof(dataplane_keys) / sizeof(dataplane_keys[0]))
 
@@ -54,6 +55,7 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->idle_sleep_us = 0;
 	c->max_services = 1024;
 	c->max_reals = 8192;
+	c->persistence_capacity = 65536;
 	c->neigh_refresh_s = 30;
 	c->neigh_timeout_s = 90;
 	lb_timeouts_default(&c->timeouts);
@@ -219,6 +221,26 @@ static int parse_timeouts(const json_t *v, struct lb_config *c, char *err, size_
 	return 0;
 }
 
+static int parse_ipvs(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"expire_nodest_conn", "expire_quiescent_template", NULL};
+	json_t *b;
+
+	if (!json_is_object(v))
+		return lb_err(err, errlen, "ipvs: must be an object");
+	if (lb_json_check_keys(v, "ipvs", keys, err, errlen) != 0)
+		return -1;
+	for (int k = 0; k < 2; k++) {
+		b = json_object_get(v, keys[k]);
+		if (b == NULL)
+			continue;
+		if (!json_is_boolean(b))
+			return lb_err(err, errlen, "ipvs.%s: must be true or false", keys[k]);
+		*(k == 0 ? &c->expire_nodest_conn : &c->expire_quiescent_template) = json_is_true(b);
+	}
+	return 0;
+}
+
 static int parse_services(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
 	if (!json_is_array(v))
@@ -243,8 +265,8 @@ static int parse_services(const json_t *v, struct lb_config *c, char *err, size_
 
 int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"eal",       "rpc",      "dataplane", "ports",
-					   "neighbours", "timeouts", "services",  NULL};
+	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
+					   "timeouts", "ipvs", "services",  NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -265,6 +287,8 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = parse_neighbours(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "timeouts")) != NULL)
 		rc = parse_timeouts(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "ipvs")) != NULL)
+		rc = parse_ipvs(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "services")) != NULL)
 		rc = parse_services(v, c, err, errlen);
 	if (rc == 0 && c->n_services > c->max_services)
@@ -330,6 +354,9 @@ json_t *lb_config_to_json(const struct lb_config *c)
 		json_object_set_new(timeouts, timeout_keys[i].key,
 				    json_integer(c->timeouts.by_state[timeout_keys[i].state]));
 	json_object_set_new(root, "timeouts", timeouts);
+	json_object_set_new(root, "ipvs",
+			    json_pack("{s:b, s:b}", "expire_nodest_conn", c->expire_nodest_conn,
+				      "expire_quiescent_template", c->expire_quiescent_template));
 	for (uint32_t i = 0; i < c->n_services; i++)
 		json_array_append_new(services, lb_service_to_json(&c->services[i], true));
 	json_object_set_new(root, "services", services);

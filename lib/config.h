@@ -17,6 +17,14 @@
 #define LB_ERR_LEN 256
 #define LB_SCHED_NAME_LEN 16
 #define LB_SOCKET_PATH_LEN 108
+#define LB_MAX_PORT_RANGES 16 /* port ranges of one service group */
+
+#define LB_PROTO_BIT_TCP 0x1
+#define LB_PROTO_BIT_UDP 0x2
+
+struct lb_port_range {
+	uint16_t lo, hi; /* inclusive */
+};
 
 enum lb_forward {
 	LB_FWD_DR = 0,
@@ -43,6 +51,13 @@ struct lb_service_cfg {
 	uint32_t sched_flags;   /* SCHED_FLAG_FALLBACK | SCHED_FLAG_PORT (sh, dh, mh) */
 	uint32_t mh_table_size; /* mh: Maglev table size, a prime; 0 = default 65537 */
 	bool ops;               /* UDP one-packet scheduling: every datagram scheduled, no flow */
+	uint32_t persistent_s;  /* persistence timeout; 0 = no persistence */
+	uint8_t netmask_len;    /* persistence granularity: client address prefix length */
+	int8_t expire_quiescent_template; /* -1 = the global ipvs.expire_quiescent_template */
+	/* service group (port 0): the ports and protocols it matches */
+	uint8_t protos;         /* LB_PROTO_BIT_*; 0 = just proto */
+	uint8_t n_port_ranges;
+	struct lb_port_range port_ranges[LB_MAX_PORT_RANGES];
 	uint32_t n_reals;
 	struct lb_real_cfg *reals;
 	bool has_fallback;
@@ -75,6 +90,10 @@ struct lb_config {
 	uint32_t idle_sleep_us;
 	uint32_t max_services;
 	uint32_t max_reals;
+	uint32_t persistence_capacity;
+
+	bool expire_nodest_conn;        /* packets of a removed real's flows expire the flow */
+	bool expire_quiescent_template; /* templates of weight-0 reals are ignored */
 
 	uint32_t neigh_refresh_s;
 	uint32_t neigh_timeout_s;
@@ -137,6 +156,10 @@ int lb_real_from_json(const json_t *obj, const char *path, const struct lb_servi
 /* Parses the optional "sched_flags", "mh_table_size" and "ops" of obj into svc; 0 or -1 with err. */
 int lb_service_sched_options_from_json(const json_t *obj, const char *path,
 				       struct lb_service_cfg *svc, char *err, size_t errlen);
+
+/* Parses the optional persistence and group keys of obj into svc; 0 or -1 with err. */
+int lb_service_persistence_from_json(const json_t *obj, const char *path,
+				     struct lb_service_cfg *svc, char *err, size_t errlen);
 
 /* Parses the optional "fallback" server of obj into svc (null removes it); 0 or -1 with err. */
 int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb_service_cfg *svc,

@@ -1,4 +1,5 @@
 /* Services and real servers: JSON parsing, validation and serialisation shared by config and RPC. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -102,7 +103,7 @@ int lb_service_key_from_json(const json_t *obj, const char *path, struct lb_addr
 		return lb_err(err, errlen, "%s.vip: must be an IPv4 or IPv6 address", path);
 	if (json_object_get(obj, "port") == NULL)
 		return lb_err(err, errlen, "%s.port: required", path);
-	if (lb_json_get_uint(obj, "port", path, 1, 65535, &p, err, errlen) != 0)
+	if (lb_json_get_uint(obj, "port", path, 0, 65535, &p, err, errlen) != 0)
 		return -1;
 	*port = (uint16_t)p;
 	v = json_object_get(obj, "proto");
@@ -135,7 +136,7 @@ int lb_real_from_json(const json_t *obj, const char *path, const struct lb_servi
 		return lb_err(err, errlen, "%s.ip: must be an IPv4 or IPv6 address", path);
 	if (real->ip.family != svc->vip.family)
 		return lb_err(err, errlen, "%s.ip: must be the same address family as the VIP", path);
-	if (lb_json_get_uint(obj, "port", path, 1, 65535, &port, err, errlen) != 0 ||
+	if (lb_json_get_uint(obj, "port", path, svc->port == 0 ? 0 : 1, 65535, &port, err, errlen) ||
 	    lb_json_get_uint(obj, "weight", path, 0, 65535, &weight, err, errlen) != 0)
 		return -1;
 	if (lb_json_get_uint(obj, "u_threshold", path, 0, UINT32_MAX, &real->u_threshold, err,
@@ -206,6 +207,11 @@ int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char
 	    strcmp(svc->scheduler, "mh") != 0 && strcmp(svc->scheduler, "dh") != 0)
 		return lb_err(err, errlen, "%s.sched_flags: only the sh, dh and mh schedulers take flags",
 			      path);
+	if (svc->port == 0 && svc->n_port_ranges == 0)
+		return lb_err(err, errlen, "%s.ports: a service group (port 0) needs its ports", path);
+	if (svc->port != 0 && (svc->n_port_ranges != 0 || svc->protos != 0))
+		return lb_err(err, errlen, "%s.ports: only a service group (port 0) takes ports/protos",
+			      path);
 	if (svc->ops && svc->proto != IPPROTO_UDP)
 		return lb_err(err, errlen, "%s.ops: one-packet scheduling is for UDP services only", path);
 	if (svc->mh_table_size != 0 && !sched_is_prime(svc->mh_table_size))
@@ -240,7 +246,8 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 {
 	static const char *const keys[] = {"vip",	    "port",	     "proto", "scheduler",
 					   "sched_flags", "mh_table_size", "ops",     "forward",
-					   "reals",	  "fallback",	   NULL};
+					   "reals",	  "fallback",	   "persistent", "netmask",
+					   "expire_quiescent_template", "ports", "protos", NULL};
 	json_t *v;
 
 	memset(svc, 0, sizeof(*svc));
@@ -256,8 +263,11 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 		snprintf(svc->scheduler, sizeof(svc->scheduler), "%s", json_string_value(v));
 	}
 	svc->forward = LB_FWD_DR;
+	svc->netmask_len = svc->vip.family == AF_INET ? 32 : 128;
+	svc->expire_quiescent_template = -1;
 	if (parse_forward(obj, path, &svc->forward, err, errlen) != 0 ||
-	    lb_service_sched_options_from_json(obj, path, svc, err, errlen) != 0)
+	    lb_service_sched_options_from_json(obj, path, svc, err, errlen) != 0 ||
+	    lb_service_persistence_from_json(obj, path, svc, err, errlen) != 0)
 		return -1;
 
 	v = json_object_get(obj, "reals");
@@ -291,6 +301,113 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 	    lb_service_validate(svc, path, err, errlen) != 0) {
 		lb_service_free(svc);
 		return -1;
+	}
+	return 0;
+}
+
+/* "80", 80 or "30000-30100" into a range. */
+static int parse_port_range(const json_t *v, struct lb_port_range *r)
+{
+	if (json_is_integer(v)) {
+		json_int_t p = json_integer_value(v);
+		if (p < 1 || p > 65535)
+			return -1;
+		r->lo = r->hi = (uint16_t)p;
+		return 0;
+	}
+	if (!json_is_string(v))
+		return -1;
+	unsigned int lo, hi;
+	char tail;
+	int n = sscanf(json_string_value(v), "%5u-%5u%c", &lo, &hi, &tail);
+	if (n == 1)
+		hi = lo;
+	else if (n != 2)
+		return -1;
+	if (lo < 1 || hi > 65535 || lo > hi || strspn(json_string_value(v), "0123456789-") !=
+						      strlen(json_string_value(v)))
+		return -1;
+	r->lo = (uint16_t)lo;
+	r->hi = (uint16_t)hi;
+	return 0;
+}
+
+/* A netmask as a prefix length (24) or, for IPv4, dotted ("255.255.255.0"). */
+static int parse_netmask(const json_t *v, uint8_t family, uint8_t *len)
+{
+	unsigned int max = family == AF_INET ? 32 : 128;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0 || json_integer_value(v) > max)
+			return -1;
+		*len = (uint8_t)json_integer_value(v);
+		return 0;
+	}
+	struct lb_addr m;
+	if (family != AF_INET || !json_is_string(v) || lb_addr_parse(json_string_value(v), &m) != 0 ||
+	    m.family != AF_INET)
+		return -1;
+	uint32_t bits = ntohl(m.v4), n = 0;
+	while (n < 32 && (bits & (0x80000000u >> n)))
+		n++;
+	if (n < 32 && (bits << n) != 0)
+		return -1; /* not contiguous */
+	*len = (uint8_t)n;
+	return 0;
+}
+
+int lb_service_persistence_from_json(const json_t *obj, const char *path,
+				     struct lb_service_cfg *svc, char *err, size_t errlen)
+{
+	json_t *v;
+	size_t i;
+
+	if (lb_json_get_uint(obj, "persistent", path, 0, 31536000, &svc->persistent_s, err, errlen))
+		return -1;
+	v = json_object_get(obj, "netmask");
+	if (v != NULL && parse_netmask(v, svc->vip.family, &svc->netmask_len) != 0)
+		return lb_err(err, errlen,
+			      "%s.netmask: must be a prefix length (0-%u)%s", path,
+			      svc->vip.family == AF_INET ? 32 : 128,
+			      svc->vip.family == AF_INET ? " or a mask like \"255.255.255.0\"" : "");
+	v = json_object_get(obj, "expire_quiescent_template");
+	if (v != NULL) {
+		if (json_is_null(v))
+			svc->expire_quiescent_template = -1;
+		else if (json_is_boolean(v))
+			svc->expire_quiescent_template = json_is_true(v) ? 1 : 0;
+		else
+			return lb_err(err, errlen, "%s.expire_quiescent_template: must be true, false or null",
+				      path);
+	}
+	v = json_object_get(obj, "ports");
+	if (v != NULL) {
+		json_t *p;
+		if (!json_is_array(v) || json_array_size(v) == 0 ||
+		    json_array_size(v) > LB_MAX_PORT_RANGES)
+			return lb_err(err, errlen, "%s.ports: must be an array of 1-%d ports or \"lo-hi\" ranges",
+				      path, LB_MAX_PORT_RANGES);
+		json_array_foreach(v, i, p) {
+			if (parse_port_range(p, &svc->port_ranges[i]) != 0)
+				return lb_err(err, errlen, "%s.ports[%zu]: must be a port 1-65535 or \"lo-hi\"",
+					      path, i);
+		}
+		svc->n_port_ranges = (uint8_t)json_array_size(v);
+	}
+	v = json_object_get(obj, "protos");
+	if (v != NULL) {
+		json_t *p;
+		svc->protos = 0;
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			return lb_err(err, errlen, "%s.protos: must be a non-empty array of \"tcp\", \"udp\"", path);
+		json_array_foreach(v, i, p) {
+			if (json_is_string(p) && strcmp(json_string_value(p), "tcp") == 0)
+				svc->protos |= LB_PROTO_BIT_TCP;
+			else if (json_is_string(p) && strcmp(json_string_value(p), "udp") == 0)
+				svc->protos |= LB_PROTO_BIT_UDP;
+			else
+				return lb_err(err, errlen, "%s.protos[%zu]: must be \"tcp\" or \"udp\"", path, i);
+		}
 	}
 	return 0;
 }
@@ -349,6 +466,33 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 				json_array_append_new(flags, json_string(sched_flag_names[k].name));
 		json_object_set_new(o, "sched_flags", flags);
 		json_object_set_new(o, "ops", json_boolean(svc->ops));
+		json_object_set_new(o, "persistent", json_integer(svc->persistent_s));
+		json_object_set_new(o, "netmask", json_integer(svc->netmask_len));
+		json_object_set_new(o, "expire_quiescent_template",
+				    svc->expire_quiescent_template < 0
+					    ? json_null()
+					    : json_boolean(svc->expire_quiescent_template));
+		if (svc->port == 0) {
+			json_t *ports = json_array(), *protos = json_array();
+			for (uint8_t k = 0; k < svc->n_port_ranges; k++) {
+				char buf[16];
+				const struct lb_port_range *r = &svc->port_ranges[k];
+				if (r->lo == r->hi) {
+					json_array_append_new(ports, json_integer(r->lo));
+				} else {
+					snprintf(buf, sizeof(buf), "%u-%u", r->lo, r->hi);
+					json_array_append_new(ports, json_string(buf));
+				}
+			}
+			uint8_t pm = svc->protos ? svc->protos
+						 : (svc->proto == IPPROTO_TCP ? LB_PROTO_BIT_TCP : LB_PROTO_BIT_UDP);
+			if (pm & LB_PROTO_BIT_TCP)
+				json_array_append_new(protos, json_string("tcp"));
+			if (pm & LB_PROTO_BIT_UDP)
+				json_array_append_new(protos, json_string("udp"));
+			json_object_set_new(o, "ports", ports);
+			json_object_set_new(o, "protos", protos);
+		}
 		json_object_set_new(o, "fallback",
 				    svc->has_fallback ? lb_real_to_json(&svc->fallback) : json_null());
 		json_object_set_new(o, "mh_table_size",

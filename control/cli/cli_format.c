@@ -74,6 +74,30 @@ static void real_name(char *buf, size_t len, const json_t *real)
 	cli_format_endpoint(buf, len, get_str(real, "ip", "?"), get_int(real, "port"));
 }
 
+/* ipvsadm's "persistent 300 mask 255.255.255.0", and a group's ports. */
+static void print_persistence(const json_t *svc)
+{
+	long long timeout = get_int(svc, "persistent"), len = get_int(svc, "netmask");
+	const json_t *ports = json_object_get(svc, "ports"), *p;
+	size_t k;
+
+	if (timeout > 0) {
+		if (strchr(get_str(svc, "vip", ""), ':') == NULL && len >= 0 && len <= 32) {
+			unsigned long m = len ? 0xffffffffUL << (32 - len) & 0xffffffffUL : 0;
+			printf(" persistent %lld mask %lu.%lu.%lu.%lu", timeout, m >> 24, (m >> 16) & 255,
+			       (m >> 8) & 255, m & 255);
+		} else {
+			printf(" persistent %lld mask %lld", timeout, len);
+		}
+	}
+	json_array_foreach(ports, k, p) {
+		if (json_is_integer(p))
+			printf("%s%lld", k ? "," : " ports ", (long long)json_integer_value(p));
+		else
+			printf("%s%s", k ? "," : " ports ", json_string_value(p));
+	}
+}
+
 void cli_print_service_table(const json_t *services)
 {
 	size_t i, j;
@@ -91,6 +115,7 @@ void cli_print_service_table(const json_t *services)
 		size_t k;
 		json_array_foreach(json_object_get(svc, "sched_flags"), k, flag)
 			printf("%s%s-%s", k ? "," : " ", sched, json_string_value(flag));
+		print_persistence(svc);
 		putchar('\n');
 		json_array_foreach(json_object_get(svc, "reals"), j, real) {
 			char rname[CLI_ENDPOINT_STRLEN];

@@ -238,3 +238,81 @@ def test_upper_threshold_stops_new_connections_to_a_real(pcap_daemon, tmp_path):
     assert dsts.count(REALS["10.9.0.11"]) == 2 and dsts.count(REALS["10.9.0.12"]) == 6
     reals = {r["ip"]: r for r in stats["services"][0]["reals"]}
     assert reals["10.9.0.11"]["u_threshold"] == 2
+
+
+def client_syn(src, sport, dport=80):
+    return Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src=src, dst=VIP) / \
+        TCP(sport=sport, dport=dport, flags="S")
+
+
+def persistent_config(netmask=None):
+    cfg = config("rr")
+    cfg["services"][0]["persistent"] = 300
+    if netmask is not None:
+        cfg["services"][0]["netmask"] = netmask
+    return cfg
+
+
+def test_persistence_pins_a_client_and_lists_its_template(pcap_daemon, tmp_path):
+    pkts = [client_syn("10.9.0.10", 54000 + i) for i in range(8)]
+    path = tmp_path / "in.pcap"
+    wrpcap(str(path), pkts)
+    d = pcap_daemon([path], persistent_config())
+    d.wait_rx(len(pkts))
+    stats = d.stats()
+    conns = d.rpc.call("conn.list")["connections"]
+    assert d.stop() == 0
+    out = rdpcap(d.tx_pcaps[0])
+    assert len(out) == 8 and len({p[Ether].dst for p in out}) == 1
+    assert stats["dataplane"]["templates_created"] == 1
+    templates = [c for c in conns if c.get("template")]
+    assert len(templates) == 1
+    t = templates[0]
+    assert t["client"] == "10.9.0.10:0" and t["state"] == "NONE" and 290 <= t["expires"] <= 300
+    assert t["real"] in ("10.9.0.11:80", "10.9.0.12:80")
+
+
+def test_netmask_makes_a_subnet_share_one_real(pcap_daemon, tmp_path):
+    clients = ["10.9.0.10", "10.9.0.20", "10.9.0.30", "10.9.0.40"]
+    pkts = [client_syn(c, 55000) for c in clients]
+    out, _ = run(pcap_daemon, tmp_path, pkts, persistent_config("255.255.255.0"))
+    assert len({p[Ether].dst for p in out}) == 1
+    out, _ = run(pcap_daemon, tmp_path, pkts, persistent_config())  # /32: rr spreads them
+    assert len({p[Ether].dst for p in out}) == 2
+
+
+def test_persistence_is_shared_by_all_workers(pcap_daemon, tmp_path):
+    # The same client's connections arrive on two queues (two workers); each worker's rr
+    # alone would alternate, persistence must pin them all on one real.
+    q0 = [client_syn("10.9.0.10", 56000 + i) for i in range(6)]
+    q1 = [client_syn("10.9.0.10", 56100 + i) for i in range(6)]
+    wrpcap(str(tmp_path / "q0.pcap"), q0)
+    wrpcap(str(tmp_path / "q1.pcap"), q1)
+    d = pcap_daemon([tmp_path / "q0.pcap", tmp_path / "q1.pcap"], persistent_config(), workers=2)
+    d.wait_rx(12)
+    workers = {c["worker"] for c in d.rpc.call("conn.list")["connections"] if not c.get("template")}
+    assert workers == {0, 1}
+    assert d.stop() == 0
+    macs = {p[Ether].dst for f in d.tx_pcaps for p in rdpcap(f)}
+    assert len(macs) == 1
+
+
+def test_service_group_shares_persistence_across_ports(pcap_daemon, tmp_path):
+    cfg = persistent_config()
+    svc = cfg["services"][0]
+    svc["port"] = 0
+    svc["ports"] = [80, "443-444"]
+    for r in svc["reals"]:
+        r["port"] = 0
+    # a plain VIP:444 service wins over the group's range
+    cfg["neighbours"]["static"].append({"ip": "10.9.0.13", "mac": "02:00:00:00:00:13"})
+    cfg["services"].append({"vip": VIP, "port": 444, "proto": "tcp", "scheduler": "rr",
+                            "reals": [{"ip": "10.9.0.13"}]})
+    pkts = [client_syn("10.9.0.10", 57000 + i, dport=(80, 443)[i % 2]) for i in range(6)]
+    pkts += [client_syn("10.9.0.10", 57100, dport=444), client_syn("10.9.0.10", 57101, dport=8080)]
+    out, stats = run(pcap_daemon, tmp_path, pkts, cfg)
+    group = [p for p in out if p[TCP].dport in (80, 443)]
+    assert len(group) == 6 and len({p[Ether].dst for p in group}) == 1
+    plain = [p for p in out if p[TCP].dport == 444]
+    assert [p[Ether].dst for p in plain] == ["02:00:00:00:00:13"]
+    assert stats["dataplane"]["drop_reasons"]["not_vip"] == 1  # 8080 is in no service

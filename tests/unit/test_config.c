@@ -22,12 +22,13 @@ static const char defaults_doc[] =
 	"         \"max_clients\": 64},"
 	" \"dataplane\": {\"flow_capacity\": 262144, \"mbufs\": 16383, \"rx_descriptors\": 1024,"
 	"               \"tx_descriptors\": 1024, \"idle_sleep_us\": 0, \"max_services\": 1024,"
-	"               \"max_reals\": 8192},"
+	"               \"max_reals\": 8192, \"persistence_capacity\": 65536},"
 	" \"ports\": [],"
 	" \"neighbours\": {\"refresh\": 30, \"timeout\": 90, \"static\": []},"
 	" \"timeouts\": {\"tcp\": 900, \"tcp_fin\": 120, \"syn_recv\": 60, \"syn_sent\": 120,"
 	"              \"time_wait\": 120, \"close\": 10, \"close_wait\": 60, \"last_ack\": 30,"
 	"              \"listen\": 120, \"udp\": 300},"
+	" \"ipvs\": {\"expire_nodest_conn\": false, \"expire_quiescent_template\": false},"
 	" \"services\": []}";
 
 /* A document with every key present and (almost) every value different from its default. */
@@ -37,7 +38,7 @@ static const char full_doc[] =
 	"         \"max_clients\": 8},"
 	" \"dataplane\": {\"flow_capacity\": 4096, \"mbufs\": 8191, \"rx_descriptors\": 512,"
 	"               \"tx_descriptors\": 256, \"idle_sleep_us\": 100, \"max_services\": 16,"
-	"               \"max_reals\": 64},"
+	"               \"max_reals\": 64, \"persistence_capacity\": 2048},"
 	" \"ports\": [{\"address\": \"10.0.0.2/24\"}, {\"address\": \"2001:db8::2/64\"}],"
 	" \"neighbours\": {\"refresh\": 10, \"timeout\": 40,"
 	"                \"static\": [{\"ip\": \"10.0.0.10\", \"mac\": \"02:00:00:00:00:0a\"},"
@@ -45,20 +46,27 @@ static const char full_doc[] =
 	" \"timeouts\": {\"tcp\": 901, \"tcp_fin\": 121, \"syn_recv\": 61, \"syn_sent\": 122,"
 	"              \"time_wait\": 123, \"close\": 11, \"close_wait\": 62, \"last_ack\": 31,"
 	"              \"listen\": 124, \"udp\": 301},"
+	" \"ipvs\": {\"expire_nodest_conn\": true, \"expire_quiescent_template\": true},"
 	" \"services\": ["
 	"   {\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"mh\","
-	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093, \"ops\": false, \"fallback\": {\"ip\": \"10.0.0.99\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 100, \"l_threshold\": 50},"
+	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093, \"ops\": false, \"persistent\": 600, \"netmask\": 24, \"expire_quiescent_template\": false, \"fallback\": {\"ip\": \"10.0.0.99\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 100, \"l_threshold\": 50},"
 	"    \"forward\": \"dr\", \"reals\": ["
 	"      {\"ip\": \"10.0.0.11\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0},"
 	"      {\"ip\": \"10.0.0.12\", \"port\": 80, \"weight\": 0, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0},"
 	"      {\"ip\": \"10.0.0.13\", \"port\": 80, \"weight\": 65535, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0}]},"
 	"   {\"vip\": \"10.0.0.100\", \"port\": 53, \"proto\": \"udp\", \"scheduler\": \"wrr\","
-	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": true, \"fallback\": null,"
+	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": true, \"persistent\": 0, \"netmask\": 32, \"expire_quiescent_template\": null, \"fallback\": null,"
 	"    \"forward\": \"dr\", \"reals\": []},"
 	"   {\"vip\": \"2001:db8::100\", \"port\": 443, \"proto\": \"tcp\", \"scheduler\": \"wlc\","
-	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": false, \"fallback\": null,"
+	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": false, \"persistent\": 0, \"netmask\": 128, \"expire_quiescent_template\": null, \"fallback\": null,"
 	"    \"forward\": \"dr\", \"reals\": ["
-	"      {\"ip\": \"2001:db8::11\", \"port\": 443, \"weight\": 5, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0}]}]}";
+	"      {\"ip\": \"2001:db8::11\", \"port\": 443, \"weight\": 5, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0}]},"
+	"   {\"vip\": \"10.0.0.200\", \"port\": 0, \"proto\": \"tcp\", \"scheduler\": \"rr\","
+	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": false, \"persistent\": 300,"
+	"    \"netmask\": 32, \"expire_quiescent_template\": true, \"fallback\": null,"
+	"    \"ports\": [80, 443, \"20-21\"], \"protos\": [\"tcp\", \"udp\"],"
+	"    \"forward\": \"dr\", \"reals\": ["
+	"      {\"ip\": \"10.0.0.21\", \"port\": 0, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0}]}]}";
 
 static json_t *load_json(const char *text)
 {
@@ -214,7 +222,7 @@ static void test_full_roundtrip(void **state)
 	assert_int_equal(c.static_neigh[1].mac[5], 0x0b);
 	assert_int_equal(c.timeouts.by_state[LB_TCP_SYN_SENT], 122);
 	assert_int_equal(c.timeouts.by_state[LB_TCP_LISTEN], 124);
-	assert_int_equal(c.n_services, 3);
+	assert_int_equal(c.n_services, 4);
 	assert_int_equal(c.services[1].proto, IPPROTO_UDP);
 	assert_int_equal(c.services[0].reals[2].weight, 65535);
 
@@ -248,8 +256,8 @@ static void test_error_unknown_keys(void **state)
 		     "neighbours.static[0].vlan");
 	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 1500}]}", "ports[0].mtu");
 	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
-		     " \"persistent\": 300}]}",
-		     "services[0].persistent");
+		     " \"persistance\": 300}]}",
+		     "services[0].persistance");
 	expect_error("{\"services\": ["
 		     " {\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\"},"
 		     " {\"vip\": \"10.0.0.1\", \"port\": 81, \"proto\": \"tcp\","
@@ -317,6 +325,15 @@ static void test_error_sched_options(void **state)
 	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
 		     " \"ops\": true}]}",
 		     "services[0].ops: one-packet scheduling is for UDP");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"netmask\": \"255.0.255.0\"}]}", "services[0].netmask");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 0, \"proto\": \"tcp\"}]}",
+		     "services[0].ports: a service group (port 0) needs its ports");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"ports\": [443]}]}", "services[0].ports: only a service group");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 0, \"proto\": \"tcp\","
+		     " \"ports\": [\"90-80\"]}]}", "services[0].ports[0]");
+	expect_error("{\"ipvs\": {\"expire_nodest_conn\": 1}}", "ipvs.expire_nodest_conn");
 }
 
 static void test_error_duplicates(void **state)
@@ -498,7 +515,7 @@ static void test_load_file_syntax_error(void **state)
 	/* and a good one */
 	write_file(path, full_doc);
 	assert_int_equal(lb_config_load_file(path, &c, err, sizeof(err)), 0);
-	assert_int_equal(c.n_services, 3);
+	assert_int_equal(c.n_services, 4);
 	lb_config_free(&c);
 	unlink(path);
 	rmdir(dir);
@@ -592,7 +609,7 @@ static void test_clone_deep_copy(void **state)
 
 	/* freeing the original leaves the clone intact */
 	lb_config_free(&c);
-	assert_int_equal(copy.n_services, 2);
+	assert_int_equal(copy.n_services, 3);
 	assert_int_equal(copy.services[0].reals[0].weight, 77);
 	lb_config_free(&copy);
 	json_decref(before);
