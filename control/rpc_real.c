@@ -73,9 +73,10 @@ static json_t *real_update(json_t *params, struct rpc_error *err)
 	if (json_object_get(params, "l_threshold") != NULL)
 		r->l_threshold = real.l_threshold;
 	if (r->l_threshold != 0 && r->l_threshold >= r->u_threshold) {
+		uint32_t upper = r->u_threshold; /* r dies with the candidate */
 		lb_config_free(&cand);
-		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.l_threshold: must be below u_threshold (%u)",
-				r->u_threshold);
+		return rpc_fail(err, JSONRPC_INVALID_PARAMS,
+				"params.l_threshold: must be below u_threshold (%u)", upper);
 	}
 	if (lb_service_validate(&cand.services[si], "params", err->message, sizeof(err->message))) {
 		lb_config_free(&cand);
