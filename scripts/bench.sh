@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# dpdk-lb benchmarks, one command: installs what is missing, builds a release build
+# (build-release: -O3 via buildtype=release, -march=native, no sanitizers), runs every scenario
+# (dataplane on pcap/null vdevs with the testpmd io ceiling, control plane, end to end on a
+# namespace testbed), prints the table and writes results.{csv,md,json} and PNG charts into
+# build/bench/ or the directory given as the first argument. Other arguments go to
+# scripts/bench/run_bench.py (e.g. --duration 3 --runs 1 for a quick look). Run as root.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+cd "$ROOT"
+OUT="${1:-build/bench}"
+[ $# -gt 0 ] && shift
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+BUILD="$ROOT/build-release"
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bench.sh: run as root (hugepages, network namespaces, AF_XDP)" >&2
+  exit 1
+fi
+
+RUN_PID=
+HUGE_BEFORE="$(cat /proc/sys/vm/nr_hugepages)"
+cleanup() {
+  local rc=$?
+  trap - INT TERM
+  if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
+    kill -TERM "$RUN_PID" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$RUN_PID" 2>/dev/null || true
+  fi
+  # whatever a killed run left: its daemons/testpmd (by pid file prefix), hugetlbfs mounts,
+  # hugepages, EAL runtime dirs, testbed namespaces
+  for s in /tmp/dlb*/state.json; do
+    [ -f "$s" ] && /usr/bin/python3 tests/e2e/testbed.py --cleanup "$s" || true
+  done
+  for m in /tmp/dlbb-huge-*; do
+    [ -d "$m" ] || continue
+    umount "$m" 2>/dev/null || true
+    rmdir "$m" 2>/dev/null || true
+  done
+  echo "$HUGE_BEFORE" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+  rm -rf /var/run/dpdk/dlbb* "$OUT/work"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+./scripts/bootstrap.sh
+need=()
+for p in gnuplot-nox haproxy wrk libnginx-mod-stream python3-numpy linux-perf; do
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" = installed ] || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench.sh: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+echo "== release build ($BUILD)"
+if [ ! -f "$BUILD/build.ninja" ]; then
+  meson setup "$BUILD" --buildtype=release -Dnative_arch=true -Db_sanitize=none -Dtests=true
+fi
+ninja -C "$BUILD" dataplane/dpdk-lb control/cli/dpdk-lb-cli tests/bench/maglev_build_bench
+
+# In the background so a signal to this script is handled at once (see cleanup).
+/usr/bin/python3 scripts/bench/run_bench.py --out "$OUT" --build "$BUILD" "$@" &
+RUN_PID=$!
+wait "$RUN_PID"
+RUN_PID=
+
+gnuplot -e "dir='$OUT'" scripts/bench/plot.gp
+echo "== results: $OUT/results.md, results.csv, results.json, dataplane.png, e2e_rps.png, e2e_p99.png"

@@ -1,0 +1,156 @@
+"""Control-plane figures: one-real publish time with 10,000 services x 10 reals, packets dropped
+while such changes are published continuously under load, and the Maglev build benchmark."""
+import os
+import re
+import subprocess
+import threading
+import time
+
+import dataplane as dpl
+from common import (MBUF_BYTES, MBUF_BYTES_NOHUGE, HugePages, VdevDaemon, interval_rates, log,
+                    median, wait_until)
+
+N_SERVICES = 10_000
+REALS_PER = 10
+
+
+def big_services(distinct):
+    """10,000 services 10.10.x.y:80 (plus the traffic service), 10 reals each: `distinct`
+    reals get their own address on 172.16.0.0/12 (100,000 neighbours), else every service uses
+    the same 10 reals (the traffic service's)."""
+    svcs = []
+    for s in range(N_SERVICES):
+        vip = f"10.10.{s >> 8}.{s & 0xff}"
+        if distinct:
+            rs = []
+            for r in range(REALS_PER):
+                k = s * REALS_PER + r
+                rs.append({"ip": f"172.{16 + (k >> 16)}.{(k >> 8) & 0xff}.{k & 0xff}", "weight": 1})
+        else:
+            rs = [{"ip": f"10.0.0.{11 + r}", "weight": 1} for r in range(REALS_PER)]
+        svcs.append({"vip": vip, "port": 80, "proto": "tcp", "scheduler": "wrr", "reals": rs})
+    return svcs
+
+
+def run_publish(build, work, cache, distinct, duration, huge, boot_timeout=1800):
+    """Boots with 10k x 10 plus the 100k-flow traffic scenario, measures single real.update
+    publishes idle and then continuously under load."""
+    syn, _ = dpl.pcap(cache, "syn", 100_000)
+    ack, ack_n = dpl.pcap(cache, "ack", 100_000, 100_000, 1)
+    per = MBUF_BYTES if huge else MBUF_BYTES_NOHUGE
+    mem = (ack_n + 16384) * per / 2**20 + 1024 + (600 if distinct else 200)
+    svcs = [{"vip": dpl.VIP, "port": 80, "proto": "tcp", "scheduler": "wrr",
+             "reals": dpl.reals()}] + big_services(distinct)
+    n_reals = sum(len(s["reals"]) for s in svcs)
+    dp = {"flow_capacity": 131072, "mbufs": ack_n + 16383, "max_services": N_SERVICES + 16,
+          "max_reals": n_reals + 64, "idle_sleep_us": 0}
+    ports = ["10.1.0.2/24", "10.2.0.2/24", "10.0.0.2/24"] + (["172.16.0.2/12"] if distinct else [])
+    vdevs = [f"net_pcap1,rx_pcap={syn}", f"net_pcap0,rx_pcap={ack},infinite_rx=1",
+             "net_null0,no-rx=1"] + (["net_null1,no-rx=1"] if distinct else [])
+    res = {"distinct": distinct, "services": len(svcs), "reals": n_reals}
+    ctx = HugePages(mem + 256) if huge else None
+    hp = ctx.__enter__() if ctx else None
+    try:
+        t0 = time.monotonic()
+        d = VdevDaemon(build, work, vdevs, ports, mem, dp, svcs, statics=dpl.statics(),
+                       huge_dir=hp.dir if hp else None, start_timeout=boot_timeout)
+        res["boot_s"] = time.monotonic() - t0
+        try:
+            wait_until(lambda: d.dataplane_stats()["flows"] >= 100_000, 300, 0.5, "100k flows")
+            info = d.call("system.info")
+            res["boot_build_us"] = info["last_snapshot_build_us"]
+            # single changes, the appliance under load: weight of one real of service #1234
+            target = svcs[1 + 1234]
+            key = {"vip": target["vip"], "port": 80, "proto": "tcp"}
+            ip = target["reals"][3]["ip"]
+            rtts, builds, pubs = [], [], []
+            for i in range(5):
+                t = time.monotonic()
+                d.call("real.update", {"service": key, "ip": ip, "port": 80, "weight": 2 + i % 2})
+                rtts.append((time.monotonic() - t) * 1e3)
+                info = d.call("system.info")
+                builds.append(info["last_snapshot_build_us"] / 1e3)
+                pubs.append(info["last_snapshot_publish_us"] / 1e3)
+            res["update_rtt_ms"] = median(rtts)
+            res["build_ms"] = median(builds)
+            res["publish_ms"] = median(pubs)
+            res["total_ms"] = res["build_ms"] + res["publish_ms"]
+            log(f"  one-real change: rpc {res['update_rtt_ms']:.2f} ms, build "
+                f"{res['build_ms']:.2f} ms, publish (swap + RCU) {res['publish_ms']:.3f} ms")
+            # baseline rate, then the same interval with changes published back to back
+            s0 = d.dataplane_stats()
+            time.sleep(duration)
+            s1 = d.dataplane_stats()
+            base = interval_rates(s0, s1)
+            stop = threading.Event()
+            count = [0]
+
+            def churn():
+                i = 0
+                while not stop.is_set():
+                    # alternate between the traffic service's reals and a big service's
+                    if i % 2:
+                        d2.call("real.update", {"service": {"vip": dpl.VIP, "port": 80,
+                                                            "proto": "tcp"},
+                                                "ip": "10.0.0.11", "port": 80,
+                                                "weight": 1 + (i // 2) % 2})
+                    else:
+                        d2.call("real.update", {"service": key, "ip": ip, "port": 80,
+                                                "weight": 1 + (i // 2) % 2})
+                    i += 1
+                    count[0] = i
+            from common import Rpc
+            d2 = Rpc(d.sock, timeout=600)
+            th = threading.Thread(target=churn, daemon=True)
+            th.start()
+            s0 = d.dataplane_stats()
+            time.sleep(duration)
+            s1 = d.dataplane_stats()
+            n0 = count[0]
+            stop.set()
+            th.join(timeout=600)
+            d2.close()
+            load = interval_rates(s0, s1)
+            res["publishes_under_load"] = n0
+            res["dropped_under_load"] = load["dropped"]
+            res["drop_reasons_under_load"] = load["drop_reasons"]
+            res["mpps_idle_control"] = base["tx_mpps"]
+            res["mpps_publishing"] = load["tx_mpps"]
+            log(f"  under load: {n0} publishes in {load['dt']:.1f} s, dropped {load['dropped']} "
+                f"{load['drop_reasons']}, {base['tx_mpps']:.2f} Mpps without / "
+                f"{load['tx_mpps']:.2f} Mpps with publishing")
+        finally:
+            d.stop()
+    finally:
+        if ctx:
+            ctx.__exit__(None, None, None)
+    return res
+
+
+def run_maglev(build):
+    exe = os.path.join(build, "tests", "bench", "maglev_build_bench")
+    out = subprocess.run([exe], capture_output=True, text=True, check=True, timeout=600).stdout
+    res = {}
+    for m in re.finditer(r"M=(\d+) N=(\d+) weights=(\S+): best ([\d.]+) ms, mean ([\d.]+) ms", out):
+        res[f"M{m.group(1)}_N{m.group(2)}_{m.group(3)}"] = {"best_ms": float(m.group(4)),
+                                                          "mean_ms": float(m.group(5))}
+    return res, out
+
+
+def run_all(build, work, cache, duration, huge, results):
+    out = results.setdefault("control", {})
+    for distinct in (False, True):
+        label = "distinct" if distinct else "shared"
+        log(f"publish: 10,000 services x 10 reals ({label} real addresses)")
+        try:
+            # 100,000 distinct neighbours: the boot build is quadratic today (neigh_table_slot
+            # scans the table per real); bounded so the benchmark finishes.
+            out[f"publish_{label}"] = run_publish(build, work, cache, distinct, duration, huge,
+                                                  boot_timeout=150 if distinct else 1800)
+        except Exception as e:  # noqa: BLE001
+            log(f"  FAILED: {e}")
+            out[f"publish_{label}"] = {"error": str(e)}
+    log("maglev build benchmark")
+    out["maglev"], text = run_maglev(build)
+    log("  " + text.strip().replace("\n", "\n  "))
+    return out

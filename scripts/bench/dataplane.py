@@ -1,0 +1,197 @@
+"""Dataplane scenarios: one worker lcore, net_pcap (infinite_rx=1) in, net_null (no-rx=1) out,
+60-byte frames (64 on the wire), and dpdk-testpmd --forward-mode=io on the same vdevs as the
+I/O ceiling. Rates are counter deltas over a measured interval (stats.get / show port stats)."""
+import os
+import subprocess
+import time
+
+import contextlib
+
+from common import (MBUF_BYTES, MBUF_BYTES_NOHUGE, PY, HugePages, Testpmd, VdevDaemon,
+                    interval_rates, log, median, wait_until)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VIP = "10.9.0.100"
+N_REALS = 10
+
+
+def reals(weights=True):
+    return [{"ip": f"10.0.0.{11 + i}", "weight": (i + 1) if weights else 1}
+            for i in range(N_REALS)]
+
+
+def statics():
+    return [{"ip": f"10.0.0.{11 + i}", "mac": f"02:00:00:00:01:{i + 1:02x}"}
+            for i in range(N_REALS)]
+
+
+def pcap(cache, kind, *args):
+    """Generates a pcap once into the cache directory; returns (path, packets)."""
+    name = f"{kind}-" + "-".join(str(a) for a in args) + ".pcap"
+    path = os.path.join(cache, name)
+    if not os.path.exists(path):
+        log(f"generating {name}")
+        subprocess.run([PY, os.path.join(HERE, "mkpcap.py"), kind, path + ".tmp"] +
+                       [str(a) for a in args], check=True)
+        os.rename(path + ".tmp", path)
+    return path, int(args[0])
+
+
+class Scenario:
+    def __init__(self, key, title, sched, in_pcap, in_pkts, flows, prefill_pcap=None,
+                 syn_recv=3600, capacity=None, note="", huge=False):
+        self.key, self.title, self.sched = key, title, sched
+        self.in_pcap, self.in_pkts, self.flows = in_pcap, in_pkts, flows
+        self.prefill_pcap = prefill_pcap
+        self.syn_recv = syn_recv
+        self.capacity = capacity or max(4096, flows + flows // 8)
+        self.note = note
+        self.huge = huge
+
+    def mem_mb(self):
+        # pool (the replayed pcap stays in mbufs) + flow table (~200 B/flow incl. the hash's
+        # rings and buckets) + slack
+        per = MBUF_BYTES if self.huge else MBUF_BYTES_NOHUGE
+        return (self.in_pkts + 16384) * per / 2**20 + self.capacity * 200 / 2**20 + 384
+
+    def mbufs(self):
+        return self.in_pkts + 16383
+
+
+def scenarios(cache, new_conn_syns, include_10m=True, quick=False, huge=True):
+    s = []
+    for n, key in ((100_000, "est_100k"), (1_000_000, "est_1m"), (10_000_000, "est_10m")):
+        if key == "est_10m" and not include_10m:
+            continue
+        if quick and n > 100_000:
+            continue
+        sample = min(n, 1_000_000)
+        ack, ack_n = pcap(cache, "ack", sample, n, 1)
+        syn, _ = pcap(cache, "syn", n)
+        note = ("every flow once per replay, random order" if sample == n else
+                f"replay touches {sample:,} of the {n:,} flows (uniform sample), random order")
+        s.append(Scenario(key, f"established DR, {n:,} flows", "wrr", ack, ack_n, n,
+                          prefill_pcap=syn, note=note, huge=huge))
+    syn, syn_n = pcap(cache, "syn", new_conn_syns)
+    for sched in ("wrr", "mh"):
+        s.append(Scenario(f"new_{sched}", f"new connections DR, {sched} over {N_REALS} reals",
+                          sched, syn, syn_n, syn_n, syn_recv=1, capacity=syn_n,
+                          note=f"{syn_n:,} unique SYNs, syn_recv timeout 1 s", huge=huge))
+    return s
+
+
+def run_lb(build, work, sc, duration, warmup, huge_dir=None, during=None):
+    vdevs = []
+    ports = []
+    if sc.prefill_pcap:
+        # finite replay of one SYN per flow: fills the table once, then the port is silent
+        vdevs.append(f"net_pcap1,rx_pcap={sc.prefill_pcap}")
+        ports.append("10.1.0.2/24")
+    vdevs.append(f"net_pcap0,rx_pcap={sc.in_pcap},infinite_rx=1")
+    ports.append("10.2.0.2/24")
+    vdevs.append("net_null0,no-rx=1")
+    ports.append("10.0.0.2/24")
+    dp = {"flow_capacity": sc.capacity, "mbufs": sc.mbufs(), "max_reals": 64, "max_services": 16,
+          "idle_sleep_us": 0}
+    svc = [{"vip": VIP, "port": 80, "proto": "tcp", "scheduler": sc.sched, "reals": reals()}]
+    d = VdevDaemon(build, work, vdevs, ports, sc.mem_mb(), dp, svc,
+                   timeouts={"syn_recv": sc.syn_recv}, statics=statics(), huge_dir=huge_dir)
+    try:
+        if sc.prefill_pcap:
+            wait_until(lambda: d.dataplane_stats()["flows"] >= sc.flows, 900, 0.5,
+                       f"{sc.flows} flows in the table")
+        time.sleep(warmup)
+        s0 = d.dataplane_stats()
+        if during:
+            during(d)  # e.g. a profiler attached to the daemon for the interval
+        else:
+            time.sleep(duration)
+        s1 = d.dataplane_stats()
+        r = interval_rates(s0, s1)
+        info = d.call("system.info")
+        r["flow_entry_bytes"] = info.get("flow_entry_bytes")
+        r["flow_table_bytes"] = info.get("flow_table_bytes")
+        r["flow_capacity"] = info.get("flow_capacity")
+        r["flows_end"] = s1["flows"]
+        return r
+    finally:
+        d.stop()
+
+
+def run_ceiling(work, in_pcap, in_pkts, duration, warmup, huge_dir=None):
+    vdevs = [f"net_pcap0,rx_pcap={in_pcap},infinite_rx=1", "net_null0,no-rx=1"]
+    per = MBUF_BYTES if huge_dir else MBUF_BYTES_NOHUGE
+    mem = (in_pkts + 40000) * per / 2**20 + 384
+    tp = Testpmd(work, vdevs, mem, in_pkts + 32768, huge_dir=huge_dir)
+    try:
+        tp.cmd("start")
+        time.sleep(warmup)
+        t0, c0 = tp.tx_packets(1)
+        time.sleep(duration)
+        t1, c1 = tp.tx_packets(1)
+        return (c1 - c0) / (t1 - t0) / 1e6
+    finally:
+        tp.stop()
+
+
+def run_all(build, work, cache, duration, runs, warmup, new_conn_syns, include_10m, quick,
+            results, huge=True, only=None):
+    """Appends one dict per scenario to results['dataplane']."""
+    scs = scenarios(cache, new_conn_syns, include_10m, quick, huge)
+    if only:
+        scs = [s for s in scs if s.key in only]
+    ceilings = {}
+    out = results.setdefault("dataplane", [])
+    for sc in scs:
+        try:
+            with (HugePages(sc.mem_mb() + 512) if sc.huge else contextlib.nullcontext()) as hp:
+                one(build, work, sc, duration, runs, warmup, ceilings, out,
+                    hp.dir if hp else None)
+        except MemoryError as e:
+            log(f"{sc.title}: SKIPPED: {e}")
+            out.append({"key": sc.key, "title": sc.title, "note": sc.note, "error": str(e),
+                        "mpps": None, "ratio": None, "ns_per_pkt": None, "ceiling_mpps": None})
+    return out
+
+
+def one(build, work, sc, duration, runs, warmup, ceilings, out, huge_dir):
+    if True:
+        ck = (sc.in_pcap if "ack" not in sc.in_pcap else f"ack{sc.in_pkts}")
+        if ck not in ceilings:
+            vals = []
+            for i in range(runs):
+                log(f"ceiling testpmd io, {os.path.basename(sc.in_pcap)}, run {i + 1}/{runs}")
+                vals.append(run_ceiling(work, sc.in_pcap, sc.in_pkts, duration, warmup,
+                                        huge_dir))
+                log(f"  {vals[-1]:.2f} Mpps")
+            ceilings[ck] = vals
+        rs = []
+        for i in range(runs):
+            log(f"{sc.title}: run {i + 1}/{runs}")
+            try:
+                r = run_lb(build, work, sc, duration, warmup, huge_dir)
+            except Exception as e:  # noqa: BLE001 - one failed scenario must not stop the rest
+                log(f"  FAILED: {e}")
+                rs.append({"error": str(e)})
+                break
+            created = r["flows_created"] / r["rx_packets"] if r["rx_packets"] else 0
+            log(f"  {r['tx_mpps']:.2f} Mpps tx, {r['rx_mpps']:.2f} Mpps rx, dropped "
+                f"{r['dropped']} {r['drop_reasons']}, new flows/rx {created:.3f}, "
+                f"flows {r['flows_end']}")
+            r["created_per_rx"] = created
+            rs.append(r)
+        ok = [r for r in rs if "error" not in r]
+        mpps = median([r["tx_mpps"] for r in ok]) if ok else None
+        ceil = median(ceilings[ck])
+        out.append({
+            "key": sc.key, "title": sc.title, "note": sc.note, "runs": [r for r in rs],
+            "mpps": mpps, "ns_per_pkt": 1e3 / mpps if mpps else None,
+            "ceiling_mpps": ceil, "ceiling_runs": ceilings[ck],
+            "ratio": mpps / ceil if mpps and ceil else None,
+            "flow_entry_bytes": ok[0]["flow_entry_bytes"] if ok else None,
+            "flow_table_bytes": ok[0]["flow_table_bytes"] if ok else None,
+            "flow_capacity": ok[0]["flow_capacity"] if ok else None,
+            "created_per_rx": median([r["created_per_rx"] for r in ok]) if ok else None,
+            "dropped": sum(r["dropped"] for r in ok) if ok else None,
+            "error": next((r["error"] for r in rs if "error" in r), None),
+        })

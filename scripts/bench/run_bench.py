@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""Runs every benchmark scenario of dpdk-lb and writes results.json, results.csv, results.md
+and the gnuplot data files into the output directory. Called by scripts/bench.sh."""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import control  # noqa: E402
+import dataplane  # noqa: E402
+import e2e  # noqa: E402
+from common import log  # noqa: E402
+
+
+def mem_available_mb():
+    for line in open("/proc/meminfo"):
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def machine():
+    cpu = ""
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    dpdk = subprocess.run(["pkg-config", "--modversion", "libdpdk"], capture_output=True,
+                          text=True).stdout.strip()
+    return {"cpu": cpu, "cpus": os.cpu_count(), "mem_mb": int(
+        open("/proc/meminfo").readline().split()[1]) // 1024, "kernel": platform.release(),
+        "dpdk": dpdk, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def f(v, fmt):
+    return "" if v is None else format(v, fmt)
+
+
+def rows(res):
+    """(section, item, value, unit, baseline, ratio, goal, note) rows for the table."""
+    out = []
+    for d in res.get("dataplane", []):
+        note = d.get("note", "")
+        if d.get("error"):
+            note += f"; ERROR: {d['error'][:120]}"
+        if d.get("created_per_rx") is not None and d["key"].startswith("new"):
+            note += f"; new flows per packet {d['created_per_rx']:.3f}"
+        goal = {"est_100k": ">= 0.70", "new_wrr": ">= 0.40", "new_mh": ">= 0.40"}.get(d["key"], "")
+        out.append(("dataplane", d["title"], f(d.get("mpps"), ".2f"), "Mpps",
+                    f(d.get("ceiling_mpps"), ".2f"), f(d.get("ratio"), ".3f"), goal, note))
+        out.append(("dataplane", d["title"] + " (per packet)", f(d.get("ns_per_pkt"), ".1f"),
+                    "ns", f(1e3 / d["ceiling_mpps"], ".1f") if d.get("ceiling_mpps") else "",
+                    "", "", "ceiling: testpmd io on the same vdevs and pcap"))
+    for d in res.get("dataplane", []):
+        if d.get("flow_entry_bytes"):
+            out.append(("memory", f"bytes per flow ({d['title']})",
+                        f(d["flow_entry_bytes"], ".1f"), "B", "", "", "<= 128",
+                        f"flow_table_bytes {d['flow_table_bytes']:,} / flow_capacity "
+                        f"{d['flow_capacity']:,} (system.info, heap-measured)"))
+            break
+    c = res.get("control", {})
+    for label in ("shared", "distinct"):
+        p = c.get(f"publish_{label}")
+        if not p:
+            continue
+        what = f"10,000 services x 10 reals, {label} real addresses"
+        if p.get("error"):
+            out.append(("control", f"one-real publish ({what})", "", "", "", "", "< 10 ms",
+                        "ERROR: " + p["error"][:200]))
+            continue
+        out.append(("control", f"one-real publish: build+swap+RCU ({what})",
+                    f(p["total_ms"], ".2f"), "ms", "", "", "< 10 ms",
+                    f"build {p['build_ms']:.2f} ms + swap/RCU {p['publish_ms']:.3f} ms; "
+                    f"real.update round trip {p['update_rtt_ms']:.2f} ms; boot {p['boot_s']:.1f} s"))
+        out.append(("control", f"drops while publishing under load ({what})",
+                    str(p["dropped_under_load"]), "packets", "", "", "0",
+                    f"{p['publishes_under_load']} publishes back to back during the interval; "
+                    f"{p['mpps_idle_control']:.2f} Mpps without, {p['mpps_publishing']:.2f} Mpps "
+                    f"with publishing"))
+    for k, v in c.get("maglev", {}).items():
+        goal = "< 5 ms" if k == "M65537_N1000_equal" else ""
+        out.append(("control", f"Maglev build {k.replace('_', ' ')}", f(v["best_ms"], ".2f"),
+                    "ms", "", "", goal, f"mean {v['mean_ms']:.2f} ms of 5"))
+    e = res.get("e2e", {})
+    for mode in ("keepalive", "close"):
+        direct = e.get(f"direct/{mode}")
+        hap = e.get(f"haproxy/{mode}")
+        for name, title in (("direct", "direct to one backend"),
+                            ("dpdk_lb_idle50", "dpdk-lb VIP, DR, idle_sleep_us 50"),
+                            ("dpdk_lb_idle0", "dpdk-lb VIP, DR, busy poll"),
+                            ("haproxy", "HAProxy mode tcp"), ("nginx_stream", "nginx stream")):
+            r = e.get(f"{name}/{mode}")
+            if not r:
+                continue
+            ratio = r["rps"] / direct["rps"] if direct and direct["rps"] else None
+            note = f"p99 {r['p99_ms']:.2f} ms" if r.get("p99_ms") else ""
+            goal = ""
+            if name.startswith("dpdk_lb") and mode == "close":
+                goal = ">= 0.8 direct, >= 1.5 HAProxy"
+                if hap and hap["rps"]:
+                    note += f"; {r['rps'] / hap['rps']:.2f} x HAProxy"
+            out.append((f"e2e {mode}", title, f(r["rps"], ".0f"), "req/s",
+                        f(direct["rps"], ".0f") if direct else "", f(ratio, ".3f"), goal, note))
+    return out
+
+
+HEAD = ("section", "scenario", "value", "unit", "baseline", "ratio", "goal", "note")
+
+
+def write_tables(res, outdir):
+    rs = rows(res)
+    import csv
+    with open(os.path.join(outdir, "results.csv"), "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(HEAD)
+        w.writerows(rs)
+    md = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    for r in rs:
+        md.append("| " + " | ".join(str(x).replace("|", "/") for x in r) + " |")
+    with open(os.path.join(outdir, "results.md"), "w") as fh:
+        m = res["machine"]
+        fh.write(f"dpdk-lb benchmark, {m['date']}: {m['cpu']}, {m['cpus']} CPUs, "
+                 f"{m['mem_mb']} MiB, Linux {m['kernel']}, DPDK {m['dpdk']}; "
+                 f"{res['params']['duration']} s per run, median of {res['params']['runs']}\n\n")
+        fh.write("\n".join(md) + "\n")
+    # text table for the terminal
+    widths = [max(len(str(r[i])) for r in rs + [HEAD]) for i in range(7)]
+    lines = []
+    for r in [HEAD] + rs:
+        lines.append("  ".join(str(r[i]).ljust(widths[i]) for i in range(7)))
+    return "\n".join(lines)
+
+
+def write_plot_data(res, outdir):
+    with open(os.path.join(outdir, "dataplane.dat"), "w") as fh:
+        fh.write("# scenario mpps ceiling_mpps ratio\n")
+        for d in res.get("dataplane", []):
+            if d.get("mpps"):
+                fh.write(f"\"{d['key']}\" {d['mpps']:.3f} {d['ceiling_mpps']:.3f} "
+                         f"{d['ratio']:.4f}\n")
+    with open(os.path.join(outdir, "e2e.dat"), "w") as fh:
+        fh.write("# path keepalive_rps close_rps keepalive_p99 close_p99\n")
+        e = res.get("e2e", {})
+        for name in ("direct", "dpdk_lb_idle50", "dpdk_lb_idle0", "haproxy", "nginx_stream"):
+            ka, cl = e.get(f"{name}/keepalive"), e.get(f"{name}/close")
+            if ka and cl:
+                fh.write(f"\"{name}\" {ka['rps']:.0f} {cl['rps']:.0f} {ka['p99_ms'] or 0:.3f} "
+                         f"{cl['p99_ms'] or 0:.3f}\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--duration", type=float, default=10)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--warmup", type=float, default=3)
+    ap.add_argument("--only", default="dataplane,control,e2e")
+    ap.add_argument("--scenarios", default="", help="comma-separated dataplane scenario keys")
+    ap.add_argument("--new-conn-syns", type=int, default=0,
+                    help="unique SYNs of the new-connection pcap (default: from free memory)")
+    ap.add_argument("--no-huge", action="store_true", help="no hugepages for the dataplane runs")
+    ap.add_argument("--no-10m", action="store_true")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    work = os.path.join(args.out, "work")
+    os.makedirs(work, exist_ok=True)
+    cache = os.path.join(args.build, "bench-pcaps")
+    os.makedirs(cache, exist_ok=True)
+    huge = not args.no_huge
+    syns = args.new_conn_syns
+    if not syns:
+        # Every replayed SYN must find its previous flow expired (syn_recv 1 s): the pcap must
+        # last longer than 1 s at the rate reached, ~5.6 Mpps here. Each packet stays in an
+        # mbuf (2.4 KB with hugepages): take what memory allows, leaving 6 GiB to the machine.
+        budget = mem_available_mb() - 6144 - 900
+        syns = int(min(8_000_000, max(1_000_000, budget * 2**20 / 2760)) // 100_000 * 100_000)
+    res = {"machine": machine(), "params": {"duration": args.duration, "runs": args.runs,
+                                            "warmup": args.warmup, "new_conn_syns": syns,
+                                            "hugepages": huge}}
+    log(f"machine: {res['machine']}")
+    only = args.only.split(",")
+    path = os.path.join(args.out, "results.json")
+
+    def save():
+        with open(path, "w") as fh:
+            json.dump(res, fh, indent=1)
+    if "dataplane" in only:
+        dataplane.run_all(args.build, work, cache, args.duration, args.runs, args.warmup, syns,
+                          not args.no_10m, False, res, huge=huge,
+                          only=[s for s in args.scenarios.split(",") if s])
+        save()
+    if "control" in only:
+        control.run_all(args.build, work, cache, args.duration, huge, res)
+        save()
+    if "e2e" in only:
+        e2e.run_all(args.build, args.duration, args.runs, res)
+        save()
+    save()
+    write_plot_data(res, args.out)
+    print(write_tables(res, args.out))
+
+
+if __name__ == "__main__":
+    main()
