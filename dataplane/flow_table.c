@@ -50,26 +50,33 @@ void flow_table_free(struct flow_table *ft)
 	rte_free(ft);
 }
 
-void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys, uint32_t n,
-			    int32_t *positions)
+uint32_t flow_table_hash(const struct flow_table *ft, const struct flow_key *key)
+{
+	return rte_hash_hash(ft->hash, key);
+}
+
+void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys,
+			    const uint32_t *hashes, uint32_t n, int32_t *positions)
 {
 	if (n == 0)
 		return;
-	rte_hash_lookup_bulk(ft->hash, (const void **)keys, n, positions);
+	rte_hash_lookup_with_hash_bulk(ft->hash, (const void **)keys, (hash_sig_t *)hashes, n,
+				       positions);
 }
 
-int32_t flow_table_lookup(struct flow_table *ft, const struct flow_key *key)
+int32_t flow_table_lookup(struct flow_table *ft, const struct flow_key *key, uint32_t hash)
 {
-	return rte_hash_lookup(ft->hash, key);
+	return rte_hash_lookup_with_hash(ft->hash, key, hash);
 }
 
-int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key)
+int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key, uint32_t hash)
 {
-	int32_t pos = rte_hash_add_key(ft->hash, key);
+	int32_t pos = rte_hash_add_key_with_hash(ft->hash, key, hash);
 
 	if (pos < 0)
 		return -ENOSPC;
 	memset(&ft->entries[pos], 0, sizeof(ft->entries[pos]));
+	ft->entries[pos].key_hash = hash;
 	ft->count++;
 	return pos;
 }
@@ -78,7 +85,7 @@ void flow_table_remove(struct flow_table *ft, int32_t pos)
 {
 	const struct flow_key *key = flow_table_key(ft, pos);
 
-	if (key != NULL && rte_hash_del_key(ft->hash, key) >= 0)
+	if (key != NULL && rte_hash_del_key_with_hash(ft->hash, key, ft->entries[pos].key_hash) >= 0)
 		ft->count--;
 	ft->entries[pos].expires = 0;
 }

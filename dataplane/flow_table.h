@@ -31,7 +31,7 @@ struct flow_entry {
 	uint16_t service_id;
 	uint8_t state; /* enum lb_conn_state */
 	uint8_t flags;
-	uint32_t reserved;
+	uint32_t key_hash; /* kept so removal does not hash the key again */
 } __rte_aligned(32);
 
 struct flow_table {
@@ -48,15 +48,18 @@ struct flow_table *flow_table_create(const char *name, uint32_t capacity, int so
 /* Frees the table. */
 void flow_table_free(struct flow_table *ft);
 
-/* Looks up n keys at once; positions[i] is the entry index or a negative value when absent. */
-void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys, uint32_t n,
-			    int32_t *positions);
+/* The table's hash of key: computed once per packet, then reused by lookup, insert, remove. */
+uint32_t flow_table_hash(const struct flow_table *ft, const struct flow_key *key);
+
+/* Looks up n keys with their hashes; positions[i] is the entry index or negative when absent. */
+void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys,
+			    const uint32_t *hashes, uint32_t n, int32_t *positions);
 
 /* Looks up one key; its entry index or a negative value when absent. */
-int32_t flow_table_lookup(struct flow_table *ft, const struct flow_key *key);
+int32_t flow_table_lookup(struct flow_table *ft, const struct flow_key *key, uint32_t hash);
 
-/* Inserts key; returns its entry index (entry zeroed) or -ENOSPC. */
-int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key);
+/* Inserts key; returns its entry index (entry zeroed but for key_hash) or -ENOSPC. */
+int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key, uint32_t hash);
 
 /* Removes the entry at pos. */
 void flow_table_remove(struct flow_table *ft, int32_t pos);

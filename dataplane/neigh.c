@@ -28,16 +28,43 @@ struct neigh_table *neigh_table_create(uint32_t capacity)
 		return NULL;
 	}
 	t->capacity = capacity;
+	if (lookup_table_init(&t->index, capacity, 20) != 0) {
+		free(t->entries);
+		free(t);
+		return NULL;
+	}
 	return t;
+}
+
+/* The index key of an address: family and 16 address bytes, 20 bytes in all. */
+static void index_key(uint8_t key[20], const struct lb_addr *ip)
+{
+	memset(key, 0, 20);
+	key[0] = ip->family;
+	memcpy(key + 4, ip->family == AF_INET ? (const void *)&ip->v4 : ip->v6,
+	       ip->family == AF_INET ? 4 : 16);
 }
 
 static int find_slot(const struct neigh_table *t, const struct lb_addr *ip)
 {
-	/* Linear: the control lcore does this only on configuration changes and ARP replies. */
+	uint8_t key[20];
+
+	index_key(key, ip);
+	return (int)lookup_table_find(&t->index, key);
+}
+
+static void rebuild_index(struct neigh_table *t)
+{
+	uint8_t key[20];
+
+	lookup_table_free(&t->index);
+	if (lookup_table_init(&t->index, t->capacity, 20) != 0)
+		return; /* lookups then miss: replies are ignored until the next rebuild */
 	for (uint32_t i = 0; i < t->capacity; i++)
-		if (t->entries[i].in_use && lb_addr_equal(&t->entries[i].ip, ip))
-			return (int)i;
-	return -1;
+		if (t->entries[i].in_use) {
+			index_key(key, &t->entries[i].ip);
+			(void)lookup_table_insert(&t->index, key, i);
+		}
 }
 
 int neigh_table_slot(struct neigh_table *t, const struct lb_addr *ip, uint16_t port_id)
@@ -48,8 +75,10 @@ int neigh_table_slot(struct neigh_table *t, const struct lb_addr *ip, uint16_t p
 		t->entries[slot].wanted = true;
 		return slot;
 	}
-	for (uint32_t i = 0; i < t->capacity; i++) {
+	for (uint32_t k = 0; k < t->capacity; k++) {
+		uint32_t i = (t->free_hint + k) % t->capacity;
 		struct neigh_entry *e = &t->entries[i];
+		uint8_t key[20];
 		if (e->in_use)
 			continue;
 		memset(e, 0, sizeof(*e));
@@ -57,6 +86,9 @@ int neigh_table_slot(struct neigh_table *t, const struct lb_addr *ip, uint16_t p
 		e->port_id = port_id;
 		e->in_use = true;
 		e->wanted = true;
+		t->free_hint = i + 1;
+		index_key(key, ip);
+		(void)lookup_table_insert(&t->index, key, i);
 		return (int)i;
 	}
 	return -1;
@@ -91,11 +123,17 @@ void neigh_table_unmark(struct neigh_table *t)
 
 void neigh_table_release_unwanted(struct neigh_table *t)
 {
+	bool released = false;
+
 	for (uint32_t i = 0; i < t->capacity; i++) {
 		struct neigh_entry *e = &t->entries[i];
-		if (e->in_use && !e->wanted && !e->is_static)
+		if (e->in_use && !e->wanted && !e->is_static) {
 			memset(e, 0, sizeof(*e));
+			released = true;
+		}
 	}
+	if (released)
+		rebuild_index(t);
 }
 
 void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len, uint64_t now)

@@ -12,6 +12,7 @@
 #include <rte_ether.h>
 
 #include "inet_addr.h"
+#include "lookup_table.h"
 
 #define NEIGH_VALID (1ull << 63)
 
@@ -28,7 +29,9 @@ struct neigh_entry {
 
 struct neigh_table {
 	uint32_t capacity;
+	uint32_t free_hint; /* where the search for a free entry starts */
 	struct neigh_entry *entries;
+	struct lookup_table index; /* address -> entry; rebuilt when entries are released */
 };
 
 /* Creates a table of `capacity` entries; NULL on failure. */

@@ -68,6 +68,22 @@ struct lb_snapshot {
 	bool expire_nodest_conn;
 };
 
+/* Compares two service keys (20 bytes) without a call to memcmp. */
+static inline bool snap_service_key_equal(const struct snap_service_key *a,
+					  const struct snap_service_key *b)
+{
+	uint64_t a0, a1, b0, b1;
+	uint32_t a2, b2;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&a1, (const uint8_t *)a + 8, 8);
+	__builtin_memcpy(&b1, (const uint8_t *)b + 8, 8);
+	__builtin_memcpy(&a2, (const uint8_t *)a + 16, 4);
+	__builtin_memcpy(&b2, (const uint8_t *)b + 16, 4);
+	return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0;
+}
+
 /* Fills a service lookup key. */
 void snap_service_key_make(struct snap_service_key *k, const struct lb_addr *vip, uint8_t proto,
 			   uint16_t port_host);

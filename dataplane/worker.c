@@ -282,7 +282,7 @@ static uint32_t schedule_persistent(struct lb_worker *w, const struct lb_snapsho
 
 /* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
 static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
-			   const struct snap_service *ss, const struct flow_key *key,
+			   const struct snap_service *ss, const struct flow_key *key, uint32_t hash,
 			   const struct pkt_info *info, uint64_t now)
 {
 	uint32_t real_id = ss->persistent_s ? schedule_persistent(w, snap, ss, info, now)
@@ -290,7 +290,7 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	if (real_id == 0)
 		return XMIT_DROP(LB_DROP_NO_REAL);
 
-	int32_t pos = flow_table_insert(w->flows, key);
+	int32_t pos = flow_table_insert(w->flows, key, hash);
 	if (pos < 0)
 		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
 	struct flow_entry *e = &w->flows->entries[pos];
@@ -337,13 +337,15 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 {
 	struct flow_key keys[LB_BURST];
 	const struct flow_key *key_ptrs[LB_BURST];
+	uint32_t hashes[LB_BURST];
 	int32_t positions[LB_BURST];
 
 	for (uint32_t i = 0; i < n; i++) {
 		flow_key_make(&keys[i], &pend[i].info);
 		key_ptrs[i] = &keys[i];
+		hashes[i] = flow_table_hash(w->flows, &keys[i]);
 	}
-	flow_table_lookup_bulk(w->flows, key_ptrs, n, positions);
+	flow_table_lookup_bulk(w->flows, key_ptrs, hashes, n, positions);
 	uint32_t created = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
@@ -355,7 +357,7 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 
 		/* A flow created earlier in this burst (SYN, then its ACK) postdates the bulk lookup. */
 		if (pos < 0 && created)
-			pos = flow_table_lookup(w->flows, &keys[i]);
+			pos = flow_table_lookup(w->flows, &keys[i], hashes[i]);
 		/* An entry that timed out but was not swept yet is a new connection. */
 		if (pos >= 0 && w->flows->entries[pos].expires <= now) {
 			flow_release(w, pos);
@@ -375,7 +377,7 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 				drop(w, m, LB_DROP_NO_FLOW);
 				continue;
 			}
-			pos = flow_create(w, snap, ss, &keys[i], info, now);
+			pos = flow_create(w, snap, ss, &keys[i], hashes[i], info, now);
 			if (pos < 0) {
 				drop(w, m, (enum lb_drop_reason)(-pos - 1));
 				continue;
@@ -450,6 +452,9 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 {
 	struct pending pend[LB_BURST];
 	uint32_t n_pend = 0;
+	/* Traffic comes in runs for one service: look the service up once per run. */
+	struct snap_service_key last_key;
+	int64_t last_idx = -2;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -478,7 +483,14 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		}
 		struct lb_addr dst = lb_addr_from_v4(p->info.dst_v4);
 		snap_service_key_make(&key, &dst, p->info.proto, p->info.dport);
-		int64_t idx = lookup_table_find(&snap->service_index, &key);
+		int64_t idx;
+		if (last_idx != -2 && snap_service_key_equal(&key, &last_key)) {
+			idx = last_idx;
+		} else {
+			idx = lookup_table_find(&snap->service_index, &key);
+			last_key = key;
+			last_idx = idx;
+		}
 		if (idx < 0) {
 			drop(w, m, LB_DROP_NOT_VIP);
 			continue;
