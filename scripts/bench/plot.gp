@@ -16,6 +16,8 @@ plot dir."/dataplane.dat" using 3:xtic(1) title "ceiling (testpmd io)" lc rgb "#
      '' using 2 title "dpdk-lb" lc rgb "#3366cc", \
      '' using 0:($2+0.5):(sprintf("%.0f%%", $4*100)) with labels notitle
 
+if (!exists("has_e2e") || has_e2e == 0) exit
+
 set output dir."/e2e_rps.png"
 set title "End to end, wrk -t1 -c32 (median of runs): requests per second"
 set ylabel "requests/s"
