@@ -72,8 +72,8 @@ int cli_parse_endpoint(const char *s, bool port_required, struct cli_endpoint *e
 		}
 	}
 	if (port_text != NULL) {
-		if (cli_parse_ulong(port_text, 1, 65535, &port) != 0) {
-			snprintf(err, errlen, "'%s': port must be 1-65535", s);
+		if (cli_parse_ulong(port_text, 0, 65535, &port) != 0) {
+			snprintf(err, errlen, "'%s': port must be 0-65535 (0: a service group)", s);
 			return -1;
 		}
 		ep->port = (unsigned)port;

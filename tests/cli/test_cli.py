@@ -340,7 +340,7 @@ def test_env_socket(daemon):
     ["service", "add", "tcp"],
     ["service", "add", "icmp", "10.0.0.1:80"],
     ["service", "add", "tcp", "10.0.0.1"],
-    ["service", "add", "tcp", "10.0.0.1:0"],
+    ["service", "add", "tcp", "10.0.0.1:70000"],
     ["service", "add", "tcp", "10.0.0.1:65536"],
     ["service", "add", "tcp", "10.0.0.300:80"],
     ["service", "add", "tcp", "2001:db8::1:80"],
@@ -545,3 +545,33 @@ def test_oversized_response_refused(daemon):
     r = run("info", daemon=daemon)
     assert r.returncode == 1
     assert "longer than 64 MiB" in r.stderr
+
+
+def test_persistence_group_threshold_and_fallback_options(daemon):
+    daemon.answers.update({"service.add": {"ok": 1}, "service.update": {"ok": 1},
+                           "real.add": {"ok": 1}})
+    assert run("service", "add", "tcp", "10.0.0.100:0", "-s", "mh", "-p", "300", "-M",
+               "255.255.255.0", "-b", "mh-fallback,mh-port", "--ports", "80,443,30000-30100",
+               "--protos", "tcp,udp", "--fallback", "10.0.0.9", daemon=daemon).returncode == 0
+    assert run("service", "update", "udp", "10.0.0.100:53", "--ops", "--fallback", "none",
+               daemon=daemon).returncode == 0
+    assert run("real", "add", "tcp", "10.0.0.100:80", "10.0.0.11", "-x", "100", "-y", "50",
+               daemon=daemon).returncode == 0
+    sent = [q["params"] for q in daemon.requests]
+    assert sent[0] == {"vip": "10.0.0.100", "port": 0, "proto": "tcp", "scheduler": "mh",
+                       "persistent": 300, "netmask": "255.255.255.0",
+                       "sched_flags": ["fallback", "port"], "ports": [80, 443, "30000-30100"],
+                       "protos": ["tcp", "udp"], "fallback": {"ip": "10.0.0.9"}}
+    assert sent[1] == {"vip": "10.0.0.100", "port": 53, "proto": "udp", "ops": True,
+                       "fallback": None}
+    assert sent[2]["u_threshold"] == 100 and sent[2]["l_threshold"] == 50
+
+
+def test_list_shows_persistence_and_group_ports(daemon):
+    daemon.answers["service.list"] = {"services": [
+        {"vip": "10.0.0.100", "port": 0, "proto": "tcp", "scheduler": "rr", "forward": "dr",
+         "sched_flags": [], "persistent": 300, "netmask": 24, "ports": [80, "443-444"],
+         "reals": []}]}
+    r = run("list", daemon=daemon)
+    assert r.returncode == 0, r.stderr
+    assert "TCP  10.0.0.100:0 rr persistent 300 mask 255.255.255.0 ports 80,443-444" in r.stdout
