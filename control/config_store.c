@@ -6,6 +6,7 @@
 #include <rte_cycles.h>
 
 #include "id_pool.h"
+#include "persist_table.h"
 #include "jsonrpc.h"
 #include "lb_log.h"
 #include "lb_runtime.h"
@@ -80,8 +81,11 @@ static void release_removed_ids(const struct lb_config *running, const struct lb
 	}
 	for (uint32_t i = 0; running != NULL && i < running->n_services; i++) {
 		const struct lb_service_cfg *s = &running->services[i];
-		if (s->id && !keep_service[s->id])
+		if (s->id && !keep_service[s->id]) {
+			/* A service added later under this id must not inherit its clients. */
+			persist_table_forget_service(lb_rt.persist, s->id);
 			id_pool_release(&service_ids, s->id, false);
+		}
 		LB_SERVICE_FOREACH_DEST(s, r)
 			if (r->id && !keep_real[r->id])
 				id_pool_release(&real_ids, r->id, true);

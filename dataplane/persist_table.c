@@ -122,3 +122,17 @@ bool persist_table_store(struct persist_table *t, const struct persist_key *k, u
 	}
 	return false;
 }
+
+void persist_table_forget_service(struct persist_table *t, uint32_t service_id)
+{
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		struct persist_slot *s = &t->slots[i];
+		uint64_t v = __atomic_load_n(&s->value, __ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&s->key_hash, __ATOMIC_ACQUIRE) == 0 || s->service_id != service_id ||
+		    persist_value_expires(v) == 0)
+			continue;
+		/* Expired in place, like any old template: the slot is reused by the next claim. */
+		(void)__atomic_compare_exchange_n(&s->value, &v, v & ~(uint64_t)UINT32_MAX, false,
+						  __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	}
+}

@@ -55,6 +55,12 @@ bool persist_table_lookup(const struct persist_table *t, const struct persist_ke
 bool persist_table_store(struct persist_table *t, const struct persist_key *k, uint32_t real_id,
 			 uint32_t gen, uint32_t now_s, uint32_t timeout_s);
 
+/*
+ * Expires every template of service_id. Control lcore, only once no published snapshot has the
+ * service any more: then no worker writes its templates, and its id may be reused safely.
+ */
+void persist_table_forget_service(struct persist_table *t, uint32_t service_id);
+
 static inline uint64_t persist_value(uint32_t real_id, uint32_t gen, uint32_t expires_s)
 {
 	return ((uint64_t)(real_id & 0xffffff) << 40) | ((uint64_t)(gen & 0xff) << 32) | expires_s;

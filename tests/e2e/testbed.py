@@ -8,7 +8,13 @@ One private /24 (10.<200-250>.<0-255>.0/24, random per run): client .10, the app
 by the daemon, which opens the LB veth with AF_XDP, or AF_PACKET with several queues for more
 than one worker), backends .11, .12, ..., the VIP .100. The backends are direct-routing real
 servers: VIP on lo, arp_ignore=1 / arp_announce=2, and an nginx answering "bN\\n" on / and a
-large random file on /big (rate-limited so a download lasts several seconds).
+large random file on /big (rate-limited so a download lasts several seconds). nginx listens on
+every port of `http_ports` (default 80 and 443, plain HTTP on both, for service groups).
+
+Extra pieces a test can add and remove again (all outside `backends`, so tests that use every
+backend do not see them): `add_backend()` (another direct-routing real server, e.g. a fallback
+server with its own reply body) and `add_client_addresses()` (more client addresses on the
+client's veth, for `curl_many(..., source=ADDR)`).
 
 Every name carries a random suffix, so a crashed run never breaks the next one; everything the
 testbed creates is recorded in a state file and removed by Testbed.down() (also registered with
@@ -221,7 +227,7 @@ http {{
     scgi_temp_path {dir}/tmp/scgi;
     keepalive_timeout 0;
     server {{
-        listen 0.0.0.0:80 default_server;
+{listen}
         server_name _;
         location = /big {{
             root {www};
@@ -230,7 +236,7 @@ http {{
         }}
         location / {{
             default_type text/plain;
-            return 200 "{name}\\n";
+            return 200 "{body}\\n";
         }}
     }}
 }}
@@ -238,8 +244,9 @@ http {{
 
 
 class Testbed:
-    def __init__(self, workers=1, n_backends=3, big_mb=20, rate="5m"):
+    def __init__(self, workers=1, n_backends=3, big_mb=20, rate="5m", http_ports=(80, 443)):
         self.workers = workers
+        self.http_ports = tuple(http_ports)
         self.sfx = uuid.uuid4().hex[:5]
         self.prefix = f"dlb{self.sfx}"
         a, b = random.randint(200, 250), random.randint(0, 255)
@@ -265,6 +272,11 @@ class Testbed:
         self.state_file = os.path.join(self.tmp, "state.json")
         self.state = {"tmp": self.tmp, "namespaces": [], "pids": []}
         self.nginx = {}
+        self.extra_backends = []
+        self._next_extra_host = 10 + n_backends + 1   # extra backends: .14, .15, ... below .20
+        # extra client addresses: .20-.254 but the VIP, handed out in order, reused last
+        self._client_hosts = [h for h in range(20, 255) if h != 100]
+        self.extra_client_addresses = []
         self.big_sha256 = None
         self.daemons = []
         self._down = False
@@ -344,6 +356,7 @@ class Testbed:
 
         # backends
         www = os.path.join(self.tmp, "www")
+        self.www = www
         os.makedirs(www)
         big = os.path.join(www, "big")
         h = hashlib.sha256()
@@ -355,25 +368,79 @@ class Testbed:
         self.big_sha256 = h.hexdigest()
         self.big_size = self.big_mb << 20
         for b in self.backends:
-            ns, ifn = b["ns"], b["ifname"]
-            self._veth(ns, ifn)
-            run(["ip", "-n", ns, "addr", "add", f"{b['ip']}/{self.prefix_len}", "dev", ifn])
-            run(["ip", "-n", ns, "addr", "add", f"{self.vip}/32", "dev", "lo"])
-            for k in ("all", ifn):
-                nsrun(ns, ["sysctl", "-qw", f"net.ipv4.conf.{k}.arp_ignore=1"])
-                nsrun(ns, ["sysctl", "-qw", f"net.ipv4.conf.{k}.arp_announce=2"])
-            b["mac"] = self.link_mac(ns, ifn)
-            self._start_nginx(b, www)
+            self._setup_backend(b, www)
         for b in self.backends:
             wait_until(lambda: self._direct_ok(b), timeout=15, interval=0.1,
                        what=f"nginx on {b['name']} answering the client directly")
+
+    def _setup_backend(self, b, www):
+        """A direct-routing real server in its (already created) namespace b["ns"]."""
+        ns, ifn = b["ns"], b["ifname"]
+        self._veth(ns, ifn)
+        run(["ip", "-n", ns, "addr", "add", f"{b['ip']}/{self.prefix_len}", "dev", ifn])
+        run(["ip", "-n", ns, "addr", "add", f"{self.vip}/32", "dev", "lo"])
+        for k in ("all", ifn):
+            nsrun(ns, ["sysctl", "-qw", f"net.ipv4.conf.{k}.arp_ignore=1"])
+            nsrun(ns, ["sysctl", "-qw", f"net.ipv4.conf.{k}.arp_announce=2"])
+        b["mac"] = self.link_mac(ns, ifn)
+        self._start_nginx(b, www)
+
+    def add_backend(self, name, body=None):
+        """Adds one more direct-routing real server (namespace, veth on the bridge, VIP on lo,
+        nginx on http_ports answering body, default name) at the next free address .14, .15, ...
+        It is not in self.backends but in self.extra_backends. Returns its dict; remove it with
+        remove_backend() (down() removes it too)."""
+        ifname = f"{self.prefix}-{name}"
+        if len(ifname) + 1 > 15:
+            raise ValueError(f"backend name {name!r} too long for an interface name")
+        if any(b["name"] == name for b in self.backends + self.extra_backends):
+            raise ValueError(f"backend {name!r} exists")
+        host = self._next_extra_host
+        if host >= 20:
+            raise RuntimeError("no address left for another extra backend")
+        self._next_extra_host += 1
+        b = {"name": name, "ns": f"{self.prefix}-{name}", "ifname": ifname,
+             "ip": f"{self.net}.{host}", "body": body if body is not None else name}
+        self.extra_backends.append(b)
+        try:
+            self._add_ns(b["ns"])
+            d = os.path.join(self.tmp, name)
+            if os.path.exists(d):   # a backend of this name was removed before
+                shutil.rmtree(d)
+            self._setup_backend(b, self.www)
+            wait_until(lambda: self._direct_ok(b), timeout=15, interval=0.1,
+                       what=f"nginx on {name} answering the client directly")
+        except BaseException:
+            self.remove_backend(b)
+            raise
+        return b
+
+    def remove_backend(self, b):
+        """Stops an extra backend's nginx and deletes its namespace (and so its veth pair)."""
+        p = self.nginx.pop(b["name"], None)
+        if p is not None:
+            _kill_pid(p.pid)
+            self.remove_pid(p.pid)
+        out = run(["ip", "netns", "pids", b["ns"]], check=False, timeout=10).stdout
+        for tok in out.split():
+            if tok.isdigit():
+                _kill_pid(int(tok), timeout=3)
+        run(["ip", "netns", "del", b["ns"]], check=False, timeout=10)
+        if b["ns"] in self.state["namespaces"]:
+            self.state["namespaces"].remove(b["ns"])
+            self._save_state()
+        if b in self.extra_backends:
+            self.extra_backends.remove(b)
 
     def _start_nginx(self, b, www):
         d = os.path.join(self.tmp, b["name"])
         os.makedirs(os.path.join(d, "tmp"))
         conf = os.path.join(d, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=d, www=www, rate=self.rate, name=b["name"]))
+            listen = "\n".join(f"        listen 0.0.0.0:{p} default_server;"
+                               for p in self.http_ports)
+            f.write(NGINX_CONF.format(dir=d, www=www, rate=self.rate, listen=listen,
+                                      body=b.get("body", b["name"])))
         log = open(os.path.join(d, "stderr.log"), "w")
         p = subprocess.Popen(["ip", "netns", "exec", b["ns"], "nginx", "-p", d + "/", "-c", conf,
                               "-e", os.path.join(d, "error.log")],
@@ -391,7 +458,7 @@ class Testbed:
                 err = f.read()
             raise RuntimeError(f"nginx on {b['name']} exited with {p.returncode}: {err}")
         r = nsrun(self.ns_cl, ["curl", "-s", "--max-time", "2", f"http://{b['ip']}/"], check=False)
-        return r.returncode == 0 and r.stdout.strip() == b["name"]
+        return r.returncode == 0 and r.stdout.strip() == b.get("body", b["name"])
 
     @staticmethod
     def link_mac(ns, ifname):
@@ -446,13 +513,42 @@ class Testbed:
 
     # -- client side --------------------------------------------------------------------------
 
-    def curl_many(self, n, path="/", port=80, max_time=5):
+    def add_client_addresses(self, n):
+        """Adds n more addresses of the testbed's /24 to the client's veth (from .20 up, never
+        the VIP; an address is handed out again only after all others were). Returns them."""
+        if n > len(self._client_hosts):
+            raise RuntimeError(f"only {len(self._client_hosts)} client addresses left")
+        hosts, self._client_hosts = self._client_hosts[:n], self._client_hosts[n:]
+        addrs = [f"{self.net}.{h}" for h in hosts]
+        added = []
+        try:
+            for a in addrs:
+                run(["ip", "-n", self.ns_cl, "addr", "add", f"{a}/{self.prefix_len}",
+                     "dev", self.cl_if])
+                added.append(a)
+                self.extra_client_addresses.append(a)
+        except BaseException:
+            self.del_client_addresses(added)
+            raise
+        return addrs
+
+    def del_client_addresses(self, addrs):
+        """Removes addresses add_client_addresses() added (errors ignored)."""
+        for a in addrs:
+            run(["ip", "-n", self.ns_cl, "addr", "del", f"{a}/{self.prefix_len}",
+                 "dev", self.cl_if], check=False)
+            if a in self.extra_client_addresses:
+                self.extra_client_addresses.remove(a)
+                self._client_hosts.append(int(a.rsplit(".", 1)[1]))
+
+    def curl_many(self, n, path="/", port=80, max_time=5, source=None):
         """n HTTP requests from the client namespace, each over a new TCP connection (one curl
-        process, URL globbing, Connection: close). Returns a list of bodies (stripped), None for
-        a request that failed."""
+        process, URL globbing, Connection: close), from the client's address or from source.
+        Returns a list of bodies (stripped), None for a request that failed."""
         url = f"http://{self.vip}:{port}{path}?i=[1-{n}]"
+        src = ["--interface", source] if source else []
         r = nsrun(self.ns_cl, ["curl", "-s", "--max-time", str(max_time), "-H", "Connection: close",
-                               "-w", "|%{http_code}|%{num_connects}|\n", url],
+                               "-w", "|%{http_code}|%{num_connects}|\n"] + src + [url],
                   check=False, timeout=n * (max_time + 1) + 10)
         res = []
         for m in re.finditer(r"(.*?)\|(\d{3})\|(\d+)\|\n", r.stdout, re.S):
@@ -469,10 +565,11 @@ class Testbed:
                                  f"stderr={r.stderr[-500:]!r}")
         return res
 
-    def curl(self, path="/", port=80, max_time=5):
-        """One request; returns (exit code, body)."""
-        r = nsrun(self.ns_cl, ["curl", "-s", "--max-time", str(max_time),
-                               f"http://{self.vip}:{port}{path}"], check=False,
+    def curl(self, path="/", port=80, max_time=5, source=None):
+        """One request (from the client's address or from source); returns (exit code, body)."""
+        src = ["--interface", source] if source else []
+        r = nsrun(self.ns_cl, ["curl", "-s", "--max-time", str(max_time)] + src +
+                  [f"http://{self.vip}:{port}{path}"], check=False,
                   timeout=max_time + 10)
         return r.returncode, r.stdout
 
