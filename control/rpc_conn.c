@@ -116,10 +116,14 @@ static json_t *conn_list(json_t *params, struct rpc_error *err)
 			const struct lb_real_cfg *r = real_by_id(c, e->real_id, e->real_gen);
 			if (r != NULL)
 				lb_addr_port_format(&r->ip, r->port, real, sizeof(real));
+			if (e->has_reply) {
+				/* The port actually in use: a group's real takes the client's port. */
+				struct lb_addr ra = key_addr(e->reply_key.family, e->reply_key.src);
+				lb_addr_port_format(&ra, rte_be_to_cpu_16(e->reply_key.sport), real,
+						    sizeof(real));
+			}
 			uint64_t left = e->expires_tsc > now ? (e->expires_tsc - now) / lb_rt.tsc_hz : 0;
-			json_array_append_new(
-				list,
-				json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "proto",
+			json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "proto",
 					  lb_proto_name(e->key.proto), "client",
 					  lb_addr_port_format(&src, rte_be_to_cpu_16(e->key.sport), client,
 							      sizeof(client)),
@@ -127,7 +131,17 @@ static json_t *conn_list(json_t *params, struct rpc_error *err)
 					  lb_addr_port_format(&dst, rte_be_to_cpu_16(e->key.dport), virt,
 							      sizeof(virt)),
 					  "real", real, "state", lb_conn_state_name(e->state), "expires",
-					  (json_int_t)left, "worker", (int)w));
+					  (json_int_t)left, "worker", (int)w);
+			json_object_set_new(entry, "forward", json_string(lb_forward_name(e->forward)));
+			if (e->has_reply && e->forward == LB_FWD_FNAT) {
+				char local[LB_ADDR_PORT_STRLEN];
+				struct lb_addr la = key_addr(e->reply_key.family, e->reply_key.dst);
+				json_object_set_new(
+					entry, "local",
+					json_string(lb_addr_port_format(&la, rte_be_to_cpu_16(e->reply_key.dport),
+									local, sizeof(local))));
+			}
+			json_array_append_new(list, entry);
 		}
 	}
 	free(req.out);

@@ -37,7 +37,8 @@ static json_t *service_update(json_t *params, struct rpc_error *err)
 	static const char *const keys[] = {"vip",	  "port",	   "proto", "scheduler",
 					   "sched_flags", "mh_table_size", "ops",     "forward",
 					   "fallback",	  "persistent",	   "netmask", "expire_quiescent_template",
-					   "ports",	  "protos",	   NULL};
+					   "ports",	  "protos",	   "local_addresses", "client_address",
+					   NULL};
 	struct lb_config cand;
 	json_t *v;
 
@@ -58,15 +59,9 @@ static json_t *service_update(json_t *params, struct rpc_error *err)
 		}
 		snprintf(s->scheduler, sizeof(s->scheduler), "%s", json_string_value(v));
 	}
-	v = json_object_get(params, "forward");
-	if (v != NULL) {
-		if (!json_is_string(v) || strcmp(json_string_value(v), "dr") != 0) {
-			lb_config_free(&cand);
-			return rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.forward: must be one of: dr");
-		}
-		s->forward = LB_FWD_DR;
-	}
-	if (lb_service_sched_options_from_json(params, "params", s, err->message,
+	if (lb_service_forward_options_from_json(params, "params", s, err->message,
+						 sizeof(err->message)) != 0 ||
+	    lb_service_sched_options_from_json(params, "params", s, err->message,
 					       sizeof(err->message)) != 0 ||
 	    lb_service_fallback_from_json(params, "params", s, err->message, sizeof(err->message)) ||
 	    lb_service_persistence_from_json(params, "params", s, err->message,

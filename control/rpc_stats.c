@@ -77,6 +77,14 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 			       (json_int_t)ws.flows_expired);
 	json_object_set_new(dp, "templates_created", json_integer((json_int_t)ws.templates_created));
 	json_object_set_new(dp, "persistence_full", json_integer((json_int_t)ws.persistence_full));
+	json_object_set_new(dp, "handoffs", json_integer((json_int_t)ws.handoffs));
+	json_object_set_new(dp, "icmp_echo_replies", json_integer((json_int_t)ws.icmp_echo_replies));
+	json_object_set_new(dp, "icmp_errors_relayed",
+			    json_integer((json_int_t)ws.icmp_errors_relayed));
+	json_object_set_new(dp, "icmp_frag_needed_sent",
+			    json_integer((json_int_t)ws.icmp_frag_needed_sent));
+	json_object_set_new(dp, "toa_added", json_integer((json_int_t)ws.toa_added));
+	json_object_set_new(dp, "toa_no_room", json_integer((json_int_t)ws.toa_no_room));
 	return json_pack("{s:o, s:o}", "services", services, "dataplane", dp);
 fail:
 	json_decref(services);

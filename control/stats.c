@@ -95,6 +95,12 @@ void stats_workers(struct lb_worker_stats *out)
 		out->flows += LB_COUNTER_READ(s->flows);
 		out->templates_created += LB_COUNTER_READ(s->templates_created);
 		out->persistence_full += LB_COUNTER_READ(s->persistence_full);
+		out->handoffs += LB_COUNTER_READ(s->handoffs);
+		out->icmp_echo_replies += LB_COUNTER_READ(s->icmp_echo_replies);
+		out->icmp_errors_relayed += LB_COUNTER_READ(s->icmp_errors_relayed);
+		out->icmp_frag_needed_sent += LB_COUNTER_READ(s->icmp_frag_needed_sent);
+		out->toa_added += LB_COUNTER_READ(s->toa_added);
+		out->toa_no_room += LB_COUNTER_READ(s->toa_no_room);
 		for (int r = 0; r < LB_DROP_REASON_COUNT; r++)
 			out->drops[r] += LB_COUNTER_READ(s->drops[r]);
 	}
@@ -154,4 +160,11 @@ const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT] = {
 	[LB_DROP_TX_FULL] = "tx_full",
 	[LB_DROP_UNSUPPORTED] = "unsupported",
 	[LB_DROP_CONTROL_RING_FULL] = "control_ring_full",
+	[LB_DROP_NO_REPLY_FLOW] = "no_reply_flow",
+	[LB_DROP_REPLY_TUPLE_IN_USE] = "reply_tuple_in_use",
+	[LB_DROP_LOCAL_PORTS_EXHAUSTED] = "local_ports_exhausted",
+	[LB_DROP_HANDOFF_RING_FULL] = "handoff_ring_full",
+	[LB_DROP_TOO_BIG] = "too_big",
+	[LB_DROP_ICMP_NO_FLOW] = "icmp_no_flow",
+	[LB_DROP_ICMP_OTHER] = "icmp_other",
 };

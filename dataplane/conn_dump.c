@@ -28,7 +28,7 @@ void conn_dump_worker_step(struct lb_worker *w)
 		end = ft->capacity;
 	for (uint32_t pos = req->cursor; pos < end; pos++) {
 		const struct flow_entry *e = &ft->entries[pos];
-		if (e->expires == 0)
+		if (e->expires == 0 || (e->flags & FLOW_F_REPLY))
 			continue;
 		if (req->count == req->max) {
 			req->truncated = 1;
@@ -44,6 +44,15 @@ void conn_dump_worker_step(struct lb_worker *w)
 		o->real_gen = e->real_gen;
 		o->state = e->state;
 		o->expires_tsc = e->expires;
+		o->forward = e->forward;
+		o->has_reply = 0;
+		if (e->peer != FLOW_NO_PEER) {
+			const struct flow_key *rk = flow_table_key(ft, e->peer);
+			if (rk != NULL) {
+				o->reply_key = *rk;
+				o->has_reply = 1;
+			}
+		}
 	}
 	req->cursor = end;
 	if (end >= ft->capacity) {

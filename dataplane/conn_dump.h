@@ -16,7 +16,10 @@ struct conn_dump_entry {
 	uint32_t real_id;
 	uint32_t real_gen;
 	uint8_t state;
+	uint8_t forward;   /* enum lb_forward */
+	uint8_t has_reply; /* nat/fnat: reply_key is the real -> client / local address key */
 	uint64_t expires_tsc;
+	struct flow_key reply_key;
 };
 
 struct conn_dump_request {

@@ -16,6 +16,13 @@ enum lb_drop_reason {
 	LB_DROP_TX_FULL,
 	LB_DROP_UNSUPPORTED,
 	LB_DROP_CONTROL_RING_FULL,
+	LB_DROP_NO_REPLY_FLOW,     /* from a nat real or to a local address, matching no flow */
+	LB_DROP_REPLY_TUPLE_IN_USE, /* nat: the real -> client tuple belongs to another flow */
+	LB_DROP_LOCAL_PORTS_EXHAUSTED, /* fnat: no free local port for this real */
+	LB_DROP_HANDOFF_RING_FULL, /* the owning worker's hand-off ring was full */
+	LB_DROP_TOO_BIG,           /* over the MTU after encapsulation (and DF set: ICMP sent) */
+	LB_DROP_ICMP_NO_FLOW,      /* ICMP error quoting no known flow */
+	LB_DROP_ICMP_OTHER,        /* ICMP we neither answer nor relay */
 	LB_DROP_REASON_COUNT,
 };
 
@@ -31,6 +38,12 @@ struct lb_worker_stats {
 	uint64_t flows; /* currently in the table */
 	uint64_t templates_created;
 	uint64_t persistence_full; /* a template could not be stored: the client may move */
+	uint64_t handoffs;          /* packets handed to the worker owning their flow */
+	uint64_t icmp_echo_replies;
+	uint64_t icmp_errors_relayed;
+	uint64_t icmp_frag_needed_sent; /* tun: told a client to fit under the tunnel MTU */
+	uint64_t toa_added;         /* fnat: client address option added to a SYN */
+	uint64_t toa_no_room;       /* fnat: SYN options full, client address not added */
 	uint64_t drops[LB_DROP_REASON_COUNT];
 } __rte_cache_aligned;
 

@@ -77,6 +77,7 @@ int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key, uin
 		return -ENOSPC;
 	memset(&ft->entries[pos], 0, sizeof(ft->entries[pos]));
 	ft->entries[pos].key_hash = hash;
+	ft->entries[pos].peer = FLOW_NO_PEER;
 	ft->count++;
 	return pos;
 }

@@ -23,16 +23,42 @@ struct flow_key {
 };
 
 #define FLOW_F_ACTIVE 0x1 /* counted as active (ESTABLISHED), else inactive */
+#define FLOW_F_REPLY 0x2  /* the real -> appliance key of a nat/fnat flow; `peer` is the flow */
+#define FLOW_F_TOA 0x4    /* fnat: the client address still has to reach the real in a SYN */
 
+#define FLOW_NO_PEER (-1)
+
+/* A reply entry never expires by itself: it goes with its flow. */
+#define FLOW_REPLY_EXPIRES UINT64_MAX
+
+/*
+ * One slot per key. A dr/tun connection has one key (client -> VIP). A nat/fnat connection has
+ * a second key, the direction its replies arrive in (real -> client, or real -> local address),
+ * whose entry only points back at the connection's entry and remembers where the client's
+ * packets came from, which is where replies go.
+ */
 struct flow_entry {
-	uint64_t expires; /* TSC; 0 = slot unused */
-	uint32_t real_id;
-	uint32_t real_gen;
-	uint16_t service_id;
-	uint8_t state; /* enum lb_conn_state */
+	uint64_t expires; /* TSC; 0 = slot unused; FLOW_REPLY_EXPIRES for reply entries */
+	union {
+		struct { /* the connection (client -> VIP key) */
+			uint32_t real_id;
+			uint32_t real_gen;
+			uint16_t service_id;
+		};
+		struct { /* FLOW_F_REPLY: the hop the client's packets came from */
+			uint8_t hop_mac[6];
+			uint16_t hop_port;
+		};
+	};
+	uint8_t state;     /* enum lb_conn_state */
 	uint8_t flags;
+	uint8_t forward;   /* enum lb_forward the connection was created with */
+	uint8_t pad;
 	uint32_t key_hash; /* kept so removal does not hash the key again */
+	int32_t peer;      /* the other key's position, FLOW_NO_PEER for dr/tun */
 } __rte_aligned(32);
+
+_Static_assert(sizeof(struct flow_entry) == 32, "two flow entries per cache line");
 
 struct flow_table {
 	struct rte_hash *hash;

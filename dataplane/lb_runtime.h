@@ -33,6 +33,7 @@ struct lb_port {
 	bool has_address;
 	struct lb_addr address; /* the appliance's own address on this port */
 	uint8_t prefix_len;
+	uint16_t mtu; /* IP MTU (ports[].mtu) */
 	char name[64];
 };
 
@@ -48,6 +49,9 @@ struct lb_worker {
 	struct rte_ring *to_control;   /* ARP frames for neighbour learning (worker -> control) */
 	struct rte_ring *from_control; /* frames to transmit (control -> worker) */
 	struct rte_ring *requests;     /* connection dumps (control -> worker) */
+	struct rte_ring *handoff;      /* packets of flows this worker owns, from other workers */
+	uint32_t fnat_cursor;          /* next candidate in this worker's slice of local ports */
+	uint16_t ip_id;                /* IPv4 id of packets this worker originates */
 	struct lb_worker_stats *stats;
 	struct lb_traffic_counters *real_counters;    /* [max_reals + 1], by real id */
 	struct lb_traffic_counters *service_counters; /* [max_services + 1], by service id */
@@ -91,6 +95,7 @@ struct lb_runtime {
 	uint32_t max_reals;
 	uint32_t max_services;
 	uint32_t idle_sleep_us;
+	uint16_t fnat_port_min, fnat_port_max; /* worker w owns ports min + w + k * n_workers */
 
 	volatile bool quit;
 };

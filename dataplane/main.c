@@ -79,6 +79,11 @@ static int setup_workers(const struct lb_config *cfg)
 		return -1;
 	}
 	lb_rt.n_workers = n;
+	if (cfg->fnat_port_max - cfg->fnat_port_min + 1 < n) {
+		fprintf(stderr, "dpdk-lb: dataplane.fnat_port_min..fnat_port_max holds fewer ports "
+				"than there are workers (%u)\n", n);
+		return -1;
+	}
 	size_t rcu_size = rte_rcu_qsbr_get_memsize(n);
 	lb_rt.rcu = rte_zmalloc("rcu", rcu_size, RTE_CACHE_LINE_SIZE);
 	if (lb_rt.rcu == NULL || rte_rcu_qsbr_init(lb_rt.rcu, n) != 0)
@@ -165,6 +170,8 @@ int main(int argc, char **argv)
 	lb_rt.max_reals = cfg->max_reals;
 	lb_rt.max_services = cfg->max_services;
 	lb_rt.idle_sleep_us = cfg->idle_sleep_us;
+	lb_rt.fnat_port_min = (uint16_t)cfg->fnat_port_min;
+	lb_rt.fnat_port_max = (uint16_t)cfg->fnat_port_max;
 
 	int rc = 1;
 	if (setup_workers(cfg) != 0)

@@ -66,6 +66,9 @@ static int port_init_one(uint16_t port_id, const struct lb_config *cfg, uint16_t
 		p->has_address = true;
 		p->address = cfg->ports[port_id].address;
 		p->prefix_len = cfg->ports[port_id].prefix_len;
+		p->mtu = cfg->ports[port_id].mtu;
+	} else {
+		p->mtu = 1500;
 	}
 	return 0;
 }

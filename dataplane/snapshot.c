@@ -56,8 +56,8 @@ static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 		port = 0;
 	if (port < 0)
 		return lb_err(err, errlen,
-			      "real %s is on none of the appliance's subnets (ports[].address); "
-			      "direct routing needs it on-link",
+			      "real %s is on none of the appliance's subnets (ports[].address) and has "
+			      "no static neighbour: real servers must be on-link",
 			      lb_addr_format(&rc->ip, ab, sizeof(ab)));
 	int slot = neigh_table_slot(lb_rt.neigh, &rc->ip, (uint16_t)port);
 	if (slot < 0)
@@ -94,6 +94,10 @@ static int build_service(struct lb_snapshot *snap, const struct lb_config *cfg, 
 						: sc->expire_quiescent_template != 0;
 	ss->vip = sc->vip;
 	ss->port = sc->port;
+	ss->steer_by_client = lb_service_uses_forward(sc, LB_FWD_NAT);
+	ss->client_addr_mode = sc->client_addr_mode;
+	ss->n_local_addrs = sc->n_local_addrs;
+	memcpy(ss->local_addrs, sc->local_addrs, sizeof(ss->local_addrs));
 	ss->sched = sched_find(sc->scheduler);
 	if (ss->sched == NULL)
 		return lb_err(err, errlen, "unknown scheduler %s", sc->scheduler);
@@ -171,9 +175,13 @@ struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_
 		lb_err(err, errlen, "out of memory");
 		return NULL;
 	}
-	uint32_t n_keys = cfg->n_services;
-	for (uint32_t i = 0; i < cfg->n_services; i++)
-		n_keys += group_key_count(&cfg->services[i]);
+	uint32_t n_keys = cfg->n_services, n_locals = 0, n_nat = 0;
+	for (uint32_t i = 0; i < cfg->n_services; i++) {
+		const struct lb_service_cfg *sc = &cfg->services[i];
+		n_keys += group_key_count(sc);
+		n_locals += sc->n_local_addrs;
+		n_nat += sc->n_reals + 1;
+	}
 	snap->max_reals = lb_rt.max_reals;
 	snap->expire_nodest_conn = cfg->expire_nodest_conn;
 	snap->n_services = cfg->n_services;
@@ -181,7 +189,9 @@ struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_
 	snap->reals = calloc(lb_rt.max_reals + 1, sizeof(*snap->reals));
 	if (snap->services == NULL || snap->reals == NULL ||
 	    lookup_table_init(&snap->service_index, n_keys, sizeof(struct snap_service_key)) ||
-	    lookup_table_init(&snap->vip_index, cfg->n_services, sizeof(struct snap_service_key))) {
+	    lookup_table_init(&snap->vip_index, cfg->n_services, sizeof(struct snap_service_key)) ||
+	    lookup_table_init(&snap->local_index, n_locals, sizeof(struct snap_service_key)) ||
+	    lookup_table_init(&snap->nat_real_index, n_nat, sizeof(struct snap_service_key))) {
 		lb_err(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -198,6 +208,17 @@ struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_
 		}
 		snap_service_key_make(&key, &sc->vip, 0, 0);
 		(void)lookup_table_insert(&snap->vip_index, &key, 1); /* -EEXIST is fine */
+		for (uint8_t l = 0; l < sc->n_local_addrs; l++) {
+			snap_service_key_make(&key, &sc->local_addrs[l], 0, 0);
+			(void)lookup_table_insert(&snap->local_index, &key, 1);
+		}
+		LB_SERVICE_FOREACH_DEST(sc, r) {
+			if (r->forward != LB_FWD_NAT)
+				continue;
+			/* Group reals have port 0 (the client's port is kept): match any source port. */
+			snap_service_key_make(&key, &r->ip, sc->port ? sc->proto : 0, r->port);
+			(void)lookup_table_insert(&snap->nat_real_index, &key, 1);
+		}
 		snap->services[i].sched_state_offset = (uint32_t)state_size;
 		state_size += RTE_ALIGN_CEIL(snap->services[i].sched->lcore_state_size, 8);
 	}
@@ -248,6 +269,8 @@ void snapshot_free(struct lb_snapshot *snap)
 	free(snap->reals);
 	lookup_table_free(&snap->service_index);
 	lookup_table_free(&snap->vip_index);
+	lookup_table_free(&snap->local_index);
+	lookup_table_free(&snap->nat_real_index);
 	for (int w = 0; w < LB_MAX_WORKERS; w++)
 		rte_free(snap->sched_state[w]);
 	free(snap);

@@ -53,12 +53,18 @@ struct snap_service {
 	uint32_t *dest_real_ids; /* dests[i] is real dest_real_ids[i] */
 	struct lb_addr vip;
 	uint16_t port;
+	bool steer_by_client; /* a nat real: the worker owning a flow follows from the client */
+	uint8_t client_addr_mode; /* enum lb_client_addr_mode (fnat) */
+	uint8_t n_local_addrs;
+	struct lb_addr local_addrs[LB_MAX_LOCAL_ADDRS]; /* fnat */
 };
 
 struct lb_snapshot {
 	uint64_t generation;
 	struct lookup_table service_index; /* snap_service_key -> index into services */
 	struct lookup_table vip_index;     /* snap_service_key with proto/port 0 -> 1 */
+	struct lookup_table local_index;   /* fnat local addresses (proto/port 0) -> 1 */
+	struct lookup_table nat_real_index; /* nat reals: key {ip, proto, port} -> 1 (port 0: any) */
 	uint32_t n_services;
 	struct snap_service *services;
 	uint32_t max_reals;

@@ -22,6 +22,7 @@
 #include "pkt_parse.h"
 #include "snapshot.h"
 #include "tcp_state.h"
+#include "worker_internal.h"
 #include "xmit.h"
 
 #define EXPIRE_BUDGET_BUSY 64     /* flow slots visited per loop under load */
@@ -47,6 +48,9 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	w->from_control = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "req_w%u", index);
 	w->requests = rte_ring_create(name, 16, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	/* Any worker may hand a packet over: multi-producer, consumed by this worker alone. */
+	snprintf(name, sizeof(name), "handoff_w%u", index);
+	w->handoff = rte_ring_create(name, 4096, socket, RING_F_SC_DEQ);
 	w->stats = rte_zmalloc_socket("wstats", sizeof(*w->stats), RTE_CACHE_LINE_SIZE, socket);
 	w->real_counters = rte_zmalloc_socket("real_ctr", sizeof(struct lb_traffic_counters) *
 							      (lb_rt.max_reals + 1),
@@ -55,27 +59,15 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 								(lb_rt.max_services + 1),
 						 RTE_CACHE_LINE_SIZE, socket);
 	if (w->flows == NULL || w->to_control == NULL || w->from_control == NULL ||
-	    w->requests == NULL || w->stats == NULL || w->real_counters == NULL ||
+	    w->requests == NULL || w->handoff == NULL || w->stats == NULL || w->real_counters == NULL ||
 	    w->service_counters == NULL)
 		return NULL; /* the process exits on this error; EAL frees the memory */
 	return w;
 }
 
-static inline void drop(struct lb_worker *w, struct rte_mbuf *m, enum lb_drop_reason reason)
+void worker_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
 {
-	LB_COUNTER_ADD(w->stats->drops[reason], 1);
-	rte_pktmbuf_free(m);
-}
-
-static inline void tx_enqueue(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
-{
-	struct lb_tx_batch *b = &w->tx[port];
-
-	if (unlikely(b->n == RTE_DIM(b->pkts))) {
-		drop(w, m, LB_DROP_TX_FULL);
-		return;
-	}
-	b->pkts[b->n++] = m;
+	tx_enqueue(w, port, m);
 }
 
 static void tx_flush(struct lb_worker *w)
@@ -103,6 +95,7 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 	if (info->arp.op == PKT_ARP_REQUEST) {
 		snap_service_key_make(&key, &target, 0, 0);
 		bool ours = lookup_table_find(&snap->vip_index, &key) >= 0 ||
+			    is_local_address(snap, info->arp.tpa) ||
 			    (port->has_address && lb_addr_equal(&port->address, &target));
 		if (ours) {
 			uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
@@ -128,13 +121,7 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 
 static inline void flow_key_make(struct flow_key *k, const struct pkt_info *info)
 {
-	memset(k, 0, sizeof(*k));
-	k->family = AF_INET;
-	k->proto = info->proto;
-	k->sport = rte_cpu_to_be_16(info->sport);
-	k->dport = rte_cpu_to_be_16(info->dport);
-	memcpy(k->src, &info->src_v4, 4);
-	memcpy(k->dst, &info->dst_v4, 4);
+	flow_key_make_v4(k, info->proto, info->src_v4, info->sport, info->dst_v4, info->dport);
 }
 
 static inline void conn_count_adjust(struct lb_worker *w, struct flow_entry *e, uint8_t new_state)
@@ -156,7 +143,7 @@ static inline void conn_count_adjust(struct lb_worker *w, struct flow_entry *e, 
 	}
 }
 
-static void flow_release(struct lb_worker *w, int32_t pos)
+void worker_flow_release(struct lb_worker *w, int32_t pos)
 {
 	struct flow_entry *e = &w->flows->entries[pos];
 	struct lb_traffic_counters *rc = &w->real_counters[e->real_id];
@@ -165,6 +152,8 @@ static void flow_release(struct lb_worker *w, int32_t pos)
 		LB_COUNTER_ADD(rc->active, (uint64_t)-1);
 	else
 		LB_COUNTER_ADD(rc->inactive, (uint64_t)-1);
+	if (e->peer != FLOW_NO_PEER)
+		flow_table_remove(w->flows, e->peer);
 	flow_table_remove(w->flows, pos);
 	LB_COUNTER_ADD(w->stats->flows_expired, 1);
 	LB_COUNTER_ADD(w->stats->flows, (uint64_t)-1);
@@ -283,17 +272,63 @@ static uint32_t schedule_persistent(struct lb_worker *w, const struct lb_snapsho
 /* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
 static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			   const struct snap_service *ss, const struct flow_key *key, uint32_t hash,
-			   const struct pkt_info *info, uint64_t now)
+			   struct rte_mbuf *m, const struct pkt_info *info, uint64_t now)
 {
 	uint32_t real_id = ss->persistent_s ? schedule_persistent(w, snap, ss, info, now)
 					     : schedule_new(w, snap, ss, info, now);
 	if (real_id == 0)
 		return XMIT_DROP(LB_DROP_NO_REAL);
 
+	const struct snap_real *r = &snap->reals[real_id];
+	struct flow_key rk;
+	uint32_t rhash = 0;
+	bool nat = r->forward == LB_FWD_NAT || r->forward == LB_FWD_FNAT;
+	if (nat) {
+		/* A group's real on port 0 takes the port the client asked for. */
+		uint16_t rport = r->l4_port ? rte_cpu_to_be_16(r->l4_port) : key->dport;
+		if (r->forward == LB_FWD_NAT) {
+			memset(&rk, 0, sizeof(rk));
+			rk.family = AF_INET;
+			rk.proto = key->proto;
+			rk.sport = rport;
+			rk.dport = key->sport;
+			memcpy(rk.src, &r->ip.v4, 4);
+			memcpy(rk.dst, key->src, 4);
+			rhash = flow_table_hash(w->flows, &rk);
+			int32_t old = flow_table_lookup(w->flows, &rk, rhash);
+			if (old >= 0) {
+				/* Only a flow that timed out (not swept yet) may give its tuple up. */
+				int32_t owner = w->flows->entries[old].peer;
+				if (owner == FLOW_NO_PEER || w->flows->entries[owner].expires > now)
+					return XMIT_DROP(LB_DROP_REPLY_TUPLE_IN_USE);
+				worker_flow_release(w, owner);
+			}
+		} else if (fnat_reply_key_alloc(w, ss, r, rport, key, now, &rk, &rhash) != 0) {
+			return XMIT_DROP(LB_DROP_LOCAL_PORTS_EXHAUSTED);
+		}
+	}
 	int32_t pos = flow_table_insert(w->flows, key, hash);
 	if (pos < 0)
 		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
 	struct flow_entry *e = &w->flows->entries[pos];
+	if (nat) {
+		int32_t rpos = flow_table_insert(w->flows, &rk, rhash);
+		if (rpos < 0) {
+			flow_table_remove(w->flows, pos);
+			return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
+		}
+		struct flow_entry *re = &w->flows->entries[rpos];
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		/* Replies go back the way the client's packets came: no routing table needed. */
+		memcpy(re->hop_mac, &eth->src_addr, 6);
+		re->hop_port = m->port;
+		re->flags = FLOW_F_REPLY;
+		re->peer = pos;
+		re->expires = FLOW_REPLY_EXPIRES;
+		e = &w->flows->entries[pos];
+		e->peer = rpos;
+	}
+	e->forward = r->forward;
 	e->real_id = real_id;
 	e->real_gen = snap->reals[real_id].gen;
 	e->service_id = (uint16_t)ss->id;
@@ -337,9 +372,11 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 {
 	struct flow_key keys[LB_BURST];
 	const struct flow_key *key_ptrs[LB_BURST];
-	uint32_t hashes[LB_BURST];
+	uint32_t hashes[LB_BURST] = {0}; /* GCC 12 cannot see the loop below fills [0, n) */
 	int32_t positions[LB_BURST];
 
+	if (n == 0)
+		return;
 	for (uint32_t i = 0; i < n; i++) {
 		flow_key_make(&keys[i], &pend[i].info);
 		key_ptrs[i] = &keys[i];
@@ -358,16 +395,21 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		/* A flow created earlier in this burst (SYN, then its ACK) postdates the bulk lookup. */
 		if (pos < 0 && created)
 			pos = flow_table_lookup(w->flows, &keys[i], hashes[i]);
+		/* A reply key equal to a client key cannot be a connection of this service. */
+		if (pos >= 0 && (w->flows->entries[pos].flags & FLOW_F_REPLY)) {
+			drop(w, m, LB_DROP_REPLY_TUPLE_IN_USE);
+			continue;
+		}
 		/* An entry that timed out but was not swept yet is a new connection. */
 		if (pos >= 0 && w->flows->entries[pos].expires <= now) {
-			flow_release(w, pos);
+			worker_flow_release(w, pos);
 			pos = -1;
 		}
 		/* A SYN on a closing connection, or on one whose real is gone, opens a new one. */
 		if (pos >= 0 && info->proto == IPPROTO_TCP &&
 		    (info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_SYN &&
 		    flow_reusable(&w->flows->entries[pos], snap)) {
-			flow_release(w, pos);
+			worker_flow_release(w, pos);
 			pos = -1;
 		}
 		if (pos < 0) {
@@ -377,7 +419,7 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 				drop(w, m, LB_DROP_NO_FLOW);
 				continue;
 			}
-			pos = flow_create(w, snap, ss, &keys[i], hashes[i], info, now);
+			pos = flow_create(w, snap, ss, &keys[i], hashes[i], m, info, now);
 			if (pos < 0) {
 				drop(w, m, (enum lb_drop_reason)(-pos - 1));
 				continue;
@@ -392,12 +434,15 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			 * time out; 1 ends the flow now so the client's next SYN goes elsewhere.
 			 */
 			if (snap->expire_nodest_conn)
-				flow_release(w, pos);
+				worker_flow_release(w, pos);
 			drop(w, m, LB_DROP_NO_REAL);
 			continue;
 		}
 		if (info->proto == IPPROTO_TCP) {
-			uint8_t next = lb_tcp_state_next(e->state, LB_TCP_DIR_INPUT_ONLY, info->tcp_flags);
+			/* nat and fnat see the replies too: the state machine gets both directions. */
+			enum lb_tcp_dir dir = e->peer != FLOW_NO_PEER ? LB_TCP_DIR_INPUT
+								      : LB_TCP_DIR_INPUT_ONLY;
+			uint8_t next = lb_tcp_state_next(e->state, dir, info->tcp_flags);
 			if (next != e->state) {
 				conn_count_adjust(w, e, next);
 				e->state = next;
@@ -406,7 +451,14 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		e->expires = now + snap->timeout_tsc[e->state];
 
 		uint32_t len = rte_pktmbuf_pkt_len(m);
-		int port = xmit_ops_get(r->forward)->to_real(w, m, info, r);
+		struct xmit_ctx x = {
+			.info = info,
+			.r = r,
+			.ss = ss,
+			.client_key = &keys[i],
+			.reply_key = e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer) : NULL,
+		};
+		int port = xmit_ops_get(e->forward)->to_real(w, m, &x);
 		if (port < 0) {
 			drop(w, m, (enum lb_drop_reason)(-port - 1));
 			continue;
@@ -432,7 +484,11 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 	}
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 	const struct snap_real *r = &snap->reals[real_id];
-	int port = xmit_ops_get(r->forward)->to_real(w, m, info, r);
+	struct flow_key ck;
+	flow_key_make(&ck, info);
+	/* Configuration allows ops with dr and tun only: neither needs a reply key. */
+	struct xmit_ctx x = {.info = info, .r = r, .ss = ss, .client_key = &ck, .reply_key = NULL};
+	int port = xmit_ops_get(r->forward)->to_real(w, m, &x);
 	if (port < 0) {
 		drop(w, m, (enum lb_drop_reason)(-port - 1));
 		return;
@@ -447,15 +503,117 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 	tx_enqueue(w, (uint16_t)port, m);
 }
 
+/* A reply of a nat/fnat connection (real -> client or real -> local address). */
+static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
+			 const struct pkt_info *info, uint64_t now)
+{
+	struct flow_key k;
+
+	flow_key_make(&k, info);
+	int32_t pos = flow_table_lookup(w->flows, &k, flow_table_hash(w->flows, &k));
+	if (pos < 0 || !(w->flows->entries[pos].flags & FLOW_F_REPLY)) {
+		/* Never forward it as is: that would leak the real's address to the client. */
+		drop(w, m, LB_DROP_NO_REPLY_FLOW);
+		return;
+	}
+	const struct flow_entry *re = &w->flows->entries[pos];
+	int32_t fpos = re->peer;
+	struct flow_entry *e = &w->flows->entries[fpos];
+	if (e->expires <= now) {
+		worker_flow_release(w, fpos);
+		drop(w, m, LB_DROP_NO_REPLY_FLOW);
+		return;
+	}
+	if (unlikely(snap->reals[e->real_id].gen != e->real_gen)) {
+		if (snap->expire_nodest_conn)
+			worker_flow_release(w, fpos);
+		drop(w, m, LB_DROP_NO_REAL);
+		return;
+	}
+	if (info->proto == IPPROTO_TCP) {
+		uint8_t next = lb_tcp_state_next(e->state, LB_TCP_DIR_OUTPUT, info->tcp_flags);
+		if (next != e->state) {
+			conn_count_adjust(w, e, next);
+			e->state = next;
+		}
+	}
+	e->expires = now + snap->timeout_tsc[e->state];
+
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	xmit_ops_get(e->forward)->to_client(m, info, flow_table_key(w->flows, fpos));
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	memcpy(&eth->dst_addr, re->hop_mac, 6);
+	rte_ether_addr_copy(&lb_rt.ports[re->hop_port].mac, &eth->src_addr);
+	LB_COUNTER_ADD(w->real_counters[e->real_id].outpkts, 1);
+	LB_COUNTER_ADD(w->real_counters[e->real_id].outbytes, len);
+	LB_COUNTER_ADD(w->service_counters[e->service_id].outpkts, 1);
+	LB_COUNTER_ADD(w->service_counters[e->service_id].outbytes, len);
+	tx_enqueue(w, re->hop_port, m);
+}
+
+/* Packets of flows other workers own, collected per owner during one burst. */
+struct handoff_batch {
+	uint16_t n[LB_MAX_WORKERS];
+	struct rte_mbuf *pkts[LB_MAX_WORKERS][LB_BURST];
+};
+
+static inline void handoff_add(struct handoff_batch *hb, uint16_t owner, struct rte_mbuf *m)
+{
+	hb->pkts[owner][hb->n[owner]++] = m;
+}
+
+static void handoff_flush(struct lb_worker *w, struct handoff_batch *hb)
+{
+	for (uint16_t o = 0; o < lb_rt.n_workers; o++) {
+		if (hb->n[o] == 0)
+			continue;
+		unsigned int sent = rte_ring_enqueue_burst(lb_rt.workers[o]->handoff,
+							   (void **)hb->pkts[o], hb->n[o], NULL);
+		LB_COUNTER_ADD(w->stats->handoffs, sent);
+		for (unsigned int i = sent; i < hb->n[o]; i++)
+			drop(w, hb->pkts[o][i], LB_DROP_HANDOFF_RING_FULL);
+	}
+}
+
+/*
+ * A TCP/UDP packet to no service: a reply of a nat or fnat connection, or not ours. Returns the
+ * worker that owns it (this one included), or -1 after dropping it.
+ */
+static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
+		       const struct pkt_info *info)
+{
+	if (is_local_address(snap, info->dst_v4)) {
+		int owner = owner_by_local_port(info->dport);
+		if (owner < 0) {
+			drop(w, m, LB_DROP_NO_REPLY_FLOW);
+			return -1;
+		}
+		return owner;
+	}
+	if (is_nat_real(snap, info->src_v4, info->proto, info->sport))
+		return owner_by_client(info->dst_v4, info->dport);
+	drop(w, m, LB_DROP_NOT_VIP);
+	return -1;
+}
+
+/*
+ * Classifies a burst: client packets to services go to the bulk flow path, replies and ICMP are
+ * handled one by one, and packets whose flow another worker owns (nat: by client, fnat replies:
+ * by local port) are handed over, unless they were handed to us already.
+ */
 static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
-			 struct rte_mbuf **pkts, uint16_t n, uint64_t now)
+			 struct rte_mbuf **pkts, uint16_t n, uint64_t now, bool handed_over)
 {
 	struct pending pend[LB_BURST];
+	struct handoff_batch hb;
 	uint32_t n_pend = 0;
+	bool may_steer = lb_rt.n_workers > 1 && !handed_over;
 	/* Traffic comes in runs for one service: look the service up once per run. */
 	struct snap_service_key last_key;
 	int64_t last_idx = -2;
 
+	if (may_steer)
+		memset(hb.n, 0, sizeof(hb.n));
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct pending *p = &pend[n_pend];
@@ -477,6 +635,19 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		case PKT_PARSE_IPV4:
 			break;
 		}
+		if (p->info.proto == IPPROTO_ICMP) {
+			/* Keep order with the client packets before it (a SYN, then its error). */
+			if (n_pend) { /* pend[n_pend], this packet's slot, is not touched */
+				handle_ipv4_burst(w, snap, pend, n_pend, now);
+				n_pend = 0;
+			}
+			uint16_t owner = may_steer ? icmp_owner(w, snap, &p->info) : w->index;
+			if (owner != w->index)
+				handoff_add(&hb, owner, m);
+			else
+				icmp_handle(w, snap, m, &p->info, now);
+			continue;
+		}
 		if (p->info.proto != IPPROTO_TCP && p->info.proto != IPPROTO_UDP) {
 			drop(w, m, LB_DROP_NOT_VIP);
 			continue;
@@ -492,18 +663,40 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			last_idx = idx;
 		}
 		if (idx < 0) {
-			drop(w, m, LB_DROP_NOT_VIP);
+			int owner = reply_owner(w, snap, m, &p->info);
+			if (owner < 0)
+				continue;
+			if (may_steer && owner != w->index) {
+				handoff_add(&hb, (uint16_t)owner, m);
+			} else {
+				/* The reply may answer a SYN pending in this very burst. */
+				if (n_pend) {
+					handle_ipv4_burst(w, snap, pend, n_pend, now);
+					n_pend = 0;
+				}
+				handle_reply(w, snap, m, &p->info, now);
+			}
 			continue;
 		}
-		if (unlikely(snap->services[idx].ops)) {
-			handle_ops_datagram(w, snap, &snap->services[idx], m, &p->info, now);
+		const struct snap_service *ss = &snap->services[idx];
+		if (may_steer && ss->steer_by_client) {
+			uint16_t owner = owner_by_client(p->info.src_v4, p->info.sport);
+			if (owner != w->index) {
+				handoff_add(&hb, owner, m);
+				continue;
+			}
+		}
+		if (unlikely(ss->ops)) {
+			handle_ops_datagram(w, snap, ss, m, &p->info, now);
 			continue;
 		}
 		p->m = m;
-		p->ss = &snap->services[idx];
+		p->ss = ss;
 		n_pend++;
 	}
 	handle_ipv4_burst(w, snap, pend, n_pend, now);
+	if (may_steer)
+		handoff_flush(w, &hb);
 }
 
 static void expire_sweep(struct lb_worker *w, uint64_t now, uint32_t budget)
@@ -516,7 +709,7 @@ static void expire_sweep(struct lb_worker *w, uint64_t now, uint32_t budget)
 			ft->sweep_cursor = 0;
 		uint64_t exp = ft->entries[pos].expires;
 		if (exp != 0 && exp <= now)
-			flow_release(w, (int32_t)pos);
+			worker_flow_release(w, (int32_t)pos);
 	}
 }
 
@@ -555,7 +748,14 @@ int worker_main(void *arg)
 				pkts[i]->port = p;
 			received += n;
 			LB_COUNTER_ADD(w->stats->rx_packets, n);
-			handle_burst(w, snap, pkts, n, now);
+			handle_burst(w, snap, pkts, n, now, false);
+		}
+		if (lb_rt.n_workers > 1) {
+			unsigned int h = rte_ring_dequeue_burst(w->handoff, (void **)pkts, LB_BURST, NULL);
+			if (h != 0) {
+				received += h;
+				handle_burst(w, snap, pkts, (uint16_t)h, now, true);
+			}
 		}
 		drain_control_tx(w);
 		tx_flush(w);

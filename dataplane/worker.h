@@ -2,6 +2,8 @@
 #ifndef DPDK_LB_WORKER_H
 #define DPDK_LB_WORKER_H
 
+#include <rte_mbuf.h>
+
 #include "lb_runtime.h"
 
 /* Creates worker `index` on lcore_id (flow table, rings, counters); NULL on failure. */
@@ -9,5 +11,8 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 
 /* rte_eal_remote_launch entry point: polls until lb_rt.quit. arg is the struct lb_worker. */
 int worker_main(void *arg);
+
+/* Queues m for transmission on port by worker w (the worker's own lcore only). */
+void worker_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m);
 
 #endif

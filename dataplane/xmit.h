@@ -5,18 +5,44 @@
 #include <rte_mbuf.h>
 
 #include "counters.h"
+#include "flow_table.h"
 #include "lb_runtime.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
 
+/* What a method needs to know about a packet going to a real server. */
+struct xmit_ctx {
+	const struct pkt_info *info;
+	const struct snap_real *r;
+	const struct snap_service *ss;     /* the connection's service */
+	const struct flow_key *client_key; /* client -> VIP, as the client sent it */
+	const struct flow_key *reply_key;  /* nat/fnat: real -> client / local address; else NULL */
+};
+
 struct xmit_ops {
 	const char *name;
 	/*
-	 * Rewrites m (client -> real direction) for real r and returns the egress port, or a
-	 * negative lb_drop_reason (-1 - reason) when the packet must be dropped.
+	 * Rewrites m (client -> real direction) and returns the egress port, or XMIT_DROP(reason)
+	 * when the packet must be dropped (m is then still the caller's to free).
 	 */
-	int (*to_real)(struct lb_worker *w, struct rte_mbuf *m, const struct pkt_info *info,
-		       const struct snap_real *r);
+	int (*to_real)(struct lb_worker *w, struct rte_mbuf *m, const struct xmit_ctx *x);
+	/*
+	 * nat/fnat only (NULL otherwise): rewrites a reply (real -> client) so the client sees it
+	 * come from the VIP; Ethernet addresses are the caller's.
+	 */
+	void (*to_client)(struct rte_mbuf *m, const struct pkt_info *info,
+			  const struct flow_key *client_key);
+	/*
+	 * An ICMP error about a packet the real sent to the client, travelling to the real: like
+	 * to_real, with the quoted packet translated as well. NULL: to_real as is.
+	 */
+	int (*icmp_to_real)(struct lb_worker *w, struct rte_mbuf *m, const struct xmit_ctx *x);
+	/*
+	 * nat/fnat only: an ICMP error about a packet we sent to the real, travelling to the
+	 * client: outer and quoted headers translated back. Ethernet addresses are the caller's.
+	 */
+	void (*icmp_to_client)(struct rte_mbuf *m, const struct pkt_info *info,
+			       const struct flow_key *client_key, const struct flow_key *reply_key);
 };
 
 /* The ops for a forwarding method (enum lb_forward). */
@@ -24,5 +50,11 @@ const struct xmit_ops *xmit_ops_get(uint8_t forward);
 
 /* Encodes a drop reason as a to_real() return value. */
 #define XMIT_DROP(reason) (-1 - (int)(reason))
+
+/* Sets the Ethernet header of m for real r on its egress port; false without a neighbour. */
+bool xmit_set_real_mac(struct rte_mbuf *m, const struct snap_real *r);
+
+/* Recomputes the ICMP checksum of the message at l4_off (after its quoted packet changed). */
+void xmit_icmp_checksum(struct rte_mbuf *m, const struct pkt_info *info);
 
 #endif

@@ -39,6 +39,8 @@ static const struct uint_key dataplane_keys[] = {
 	{"max_services", offsetof(struct lb_config, max_services), 1, 1u << 20},
 	{"max_reals", offsetof(struct lb_config, max_reals), 1, 1u << 22},
 	{"persistence_capacity", offsetof(struct lb_config, persistence_capacity), 1024, 1u << 24},
+	{"fnat_port_min", offsetof(struct lb_config, fnat_port_min), 1, 65535},
+	{"fnat_port_max", offsetof(struct lb_config, fnat_port_max), 1, 65535},
 };
 #define N_DATAPLANE_KEYS (sizeof(dataplane_keys) / sizeof(dataplane_keys[0]))
 
@@ -56,6 +58,8 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->max_services = 1024;
 	c->max_reals = 8192;
 	c->persistence_capacity = 65536;
+	c->fnat_port_min = 1024;
+	c->fnat_port_max = 65535;
 	c->neigh_refresh_s = 30;
 	c->neigh_timeout_s = 90;
 	lb_timeouts_default(&c->timeouts);
@@ -124,12 +128,15 @@ static int parse_dataplane(const json_t *v, struct lb_config *c, char *err, size
 				     (uint32_t *)((char *)c + dataplane_keys[i].offset), err, errlen))
 			return -1;
 	}
+	if (c->fnat_port_min > c->fnat_port_max)
+		return lb_err(err, errlen, "dataplane.fnat_port_min: %u is above fnat_port_max %u",
+			      c->fnat_port_min, c->fnat_port_max);
 	return 0;
 }
 
 static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"address", NULL};
+	static const char *const keys[] = {"address", "mtu", NULL};
 
 	if (!json_is_array(v))
 		return lb_err(err, errlen, "ports: must be an array");
@@ -152,6 +159,10 @@ static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t e
 							       &c->ports[i].prefix_len) != 0)
 			return lb_err(err, errlen, "%s.address: required, an address with prefix like \"10.0.0.2/24\"",
 				      path);
+		uint32_t mtu = 1500;
+		if (lb_json_get_uint(p, "mtu", path, 576, 9216, &mtu, err, errlen) != 0)
+			return -1;
+		c->ports[i].mtu = (uint16_t)mtu;
 		c->n_ports = (uint32_t)(i + 1);
 	}
 	return 0;
@@ -337,7 +348,8 @@ json_t *lb_config_to_json(const struct lb_config *c)
 	for (uint32_t i = 0; i < c->n_ports; i++) {
 		snprintf(buf, sizeof(buf), "%s/%u",
 			 lb_addr_format(&c->ports[i].address, ab, sizeof(ab)), c->ports[i].prefix_len);
-		json_array_append_new(ports, json_pack("{s:s}", "address", buf));
+		json_array_append_new(ports, json_pack("{s:s, s:I}", "address", buf, "mtu",
+						       (json_int_t)c->ports[i].mtu));
 	}
 	json_object_set_new(root, "ports", ports);
 	for (uint32_t i = 0; i < c->n_static_neigh; i++) {

@@ -26,9 +26,20 @@ struct lb_port_range {
 	uint16_t lo, hi; /* inclusive */
 };
 
+#define LB_MAX_LOCAL_ADDRS 16 /* fnat local addresses of one service */
+
 enum lb_forward {
-	LB_FWD_DR = 0,
+	LB_FWD_DR = 0, /* direct routing: the destination MAC changes, nothing else */
+	LB_FWD_TUN,    /* IP-in-IP to the real, which answers the client directly */
+	LB_FWD_NAT,    /* LVS masquerading: destination rewritten, replies come back through us */
+	LB_FWD_FNAT,   /* full NAT: the client side becomes a local address and port as well */
 	LB_FWD_COUNT,
+};
+
+/* How fnat real servers learn the client's address. */
+enum lb_client_addr_mode {
+	LB_CLIENT_ADDR_NONE = 0,
+	LB_CLIENT_ADDR_TOA, /* TCP option 254 (address + port) added to the SYN */
 };
 
 struct lb_real_cfg {
@@ -62,12 +73,17 @@ struct lb_service_cfg {
 	struct lb_real_cfg *reals;
 	bool has_fallback;
 	struct lb_real_cfg fallback; /* "sorry" server: used only while no real can take a connection */
+	/* fnat: the client side of a connection becomes one of these addresses and a local port */
+	uint8_t n_local_addrs;
+	struct lb_addr local_addrs[LB_MAX_LOCAL_ADDRS];
+	uint8_t client_addr_mode; /* enum lb_client_addr_mode */
 	uint32_t id; /* runtime: the dataplane's service id, 0 = not yet assigned */
 };
 
 struct lb_port_cfg {
 	struct lb_addr address;
 	uint8_t prefix_len;
+	uint16_t mtu; /* IP MTU of the link: tun tells clients to fit under it minus the outer header */
 };
 
 struct lb_static_neigh_cfg {
@@ -91,6 +107,8 @@ struct lb_config {
 	uint32_t max_services;
 	uint32_t max_reals;
 	uint32_t persistence_capacity;
+	uint32_t fnat_port_min; /* fnat local ports: split into one slice per worker */
+	uint32_t fnat_port_max;
 
 	bool expire_nodest_conn;        /* packets of a removed real's flows expire the flow */
 	bool expire_quiescent_template; /* templates of weight-0 reals are ignored */
@@ -160,6 +178,13 @@ int lb_service_sched_options_from_json(const json_t *obj, const char *path,
 /* Parses the optional persistence and group keys of obj into svc; 0 or -1 with err. */
 int lb_service_persistence_from_json(const json_t *obj, const char *path,
 				     struct lb_service_cfg *svc, char *err, size_t errlen);
+
+/* Parses the optional "forward", "local_addresses" and "client_address" of obj into svc. */
+int lb_service_forward_options_from_json(const json_t *obj, const char *path,
+					 struct lb_service_cfg *svc, char *err, size_t errlen);
+
+/* True when svc or one of its servers forwards with method fwd. */
+bool lb_service_uses_forward(const struct lb_service_cfg *svc, uint8_t fwd);
 
 /* Parses the optional "fallback" server of obj into svc (null removes it); 0 or -1 with err. */
 int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb_service_cfg *svc,

@@ -11,8 +11,18 @@
 #include "sched_util.h"
 #include "scheduler.h"
 
-static const char *const forward_names[LB_FWD_COUNT] = {[LB_FWD_DR] = "dr"};
-static const char *const forward_display[LB_FWD_COUNT] = {[LB_FWD_DR] = "Route"};
+static const char *const forward_names[LB_FWD_COUNT] = {
+	[LB_FWD_DR] = "dr", [LB_FWD_TUN] = "tun", [LB_FWD_NAT] = "nat", [LB_FWD_FNAT] = "fnat"};
+static const char *const forward_display[LB_FWD_COUNT] = {
+	[LB_FWD_DR] = "Route", [LB_FWD_TUN] = "Tunnel", [LB_FWD_NAT] = "Masq", [LB_FWD_FNAT] = "FullNat"};
+static const char *const client_addr_names[] = {[LB_CLIENT_ADDR_NONE] = "none",
+						[LB_CLIENT_ADDR_TOA] = "toa"};
+
+/* Direct routing and tunnelling hand the client's packet over unchanged: same port. */
+static bool forward_keeps_port(uint8_t forward)
+{
+	return forward == LB_FWD_DR || forward == LB_FWD_TUN;
+}
 
 int lb_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -87,7 +97,59 @@ static int parse_forward(const json_t *obj, const char *path, uint8_t *out, char
 				*out = f;
 				return 0;
 			}
-	return lb_err(err, errlen, "%s.forward: must be one of: dr", path);
+	return lb_err(err, errlen, "%s.forward: must be one of: dr, tun, nat, fnat", path);
+}
+
+bool lb_service_uses_forward(const struct lb_service_cfg *svc, uint8_t fwd)
+{
+	if (svc->forward == fwd)
+		return true;
+	LB_SERVICE_FOREACH_DEST(svc, r)
+		if (r->forward == fwd)
+			return true;
+	return false;
+}
+
+int lb_service_forward_options_from_json(const json_t *obj, const char *path,
+					 struct lb_service_cfg *svc, char *err, size_t errlen)
+{
+	json_t *v;
+	size_t i;
+
+	if (parse_forward(obj, path, &svc->forward, err, errlen) != 0)
+		return -1;
+	v = json_object_get(obj, "local_addresses");
+	if (v != NULL) {
+		json_t *a;
+		if (!json_is_array(v) || json_array_size(v) > LB_MAX_LOCAL_ADDRS)
+			return lb_err(err, errlen, "%s.local_addresses: must be an array of up to %d addresses",
+				      path, LB_MAX_LOCAL_ADDRS);
+		json_array_foreach(v, i, a) {
+			struct lb_addr la;
+			if (!json_is_string(a) || lb_addr_parse(json_string_value(a), &la) != 0)
+				return lb_err(err, errlen, "%s.local_addresses[%zu]: must be an IPv4 or IPv6 address",
+					      path, i);
+			if (la.family != svc->vip.family)
+				return lb_err(err, errlen,
+					      "%s.local_addresses[%zu]: must be the same address family as the VIP",
+					      path, i);
+			for (size_t j = 0; j < i; j++)
+				if (lb_addr_equal(&svc->local_addrs[j], &la))
+					return lb_err(err, errlen, "%s.local_addresses[%zu]: duplicate", path, i);
+			svc->local_addrs[i] = la;
+		}
+		svc->n_local_addrs = (uint8_t)json_array_size(v);
+	}
+	v = json_object_get(obj, "client_address");
+	if (v != NULL) {
+		for (i = 0; i < sizeof(client_addr_names) / sizeof(client_addr_names[0]); i++)
+			if (json_is_string(v) && strcmp(json_string_value(v), client_addr_names[i]) == 0)
+				break;
+		if (i == sizeof(client_addr_names) / sizeof(client_addr_names[0]))
+			return lb_err(err, errlen, "%s.client_address: must be \"none\" or \"toa\"", path);
+		svc->client_addr_mode = (uint8_t)i;
+	}
+	return 0;
 }
 
 int lb_service_key_from_json(const json_t *obj, const char *path, struct lb_addr *vip,
@@ -149,10 +211,11 @@ int lb_real_from_json(const json_t *obj, const char *path, const struct lb_servi
 	real->forward = svc->forward;
 	if (parse_forward(obj, path, &real->forward, err, errlen) != 0)
 		return -1;
-	if (real->forward == LB_FWD_DR && real->port != svc->port)
+	if (forward_keeps_port(real->forward) && real->port != svc->port)
 		return lb_err(err, errlen,
-			      "%s.port: direct routing cannot change the port (%u != service port %u)",
-			      path, real->port, svc->port);
+			      "%s.port: %s cannot change the port (%u != service port %u); use nat or fnat",
+			      path, real->forward == LB_FWD_DR ? "direct routing" : "tunnelling", real->port,
+			      svc->port);
 	return 0;
 }
 
@@ -224,15 +287,28 @@ int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char
 	if (svc->has_fallback && svc->fallback.l_threshold != 0 &&
 	    svc->fallback.l_threshold >= svc->fallback.u_threshold)
 		return lb_err(err, errlen, "%s.fallback.l_threshold: must be below u_threshold", path);
+	if (lb_service_uses_forward(svc, LB_FWD_FNAT) && svc->n_local_addrs == 0)
+		return lb_err(err, errlen,
+			      "%s.local_addresses: full NAT (fnat) needs at least one local address", path);
+	if (svc->ops && (lb_service_uses_forward(svc, LB_FWD_NAT) ||
+			 lb_service_uses_forward(svc, LB_FWD_FNAT)))
+		return lb_err(err, errlen,
+			      "%s.ops: one-packet scheduling works with dr and tun only (nat and fnat "
+			      "need a flow for the replies)", path);
+	if (svc->client_addr_mode == LB_CLIENT_ADDR_TOA && svc->proto != IPPROTO_TCP &&
+	    svc->protos != LB_PROTO_BIT_TCP)
+		return lb_err(err, errlen, "%s.client_address: \"toa\" is a TCP option: TCP services only",
+			      path);
 	for (uint32_t i = 0; i < svc->n_reals; i++) {
 		const struct lb_real_cfg *r = &svc->reals[i];
 		if (r->l_threshold != 0 && r->l_threshold >= r->u_threshold)
 			return lb_err(err, errlen,
 				      "%s.reals[%u].l_threshold: must be below u_threshold (%u)", path, i,
 				      r->u_threshold);
-		if (r->forward == LB_FWD_DR && r->port != svc->port)
+		if (forward_keeps_port(r->forward) && r->port != svc->port)
 			return lb_err(err, errlen,
-				      "%s.reals[%u].port: direct routing cannot change the port", path, i);
+				      "%s.reals[%u].port: %s cannot change the port", path, i,
+				      lb_forward_name(r->forward));
 		for (uint32_t j = 0; j < i; j++)
 			if (lb_addr_equal(&svc->reals[j].ip, &r->ip) && svc->reals[j].port == r->port)
 				return lb_err(err, errlen, "%s.reals[%u]: duplicate real server", path,
@@ -247,7 +323,8 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 	static const char *const keys[] = {"vip",	    "port",	     "proto", "scheduler",
 					   "sched_flags", "mh_table_size", "ops",     "forward",
 					   "reals",	  "fallback",	   "persistent", "netmask",
-					   "expire_quiescent_template", "ports", "protos", NULL};
+					   "expire_quiescent_template", "ports", "protos",
+					   "local_addresses", "client_address", NULL};
 	json_t *v;
 
 	memset(svc, 0, sizeof(*svc));
@@ -265,7 +342,7 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 	svc->forward = LB_FWD_DR;
 	svc->netmask_len = svc->vip.family == AF_INET ? 32 : 128;
 	svc->expire_quiescent_template = -1;
-	if (parse_forward(obj, path, &svc->forward, err, errlen) != 0 ||
+	if (lb_service_forward_options_from_json(obj, path, svc, err, errlen) != 0 ||
 	    lb_service_sched_options_from_json(obj, path, svc, err, errlen) != 0 ||
 	    lb_service_persistence_from_json(obj, path, svc, err, errlen) != 0)
 		return -1;
@@ -495,6 +572,13 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 		}
 		json_object_set_new(o, "fallback",
 				    svc->has_fallback ? lb_real_to_json(&svc->fallback) : json_null());
+		json_t *laddrs = json_array();
+		for (uint8_t k = 0; k < svc->n_local_addrs; k++)
+			json_array_append_new(laddrs, json_string(lb_addr_format(&svc->local_addrs[k], ab,
+										 sizeof(ab))));
+		json_object_set_new(o, "local_addresses", laddrs);
+		json_object_set_new(o, "client_address",
+				    json_string(client_addr_names[svc->client_addr_mode]));
 		json_object_set_new(o, "mh_table_size",
 				    json_integer(svc->mh_table_size ? svc->mh_table_size
 								    : SCHED_MH_DEFAULT_TABLE_SIZE));

@@ -30,6 +30,35 @@ static enum pkt_parse_result parse_arp(const uint8_t *p, size_t len, struct pkt_
 	return PKT_PARSE_ARP;
 }
 
+/*
+ * The quoted packet of an ICMP error: only what NAT translation needs, validated against what
+ * was actually quoted (RFC 792 guarantees the IP header and 8 bytes of payload, no more).
+ */
+static void parse_icmp_quote(const uint8_t *frame, size_t icmp_off, size_t icmp_len,
+			     struct pkt_info *info)
+{
+	const uint8_t *q = frame + icmp_off + 8;
+	size_t avail = icmp_len - 8;
+
+	if (avail < 20 || (q[0] >> 4) != 4)
+		return;
+	size_t ihl = (size_t)(q[0] & 0x0f) * 4;
+	if (ihl < 20 || avail < ihl + 8)
+		return;
+	if ((read_be16(q + 6) & 0x1fff) != 0)
+		return; /* a non-first fragment quotes no ports */
+	if (q[9] != IPPROTO_TCP && q[9] != IPPROTO_UDP)
+		return;
+	info->quote.ip_off = (uint16_t)(icmp_off + 8);
+	info->quote.l4_off = (uint16_t)(icmp_off + 8 + ihl);
+	info->quote.proto = q[9];
+	info->quote.src_v4 = read_raw32(q + 12);
+	info->quote.dst_v4 = read_raw32(q + 16);
+	info->quote.sport = read_be16(q + ihl);
+	info->quote.dport = read_be16(q + ihl + 2);
+	info->has_quote = 1;
+}
+
 static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, struct pkt_info *info)
 {
 	const uint8_t *ip = frame + info->l3_off;
@@ -83,6 +112,12 @@ static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, struct
 	case IPPROTO_ICMP:
 		if (l4_avail < 8)
 			return PKT_PARSE_MALFORMED;
+		info->icmp_type = l4[0];
+		info->icmp_code = l4[1];
+		if (!info->is_fragment &&
+		    (l4[0] == PKT_ICMP_DEST_UNREACH || l4[0] == PKT_ICMP_TIME_EXCEEDED ||
+		     l4[0] == PKT_ICMP_PARAM_PROBLEM))
+			parse_icmp_quote(frame, info->l4_off, l4_avail, info);
 		break;
 	default:
 		break;

@@ -38,6 +38,22 @@ struct pkt_arp {
 	uint32_t tpa; /* network order */
 };
 
+#define PKT_ICMP_ECHO_REPLY 0
+#define PKT_ICMP_DEST_UNREACH 3
+#define PKT_ICMP_ECHO_REQUEST 8
+#define PKT_ICMP_TIME_EXCEEDED 11
+#define PKT_ICMP_PARAM_PROBLEM 12
+#define PKT_ICMP_FRAG_NEEDED_CODE 4
+
+/* The IPv4 packet an ICMP error quotes: its header and the first 8 bytes of its payload. */
+struct pkt_icmp_quote {
+	uint16_t ip_off; /* offset of the quoted IPv4 header in the frame */
+	uint16_t l4_off; /* offset of its TCP/UDP header (8 bytes of it are there) */
+	uint8_t proto;
+	uint32_t src_v4, dst_v4; /* network order */
+	uint16_t sport, dport;   /* host order */
+};
+
 /* Offsets and fields of a parsed frame; offsets are from the start of the frame. */
 struct pkt_info {
 	uint16_t l3_off;    /* after Ethernet and VLAN tags */
@@ -51,6 +67,9 @@ struct pkt_info {
 	uint32_t src_v4, dst_v4; /* network order */
 	uint16_t sport, dport;   /* host order; 0 when the protocol has no ports */
 	struct pkt_arp arp;      /* valid for PKT_PARSE_ARP */
+	uint8_t icmp_type, icmp_code; /* valid for IPPROTO_ICMP */
+	uint8_t has_quote;            /* an ICMP error quoting a TCP/UDP packet: see quote */
+	struct pkt_icmp_quote quote;
 };
 
 /* Parses len bytes of frame; fills info and classifies the frame. Never reads past len. */

@@ -24,6 +24,9 @@ enum {
 	OPT_PROTOS,
 	OPT_U_THRESHOLD, /* ipvsadm -x */
 	OPT_L_THRESHOLD, /* ipvsadm -y */
+	OPT_FWD_FNAT,
+	OPT_LADDR,
+	OPT_CLIENT_ADDRESS,
 };
 
 static const struct cli_option service_opts[] = {
@@ -33,6 +36,8 @@ static const struct cli_option service_opts[] = {
 	{"netmask", 'M', true, OPT_NETMASK},	   {"sched-flags", 'b', true, OPT_SCHED_FLAGS},
 	{"ops", 'o', false, OPT_OPS},		   {"fallback", 0, true, OPT_FALLBACK},
 	{"ports", 0, true, OPT_PORTS},		   {"protos", 0, true, OPT_PROTOS},
+	{"fullnat", 0, false, OPT_FWD_FNAT},	   {"laddr", 0, true, OPT_LADDR},
+	{"client-address", 0, true, OPT_CLIENT_ADDRESS},
 	{NULL, 0, false, 0},
 };
 
@@ -40,17 +45,19 @@ static const struct cli_option real_opts[] = {
 	{"weight", 'w', true, OPT_WEIGHT},	 {"forward", 0, true, OPT_FORWARD},
 	{"gatewaying", 'g', false, OPT_FWD_DR},  {"ipip", 'i', false, OPT_FWD_TUN},
 	{"masquerading", 'm', false, OPT_FWD_NAT}, {"u-threshold", 'x', true, OPT_U_THRESHOLD},
-	{"l-threshold", 'y', true, OPT_L_THRESHOLD}, {NULL, 0, false, 0},
+	{"l-threshold", 'y', true, OPT_L_THRESHOLD}, {"fullnat", 0, false, OPT_FWD_FNAT},
+	{NULL, 0, false, 0},
 };
 
 static const struct cli_option no_opts[] = {{NULL, 0, false, 0}};
 
 #define SERVICE_OPTS_USAGE                                                                         \
-	"[--scheduler|-s SCHED] [--forward FWD|-g|-i|-m] [--persistent|-p SECONDS]\n"              \
+	"[--scheduler|-s SCHED] [--forward FWD|-g|-i|-m|--fullnat] [--persistent|-p SECONDS]\n"    \
 	"       [--netmask|-M MASK] [--sched-flags|-b fallback,port] [--ops|-o]\n"                  \
-	"       [--fallback IP[:PORT]|none] [--ports 80,443,LO-HI] [--protos tcp,udp]"
+	"       [--fallback IP[:PORT]|none] [--ports 80,443,LO-HI] [--protos tcp,udp]\n"           \
+	"       [--laddr IP,IP...] [--client-address none|toa]"
 #define REAL_OPTS_USAGE                                                                            \
-	"[--weight|-w W] [--forward FWD|-g|-i|-m] [--u-threshold|-x N] [--l-threshold|-y N]"
+	"[--weight|-w W] [--forward FWD|-g|-i|-m|--fullnat] [--u-threshold|-x N] [--l-threshold|-y N]"
 
 /* What one of these commands was told on its command line. */
 struct mutation {
@@ -121,6 +128,15 @@ static int scan_mutation(struct cli_args *it, const struct cli_option *opts, int
 			break;
 		case OPT_FWD_NAT:
 			m->forward = "nat";
+			break;
+		case OPT_FWD_FNAT:
+			m->forward = "fnat";
+			break;
+		case OPT_LADDR:
+			json_object_set_new(m->extra, "local_addresses", csv_array(value, false));
+			break;
+		case OPT_CLIENT_ADDRESS:
+			json_object_set_new(m->extra, "client_address", json_string(value));
 			break;
 		case OPT_WEIGHT:
 			if (cli_parse_ulong(value, 0, 65535, &m->weight) != 0)

@@ -74,7 +74,8 @@ static void print_usage(FILE *out)
 		"                       any JSON-RPC method; prints the result as JSON\n"
 		"\n"
 		"PROTO is tcp or udp; IPv6 addresses are written [addr]:port. -g, -i, -m\n"
-		"select forwarding dr, tun, nat as in ipvsadm.\n"
+		"select forwarding dr, tun, nat as in ipvsadm; --fullnat selects fnat (give the\n"
+		"service --laddr local addresses). 'service add --help' lists every option.\n"
 		"Exit status: 0 success, 1 RPC or connection failure, 2 usage error.\n",
 		CLI_PROGRAM, DEFAULT_SOCKET, DEFAULT_TIMEOUT_MS / 1000);
 }

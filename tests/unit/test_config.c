@@ -22,7 +22,8 @@ static const char defaults_doc[] =
 	"         \"max_clients\": 64},"
 	" \"dataplane\": {\"flow_capacity\": 262144, \"mbufs\": 16383, \"rx_descriptors\": 1024,"
 	"               \"tx_descriptors\": 1024, \"idle_sleep_us\": 0, \"max_services\": 1024,"
-	"               \"max_reals\": 8192, \"persistence_capacity\": 65536},"
+	"               \"max_reals\": 8192, \"persistence_capacity\": 65536,"
+	"               \"fnat_port_min\": 1024, \"fnat_port_max\": 65535},"
 	" \"ports\": [],"
 	" \"neighbours\": {\"refresh\": 30, \"timeout\": 90, \"static\": []},"
 	" \"timeouts\": {\"tcp\": 900, \"tcp_fin\": 120, \"syn_recv\": 60, \"syn_sent\": 120,"
@@ -38,8 +39,9 @@ static const char full_doc[] =
 	"         \"max_clients\": 8},"
 	" \"dataplane\": {\"flow_capacity\": 4096, \"mbufs\": 8191, \"rx_descriptors\": 512,"
 	"               \"tx_descriptors\": 256, \"idle_sleep_us\": 100, \"max_services\": 16,"
-	"               \"max_reals\": 64, \"persistence_capacity\": 2048},"
-	" \"ports\": [{\"address\": \"10.0.0.2/24\"}, {\"address\": \"2001:db8::2/64\"}],"
+	"               \"max_reals\": 64, \"persistence_capacity\": 2048,"
+	"               \"fnat_port_min\": 2000, \"fnat_port_max\": 3000},"
+	" \"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 9000}, {\"address\": \"2001:db8::2/64\", \"mtu\": 1280}],"
 	" \"neighbours\": {\"refresh\": 10, \"timeout\": 40,"
 	"                \"static\": [{\"ip\": \"10.0.0.10\", \"mac\": \"02:00:00:00:00:0a\"},"
 	"                            {\"ip\": \"2001:db8::10\", \"mac\": \"02:00:00:00:00:0b\"}]},"
@@ -50,21 +52,25 @@ static const char full_doc[] =
 	" \"services\": ["
 	"   {\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"mh\","
 	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093, \"ops\": false, \"persistent\": 600, \"netmask\": 24, \"expire_quiescent_template\": false, \"fallback\": {\"ip\": \"10.0.0.99\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 100, \"l_threshold\": 50},"
-	"    \"forward\": \"dr\", \"reals\": ["
-	"      {\"ip\": \"10.0.0.11\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0},"
-	"      {\"ip\": \"10.0.0.12\", \"port\": 80, \"weight\": 0, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0},"
-	"      {\"ip\": \"10.0.0.13\", \"port\": 80, \"weight\": 65535, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0}]},"
+	"    \"local_addresses\": [\"10.0.0.201\", \"10.0.0.202\"], \"client_address\": \"toa\","
+	"    \"forward\": \"fnat\", \"reals\": ["
+	"      {\"ip\": \"10.0.0.11\", \"port\": 8080, \"weight\": 1, \"forward\": \"fnat\", \"u_threshold\": 0, \"l_threshold\": 0},"
+	"      {\"ip\": \"10.0.0.12\", \"port\": 8081, \"weight\": 0, \"forward\": \"nat\", \"u_threshold\": 0, \"l_threshold\": 0},"
+	"      {\"ip\": \"10.0.0.13\", \"port\": 80, \"weight\": 65535, \"forward\": \"tun\", \"u_threshold\": 0, \"l_threshold\": 0}]},"
 	"   {\"vip\": \"10.0.0.100\", \"port\": 53, \"proto\": \"udp\", \"scheduler\": \"wrr\","
 	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": true, \"persistent\": 0, \"netmask\": 32, \"expire_quiescent_template\": null, \"fallback\": null,"
+	"    \"local_addresses\": [], \"client_address\": \"none\","
 	"    \"forward\": \"dr\", \"reals\": []},"
 	"   {\"vip\": \"2001:db8::100\", \"port\": 443, \"proto\": \"tcp\", \"scheduler\": \"wlc\","
 	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": false, \"persistent\": 0, \"netmask\": 128, \"expire_quiescent_template\": null, \"fallback\": null,"
+	"    \"local_addresses\": [], \"client_address\": \"none\","
 	"    \"forward\": \"dr\", \"reals\": ["
 	"      {\"ip\": \"2001:db8::11\", \"port\": 443, \"weight\": 5, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0}]},"
 	"   {\"vip\": \"10.0.0.200\", \"port\": 0, \"proto\": \"tcp\", \"scheduler\": \"rr\","
 	"    \"sched_flags\": [], \"mh_table_size\": 65537, \"ops\": false, \"persistent\": 300,"
 	"    \"netmask\": 32, \"expire_quiescent_template\": true, \"fallback\": null,"
 	"    \"ports\": [80, 443, \"20-21\"], \"protos\": [\"tcp\", \"udp\"],"
+	"    \"local_addresses\": [], \"client_address\": \"none\","
 	"    \"forward\": \"dr\", \"reals\": ["
 	"      {\"ip\": \"10.0.0.21\", \"port\": 0, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 0, \"l_threshold\": 0}]}]}";
 
@@ -254,7 +260,9 @@ static void test_error_unknown_keys(void **state)
 	expect_error("{\"neighbours\": {\"static\": [{\"ip\": \"10.0.0.1\", "
 		     "\"mac\": \"02:00:00:00:00:01\", \"vlan\": 3}]}}",
 		     "neighbours.static[0].vlan");
-	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 1500}]}", "ports[0].mtu");
+	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 100}]}", "ports[0].mtu");
+	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"gateway\": \"10.0.0.1\"}]}",
+		     "ports[0].gateway");
 	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
 		     " \"persistance\": 300}]}",
 		     "services[0].persistance");
@@ -301,8 +309,34 @@ static void test_error_service_fields(void **state)
 		     " \"scheduler\": \"an-overly-long-scheduler-name\"}]}",
 		     "services[0].scheduler");
 	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
-		     " \"forward\": \"nat\"}]}",
+		     " \"forward\": \"masq\"}]}",
 		     "services[0].forward");
+	/* fnat without local addresses, a local address of the other family, duplicates */
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"forward\": \"fnat\"}]}",
+		     "services[0].local_addresses");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"forward\": \"fnat\", \"local_addresses\": [\"2001:db8::1\"]}]}",
+		     "services[0].local_addresses[0]");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"forward\": \"fnat\", \"local_addresses\": [\"10.0.0.5\", \"10.0.0.5\"]}]}",
+		     "services[0].local_addresses[1]");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 53, \"proto\": \"udp\","
+		     " \"client_address\": \"toa\"}]}",
+		     "services[0].client_address");
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"client_address\": \"proxy\"}]}",
+		     "services[0].client_address");
+	/* one-packet scheduling cannot translate replies */
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 53, \"proto\": \"udp\","
+		     " \"ops\": true, \"forward\": \"nat\"}]}",
+		     "services[0].ops");
+	/* tun keeps the port, nat may change it */
+	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     " \"reals\": [{\"ip\": \"10.0.0.2\", \"port\": 81, \"forward\": \"tun\"}]}]}",
+		     "services[0].reals[0].port");
+	expect_error("{\"dataplane\": {\"fnat_port_min\": 3000, \"fnat_port_max\": 2000}}",
+		     "dataplane.fnat_port_min");
 	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
 		     " \"reals\": {}}]}",
 		     "services[0].reals");
@@ -635,14 +669,18 @@ static void test_service_helpers(void **state)
 	assert_int_equal(lb_config_find_service(&c, &vip, 53, IPPROTO_TCP), -1);
 	struct lb_addr real;
 	assert_int_equal(lb_addr_parse("10.0.0.12", &real), 0);
-	assert_int_equal(lb_service_find_real(&c.services[0], &real, 80), 1);
-	assert_int_equal(lb_service_find_real(&c.services[0], &real, 81), -1);
+	assert_int_equal(lb_service_find_real(&c.services[0], &real, 8081), 1);
+	assert_int_equal(lb_service_find_real(&c.services[0], &real, 80), -1);
 	assert_string_equal(lb_proto_name(IPPROTO_TCP), "tcp");
 	assert_string_equal(lb_proto_name(IPPROTO_UDP), "udp");
 	assert_string_equal(lb_proto_name(IPPROTO_ICMP), "?");
 	assert_string_equal(lb_forward_name(LB_FWD_DR), "dr");
 	assert_null(lb_forward_name(LB_FWD_COUNT));
 	assert_string_equal(lb_forward_display_name(LB_FWD_DR), "Route");
+	assert_string_equal(lb_forward_display_name(LB_FWD_TUN), "Tunnel");
+	assert_string_equal(lb_forward_display_name(LB_FWD_NAT), "Masq");
+	assert_string_equal(lb_forward_display_name(LB_FWD_FNAT), "FullNat");
+	assert_string_equal(lb_forward_name(LB_FWD_FNAT), "fnat");
 	lb_config_free(&c);
 }
 

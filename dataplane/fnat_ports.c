@@ -1,0 +1,48 @@
+/*
+ * fnat local ports. Worker w owns the ports min + w + k * n_workers of the range, on every
+ * local address: replies name their owner in their destination port, and a worker allocates
+ * from its own slice without a lock. A port is free for a real when no flow of this worker uses
+ * (real address, real port, local address, port); the same local port may serve other reals.
+ */
+#include "worker_internal.h"
+
+#define FNAT_PORT_TRIES 64 /* candidates tried before counting the SYN as exhausted */
+
+int fnat_reply_key_alloc(struct lb_worker *w, const struct snap_service *ss,
+			 const struct snap_real *r, uint16_t rport, const struct flow_key *ck,
+			 uint64_t now, struct flow_key *rk, uint32_t *rhash)
+{
+	uint32_t n = lb_rt.n_workers;
+	uint32_t span = (uint32_t)lb_rt.fnat_port_max - lb_rt.fnat_port_min + 1;
+	uint32_t slice = (span - w->index + n - 1) / n; /* ports of this worker's slice */
+	uint32_t client_hash;
+
+	if (ss->n_local_addrs == 0 || slice == 0)
+		return -1;
+	memcpy(&client_hash, ck->src, 4);
+	client_hash = (client_hash ^ ck->sport) * 0x9e3779b1u;
+	memset(rk, 0, sizeof(*rk));
+	rk->family = AF_INET;
+	rk->proto = ck->proto;
+	rk->sport = rport;
+	memcpy(rk->src, &r->ip.v4, 4);
+	for (uint32_t t = 0; t < FNAT_PORT_TRIES; t++) {
+		const struct lb_addr *la = &ss->local_addrs[(client_hash + t) % ss->n_local_addrs];
+		uint32_t k = w->fnat_cursor++ % slice;
+		uint16_t port = (uint16_t)(lb_rt.fnat_port_min + w->index + k * n);
+
+		memcpy(rk->dst, &la->v4, 4);
+		rk->dport = rte_cpu_to_be_16(port);
+		*rhash = flow_table_hash(w->flows, rk);
+		int32_t pos = flow_table_lookup(w->flows, rk, *rhash);
+		if (pos < 0)
+			return 0;
+		/* Taken by a connection that timed out but was not swept yet: reclaim it. */
+		int32_t owner = w->flows->entries[pos].peer;
+		if (owner != FLOW_NO_PEER && w->flows->entries[owner].expires <= now) {
+			worker_flow_release(w, owner);
+			return 0;
+		}
+	}
+	return -1;
+}

@@ -1,0 +1,107 @@
+/* What the worker's packet-handling files (worker.c, icmp.c, fnat_ports.c) share. */
+#ifndef DPDK_LB_WORKER_INTERNAL_H
+#define DPDK_LB_WORKER_INTERNAL_H
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_mbuf.h>
+
+#include "counters.h"
+#include "flow_table.h"
+#include "lb_runtime.h"
+#include "pkt_parse.h"
+#include "snapshot.h"
+
+static inline void drop(struct lb_worker *w, struct rte_mbuf *m, enum lb_drop_reason reason)
+{
+	LB_COUNTER_ADD(w->stats->drops[reason], 1);
+	rte_pktmbuf_free(m);
+}
+
+static inline void tx_enqueue(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	struct lb_tx_batch *b = &w->tx[port];
+
+	if (unlikely(b->n == RTE_DIM(b->pkts))) {
+		drop(w, m, LB_DROP_TX_FULL);
+		return;
+	}
+	b->pkts[b->n++] = m;
+}
+
+/* The worker owning flows of a nat service: a function of the client's address and port. */
+static inline uint16_t owner_by_client(uint32_t addr_be, uint16_t port)
+{
+	uint32_t h = (addr_be ^ ((uint32_t)port * 0x9e3779b1u)) * 0x85ebca6bu;
+	return (uint16_t)((h >> 16) % lb_rt.n_workers);
+}
+
+/* The worker owning fnat local port `port` (host order), or -1 outside the local port range. */
+static inline int owner_by_local_port(uint16_t port)
+{
+	if (port < lb_rt.fnat_port_min || port > lb_rt.fnat_port_max)
+		return -1;
+	return (int)((port - lb_rt.fnat_port_min) % lb_rt.n_workers);
+}
+
+static inline bool is_local_address(const struct lb_snapshot *snap, uint32_t addr_be)
+{
+	struct snap_service_key k;
+	struct lb_addr a = lb_addr_from_v4(addr_be);
+
+	snap_service_key_make(&k, &a, 0, 0);
+	return snap->local_index.count != 0 && lookup_table_find(&snap->local_index, &k) >= 0;
+}
+
+/* True when addr:port (proto) is a nat real server of some service. */
+static inline bool is_nat_real(const struct lb_snapshot *snap, uint32_t addr_be, uint8_t proto,
+			       uint16_t port)
+{
+	struct snap_service_key k;
+	struct lb_addr a = lb_addr_from_v4(addr_be);
+
+	if (snap->nat_real_index.count == 0)
+		return false;
+	snap_service_key_make(&k, &a, proto, port);
+	if (lookup_table_find(&snap->nat_real_index, &k) >= 0)
+		return true;
+	snap_service_key_make(&k, &a, 0, 0);
+	return lookup_table_find(&snap->nat_real_index, &k) >= 0;
+}
+
+/* Builds the flow key of a packet (host-order ports in, network order stored). */
+static inline void flow_key_make_v4(struct flow_key *k, uint8_t proto, uint32_t src,
+				    uint16_t sport, uint32_t dst, uint16_t dport)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = AF_INET;
+	k->proto = proto;
+	k->sport = rte_cpu_to_be_16(sport);
+	k->dport = rte_cpu_to_be_16(dport);
+	memcpy(k->src, &src, 4);
+	memcpy(k->dst, &dst, 4);
+}
+
+/* Ends a connection: both of its keys leave the table and its real's counts drop. */
+void worker_flow_release(struct lb_worker *w, int32_t pos);
+
+/* ICMP (icmp.c): the worker that must handle it, or this one. */
+uint16_t icmp_owner(const struct lb_worker *w, const struct lb_snapshot *snap,
+		    const struct pkt_info *info);
+
+/* ICMP (icmp.c): answers echo requests to our addresses, relays errors about known flows. */
+void icmp_handle(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
+		 const struct pkt_info *info, uint64_t now);
+
+/*
+ * fnat (fnat_ports.c): picks a local address and a port of this worker's slice for a
+ * connection of client key ck to real r (port rport, network order); fills the reply key
+ * (real -> local) and its hash. 0, or -1 when every candidate tried is in use.
+ */
+int fnat_reply_key_alloc(struct lb_worker *w, const struct snap_service *ss,
+			 const struct snap_real *r, uint16_t rport, const struct flow_key *ck,
+			 uint64_t now, struct flow_key *rk, uint32_t *rhash);
+
+#endif

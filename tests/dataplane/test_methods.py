@@ -1,0 +1,338 @@
+"""Forwarding methods on pcap vdev ports: nat, tun and fnat header rewrites and checksums,
+replies, ICMP echo and error relay, local-port exhaustion and the hand-over between workers.
+Checksums are checked by scapy recomputing them from scratch."""
+import os
+import struct
+
+from scapy.all import ICMP, IP, TCP, UDP, Ether, IPerror, Raw, TCPerror, UDPerror, rdpcap, wrpcap
+
+CLIENT_MAC = "02:00:00:00:00:0c"
+PCAP_PORT_MAC = "02:70:63:61:70:00"
+VIP = "10.9.0.100"
+CLIENT = "10.9.0.10"
+REAL = "10.9.0.11"
+REAL_MAC = "02:00:00:00:00:11"
+REAL2 = "10.9.0.12"
+REAL2_MAC = "02:00:00:00:00:12"
+LOCAL = "10.9.0.200"
+LOCAL2 = "10.9.0.201"
+PORT_ADDR = "10.9.0.2"
+TCP_OPTS = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1, 0)), ("NOP", None), ("WScale", 7)]
+
+
+def config(forward, real_port=8080, proto="tcp", reals=((REAL, 1),), dataplane=None, **svc):
+    service = {"vip": VIP, "port": 80, "proto": proto, "scheduler": "rr", "forward": forward,
+               "reals": [{"ip": ip, "port": real_port if forward in ("nat", "fnat") else 80,
+                          "weight": w} for ip, w in reals]}
+    if forward == "fnat":
+        service["local_addresses"] = [LOCAL]
+    service.update(svc)
+    cfg = {
+        "ports": [{"address": f"{PORT_ADDR}/24"}],
+        "neighbours": {"static": [{"ip": REAL, "mac": REAL_MAC}, {"ip": REAL2, "mac": REAL2_MAC}]},
+        "services": [service],
+    }
+    if dataplane:
+        cfg["dataplane"] = dataplane
+    return cfg
+
+
+def from_client(l4, src=CLIENT, dst=VIP, flags_df=True):
+    return Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src=src, dst=dst, flags="DF" if flags_df else 0) / l4
+
+
+def from_real(l4, src=REAL, dst=CLIENT, mac=REAL_MAC):
+    return Ether(src=mac, dst=PCAP_PORT_MAC) / IP(src=src, dst=dst) / l4
+
+
+def run(pcap_daemon, tmp_path, packets, cfg, workers=1):
+    path = tmp_path / "in.pcap"
+    wrpcap(str(path), packets)
+    d = pcap_daemon([path], cfg, workers)
+    d.wait_rx(len(packets))
+    stats = d.stats()
+    conns = d.rpc.call("conn.list")["connections"]
+    assert d.stop() == 0, d.read_log()
+    out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+    return out, stats, conns
+
+
+def recomputed(layer):
+    """The layer's checksum as scapy computes it from scratch."""
+    clone = layer.copy()
+    clone.chksum = None
+    return type(layer)(bytes(clone)).chksum
+
+
+def assert_checksums(pkt):
+    ip = pkt[IP]
+    assert ip.chksum == recomputed(ip), "IPv4 header checksum"
+    rebuilt = IP(bytes(ip))
+    for proto in (TCP, UDP, ICMP):
+        if proto in ip and not (proto is UDP and ip[UDP].chksum == 0):
+            layer = ip[proto]
+            fresh = rebuilt.copy()
+            fresh[proto].chksum = None
+            assert layer.chksum == IP(bytes(fresh))[proto].chksum, f"{proto.__name__} checksum"
+            break
+
+
+def tcp_from_client(sport, flags="S", payload=b"", opts=TCP_OPTS):
+    return from_client(TCP(sport=sport, dport=80, flags=flags, seq=1000, options=opts) / Raw(payload))
+
+
+# ---- nat ------------------------------------------------------------------------------------
+
+def test_nat_rewrites_destination_and_the_reply_source(pcap_daemon, tmp_path):
+    syn = tcp_from_client(40000, payload=b"odd-length-13")
+    reply = from_real(TCP(sport=8080, dport=40000, flags="SA", seq=5, ack=1001,
+                          options=[("MSS", 1400), ("NOP", None), ("WScale", 3)]) / Raw(b"x" * 7))
+    out, stats, conns = run(pcap_daemon, tmp_path, [syn, reply], config("nat"))
+    to_real = [p for p in out if p[Ether].dst == REAL_MAC]
+    to_client = [p for p in out if p[Ether].dst == CLIENT_MAC]
+    assert len(to_real) == 1 and len(to_client) == 1, [p.summary() for p in out]
+    fwd = to_real[0]
+    assert (fwd[IP].src, fwd[IP].dst, fwd[TCP].sport, fwd[TCP].dport) == (CLIENT, REAL, 40000, 8080)
+    assert bytes(fwd[TCP].payload) == b"odd-length-13"
+    assert fwd[TCP].options == syn[TCP].options
+    assert_checksums(fwd)
+    back = to_client[0]
+    assert (back[IP].src, back[IP].dst, back[TCP].sport, back[TCP].dport) == (VIP, CLIENT, 80, 40000)
+    assert back[Ether].src == PCAP_PORT_MAC
+    assert_checksums(back)
+    assert stats["services"][0]["outpkts"] == 1
+    assert conns[0]["forward"] == "nat" and conns[0]["real"] == f"{REAL}:8080"
+    # the SYN-ACK moved the connection on: the appliance sees both directions
+    assert conns[0]["state"] == "SYN_RECV"
+
+
+def test_nat_reply_without_a_flow_is_dropped_not_leaked(pcap_daemon, tmp_path):
+    stray = from_real(TCP(sport=8080, dport=41000, flags="SA"))
+    out, stats, _ = run(pcap_daemon, tmp_path, [stray], config("nat"))
+    assert out == []
+    assert stats["dataplane"]["drop_reasons"]["no_reply_flow"] == 1
+
+
+def test_nat_udp_checksums_including_a_datagram_without_checksum(pcap_daemon, tmp_path):
+    with_sum = from_client(UDP(sport=5353, dport=80) / Raw(b"abc"))
+    no_sum = from_client(UDP(sport=5354, dport=80, chksum=0) / Raw(b"abcd"))
+    reply = from_real(UDP(sport=8080, dport=5353) / Raw(b"hello"))
+    out, _, _ = run(pcap_daemon, tmp_path, [with_sum, no_sum, reply], config("nat", proto="udp"))
+    fwd = {p[UDP].sport: p for p in out if p[Ether].dst == REAL_MAC}
+    assert set(fwd) == {5353, 5354}
+    assert fwd[5353][UDP].dport == 8080 and fwd[5353][IP].dst == REAL
+    assert_checksums(fwd[5353])
+    assert fwd[5354][UDP].chksum == 0, "a datagram without checksum must stay without"
+    assert fwd[5354][IP].chksum == recomputed(fwd[5354][IP])
+    back = [p for p in out if p[Ether].dst == CLIENT_MAC]
+    assert len(back) == 1 and back[0][IP].src == VIP and back[0][UDP].sport == 80
+    assert_checksums(back[0])
+
+
+def test_nat_icmp_error_from_the_real_reaches_the_client_translated(pcap_daemon, tmp_path):
+    dgram = from_client(UDP(sport=6000, dport=80) / Raw(b"q"))
+    # what the real received (after nat) is what its ICMP error quotes
+    quoted = IP(src=CLIENT, dst=REAL, flags="DF") / UDP(sport=6000, dport=8080) / Raw(b"q")
+    err = from_real(ICMP(type=3, code=3) / quoted)
+    out, stats, _ = run(pcap_daemon, tmp_path, [dgram, err], config("nat", proto="udp"))
+    icmps = [p for p in out if ICMP in p]
+    assert len(icmps) == 1, [p.summary() for p in out]
+    e = icmps[0]
+    assert e[Ether].dst == CLIENT_MAC
+    assert (e[IP].src, e[IP].dst) == (VIP, CLIENT)
+    assert (e[IPerror].src, e[IPerror].dst) == (CLIENT, VIP)
+    assert (e[UDPerror].sport, e[UDPerror].dport) == (6000, 80)
+    assert e[IPerror].chksum == recomputed(IP(bytes(e[IPerror])))
+    assert_checksums(e)
+    assert stats["dataplane"]["icmp_errors_relayed"] == 1
+
+
+def test_nat_flows_are_handed_to_the_worker_owning_the_client(pcap_daemon, tmp_path):
+    def owner(ip, port):
+        addr = int.from_bytes(bytes(int(x) for x in ip.split(".")), "little")
+        h = ((addr ^ ((port * 0x9E3779B1) & 0xFFFFFFFF)) * 0x85EBCA6B) & 0xFFFFFFFF
+        return (h >> 16) % 2
+
+    q0 = [tcp_from_client(42000 + i) for i in range(16)]
+    q1 = [tcp_from_client(43000 + i) for i in range(16)]
+    wrpcap(str(tmp_path / "q0.pcap"), q0)
+    wrpcap(str(tmp_path / "q1.pcap"), q1)
+    d = pcap_daemon([tmp_path / "q0.pcap", tmp_path / "q1.pcap"], config("nat"), workers=2)
+    d.wait_rx(32)
+    from lbdaemon import wait_until
+    conns = wait_until(lambda: (c := d.rpc.call("conn.list")["connections"]) and len(c) == 32 and c,
+                       what="32 nat connections")
+    stats = d.stats()
+    assert d.stop() == 0
+    for c in conns:
+        port = int(c["client"].rsplit(":", 1)[1])
+        assert c["worker"] == owner(CLIENT, port), c
+    # About half of them arrived on the other worker's queue.
+    assert 4 <= stats["dataplane"]["handoffs"] <= 28
+    assert sum(len(rdpcap(f)) for f in d.tx_pcaps if os.path.getsize(f) > 24) == 32
+
+
+# ---- tun ------------------------------------------------------------------------------------
+
+def test_tun_encapsulates_the_untouched_packet(pcap_daemon, tmp_path):
+    syn = tcp_from_client(44000, payload=b"hello")
+    out, stats, conns = run(pcap_daemon, tmp_path, [syn], config("tun"))
+    assert len(out) == 1
+    p = out[0]
+    assert p[Ether].dst == REAL_MAC and p[Ether].src == PCAP_PORT_MAC
+    outer = p[IP]
+    assert (outer.src, outer.dst, outer.proto, outer.ttl) == (PORT_ADDR, REAL, 4, 64)
+    assert outer.flags.DF, "DF is copied from the inner packet"
+    assert outer.len == 20 + len(syn[IP])
+    assert outer.chksum == recomputed(outer)
+    assert bytes(outer.payload) == bytes(syn[IP])
+    assert conns[0]["forward"] == "tun"
+
+
+def test_tun_too_big_with_df_answers_fragmentation_needed(pcap_daemon, tmp_path):
+    # 20 (IP) + 40 (TCP with options) + 1421 = 1481 bytes: fits the link, not the tunnel
+    big = tcp_from_client(45000, flags="A", payload=b"z" * 1421)
+    syn = tcp_from_client(45000)
+    ok = tcp_from_client(45000, flags="A", payload=b"z" * 100)
+    cfg = config("tun")
+    out, stats, _ = run(pcap_daemon, tmp_path, [syn, big, ok], cfg)
+    icmps = [p for p in out if ICMP in p and p[Ether].dst == CLIENT_MAC]
+    assert len(icmps) == 1, [p.summary() for p in out]
+    e = icmps[0]
+    assert (e[ICMP].type, e[ICMP].code, e[ICMP].nexthopmtu) == (3, 4, 1480)
+    assert (e[IP].src, e[IP].dst) == (VIP, CLIENT)
+    assert (e[IPerror].src, e[IPerror].dst, e[TCPerror].sport) == (CLIENT, VIP, 45000)
+    assert_checksums(e)
+    assert stats["dataplane"]["drop_reasons"]["too_big"] == 1
+    assert stats["dataplane"]["icmp_frag_needed_sent"] == 1
+    assert len([p for p in out if p[Ether].dst == REAL_MAC]) == 2  # SYN and the small one
+
+
+def test_tun_honours_the_configured_port_mtu(pcap_daemon, tmp_path):
+    syn = tcp_from_client(45500)
+    mid = tcp_from_client(45500, flags="A", payload=b"m" * 1000)  # 1060 + 20 > 1000
+    cfg = config("tun")
+    cfg["ports"][0]["mtu"] = 1000
+    out, stats, _ = run(pcap_daemon, tmp_path, [syn, mid], cfg)
+    icmps = [p for p in out if ICMP in p]
+    assert len(icmps) == 1 and icmps[0][ICMP].nexthopmtu == 980
+
+
+# ---- fnat -----------------------------------------------------------------------------------
+
+def test_fnat_rewrites_both_ends_and_adds_the_client_address_option(pcap_daemon, tmp_path):
+    syn = tcp_from_client(46000, payload=b"")
+    data = tcp_from_client(46000, flags="A", payload=b"GET / HTTP/1.0\r\n\r\n")
+    reply = from_real(TCP(sport=8080, dport=5000, flags="SA", ack=1001) / Raw(b"abcde"), dst=LOCAL)
+    cfg = config("fnat", client_address="toa", dataplane={"fnat_port_min": 5000, "fnat_port_max": 5000})
+    out, stats, conns = run(pcap_daemon, tmp_path, [syn, data, reply], cfg)
+    to_real = [p for p in out if p[Ether].dst == REAL_MAC]
+    assert len(to_real) == 2, [p.summary() for p in out]
+    s = to_real[0]
+    assert (s[IP].src, s[IP].dst, s[TCP].sport, s[TCP].dport) == (LOCAL, REAL, 5000, 8080)
+    toa = [o for o in s[TCP].options if o[0] == 254]
+    assert len(toa) == 1, s[TCP].options
+    port, addr = struct.unpack("!H4s", toa[0][1])
+    assert (port, ".".join(str(b) for b in addr)) == (46000, CLIENT)
+    assert s[IP].len == len(syn[IP]) + 8
+    assert_checksums(s)
+    d = to_real[1]
+    assert [o for o in d[TCP].options if o[0] == 254] == [], "only SYNs carry the option"
+    assert bytes(d[TCP].payload) == b"GET / HTTP/1.0\r\n\r\n"
+    assert_checksums(d)
+    back = [p for p in out if p[Ether].dst == CLIENT_MAC]
+    assert len(back) == 1
+    b = back[0]
+    assert (b[IP].src, b[IP].dst, b[TCP].sport, b[TCP].dport) == (VIP, CLIENT, 80, 46000)
+    assert_checksums(b)
+    assert stats["dataplane"]["toa_added"] == 1
+    assert conns[0]["local"] == f"{LOCAL}:5000" and conns[0]["forward"] == "fnat"
+
+
+def test_fnat_syn_with_full_options_goes_without_the_option(pcap_daemon, tmp_path):
+    full = [("NOP", None)] * 40  # 40 bytes of options: no room for 8 more
+    syn = tcp_from_client(46500, opts=full)
+    cfg = config("fnat", client_address="toa")
+    out, stats, _ = run(pcap_daemon, tmp_path, [syn], cfg)
+    assert len(out) == 1 and out[0][IP].src == LOCAL
+    assert_checksums(out[0])
+    assert stats["dataplane"]["toa_no_room"] == 1
+
+
+def test_fnat_local_port_exhaustion_is_counted(pcap_daemon, tmp_path):
+    # One local port, one real: a second client cannot get a (real, local) tuple of its own.
+    pkts = [tcp_from_client(47000), from_client(TCP(sport=47001, dport=80, flags="S"), src="10.9.0.20")]
+    cfg = config("fnat", dataplane={"fnat_port_min": 6000, "fnat_port_max": 6000})
+    out, stats, _ = run(pcap_daemon, tmp_path, pkts, cfg)
+    assert len(out) == 1
+    assert stats["dataplane"]["drop_reasons"]["local_ports_exhausted"] == 1
+    # a second local address doubles what one port can carry
+    cfg["services"][0]["local_addresses"] = [LOCAL, LOCAL2]
+    out, stats, _ = run(pcap_daemon, tmp_path, pkts, cfg)
+    assert len(out) == 2 and {p[IP].src for p in out} == {LOCAL, LOCAL2}
+    assert stats["dataplane"]["drop_reasons"]["local_ports_exhausted"] == 0
+
+
+def test_fnat_icmp_error_from_the_real_is_translated_for_the_client(pcap_daemon, tmp_path):
+    dgram = from_client(UDP(sport=7000, dport=80) / Raw(b"q"))
+    quoted = IP(src=LOCAL, dst=REAL) / UDP(sport=5000, dport=8080) / Raw(b"q")
+    err = from_real(ICMP(type=3, code=3) / quoted, dst=LOCAL)
+    cfg = config("fnat", proto="udp", dataplane={"fnat_port_min": 5000, "fnat_port_max": 5000})
+    out, stats, _ = run(pcap_daemon, tmp_path, [dgram, err], cfg)
+    icmps = [p for p in out if ICMP in p]
+    assert len(icmps) == 1, [p.summary() for p in out]
+    e = icmps[0]
+    assert (e[IP].src, e[IP].dst) == (VIP, CLIENT)
+    assert (e[IPerror].src, e[IPerror].dst, e[UDPerror].sport, e[UDPerror].dport) == \
+        (CLIENT, VIP, 7000, 80)
+    assert_checksums(e)
+
+
+def test_fnat_needs_local_addresses(pcap_daemon, tmp_path):
+    cfg = config("dr")
+    wrpcap(str(tmp_path / "e.pcap"), [tcp_from_client(1)])
+    d = pcap_daemon([tmp_path / "e.pcap"], cfg)
+    from lbdaemon import RpcError
+    try:
+        d.rpc.call("service.update", {"vip": VIP, "port": 80, "proto": "tcp", "forward": "fnat"})
+        raise AssertionError("fnat without local addresses accepted")
+    except RpcError as e:
+        assert "local_addresses" in e.message
+    r = d.rpc.call("service.update", {"vip": VIP, "port": 80, "proto": "tcp", "forward": "fnat",
+                                      "local_addresses": [LOCAL]})
+    assert r["local_addresses"] == [LOCAL] and r["forward"] == "fnat"
+
+
+# ---- ICMP -----------------------------------------------------------------------------------
+
+def test_echo_requests_to_our_addresses_are_answered(pcap_daemon, tmp_path):
+    pings = [from_client(ICMP(type=8, id=7, seq=i) / Raw(b"ping-data-odd"), dst=dst)
+             for i, dst in enumerate((VIP, PORT_ADDR, LOCAL, "10.9.0.99"))]
+    out, stats, _ = run(pcap_daemon, tmp_path, pings, config("fnat"))
+    replies = [p for p in out if ICMP in p and p[ICMP].type == 0]
+    assert sorted(p[IP].src for p in replies) == sorted([VIP, PORT_ADDR, LOCAL])
+    for p in replies:
+        assert p[IP].dst == CLIENT and p[Ether].dst == CLIENT_MAC
+        assert bytes(p[ICMP].payload) == b"ping-data-odd"
+        assert_checksums(p)
+    assert stats["dataplane"]["icmp_echo_replies"] == 3
+    assert stats["dataplane"]["drop_reasons"]["not_vip"] == 1
+
+
+def test_dr_icmp_error_about_a_reply_goes_to_the_flows_real(pcap_daemon, tmp_path):
+    syn = tcp_from_client(48000)
+    # a router tells the VIP its reply to the client was too big
+    quoted = IP(src=VIP, dst=CLIENT) / TCP(sport=80, dport=48000, flags="A")
+    err = Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src="10.9.0.1", dst=VIP) / \
+        ICMP(type=3, code=4, nexthopmtu=1200) / quoted
+    unknown = Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src="10.9.0.1", dst=VIP) / \
+        ICMP(type=3, code=4, nexthopmtu=1200) / (IP(src=VIP, dst=CLIENT) / TCP(sport=80, dport=1))
+    other = from_client(ICMP(type=13), dst=VIP)  # timestamp request: neither answered nor relayed
+    out, stats, _ = run(pcap_daemon, tmp_path, [syn, err, unknown, other], config("dr"))
+    icmps = [p for p in out if ICMP in p]
+    assert len(icmps) == 1
+    assert icmps[0][Ether].dst == REAL_MAC
+    assert bytes(icmps[0][IP]) == bytes(err[IP])
+    assert stats["dataplane"]["icmp_errors_relayed"] == 1
+    assert stats["dataplane"]["drop_reasons"]["icmp_no_flow"] == 1
+    assert stats["dataplane"]["drop_reasons"]["icmp_other"] == 1
