@@ -39,8 +39,9 @@ def pcap(cache, kind, *args):
 
 class Scenario:
     def __init__(self, key, title, sched, in_pcap, in_pkts, flows, prefill_pcap=None,
-                 syn_recv=3600, capacity=None, note="", huge=False):
+                 syn_recv=3600, capacity=None, note="", huge=False, forward="dr"):
         self.key, self.title, self.sched = key, title, sched
+        self.forward = forward
         self.in_pcap, self.in_pkts, self.flows = in_pcap, in_pkts, flows
         self.prefill_pcap = prefill_pcap
         self.syn_recv = syn_recv
@@ -72,6 +73,14 @@ def scenarios(cache, new_conn_syns, include_10m=True, quick=False, huge=True):
                 f"replay touches {sample:,} of the {n:,} flows (uniform sample), random order")
         s.append(Scenario(key, f"established DR, {n:,} flows", "wrr", ack, ack_n, n,
                           prefill_pcap=syn, note=note, huge=huge))
+        if key == "est_100k":
+            # The other transmit methods on the same traffic: what each rewrite costs.
+            # nat/fnat flows hold two keys, hence twice the table capacity.
+            for fwd, name in (("tun", "IP-in-IP"), ("nat", "NAT"), ("fnat", "full NAT")):
+                s.append(Scenario(f"est_100k_{fwd}", f"established {name}, {n:,} flows", "wrr",
+                                  ack, ack_n, n, prefill_pcap=syn, note=note, huge=huge,
+                                  forward=fwd, capacity=(2 if fwd in ("nat", "fnat") else 1) *
+                                  (n + n // 8)))
     syn, syn_n = pcap(cache, "syn", new_conn_syns)
     for sched in ("wrr", "mh"):
         s.append(Scenario(f"new_{sched}", f"new connections DR, {sched} over {N_REALS} reals",
@@ -93,7 +102,10 @@ def run_lb(build, work, sc, duration, warmup, huge_dir=None, during=None):
     ports.append("10.0.0.2/24")
     dp = {"flow_capacity": sc.capacity, "mbufs": sc.mbufs(), "max_reals": 64, "max_services": 16,
           "idle_sleep_us": 0}
-    svc = [{"vip": VIP, "port": 80, "proto": "tcp", "scheduler": sc.sched, "reals": reals()}]
+    svc = [{"vip": VIP, "port": 80, "proto": "tcp", "scheduler": sc.sched, "reals": reals(),
+            "forward": sc.forward}]
+    if sc.forward == "fnat":
+        svc[0]["local_addresses"] = ["10.0.0.200", "10.0.0.201"]
     d = VdevDaemon(build, work, vdevs, ports, sc.mem_mb(), dp, svc,
                    timeouts={"syn_recv": sc.syn_recv}, statics=statics(), huge_dir=huge_dir)
     try:

@@ -567,6 +567,33 @@ def test_persistence_group_threshold_and_fallback_options(daemon):
     assert sent[2]["u_threshold"] == 100 and sent[2]["l_threshold"] == 50
 
 
+def test_fullnat_local_addresses_and_client_address_options(daemon):
+    daemon.answers.update({"service.add": {"ok": 1}, "real.add": {"ok": 1}})
+    assert run("service", "add", "tcp", "10.0.0.100:80", "--fullnat", "--laddr",
+               "10.0.0.200,10.0.0.201", "--client-address", "toa", daemon=daemon).returncode == 0
+    assert run("real", "add", "tcp", "10.0.0.100:80", "10.0.0.11:8080", "-m",
+               daemon=daemon).returncode == 0
+    assert run("real", "add", "tcp", "10.0.0.100:80", "10.0.0.12", "-i",
+               daemon=daemon).returncode == 0
+    sent = [q["params"] for q in daemon.requests]
+    assert sent[0] == {"vip": "10.0.0.100", "port": 80, "proto": "tcp", "forward": "fnat",
+                       "local_addresses": ["10.0.0.200", "10.0.0.201"], "client_address": "toa"}
+    assert sent[1]["forward"] == "nat" and sent[1]["port"] == 8080
+    assert sent[2]["forward"] == "tun"
+
+
+def test_list_forward_column_names_every_method(daemon):
+    daemon.answers["service.list"] = {"services": [
+        {"vip": "10.0.0.100", "port": 80, "proto": "tcp", "scheduler": "rr", "forward": "dr",
+         "sched_flags": [], "persistent": 0, "netmask": 32,
+         "reals": [{"ip": f"10.0.0.{11 + i}", "port": 80, "weight": 1, "forward": f,
+                    "active": 0, "inactive": 0}
+                   for i, f in enumerate(("dr", "tun", "nat", "fnat"))]}]}
+    out = run("list", daemon=daemon).stdout
+    for word in ("Route", "Tunnel", "Masq", "FullNat"):
+        assert word in out, out
+
+
 def test_list_shows_persistence_and_group_ports(daemon):
     daemon.answers["service.list"] = {"services": [
         {"vip": "10.0.0.100", "port": 0, "proto": "tcp", "scheduler": "rr", "forward": "dr",
