@@ -85,6 +85,11 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 			    json_integer((json_int_t)ws.icmp_frag_needed_sent));
 	json_object_set_new(dp, "toa_added", json_integer((json_int_t)ws.toa_added));
 	json_object_set_new(dp, "toa_no_room", json_integer((json_int_t)ws.toa_no_room));
+	json_object_set_new(dp, "fragments_received",
+			    json_integer((json_int_t)ws.fragments_received));
+	json_object_set_new(dp, "datagrams_reassembled",
+			    json_integer((json_int_t)ws.datagrams_reassembled));
+	json_object_set_new(dp, "fragments_sent", json_integer((json_int_t)ws.fragments_sent));
 	return json_pack("{s:o, s:o}", "services", services, "dataplane", dp);
 fail:
 	json_decref(services);

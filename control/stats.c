@@ -101,6 +101,9 @@ void stats_workers(struct lb_worker_stats *out)
 		out->icmp_frag_needed_sent += LB_COUNTER_READ(s->icmp_frag_needed_sent);
 		out->toa_added += LB_COUNTER_READ(s->toa_added);
 		out->toa_no_room += LB_COUNTER_READ(s->toa_no_room);
+		out->fragments_received += LB_COUNTER_READ(s->fragments_received);
+		out->datagrams_reassembled += LB_COUNTER_READ(s->datagrams_reassembled);
+		out->fragments_sent += LB_COUNTER_READ(s->fragments_sent);
 		for (int r = 0; r < LB_DROP_REASON_COUNT; r++)
 			out->drops[r] += LB_COUNTER_READ(s->drops[r]);
 	}
@@ -167,4 +170,5 @@ const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT] = {
 	[LB_DROP_TOO_BIG] = "too_big",
 	[LB_DROP_ICMP_NO_FLOW] = "icmp_no_flow",
 	[LB_DROP_ICMP_OTHER] = "icmp_other",
+	[LB_DROP_FRAGMENT] = "fragment",
 };

@@ -23,6 +23,7 @@ enum lb_drop_reason {
 	LB_DROP_TOO_BIG,           /* over the MTU after encapsulation (and DF set: ICMP sent) */
 	LB_DROP_ICMP_NO_FLOW,      /* ICMP error quoting no known flow */
 	LB_DROP_ICMP_OTHER,        /* ICMP we neither answer nor relay */
+	LB_DROP_FRAGMENT,          /* reassembly gave up (timeout, table full, overlap) or no mbuf */
 	LB_DROP_REASON_COUNT,
 };
 
@@ -44,6 +45,9 @@ struct lb_worker_stats {
 	uint64_t icmp_frag_needed_sent; /* tun: told a client to fit under the tunnel MTU */
 	uint64_t toa_added;         /* fnat: client address option added to a SYN */
 	uint64_t toa_no_room;       /* fnat: SYN options full, client address not added */
+	uint64_t fragments_received;
+	uint64_t datagrams_reassembled;
+	uint64_t fragments_sent;    /* made when a packet left larger than the port MTU */
 	uint64_t drops[LB_DROP_REASON_COUNT];
 } __rte_cache_aligned;
 

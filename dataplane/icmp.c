@@ -131,14 +131,15 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 void icmp_handle(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
 		 const struct pkt_info *info, uint64_t now)
 {
-	if (info->icmp_type == PKT_ICMP_ECHO_REQUEST && !info->is_fragment) {
+	if (info->icmp_type == PKT_ICMP_ECHO_REQUEST) {
 		if (is_our_address(snap, m, info->dst_v4))
 			echo_reply(w, m, info);
 		else
 			drop(w, m, LB_DROP_NOT_VIP);
 		return;
 	}
-	if (info->has_quote) {
+	/* Errors are short; a reassembled one would need its checksum summed over segments. */
+	if (info->has_quote && rte_pktmbuf_is_contiguous(m)) {
 		relay_error(w, snap, m, info, now);
 		return;
 	}

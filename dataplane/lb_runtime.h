@@ -25,6 +25,8 @@ struct flow_table;
 struct lb_snapshot;
 struct neigh_table;
 struct persist_table;
+struct rte_ip_frag_tbl;
+struct rte_ip_frag_death_row;
 
 struct lb_port {
 	uint16_t port_id;
@@ -52,6 +54,8 @@ struct lb_worker {
 	struct rte_ring *handoff;      /* packets of flows this worker owns, from other workers */
 	uint32_t fnat_cursor;          /* next candidate in this worker's slice of local ports */
 	uint16_t ip_id;                /* IPv4 id of packets this worker originates */
+	struct rte_ip_frag_tbl *frag_tbl; /* datagrams being reassembled (frag.h) */
+	struct rte_ip_frag_death_row *frag_death_row;
 	struct lb_worker_stats *stats;
 	struct lb_traffic_counters *real_counters;    /* [max_reals + 1], by real id */
 	struct lb_traffic_counters *service_counters; /* [max_services + 1], by service id */
@@ -95,6 +99,8 @@ struct lb_runtime {
 	uint32_t max_reals;
 	uint32_t max_services;
 	uint32_t idle_sleep_us;
+	uint32_t frag_datagrams;
+	uint32_t frag_timeout_ms;
 	uint16_t fnat_port_min, fnat_port_max; /* worker w owns ports min + w + k * n_workers */
 
 	volatile bool quit;

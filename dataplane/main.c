@@ -170,6 +170,8 @@ int main(int argc, char **argv)
 	lb_rt.max_reals = cfg->max_reals;
 	lb_rt.max_services = cfg->max_services;
 	lb_rt.idle_sleep_us = cfg->idle_sleep_us;
+	lb_rt.frag_datagrams = cfg->frag_datagrams;
+	lb_rt.frag_timeout_ms = cfg->frag_timeout_ms;
 	lb_rt.fnat_port_min = (uint16_t)cfg->fnat_port_min;
 	lb_rt.fnat_port_max = (uint16_t)cfg->fnat_port_max;
 

@@ -18,6 +18,7 @@
 
 #include "conn_dump.h"
 #include "flow_table.h"
+#include "frag.h"
 #include "persist_table.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
@@ -58,6 +59,8 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	w->service_counters = rte_zmalloc_socket("svc_ctr", sizeof(struct lb_traffic_counters) *
 								(lb_rt.max_services + 1),
 						 RTE_CACHE_LINE_SIZE, socket);
+	if (frag_worker_init(w, lb_rt.frag_datagrams, lb_rt.frag_timeout_ms, socket) != 0)
+		return NULL;
 	if (w->flows == NULL || w->to_control == NULL || w->from_control == NULL ||
 	    w->requests == NULL || w->handoff == NULL || w->stats == NULL || w->real_counters == NULL ||
 	    w->service_counters == NULL)
@@ -621,8 +624,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		switch (pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
-				  &p->info)) {
+		switch (pkt_parse_segmented(rte_pktmbuf_mtod(m, const uint8_t *),
+					    rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), &p->info)) {
 		case PKT_PARSE_ARP:
 			handle_arp(w, snap, m, &p->info);
 			continue;
@@ -632,6 +635,25 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		case PKT_PARSE_UNSUPPORTED:
 			drop(w, m, LB_DROP_UNSUPPORTED);
 			continue;
+		case PKT_PARSE_IPV4_FRAGMENT: {
+			if (may_steer) {
+				uint16_t owner = frag_owner(&p->info);
+				if (owner != w->index) {
+					handoff_add(&hb, owner, m);
+					continue;
+				}
+			}
+			struct rte_mbuf *whole = frag_reassemble(w, m, &p->info, now);
+			if (whole != NULL) {
+				/* Keep order with what came before it, then handle it as received. */
+				if (n_pend) {
+					handle_ipv4_burst(w, snap, pend, n_pend, now);
+					n_pend = 0;
+				}
+				handle_burst(w, snap, &whole, 1, now, handed_over);
+			}
+			continue;
+		}
 		case PKT_PARSE_IPV4:
 			break;
 		}
@@ -759,6 +781,7 @@ int worker_main(void *arg)
 		}
 		drain_control_tx(w);
 		tx_flush(w);
+		frag_free_death_row(w);
 		conn_dump_worker_step(w);
 		expire_sweep(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
 		rte_rcu_qsbr_quiescent(lb_rt.rcu, w->index);

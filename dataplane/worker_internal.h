@@ -20,7 +20,7 @@ static inline void drop(struct lb_worker *w, struct rte_mbuf *m, enum lb_drop_re
 	rte_pktmbuf_free(m);
 }
 
-static inline void tx_enqueue(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
+static inline void tx_enqueue_raw(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
 {
 	struct lb_tx_batch *b = &w->tx[port];
 
@@ -29,6 +29,18 @@ static inline void tx_enqueue(struct lb_worker *w, uint16_t port, struct rte_mbu
 		return;
 	}
 	b->pkts[b->n++] = m;
+}
+
+uint32_t frag_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m);
+
+/* Queues m on port; what exceeds the port's MTU (a reassembled datagram...) is fragmented. */
+static inline void tx_enqueue(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	if (unlikely(rte_pktmbuf_pkt_len(m) > (uint32_t)lb_rt.ports[port].mtu + RTE_ETHER_HDR_LEN)) {
+		(void)frag_send(w, port, m);
+		return;
+	}
+	tx_enqueue_raw(w, port, m);
 }
 
 /* The worker owning flows of a nat service: a function of the client's address and port. */

@@ -1,9 +1,10 @@
 /*
  * IP-in-IP tunnelling (LVS "tun"): the client's packet travels unchanged inside an outer IPv4
  * header from the appliance's port address to the real server, which decapsulates it and
- * answers the client directly. The outer header costs 20 bytes of MTU: a packet that no longer
- * fits is dropped and, with DF set, answered with ICMP "fragmentation needed" carrying the MTU
- * the client must use, so path MTU discovery works through the tunnel.
+ * answers the client directly. The outer header costs 20 bytes of MTU: a DF packet that no
+ * longer fits is dropped and answered with ICMP "fragmentation needed" carrying the MTU the
+ * client must use, so path MTU discovery works through the tunnel; without DF the outer packet
+ * is fragmented on the way out.
  */
 #include <string.h>
 
@@ -83,9 +84,9 @@ static int tun_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xmi
 
 	if (!egress->has_address)
 		return XMIT_DROP(LB_DROP_NO_NEIGHBOUR); /* no source address for the outer header */
-	if ((uint32_t)info->l3_len + OUTER_LEN > egress->mtu) {
-		if (inner_frag & IP_DF)
-			send_frag_needed(w, m, info, (uint16_t)(egress->mtu - OUTER_LEN));
+	/* Without DF the outer packet is fragmented on the way out (frag_send). */
+	if ((uint32_t)info->l3_len + OUTER_LEN > egress->mtu && (inner_frag & IP_DF)) {
+		send_frag_needed(w, m, info, (uint16_t)(egress->mtu - OUTER_LEN));
 		return XMIT_DROP(LB_DROP_TOO_BIG);
 	}
 	/* Ethernet padding after a short packet must not end up inside the tunnel. */

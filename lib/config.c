@@ -39,6 +39,8 @@ static const struct uint_key dataplane_keys[] = {
 	{"max_services", offsetof(struct lb_config, max_services), 1, 1u << 20},
 	{"max_reals", offsetof(struct lb_config, max_reals), 1, 1u << 22},
 	{"persistence_capacity", offsetof(struct lb_config, persistence_capacity), 1024, 1u << 24},
+	{"frag_datagrams", offsetof(struct lb_config, frag_datagrams), 16, 1u << 20},
+	{"frag_timeout_ms", offsetof(struct lb_config, frag_timeout_ms), 10, 60000},
 	{"fnat_port_min", offsetof(struct lb_config, fnat_port_min), 1, 65535},
 	{"fnat_port_max", offsetof(struct lb_config, fnat_port_max), 1, 65535},
 };
@@ -58,6 +60,8 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->max_services = 1024;
 	c->max_reals = 8192;
 	c->persistence_capacity = 65536;
+	c->frag_datagrams = 4096;
+	c->frag_timeout_ms = 2000;
 	c->fnat_port_min = 1024;
 	c->fnat_port_max = 65535;
 	c->neigh_refresh_s = 30;

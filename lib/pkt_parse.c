@@ -59,10 +59,12 @@ static void parse_icmp_quote(const uint8_t *frame, size_t icmp_off, size_t icmp_
 	info->has_quote = 1;
 }
 
-static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, struct pkt_info *info)
+static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, size_t total_len,
+					struct pkt_info *info)
 {
 	const uint8_t *ip = frame + info->l3_off;
-	size_t avail = len - info->l3_off;
+	size_t avail = len - info->l3_off;           /* readable here */
+	size_t total_avail = total_len - info->l3_off; /* in the whole packet */
 
 	if (avail < 20)
 		return PKT_PARSE_MALFORMED;
@@ -70,7 +72,7 @@ static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, struct
 		return PKT_PARSE_MALFORMED;
 	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
 	uint16_t total = read_be16(ip + 2);
-	if (ihl < 20 || total < ihl || total > avail)
+	if (ihl < 20 || ihl > avail || total < ihl || total > total_avail)
 		return PKT_PARSE_MALFORMED;
 	info->l3_len = total;
 	info->l4_off = (uint16_t)(info->l3_off + ihl);
@@ -79,19 +81,23 @@ static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, struct
 	info->dst_v4 = read_raw32(ip + 16);
 
 	uint16_t frag = read_be16(ip + 6);
-	uint16_t frag_offset = frag & 0x1fff;
-	if (frag_offset != 0)
-		return PKT_PARSE_UNSUPPORTED; /* no L4 header to classify by */
-	info->is_fragment = (frag & 0x2000) != 0;
+	info->ip_id = read_be16(ip + 4);
+	if ((frag & 0x3fff) != 0) {
+		/* MF set or an offset: only the whole datagram has a transport header to go by. */
+		info->is_fragment = 1;
+		return PKT_PARSE_IPV4_FRAGMENT;
+	}
 
 	const uint8_t *l4 = ip + ihl;
-	size_t l4_avail = total - ihl;
+	/* Transport headers must be readable here; lengths may reach into later segments. */
+	size_t l4_total = total - ihl;
+	size_t l4_avail = l4_total < avail - ihl ? l4_total : avail - ihl;
 	switch (info->proto) {
 	case IPPROTO_TCP: {
 		if (l4_avail < 20)
 			return PKT_PARSE_MALFORMED;
 		size_t doff = (size_t)(l4[12] >> 4) * 4;
-		if (doff < 20 || doff > l4_avail)
+		if (doff < 20 || doff > l4_total)
 			return PKT_PARSE_MALFORMED;
 		info->sport = read_be16(l4);
 		info->dport = read_be16(l4 + 2);
@@ -102,8 +108,7 @@ static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, struct
 		if (l4_avail < 8)
 			return PKT_PARSE_MALFORMED;
 		uint16_t ulen = read_be16(l4 + 4);
-		/* A first fragment carries only part of the datagram the UDP length describes. */
-		if (ulen < 8 || (!info->is_fragment && ulen > l4_avail))
+		if (ulen < 8 || ulen > l4_total)
 			return PKT_PARSE_MALFORMED;
 		info->sport = read_be16(l4);
 		info->dport = read_be16(l4 + 2);
@@ -114,8 +119,7 @@ static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, struct
 			return PKT_PARSE_MALFORMED;
 		info->icmp_type = l4[0];
 		info->icmp_code = l4[1];
-		if (!info->is_fragment &&
-		    (l4[0] == PKT_ICMP_DEST_UNREACH || l4[0] == PKT_ICMP_TIME_EXCEEDED ||
+		if ((l4[0] == PKT_ICMP_DEST_UNREACH || l4[0] == PKT_ICMP_TIME_EXCEEDED ||
 		     l4[0] == PKT_ICMP_PARAM_PROBLEM))
 			parse_icmp_quote(frame, info->l4_off, l4_avail, info);
 		break;
@@ -127,8 +131,16 @@ static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, struct
 
 enum pkt_parse_result pkt_parse(const uint8_t *frame, size_t len, struct pkt_info *info)
 {
+	return pkt_parse_segmented(frame, len, len, info);
+}
+
+enum pkt_parse_result pkt_parse_segmented(const uint8_t *frame, size_t head_len, size_t total_len,
+					  struct pkt_info *info)
+{
+	size_t len = head_len;
+
 	memset(info, 0, sizeof(*info));
-	if (frame == NULL || len < 14)
+	if (frame == NULL || len < 14 || total_len < head_len)
 		return PKT_PARSE_MALFORMED;
 
 	size_t off = 12;
@@ -148,7 +160,7 @@ enum pkt_parse_result pkt_parse(const uint8_t *frame, size_t len, struct pkt_inf
 
 	switch (type) {
 	case PKT_ETHERTYPE_IPV4:
-		return parse_ipv4(frame, len, info);
+		return parse_ipv4(frame, len, total_len, info);
 	case PKT_ETHERTYPE_ARP:
 		return parse_arp(frame + off, len - off, info);
 	default:

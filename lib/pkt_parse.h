@@ -26,8 +26,9 @@
 enum pkt_parse_result {
 	PKT_PARSE_IPV4 = 0,    /* IPv4 with a TCP/UDP header (or ICMP / another protocol: see proto) */
 	PKT_PARSE_ARP,         /* Ethernet/IPv4 ARP */
-	PKT_PARSE_UNSUPPORTED, /* well-formed but not handled (other ethertype, non-first fragment) */
+	PKT_PARSE_UNSUPPORTED, /* well-formed but not handled (other ethertype, ARP for other hardware) */
 	PKT_PARSE_MALFORMED,   /* truncated or inconsistent headers */
+	PKT_PARSE_IPV4_FRAGMENT, /* a fragment of an IPv4 datagram (first or not): reassemble it */
 };
 
 struct pkt_arp {
@@ -63,7 +64,8 @@ struct pkt_info {
 	uint8_t n_vlans;
 	uint8_t proto;      /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP ... */
 	uint8_t tcp_flags;
-	uint8_t is_fragment; /* first fragment of a fragmented datagram */
+	uint8_t is_fragment; /* a fragment (PKT_PARSE_IPV4_FRAGMENT): only the IPv4 fields are set */
+	uint16_t ip_id;      /* IPv4 identification, host order */
 	uint32_t src_v4, dst_v4; /* network order */
 	uint16_t sport, dport;   /* host order; 0 when the protocol has no ports */
 	struct pkt_arp arp;      /* valid for PKT_PARSE_ARP */
@@ -74,6 +76,14 @@ struct pkt_info {
 
 /* Parses len bytes of frame; fills info and classifies the frame. Never reads past len. */
 enum pkt_parse_result pkt_parse(const uint8_t *frame, size_t len, struct pkt_info *info);
+
+/*
+ * Parses a frame of total_len bytes of which only the first head_len are at frame (a chained
+ * buffer, e.g. a reassembled datagram): lengths are checked against total_len, headers must lie
+ * within head_len. Never reads past head_len.
+ */
+enum pkt_parse_result pkt_parse_segmented(const uint8_t *frame, size_t head_len, size_t total_len,
+					  struct pkt_info *info);
 
 /* Internet checksum (RFC 1071) of len bytes, folded, not inverted, starting from sum. */
 uint32_t pkt_csum_partial(const void *data, size_t len, uint32_t sum);

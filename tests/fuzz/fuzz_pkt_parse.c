@@ -35,7 +35,8 @@ static void check_ipv4(const uint8_t *data, size_t size, const struct pkt_info *
 	FUZZ_CHECK(info->l4_off <= info->l3_off + info->l3_len);
 	FUZZ_CHECK(info->l3_len == read_be16(data + info->l3_off + 2));
 	FUZZ_CHECK(info->proto == data[info->l3_off + 9]);
-	FUZZ_CHECK((read_be16(data + info->l3_off + 6) & 0x1fff) == 0); /* never a later fragment */
+	/* never a fragment: those are reassembled first */
+	FUZZ_CHECK((read_be16(data + info->l3_off + 6) & 0x3fff) == 0);
 
 	size_t l4_len = (size_t)info->l3_off + info->l3_len - info->l4_off;
 	const uint8_t *l4 = data + info->l4_off;
@@ -52,11 +53,22 @@ static void check_ipv4(const uint8_t *data, size_t size, const struct pkt_info *
 		FUZZ_CHECK(info->sport == read_be16(l4));
 		FUZZ_CHECK(info->dport == read_be16(l4 + 2));
 		FUZZ_CHECK(read_be16(l4 + 4) >= 8);
-		FUZZ_CHECK(info->is_fragment || read_be16(l4 + 4) <= l4_len);
+		FUZZ_CHECK(read_be16(l4 + 4) <= l4_len);
 	} else {
 		FUZZ_CHECK(info->sport == 0 && info->dport == 0);
 		if (info->proto == IPPROTO_ICMP)
 			FUZZ_CHECK(l4_len >= 8);
+	}
+	if (info->has_quote) {
+		/* the quoted header and 8 bytes of its transport header were really quoted */
+		const struct pkt_icmp_quote *q = &info->quote;
+		FUZZ_CHECK(info->proto == IPPROTO_ICMP);
+		FUZZ_CHECK(q->ip_off == info->l4_off + 8u);
+		FUZZ_CHECK(q->l4_off >= q->ip_off + 20u && q->l4_off <= q->ip_off + 60u);
+		FUZZ_CHECK((size_t)q->l4_off + 8 <= (size_t)info->l3_off + info->l3_len);
+		FUZZ_CHECK(q->proto == IPPROTO_TCP || q->proto == IPPROTO_UDP);
+		FUZZ_CHECK(q->sport == read_be16(data + q->l4_off));
+		FUZZ_CHECK(q->dport == read_be16(data + q->l4_off + 2));
 	}
 }
 
@@ -84,7 +96,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum pkt_parse_result r = pkt_parse(data, size, &info);
 
 	FUZZ_CHECK(r == PKT_PARSE_IPV4 || r == PKT_PARSE_ARP || r == PKT_PARSE_UNSUPPORTED ||
-		   r == PKT_PARSE_MALFORMED);
+		   r == PKT_PARSE_MALFORMED || r == PKT_PARSE_IPV4_FRAGMENT);
+	if (r == PKT_PARSE_IPV4_FRAGMENT) {
+		FUZZ_CHECK(info.is_fragment == 1);
+		FUZZ_CHECK((size_t)info.l3_off + info.l3_len <= size);
+		FUZZ_CHECK((read_be16(data + info.l3_off + 6) & 0x3fff) != 0);
+	}
+	/* a chained buffer: headers read from the head only, lengths checked against the total */
+	if (size > 34) {
+		struct pkt_info seg;
+		enum pkt_parse_result rs = pkt_parse_segmented(data, 34, size, &seg);
+		FUZZ_CHECK(rs != PKT_PARSE_IPV4 || seg.l4_off <= 34);
+	}
 	FUZZ_CHECK(info.n_vlans <= PKT_MAX_VLANS);
 	if (r == PKT_PARSE_IPV4 || r == PKT_PARSE_ARP) {
 		FUZZ_CHECK(info.l3_off == 14u + 4u * info.n_vlans);

@@ -483,21 +483,21 @@ static void test_fragments(void **state)
 	build_eth(&f, NULL, 0, PKT_ETHERTYPE_IPV4);
 	build_ipv4(&f, IPPROTO_TCP, 5, 20, 185);
 	build_tcp(&f, 1, 2, PKT_TCP_SYN, 5, 0);
-	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_UNSUPPORTED);
-	/* last fragment (MF clear, offset set) is also not first */
+	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_IPV4_FRAGMENT);
+	assert_int_equal(info.is_fragment, 1);
+	assert_int_equal(info.sport, 0); /* fragments are reassembled before ports are read */
+	/* last fragment (MF clear, offset set) */
 	build_eth(&f, NULL, 0, PKT_ETHERTYPE_IPV4);
 	build_ipv4(&f, IPPROTO_UDP, 5, 8, 1);
 	append(&f, "\0\0\0\0\0\0\0\0", 8);
-	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_UNSUPPORTED);
+	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_IPV4_FRAGMENT);
 
 	/* first fragment: MF set, offset 0 */
 	build_eth(&f, NULL, 0, PKT_ETHERTYPE_IPV4);
 	build_ipv4(&f, IPPROTO_TCP, 5, 20, 0x2000);
 	build_tcp(&f, 4000, 80, PKT_TCP_ACK, 5, 0);
-	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_IPV4);
+	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_IPV4_FRAGMENT);
 	assert_int_equal(info.is_fragment, 1);
-	assert_int_equal(info.sport, 4000);
-	assert_int_equal(info.dport, 80);
 
 	/* DF alone is not a fragment */
 	build_eth(&f, NULL, 0, PKT_ETHERTYPE_IPV4);
@@ -506,15 +506,18 @@ static void test_fragments(void **state)
 	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_IPV4);
 	assert_int_equal(info.is_fragment, 0);
 
-	/* a first UDP fragment carries less than the UDP length promises */
+	/* a reassembled datagram in a chained buffer: only its head is readable here */
 	build_eth(&f, NULL, 0, PKT_ETHERTYPE_IPV4);
-	build_ipv4(&f, IPPROTO_UDP, 5, 16, 0x2000);
-	append(&f, (const uint8_t[]){0x13, 0x88, 0x00, 0x35, 0x05, 0xdc, 0, 0}, 8); /* ulen 1500 */
-	append(&f, "01234567", 8);
-	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_IPV4);
-	assert_int_equal(info.is_fragment, 1);
+	build_ipv4(&f, IPPROTO_UDP, 5, 1480, 0);
+	append(&f, (const uint8_t[]){0x13, 0x88, 0x00, 0x35, 0x05, 0xc8, 0, 0}, 8); /* ulen 1480 */
+	assert_int_equal(pkt_parse_segmented(f.bytes, f.len, f.len + 1472, &info), PKT_PARSE_IPV4);
 	assert_int_equal(info.sport, 5000);
-	assert_int_equal(info.dport, 53);
+	assert_int_equal(info.l3_len, 1500);
+	/* ... but not longer than the whole packet */
+	assert_int_equal(pkt_parse_segmented(f.bytes, f.len, f.len + 1471, &info), PKT_PARSE_MALFORMED);
+	/* headers must be in the head */
+	assert_int_equal(pkt_parse_segmented(f.bytes, f.len - 4, f.len + 1472, &info),
+			 PKT_PARSE_MALFORMED);
 }
 
 static void test_checksum_ipv4_header(void **state)

@@ -1,0 +1,147 @@
+#include "frag.h"
+
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
+#include <rte_malloc.h>
+
+#include "nat_rewrite.h"
+#include "worker_internal.h"
+
+#define FRAG_BUCKET_ENTRIES 16
+#define MAX_L2_LEN (RTE_ETHER_HDR_LEN + 4 * PKT_MAX_VLANS)
+#define IP_DF 0x4000
+#define IP_MF 0x2000
+
+int frag_worker_init(struct lb_worker *w, uint32_t datagrams, uint32_t timeout_ms, int socket)
+{
+	uint64_t cycles = (rte_get_tsc_hz() + 999) / 1000 * timeout_ms;
+	uint32_t buckets = (datagrams + FRAG_BUCKET_ENTRIES - 1) / FRAG_BUCKET_ENTRIES;
+
+	w->frag_tbl = rte_ip_frag_table_create(buckets, FRAG_BUCKET_ENTRIES, datagrams, cycles,
+					       socket);
+	w->frag_death_row = rte_zmalloc_socket("frag_dr", sizeof(struct rte_ip_frag_death_row),
+					       RTE_CACHE_LINE_SIZE, socket);
+	return w->frag_tbl != NULL && w->frag_death_row != NULL ? 0 : -1;
+}
+
+uint16_t frag_owner(const struct pkt_info *info)
+{
+	uint32_t h = (info->src_v4 ^ (info->dst_v4 * 0x9e3779b1u) ^
+		      ((uint32_t)info->ip_id << 8 | info->proto)) * 0x85ebca6bu;
+	return (uint16_t)((h >> 16) % lb_rt.n_workers);
+}
+
+struct rte_mbuf *frag_reassemble(struct lb_worker *w, struct rte_mbuf *m,
+				 const struct pkt_info *info, uint64_t now)
+{
+	struct rte_ip_frag_death_row *dr = w->frag_death_row;
+	size_t frame_len = (size_t)info->l3_off + info->l3_len;
+
+	LB_COUNTER_ADD(w->stats->fragments_received, 1);
+	/* Ethernet padding after a short fragment would become part of the datagram. */
+	if (rte_pktmbuf_pkt_len(m) > frame_len)
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - frame_len));
+	m->l2_len = info->l3_off;
+	m->l3_len = (uint16_t)(info->l4_off - info->l3_off);
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, info->l3_off);
+	struct rte_mbuf *whole = rte_ipv4_frag_reassemble_packet(w->frag_tbl, dr, m, now, ip);
+	if (whole == NULL)
+		return NULL;
+	LB_COUNTER_ADD(w->stats->datagrams_reassembled, 1);
+	/* The library leaves the header checksum to offloads, which we do not use. */
+	struct rte_ipv4_hdr *wip = rte_pktmbuf_mtod_offset(whole, struct rte_ipv4_hdr *,
+							   whole->l2_len);
+	wip->hdr_checksum = 0;
+	wip->hdr_checksum = rte_ipv4_cksum(wip);
+	/* Most datagrams fit one buffer: make them plain packets every PMD can send. */
+	if (!rte_pktmbuf_is_contiguous(whole) &&
+	    rte_pktmbuf_pkt_len(whole) <= rte_pktmbuf_data_len(whole) + rte_pktmbuf_tailroom(whole))
+		(void)rte_pktmbuf_linearize(whole);
+	return whole;
+}
+
+void frag_free_death_row(struct lb_worker *w)
+{
+	struct rte_ip_frag_death_row *dr = w->frag_death_row;
+
+	if (dr->cnt == 0)
+		return;
+	LB_COUNTER_ADD(w->stats->drops[LB_DROP_FRAGMENT], dr->cnt);
+	rte_ip_frag_free_death_row(dr, 0);
+}
+
+static uint16_t l2_length(const uint8_t *frame)
+{
+	uint16_t off = 12;
+	uint16_t type = (uint16_t)(frame[off] << 8 | frame[off + 1]);
+
+	for (int v = 0; v < PKT_MAX_VLANS && (type == PKT_ETHERTYPE_VLAN || type == PKT_ETHERTYPE_QINQ);
+	     v++) {
+		off += 4;
+		type = (uint16_t)(frame[off] << 8 | frame[off + 1]);
+	}
+	return (uint16_t)(off + 2);
+}
+
+uint32_t frag_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	uint8_t hdr[MAX_L2_LEN + 60];
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint16_t l2 = l2_length(frame);
+	uint32_t ip_len = rte_pktmbuf_pkt_len(m) - l2;
+	uint16_t mtu = lb_rt.ports[port].mtu;
+
+	if (ip_len <= mtu) {
+		tx_enqueue_raw(w, port, m);
+		return 1;
+	}
+	const uint8_t *ip = frame + l2;
+	uint16_t ethertype = (uint16_t)(frame[l2 - 2] << 8 | frame[l2 - 1]);
+	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+	uint16_t frag = rte_be_to_cpu_16(nat_load16(ip + 6));
+	if (ethertype != PKT_ETHERTYPE_IPV4 || (frag & IP_DF) ||
+	    rte_pktmbuf_data_len(m) < l2 + ihl) {
+		drop(w, m, LB_DROP_TOO_BIG);
+		return 0;
+	}
+	memcpy(hdr, frame, l2 + ihl);
+	/* Fragment payloads are multiples of 8 bytes; each must fit one mbuf of the pool. */
+	uint32_t room = rte_pktmbuf_data_room_size(lb_rt.pool) - RTE_PKTMBUF_HEADROOM - l2 - ihl;
+	uint32_t max_payload = ((mtu - ihl) < room ? (mtu - ihl) : room) & ~7u;
+	uint32_t payload = ip_len - (uint32_t)ihl;
+	uint32_t base = (uint32_t)(frag & 0x1fff) * 8, sent = 0;
+	for (uint32_t off = 0; off < payload; off += max_payload) {
+		uint32_t len = payload - off < max_payload ? payload - off : max_payload;
+		bool last = off + len == payload;
+		struct rte_mbuf *f = rte_pktmbuf_alloc(lb_rt.pool);
+		uint8_t *out = f != NULL ? (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(l2 + ihl + len))
+					 : NULL;
+		if (out == NULL) {
+			rte_pktmbuf_free(f);
+			LB_COUNTER_ADD(w->stats->drops[LB_DROP_FRAGMENT], 1);
+			break;
+		}
+		memcpy(out, hdr, l2 + ihl);
+		const void *src = rte_pktmbuf_read(m, (uint32_t)(l2 + ihl + off), len,
+						   out + l2 + ihl);
+		if (src != out + l2 + ihl)
+			memcpy(out + l2 + ihl, src, len);
+		uint8_t *fip = out + l2;
+		uint16_t field = (uint16_t)(((base + off) / 8) | ((!last || (frag & IP_MF)) ? IP_MF : 0));
+		nat_store16(fip + 2, rte_cpu_to_be_16((uint16_t)(ihl + len)));
+		nat_store16(fip + 6, rte_cpu_to_be_16(field));
+		fip[10] = fip[11] = 0;
+		uint16_t sum = pkt_csum_fold(pkt_csum_partial(fip, ihl, 0));
+		fip[10] = (uint8_t)(sum >> 8);
+		fip[11] = (uint8_t)sum;
+		f->port = port;
+		tx_enqueue_raw(w, port, f);
+		sent++;
+	}
+	LB_COUNTER_ADD(w->stats->fragments_sent, sent);
+	rte_pktmbuf_free(m);
+	return sent;
+}
