@@ -79,6 +79,7 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 	json_object_set_new(dp, "persistence_full", json_integer((json_int_t)ws.persistence_full));
 	json_object_set_new(dp, "handoffs", json_integer((json_int_t)ws.handoffs));
 	json_object_set_new(dp, "icmp_echo_replies", json_integer((json_int_t)ws.icmp_echo_replies));
+	json_object_set_new(dp, "nd_advertisements", json_integer((json_int_t)ws.nd_advertisements));
 	json_object_set_new(dp, "icmp_errors_relayed",
 			    json_integer((json_int_t)ws.icmp_errors_relayed));
 	json_object_set_new(dp, "icmp_frag_needed_sent",

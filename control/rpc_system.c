@@ -7,8 +7,38 @@
 #include "config_store.h"
 #include "flow_table.h"
 #include "lb_runtime.h"
+#include "neigh.h"
 #include "rpc_methods.h"
 #include "scheduler.h"
+
+/* The real servers' neighbour entries: resolved (with MAC), unresolved, static. */
+static json_t *neighbours_json(void)
+{
+	json_t *list = json_array();
+	const struct neigh_table *t = lb_rt.neigh;
+
+	for (uint32_t i = 0; i < t->capacity; i++) {
+		const struct neigh_entry *e = &t->entries[i];
+		char ab[LB_ADDR_STRLEN], mb[18] = "";
+		if (!e->in_use)
+			continue;
+		uint64_t w = __atomic_load_n(&e->mac_word, __ATOMIC_ACQUIRE);
+		uint8_t mac[6];
+		for (int k = 5; k >= 0; k--) {
+			mac[k] = (uint8_t)w;
+			w >>= 8;
+		}
+		bool resolved = e->mac_word & NEIGH_VALID;
+		if (resolved)
+			lb_mac_format(mac, mb, sizeof(mb));
+		json_array_append_new(list, json_pack("{s:s, s:i, s:s, s:s}", "ip",
+						      lb_addr_format(&e->ip, ab, sizeof(ab)), "port",
+						      (int)e->port_id, "mac", mb, "state",
+						      e->is_static ? "static"
+								   : resolved ? "resolved" : "unresolved"));
+	}
+	return list;
+}
 
 static json_t *system_info(json_t *params, struct rpc_error *err)
 {
@@ -39,10 +69,15 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 		if (lp->has_address)
 			snprintf(addr, sizeof(addr), "%s/%u", lb_addr_format(&lp->address, ab, sizeof(ab)),
 				 lp->prefix_len);
-		json_array_append_new(ports, json_pack("{s:i, s:s, s:s, s:s, s:i, s:i}", "port", p,
-						       "name", lp->name, "mac", mac, "address", addr,
-						       "rx_queues", lp->n_queues, "tx_queues",
-						       lb_rt.n_workers));
+		json_t *po = json_pack("{s:i, s:s, s:s, s:s, s:i, s:i, s:i}", "port", p, "name",
+				       lp->name, "mac", mac, "address", addr, "rx_queues",
+				       lp->n_queues, "tx_queues", lb_rt.n_workers, "mtu", lp->mtu);
+		if (lp->has_address6) {
+			snprintf(addr, sizeof(addr), "%s/%u",
+				 lb_addr_format(&lp->address6, ab, sizeof(ab)), lp->prefix_len6);
+			json_object_set_new(po, "address6", json_string(addr));
+		}
+		json_array_append_new(ports, po);
 	}
 	snprintf(names, sizeof(names), "%s", sched_names());
 	for (char *tok = strtok(names, ","); tok != NULL; tok = strtok(NULL, ","))
@@ -53,6 +88,7 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 			 "workers", workers, "ports", ports, "schedulers", scheds, "flow_capacity",
 			 (json_int_t)flow_capacity, "snapshot_generation",
 			 (json_int_t)lb_rt.snapshot_generation);
+	json_object_set_new(info, "neighbours", neighbours_json());
 	json_object_set_new(info, "flow_table_bytes", json_integer((json_int_t)lb_rt.flow_table_bytes));
 	json_object_set_new(info, "flow_entry_bytes",
 			    json_real(flow_capacity ? (double)lb_rt.flow_table_bytes / (double)flow_capacity : 0));

@@ -97,6 +97,7 @@ void stats_workers(struct lb_worker_stats *out)
 		out->persistence_full += LB_COUNTER_READ(s->persistence_full);
 		out->handoffs += LB_COUNTER_READ(s->handoffs);
 		out->icmp_echo_replies += LB_COUNTER_READ(s->icmp_echo_replies);
+		out->nd_advertisements += LB_COUNTER_READ(s->nd_advertisements);
 		out->icmp_errors_relayed += LB_COUNTER_READ(s->icmp_errors_relayed);
 		out->icmp_frag_needed_sent += LB_COUNTER_READ(s->icmp_frag_needed_sent);
 		out->toa_added += LB_COUNTER_READ(s->toa_added);

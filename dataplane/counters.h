@@ -41,6 +41,7 @@ struct lb_worker_stats {
 	uint64_t persistence_full; /* a template could not be stored: the client may move */
 	uint64_t handoffs;          /* packets handed to the worker owning their flow */
 	uint64_t icmp_echo_replies;
+	uint64_t nd_advertisements; /* IPv6 neighbour solicitations for our addresses answered */
 	uint64_t icmp_errors_relayed;
 	uint64_t icmp_frag_needed_sent; /* tun: told a client to fit under the tunnel MTU */
 	uint64_t toa_added;         /* fnat: client address option added to a SYN */

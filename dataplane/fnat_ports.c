@@ -19,19 +19,19 @@ int fnat_reply_key_alloc(struct lb_worker *w, const struct snap_service *ss,
 
 	if (ss->n_local_addrs == 0 || slice == 0)
 		return -1;
-	memcpy(&client_hash, ck->src, 4);
-	client_hash = (client_hash ^ ck->sport) * 0x9e3779b1u;
+	struct lb_addr client = flow_key_addr(ck->family, ck->src);
+	client_hash = (addr_fold(&client) ^ ck->sport) * 0x9e3779b1u;
 	memset(rk, 0, sizeof(*rk));
-	rk->family = AF_INET;
+	rk->family = ck->family;
 	rk->proto = ck->proto;
 	rk->sport = rport;
-	memcpy(rk->src, &r->ip.v4, 4);
+	flow_key_set_addr(rk->src, &r->ip);
 	for (uint32_t t = 0; t < FNAT_PORT_TRIES; t++) {
 		const struct lb_addr *la = &ss->local_addrs[(client_hash + t) % ss->n_local_addrs];
 		uint32_t k = w->fnat_cursor++ % slice;
 		uint16_t port = (uint16_t)(lb_rt.fnat_port_min + w->index + k * n);
 
-		memcpy(rk->dst, &la->v4, 4);
+		flow_key_set_addr(rk->dst, la);
 		rk->dport = rte_cpu_to_be_16(port);
 		*rhash = flow_table_hash(w->flows, rk);
 		int32_t pos = flow_table_lookup(w->flows, rk, *rhash);

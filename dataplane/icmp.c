@@ -1,7 +1,9 @@
 /*
- * ICMP on the dataplane: echo requests to a VIP, a local address or a port address are answered
- * in place; errors that quote a packet of a known connection are delivered to the side that
- * sent it, translated for nat/fnat; everything else is dropped and counted.
+ * ICMP and ICMPv6 on the dataplane: echo requests to a VIP, a local address or a port address
+ * are answered in place, as are IPv6 neighbour solicitations for them; errors that quote a
+ * packet of a known connection are delivered to the side that sent it, translated for
+ * nat/fnat; everything else is dropped and counted (neighbour advertisements go to the control
+ * lcore, which resolves real servers).
  */
 #include <rte_ether.h>
 
@@ -9,24 +11,37 @@
 #include "worker_internal.h"
 #include "xmit.h"
 
+#define ND_NA_FLAGS_SOLICITED_OVERRIDE 0x60 /* first byte of the NA flags word */
+#define ND_OPT_TARGET_LLADDR 2
+#define NA_LEN 32 /* header, target, target link-layer address option */
+
 static bool is_our_address(const struct lb_snapshot *snap, const struct rte_mbuf *m,
-			   uint32_t addr_be)
+			   const struct lb_addr *a)
 {
 	struct snap_service_key k;
-	struct lb_addr a = lb_addr_from_v4(addr_be);
 	const struct lb_port *port = &lb_rt.ports[m->port];
 
-	snap_service_key_make(&k, &a, 0, 0);
-	return lookup_table_find(&snap->vip_index, &k) >= 0 || is_local_address(snap, addr_be) ||
-	       (port->has_address && lb_addr_equal(&port->address, &a));
+	snap_service_key_make(&k, a, 0, 0);
+	return lookup_table_find(&snap->vip_index, &k) >= 0 || is_local_address(snap, a) ||
+	       (port->has_address && lb_addr_equal(&port->address, a)) ||
+	       (port->has_address6 && lb_addr_equal(&port->address6, a));
 }
 
-/* The key of the packet travelling opposite to the quoted one: how the table knows the flow. */
-static void quote_reverse_key(const struct pkt_info *info, struct flow_key *k)
+static struct lb_addr quote_src(const struct pkt_info *info)
 {
-	const struct pkt_icmp_quote *q = &info->quote;
+	return info->family == AF_INET6 ? lb_addr_from_v6(info->quote.src6)
+					: lb_addr_from_v4(info->quote.src_v4);
+}
 
-	flow_key_make_v4(k, q->proto, q->dst_v4, q->dport, q->src_v4, q->sport);
+static struct lb_addr quote_dst(const struct pkt_info *info)
+{
+	return info->family == AF_INET6 ? lb_addr_from_v6(info->quote.dst6)
+					: lb_addr_from_v4(info->quote.dst_v4);
+}
+
+static bool is_error_type(const struct pkt_info *info)
+{
+	return info->has_quote;
 }
 
 uint16_t icmp_owner(const struct lb_worker *w, const struct lb_snapshot *snap,
@@ -35,45 +50,99 @@ uint16_t icmp_owner(const struct lb_worker *w, const struct lb_snapshot *snap,
 	const struct pkt_icmp_quote *q = &info->quote;
 	struct snap_service_key key;
 
-	if (!info->has_quote)
+	if (!is_error_type(info))
 		return w->index;
+	struct lb_addr qsrc = quote_src(info), qdst = quote_dst(info);
 	/* We sent the quoted packet from a local address: its port names the owner. */
-	if (is_local_address(snap, q->src_v4)) {
+	if (is_local_address(snap, &qsrc)) {
 		int owner = owner_by_local_port(q->sport);
 		return owner < 0 ? w->index : (uint16_t)owner;
 	}
 	/* We sent it to a nat real on behalf of the client it names. */
-	if (is_nat_real(snap, q->dst_v4, q->proto, q->dport))
-		return owner_by_client(q->src_v4, q->sport);
+	if (is_nat_real(snap, &qdst, q->proto, q->dport))
+		return owner_by_client(&qsrc, q->sport);
 	/* The quoted packet is a reply from the VIP: the client it went to names the owner. */
-	struct lb_addr vip = lb_addr_from_v4(q->src_v4);
-	snap_service_key_make(&key, &vip, q->proto, q->sport);
+	snap_service_key_make(&key, &qsrc, q->proto, q->sport);
 	int64_t idx = lookup_table_find(&snap->service_index, &key);
 	if (idx >= 0 && snap->services[idx].steer_by_client)
-		return owner_by_client(q->dst_v4, q->dport);
+		return owner_by_client(&qdst, q->dport);
 	/* dr/tun flows live where the NIC's RSS put them: this worker's table is all we know. */
 	return w->index;
+}
+
+static void swap_l2(struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(&lb_rt.ports[m->port].mac, &eth->src_addr);
 }
 
 static void echo_reply(struct lb_worker *w, struct rte_mbuf *m, const struct pkt_info *info)
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
 	uint8_t *ip = frame + info->l3_off, *icmp = frame + info->l4_off;
 
-	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
-	rte_ether_addr_copy(&lb_rt.ports[m->port].mac, &eth->src_addr);
-	/* Swapping the addresses leaves the header checksum as it was; the TTL does not. */
-	nat_store32(ip + NAT_IP_SRC_OFF, info->dst_v4);
-	nat_store32(ip + NAT_IP_DST_OFF, info->src_v4);
-	uint16_t old_ttl_word = nat_load16(ip + 8);
-	ip[8] = 64;
-	nat_store16(ip + NAT_IP_CSUM_OFF, csum_replace16(nat_load16(ip + NAT_IP_CSUM_OFF),
-							 old_ttl_word, nat_load16(ip + 8)));
+	swap_l2(m);
+	/* Swapping the addresses leaves every checksum as it was; TTL and type do not. */
+	if (info->family == AF_INET) {
+		nat_store32(ip + NAT_IP_SRC_OFF, info->dst_v4);
+		nat_store32(ip + NAT_IP_DST_OFF, info->src_v4);
+		uint16_t old_ttl_word = nat_load16(ip + 8);
+		ip[8] = 64;
+		nat_store16(ip + NAT_IP_CSUM_OFF, csum_replace16(nat_load16(ip + NAT_IP_CSUM_OFF),
+								 old_ttl_word, nat_load16(ip + 8)));
+	} else {
+		memcpy(ip + NAT_IP6_SRC_OFF, info->dst6, 16);
+		memcpy(ip + NAT_IP6_DST_OFF, info->src6, 16);
+		ip[7] = 64; /* hop limit: not covered by any checksum */
+	}
 	uint16_t old_type_word = nat_load16(icmp);
-	icmp[0] = PKT_ICMP_ECHO_REPLY;
+	icmp[0] = info->family == AF_INET ? PKT_ICMP_ECHO_REPLY : PKT_ICMP6_ECHO_REPLY;
 	nat_store16(icmp + 2, csum_replace16(nat_load16(icmp + 2), old_type_word, nat_load16(icmp)));
 	LB_COUNTER_ADD(w->stats->icmp_echo_replies, 1);
+	tx_enqueue(w, m->port, m);
+}
+
+/* RFC 4861: a solicitation for one of our addresses gets a solicited advertisement, in place. */
+static void neighbour_advertise(struct lb_worker *w, const struct lb_snapshot *snap,
+				struct rte_mbuf *m, const struct pkt_info *info)
+{
+	static const uint8_t unspecified[16];
+	struct lb_addr target = lb_addr_from_v6(info->nd_target);
+
+	if (!is_our_address(snap, m, &target) || memcmp(info->src6, unspecified, 16) == 0 ||
+	    !rte_pktmbuf_is_contiguous(m)) {
+		/* not ours, or duplicate address detection: nothing to say */
+		drop(w, m, LB_DROP_NOT_VIP);
+		return;
+	}
+	uint32_t want = (uint32_t)info->l4_off + NA_LEN;
+	if (rte_pktmbuf_pkt_len(m) > want)
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - want));
+	else if (rte_pktmbuf_pkt_len(m) < want &&
+		 rte_pktmbuf_append(m, (uint16_t)(want - rte_pktmbuf_pkt_len(m))) == NULL) {
+		drop(w, m, LB_DROP_ICMP_OTHER);
+		return;
+	}
+	swap_l2(m);
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *ip = frame + info->l3_off, *icmp = frame + info->l4_off;
+	nat_store16(ip + 4, rte_cpu_to_be_16((uint16_t)(info->l4_off - info->l3_off - 40 + NA_LEN)));
+	memcpy(ip + NAT_IP6_DST_OFF, info->src6, 16);
+	memcpy(ip + NAT_IP6_SRC_OFF, info->nd_target, 16);
+	ip[7] = 255; /* required for neighbour discovery */
+	memset(icmp, 0, NA_LEN);
+	icmp[0] = PKT_ICMP6_NA;
+	icmp[4] = ND_NA_FLAGS_SOLICITED_OVERRIDE;
+	memcpy(icmp + 8, info->nd_target, 16);
+	icmp[24] = ND_OPT_TARGET_LLADDR;
+	icmp[25] = 1;
+	memcpy(icmp + 26, &lb_rt.ports[m->port].mac, 6);
+	struct pkt_info na = *info;
+	na.l3_len = (uint16_t)(info->l4_off - info->l3_off + NA_LEN);
+	xmit_icmp_checksum(m, &na);
+	LB_COUNTER_ADD(w->stats->nd_advertisements, 1);
 	tx_enqueue(w, m->port, m);
 }
 
@@ -81,8 +150,11 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 			const struct pkt_info *info, uint64_t now)
 {
 	struct flow_key k;
+	const struct pkt_icmp_quote *q = &info->quote;
+	struct lb_addr qsrc = quote_src(info), qdst = quote_dst(info);
 
-	quote_reverse_key(info, &k);
+	/* The key of the packet travelling opposite to the quoted one: how the table knows it. */
+	flow_key_make_addrs(&k, q->proto, &qdst, q->dport, &qsrc, q->sport);
 	int32_t pos = flow_table_lookup(w->flows, &k, flow_table_hash(w->flows, &k));
 	if (pos < 0) {
 		drop(w, m, LB_DROP_ICMP_NO_FLOW);
@@ -131,11 +203,24 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 void icmp_handle(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
 		 const struct pkt_info *info, uint64_t now)
 {
-	if (info->icmp_type == PKT_ICMP_ECHO_REQUEST) {
-		if (is_our_address(snap, m, info->dst_v4))
+	bool v6 = info->family == AF_INET6;
+	struct lb_addr dst = pkt_dst_addr(info);
+
+	if (info->icmp_type == (v6 ? PKT_ICMP6_ECHO_REQUEST : PKT_ICMP_ECHO_REQUEST)) {
+		if (is_our_address(snap, m, &dst))
 			echo_reply(w, m, info);
 		else
 			drop(w, m, LB_DROP_NOT_VIP);
+		return;
+	}
+	if (v6 && info->icmp_type == PKT_ICMP6_NS) {
+		neighbour_advertise(w, snap, m, info);
+		return;
+	}
+	if (v6 && info->icmp_type == PKT_ICMP6_NA) {
+		/* Real servers' answers feed the control lcore's neighbour table, as ARP does. */
+		if (rte_ring_enqueue(w->to_control, m) != 0)
+			drop(w, m, LB_DROP_CONTROL_RING_FULL);
 		return;
 	}
 	/* Errors are short; a reassembled one would need its checksum summed over segments. */

@@ -35,6 +35,9 @@ struct lb_port {
 	bool has_address;
 	struct lb_addr address; /* the appliance's own address on this port */
 	uint8_t prefix_len;
+	bool has_address6;
+	struct lb_addr address6; /* its IPv6 address (ports[].address6), for dual-stack ports */
+	uint8_t prefix_len6;
 	uint16_t mtu; /* IP MTU (ports[].mtu) */
 	char name[64];
 };

@@ -142,17 +142,31 @@ void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len
 	struct lb_addr ip;
 	int slot;
 
-	if (pkt_parse(frame, len, &info) != PKT_PARSE_ARP)
+	const uint8_t *mac;
+	switch (pkt_parse(frame, len, &info)) {
+	case PKT_PARSE_ARP:
+		ip = lb_addr_from_v4(info.arp.spa);
+		mac = info.arp.sha;
+		break;
+	case PKT_PARSE_IPV6:
+		/* a neighbour advertisement naming its link-layer address */
+		if (info.proto != PKT_IPPROTO_ICMPV6 || info.icmp_type != PKT_ICMP6_NA ||
+		    !info.has_lladdr)
+			return;
+		ip = lb_addr_from_v6(info.nd_target);
+		mac = info.nd_lladdr;
+		break;
+	default:
 		return;
-	ip = lb_addr_from_v4(info.arp.spa);
+	}
 	slot = find_slot(t, &ip);
 	if (slot < 0 || t->entries[slot].is_static)
 		return;
-	uint64_t word = mac_to_word(info.arp.sha);
+	uint64_t word = mac_to_word(mac);
 	if (t->entries[slot].mac_word != word) {
 		char ab[LB_ADDR_STRLEN], mb[18];
 		LB_LOG(INFO, "neighbour %s is at %s", lb_addr_format(&ip, ab, sizeof(ab)),
-		       lb_mac_format(info.arp.sha, mb, sizeof(mb)));
+		       lb_mac_format(mac, mb, sizeof(mb)));
 	}
 	__atomic_store_n(&t->entries[slot].mac_word, word, __ATOMIC_RELEASE);
 	t->entries[slot].last_reply_tsc = now;
@@ -193,12 +207,60 @@ static void send_arp_request(const struct neigh_entry *e)
 		rte_pktmbuf_free(m);
 }
 
+/* RFC 4861 neighbour solicitation to the target's solicited-node multicast address. */
+static void send_neighbour_solicitation(const struct neigh_entry *e)
+{
+	const struct lb_port *port = &lb_rt.ports[e->port_id];
+	const size_t icmp_len = 32; /* header, target, source link-layer address option */
+	struct rte_mbuf *m;
+
+	if (!port->has_address6 || lb_rt.n_workers == 0)
+		return;
+	m = rte_pktmbuf_alloc(lb_rt.pool);
+	if (m == NULL)
+		return;
+	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(14 + 40 + icmp_len));
+	if (f == NULL) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	memset(f, 0, 14 + 40 + icmp_len);
+	const uint8_t *t6 = e->ip.v6;
+	uint8_t mc[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, t6[13], t6[14], t6[15]};
+	uint8_t mac[6] = {0x33, 0x33, 0xff, t6[13], t6[14], t6[15]};
+	memcpy(f, mac, 6);
+	memcpy(f + 6, &port->mac, 6);
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	uint8_t *ip = f + 14, *icmp = ip + 40;
+	ip[0] = 0x60;
+	ip[5] = (uint8_t)icmp_len;
+	ip[6] = PKT_IPPROTO_ICMPV6;
+	ip[7] = 255;
+	memcpy(ip + 8, port->address6.v6, 16);
+	memcpy(ip + 24, mc, 16);
+	icmp[0] = PKT_ICMP6_NS;
+	memcpy(icmp + 8, t6, 16);
+	icmp[24] = 1; /* source link-layer address */
+	icmp[25] = 1;
+	memcpy(icmp + 26, &port->mac, 6);
+	uint8_t tail[8] = {0, 0, 0, (uint8_t)icmp_len, 0, 0, 0, PKT_IPPROTO_ICMPV6};
+	uint32_t sum = pkt_csum_partial(ip + 8, 32, 0);
+	sum = pkt_csum_partial(tail, 8, sum);
+	uint16_t c = pkt_csum_fold(pkt_csum_partial(icmp, icmp_len, sum));
+	icmp[2] = (uint8_t)(c >> 8);
+	icmp[3] = (uint8_t)c;
+	m->port = e->port_id;
+	if (rte_ring_enqueue(lb_rt.workers[0]->from_control, m) != 0)
+		rte_pktmbuf_free(m);
+}
+
 void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint32_t refresh_s,
 			  uint32_t timeout_s)
 {
 	for (uint32_t i = 0; i < t->capacity; i++) {
 		struct neigh_entry *e = &t->entries[i];
-		if (!e->in_use || e->is_static || e->ip.family != AF_INET)
+		if (!e->in_use || e->is_static)
 			continue;
 		bool resolved = e->mac_word & NEIGH_VALID;
 		uint64_t age = now - e->last_reply_tsc;
@@ -207,13 +269,16 @@ void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint
 			__atomic_store_n(&e->mac_word, 0, __ATOMIC_RELEASE);
 			resolved = false;
 			char ab[LB_ADDR_STRLEN];
-			LB_LOG(WARNING, "neighbour %s stopped answering ARP; packets to it are dropped",
+			LB_LOG(WARNING, "neighbour %s stopped answering ARP/ND; packets to it are dropped",
 			       lb_addr_format(&e->ip, ab, sizeof(ab)));
 		}
 		bool due = !resolved || age > (uint64_t)refresh_s * hz;
 		if (due && now - e->last_request_tsc >= NEIGH_RETRY_S * hz) {
 			e->last_request_tsc = now;
-			send_arp_request(e);
+			if (e->ip.family == AF_INET)
+				send_arp_request(e);
+			else
+				send_neighbour_solicitation(e);
 		}
 	}
 }

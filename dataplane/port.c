@@ -67,6 +67,9 @@ static int port_init_one(uint16_t port_id, const struct lb_config *cfg, uint16_t
 		p->address = cfg->ports[port_id].address;
 		p->prefix_len = cfg->ports[port_id].prefix_len;
 		p->mtu = cfg->ports[port_id].mtu;
+		p->has_address6 = cfg->ports[port_id].has_address6;
+		p->address6 = cfg->ports[port_id].address6;
+		p->prefix_len6 = cfg->ports[port_id].prefix_len6;
 	} else {
 		p->mtu = 1500;
 	}

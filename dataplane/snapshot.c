@@ -25,10 +25,13 @@ void snap_service_key_make(struct snap_service_key *k, const struct lb_addr *vip
 
 int snapshot_egress_port(const struct lb_addr *ip)
 {
-	for (uint16_t p = 0; p < lb_rt.n_ports; p++)
-		if (lb_rt.ports[p].has_address &&
-		    lb_addr_same_prefix(&lb_rt.ports[p].address, ip, lb_rt.ports[p].prefix_len))
+	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
+		const struct lb_port *port = &lb_rt.ports[p];
+		if (port->has_address && lb_addr_same_prefix(&port->address, ip, port->prefix_len))
 			return p;
+		if (port->has_address6 && lb_addr_same_prefix(&port->address6, ip, port->prefix_len6))
+			return p;
+	}
 	return -1;
 }
 

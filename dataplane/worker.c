@@ -98,7 +98,7 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 	if (info->arp.op == PKT_ARP_REQUEST) {
 		snap_service_key_make(&key, &target, 0, 0);
 		bool ours = lookup_table_find(&snap->vip_index, &key) >= 0 ||
-			    is_local_address(snap, info->arp.tpa) ||
+			    is_local_address(snap, &target) ||
 			    (port->has_address && lb_addr_equal(&port->address, &target));
 		if (ours) {
 			uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
@@ -124,7 +124,20 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 
 static inline void flow_key_make(struct flow_key *k, const struct pkt_info *info)
 {
-	flow_key_make_v4(k, info->proto, info->src_v4, info->sport, info->dst_v4, info->dport);
+	k->family = info->family;
+	k->proto = info->proto;
+	k->sport = rte_cpu_to_be_16(info->sport);
+	k->dport = rte_cpu_to_be_16(info->dport);
+	k->pad = 0;
+	if (info->family == AF_INET) {
+		memset(k->src, 0, sizeof(k->src));
+		memset(k->dst, 0, sizeof(k->dst));
+		memcpy(k->src, &info->src_v4, 4);
+		memcpy(k->dst, &info->dst_v4, 4);
+	} else {
+		memcpy(k->src, info->src6, 16);
+		memcpy(k->dst, info->dst6, 16);
+	}
 }
 
 static inline void conn_count_adjust(struct lb_worker *w, struct flow_entry *e, uint8_t new_state)
@@ -201,8 +214,8 @@ static uint32_t schedule_new(struct lb_worker *w, const struct lb_snapshot *snap
 	bool fits = ss->n_dests <= MAX_DESTS_WITH_LOAD;
 
 	memset(&req, 0, sizeof(req));
-	req.client = lb_addr_from_v4(info->src_v4);
-	req.vip = lb_addr_from_v4(info->dst_v4);
+	req.client = pkt_src_addr(info);
+	req.vip = pkt_dst_addr(info);
 	req.client_port = info->sport;
 	req.vip_port = info->dport;
 	req.proto = info->proto;
@@ -245,7 +258,7 @@ static uint32_t schedule_persistent(struct lb_worker *w, const struct lb_snapsho
 				    uint64_t now)
 {
 	struct persist_key key;
-	struct lb_addr client = lb_addr_from_v4(info->src_v4);
+	struct lb_addr client = pkt_src_addr(info);
 	uint32_t now_s = (uint32_t)(now / lb_rt.tsc_hz), real_id;
 	uint8_t gen8;
 
@@ -291,12 +304,12 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 		uint16_t rport = r->l4_port ? rte_cpu_to_be_16(r->l4_port) : key->dport;
 		if (r->forward == LB_FWD_NAT) {
 			memset(&rk, 0, sizeof(rk));
-			rk.family = AF_INET;
+			rk.family = key->family;
 			rk.proto = key->proto;
 			rk.sport = rport;
 			rk.dport = key->sport;
-			memcpy(rk.src, &r->ip.v4, 4);
-			memcpy(rk.dst, key->src, 4);
+			flow_key_set_addr(rk.src, &r->ip);
+			memcpy(rk.dst, key->src, 16);
 			rhash = flow_table_hash(w->flows, &rk);
 			int32_t old = flow_table_lookup(w->flows, &rk, rhash);
 			if (old >= 0) {
@@ -585,7 +598,9 @@ static void handoff_flush(struct lb_worker *w, struct handoff_batch *hb)
 static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
 		       const struct pkt_info *info)
 {
-	if (is_local_address(snap, info->dst_v4)) {
+	struct lb_addr src = pkt_src_addr(info), dst = pkt_dst_addr(info);
+
+	if (is_local_address(snap, &dst)) {
 		int owner = owner_by_local_port(info->dport);
 		if (owner < 0) {
 			drop(w, m, LB_DROP_NO_REPLY_FLOW);
@@ -593,8 +608,8 @@ static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, stru
 		}
 		return owner;
 	}
-	if (is_nat_real(snap, info->src_v4, info->proto, info->sport))
-		return owner_by_client(info->dst_v4, info->dport);
+	if (is_nat_real(snap, &src, info->proto, info->sport))
+		return owner_by_client(&dst, info->dport);
 	drop(w, m, LB_DROP_NOT_VIP);
 	return -1;
 }
@@ -655,9 +670,10 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			continue;
 		}
 		case PKT_PARSE_IPV4:
+		case PKT_PARSE_IPV6:
 			break;
 		}
-		if (p->info.proto == IPPROTO_ICMP) {
+		if (p->info.proto == IPPROTO_ICMP || p->info.proto == PKT_IPPROTO_ICMPV6) {
 			/* Keep order with the client packets before it (a SYN, then its error). */
 			if (n_pend) { /* pend[n_pend], this packet's slot, is not touched */
 				handle_ipv4_burst(w, snap, pend, n_pend, now);
@@ -674,7 +690,7 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			drop(w, m, LB_DROP_NOT_VIP);
 			continue;
 		}
-		struct lb_addr dst = lb_addr_from_v4(p->info.dst_v4);
+		struct lb_addr dst = pkt_dst_addr(&p->info);
 		snap_service_key_make(&key, &dst, p->info.proto, p->info.dport);
 		int64_t idx;
 		if (last_idx != -2 && snap_service_key_equal(&key, &last_key)) {
@@ -702,7 +718,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		}
 		const struct snap_service *ss = &snap->services[idx];
 		if (may_steer && ss->steer_by_client) {
-			uint16_t owner = owner_by_client(p->info.src_v4, p->info.sport);
+			struct lb_addr client = pkt_src_addr(&p->info);
+			uint16_t owner = owner_by_client(&client, p->info.sport);
 			if (owner != w->index) {
 				handoff_add(&hb, owner, m);
 				continue;

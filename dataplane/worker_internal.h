@@ -43,10 +43,21 @@ static inline void tx_enqueue(struct lb_worker *w, uint16_t port, struct rte_mbu
 	tx_enqueue_raw(w, port, m);
 }
 
-/* The worker owning flows of a nat service: a function of the client's address and port. */
-static inline uint16_t owner_by_client(uint32_t addr_be, uint16_t port)
+/* 32 bits of an address for hashing (IPv6: its four words folded). */
+static inline uint32_t addr_fold(const struct lb_addr *a)
 {
-	uint32_t h = (addr_be ^ ((uint32_t)port * 0x9e3779b1u)) * 0x85ebca6bu;
+	uint32_t w[4];
+
+	if (a->family == AF_INET)
+		return a->v4;
+	memcpy(w, a->v6, 16);
+	return w[0] ^ w[1] ^ w[2] ^ w[3];
+}
+
+/* The worker owning flows of a nat service: a function of the client's address and port. */
+static inline uint16_t owner_by_client(const struct lb_addr *client, uint16_t port)
+{
+	uint32_t h = (addr_fold(client) ^ ((uint32_t)port * 0x9e3779b1u)) * 0x85ebca6bu;
 	return (uint16_t)((h >> 16) % lb_rt.n_workers);
 }
 
@@ -58,42 +69,64 @@ static inline int owner_by_local_port(uint16_t port)
 	return (int)((port - lb_rt.fnat_port_min) % lb_rt.n_workers);
 }
 
-static inline bool is_local_address(const struct lb_snapshot *snap, uint32_t addr_be)
+static inline bool is_local_address(const struct lb_snapshot *snap, const struct lb_addr *a)
 {
 	struct snap_service_key k;
-	struct lb_addr a = lb_addr_from_v4(addr_be);
 
-	snap_service_key_make(&k, &a, 0, 0);
-	return snap->local_index.count != 0 && lookup_table_find(&snap->local_index, &k) >= 0;
+	if (snap->local_index.count == 0)
+		return false;
+	snap_service_key_make(&k, a, 0, 0);
+	return lookup_table_find(&snap->local_index, &k) >= 0;
 }
 
 /* True when addr:port (proto) is a nat real server of some service. */
-static inline bool is_nat_real(const struct lb_snapshot *snap, uint32_t addr_be, uint8_t proto,
-			       uint16_t port)
+static inline bool is_nat_real(const struct lb_snapshot *snap, const struct lb_addr *a,
+			       uint8_t proto, uint16_t port)
 {
 	struct snap_service_key k;
-	struct lb_addr a = lb_addr_from_v4(addr_be);
 
 	if (snap->nat_real_index.count == 0)
 		return false;
-	snap_service_key_make(&k, &a, proto, port);
+	snap_service_key_make(&k, a, proto, port);
 	if (lookup_table_find(&snap->nat_real_index, &k) >= 0)
 		return true;
-	snap_service_key_make(&k, &a, 0, 0);
+	snap_service_key_make(&k, a, 0, 0);
 	return lookup_table_find(&snap->nat_real_index, &k) >= 0;
 }
 
-/* Builds the flow key of a packet (host-order ports in, network order stored). */
-static inline void flow_key_make_v4(struct flow_key *k, uint8_t proto, uint32_t src,
-				    uint16_t sport, uint32_t dst, uint16_t dport)
+/* Writes address a into a 16-byte flow-key field (IPv4: 4 bytes, the rest zero). */
+static inline void flow_key_set_addr(uint8_t field[16], const struct lb_addr *a)
 {
-	memset(k, 0, sizeof(*k));
-	k->family = AF_INET;
+	if (a->family == AF_INET) {
+		memset(field, 0, 16);
+		memcpy(field, &a->v4, 4);
+	} else {
+		memcpy(field, a->v6, 16);
+	}
+}
+
+/* The address stored in a flow-key field of family `family`. */
+static inline struct lb_addr flow_key_addr(uint8_t family, const uint8_t field[16])
+{
+	uint32_t v4;
+
+	if (family == AF_INET6)
+		return lb_addr_from_v6(field);
+	memcpy(&v4, field, 4);
+	return lb_addr_from_v4(v4);
+}
+
+/* Builds a flow key (host-order ports in, network order stored). */
+static inline void flow_key_make_addrs(struct flow_key *k, uint8_t proto, const struct lb_addr *src,
+				       uint16_t sport, const struct lb_addr *dst, uint16_t dport)
+{
+	k->family = src->family;
 	k->proto = proto;
 	k->sport = rte_cpu_to_be_16(sport);
 	k->dport = rte_cpu_to_be_16(dport);
-	memcpy(k->src, &src, 4);
-	memcpy(k->dst, &dst, 4);
+	k->pad = 0;
+	flow_key_set_addr(k->src, src);
+	flow_key_set_addr(k->dst, dst);
 }
 
 /* Ends a connection: both of its keys leave the table and its real's counts drop. */

@@ -54,7 +54,7 @@ const struct xmit_ops *xmit_ops_get(uint8_t forward);
 /* Sets the Ethernet header of m for real r on its egress port; false without a neighbour. */
 bool xmit_set_real_mac(struct rte_mbuf *m, const struct snap_real *r);
 
-/* Recomputes the ICMP checksum of the message at l4_off (after its quoted packet changed). */
+/* Recomputes the ICMP/ICMPv6 checksum of the message at l4_off (after it changed). */
 void xmit_icmp_checksum(struct rte_mbuf *m, const struct pkt_info *info);
 
 #endif

@@ -12,11 +12,6 @@
 #define TOA_KIND 254
 #define TOA_LEN 8 /* kind, length, port (2), IPv4 address (4) */
 
-static inline uint32_t key_addr4(const uint8_t *a)
-{
-	return nat_load32(a);
-}
-
 static inline size_t l4_len(const struct pkt_info *info)
 {
 	return (size_t)info->l3_len - (info->l4_off - info->l3_off);
@@ -88,11 +83,12 @@ static int fnat_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xm
 	size_t len = l4_len(info);
 
 	/* reply key: real address:port -> local address:port */
-	nat_rewrite_endpoint(ip, l4, len, info->proto, true, key_addr4(x->reply_key->dst),
-			     x->reply_key->dport);
-	nat_rewrite_endpoint(ip, l4, len, info->proto, false, key_addr4(x->reply_key->src),
-			     x->reply_key->sport);
-	if (x->ss != NULL && x->ss->client_addr_mode == LB_CLIENT_ADDR_TOA && info->proto == IPPROTO_TCP &&
+	nat_set_endpoint(info->family, ip, l4, len, info->proto, true, x->reply_key->dst,
+			 x->reply_key->dport);
+	nat_set_endpoint(info->family, ip, l4, len, info->proto, false, x->reply_key->src,
+			 x->reply_key->sport);
+	if (x->ss != NULL && x->ss->client_addr_mode == LB_CLIENT_ADDR_TOA &&
+	    info->family == AF_INET && info->proto == IPPROTO_TCP &&
 	    (info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN) {
 		if (add_toa(m, info, x->client_key))
 			LB_COUNTER_ADD(w->stats->toa_added, 1);
@@ -111,10 +107,10 @@ static void fnat_to_client(struct rte_mbuf *m, const struct pkt_info *info,
 	uint8_t *ip = frame + info->l3_off, *l4 = frame + info->l4_off;
 	size_t len = l4_len(info);
 
-	nat_rewrite_endpoint(ip, l4, len, info->proto, true, key_addr4(client_key->dst),
-			     client_key->dport);
-	nat_rewrite_endpoint(ip, l4, len, info->proto, false, key_addr4(client_key->src),
-			     client_key->sport);
+	nat_set_endpoint(info->family, ip, l4, len, info->proto, true, client_key->dst,
+			 client_key->dport);
+	nat_set_endpoint(info->family, ip, l4, len, info->proto, false, client_key->src,
+			 client_key->sport);
 }
 
 /* Error about a reply (VIP -> client, quoted) heading to the real: its own packet, local side. */
@@ -123,16 +119,16 @@ static int fnat_icmp_to_real(struct lb_worker *w, struct rte_mbuf *m, const stru
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	const struct pkt_info *info = x->info;
 	const struct flow_key *rk = x->reply_key;
+	uint8_t f = info->family, *ip = frame + info->l3_off;
+	uint8_t *qip = frame + info->quote.ip_off, *ql4 = frame + info->quote.l4_off;
 	(void)w;
 
-	nat_rewrite_endpoint(frame + info->l3_off, NULL, 0, IPPROTO_ICMP, true, key_addr4(rk->dst), 0);
-	nat_rewrite_endpoint(frame + info->l3_off, NULL, 0, IPPROTO_ICMP, false, key_addr4(rk->src), 0);
-	nat_rewrite_endpoint(frame + info->quote.ip_off, frame + info->quote.l4_off,
-			     quoted_l4_avail(info), info->quote.proto, true, key_addr4(rk->src),
-			     rk->sport);
-	nat_rewrite_endpoint(frame + info->quote.ip_off, frame + info->quote.l4_off,
-			     quoted_l4_avail(info), info->quote.proto, false, key_addr4(rk->dst),
-			     rk->dport);
+	nat_set_endpoint(f, ip, NULL, 0, 0, true, rk->dst, 0);
+	nat_set_endpoint(f, ip, NULL, 0, 0, false, rk->src, 0);
+	nat_set_endpoint(f, qip, ql4, quoted_l4_avail(info), info->quote.proto, true, rk->src,
+			 rk->sport);
+	nat_set_endpoint(f, qip, ql4, quoted_l4_avail(info), info->quote.proto, false, rk->dst,
+			 rk->dport);
 	xmit_icmp_checksum(m, info);
 	if (!xmit_set_real_mac(m, x->r))
 		return XMIT_DROP(LB_DROP_NO_NEIGHBOUR);
@@ -144,18 +140,16 @@ static void fnat_icmp_to_client(struct rte_mbuf *m, const struct pkt_info *info,
 				const struct flow_key *client_key, const struct flow_key *reply_key)
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t f = info->family, *ip = frame + info->l3_off;
+	uint8_t *qip = frame + info->quote.ip_off, *ql4 = frame + info->quote.l4_off;
 
-	if (info->src_v4 == key_addr4(reply_key->src))
-		nat_rewrite_endpoint(frame + info->l3_off, NULL, 0, IPPROTO_ICMP, true,
-				     key_addr4(client_key->dst), 0);
-	nat_rewrite_endpoint(frame + info->l3_off, NULL, 0, IPPROTO_ICMP, false,
-			     key_addr4(client_key->src), 0);
-	nat_rewrite_endpoint(frame + info->quote.ip_off, frame + info->quote.l4_off,
-			     quoted_l4_avail(info), info->quote.proto, true, key_addr4(client_key->src),
-			     client_key->sport);
-	nat_rewrite_endpoint(frame + info->quote.ip_off, frame + info->quote.l4_off,
-			     quoted_l4_avail(info), info->quote.proto, false,
-			     key_addr4(client_key->dst), client_key->dport);
+	if (nat_endpoint_is(f, ip, true, reply_key->src))
+		nat_set_endpoint(f, ip, NULL, 0, 0, true, client_key->dst, 0);
+	nat_set_endpoint(f, ip, NULL, 0, 0, false, client_key->src, 0);
+	nat_set_endpoint(f, qip, ql4, quoted_l4_avail(info), info->quote.proto, true,
+			 client_key->src, client_key->sport);
+	nat_set_endpoint(f, qip, ql4, quoted_l4_avail(info), info->quote.proto, false,
+			 client_key->dst, client_key->dport);
 	xmit_icmp_checksum(m, info);
 }
 

@@ -140,7 +140,7 @@ static int parse_dataplane(const json_t *v, struct lb_config *c, char *err, size
 
 static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"address", "mtu", NULL};
+	static const char *const keys[] = {"address", "address6", "mtu", NULL};
 
 	if (!json_is_array(v))
 		return lb_err(err, errlen, "ports: must be an array");
@@ -163,6 +163,17 @@ static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t e
 							       &c->ports[i].prefix_len) != 0)
 			return lb_err(err, errlen, "%s.address: required, an address with prefix like \"10.0.0.2/24\"",
 				      path);
+		a = json_object_get(p, "address6");
+		if (a != NULL) {
+			if (!json_is_string(a) || strchr(json_string_value(a), '/') == NULL ||
+			    lb_addr_parse_prefix(json_string_value(a), &c->ports[i].address6,
+						 &c->ports[i].prefix_len6) != 0 ||
+			    c->ports[i].address6.family != AF_INET6 ||
+			    c->ports[i].address.family != AF_INET)
+				return lb_err(err, errlen, "%s.address6: an IPv6 address with prefix like "
+					      "\"2001:db8::2/64\", next to an IPv4 address", path);
+			c->ports[i].has_address6 = true;
+		}
 		uint32_t mtu = 1500;
 		if (lb_json_get_uint(p, "mtu", path, 576, 9216, &mtu, err, errlen) != 0)
 			return -1;
@@ -352,8 +363,14 @@ json_t *lb_config_to_json(const struct lb_config *c)
 	for (uint32_t i = 0; i < c->n_ports; i++) {
 		snprintf(buf, sizeof(buf), "%s/%u",
 			 lb_addr_format(&c->ports[i].address, ab, sizeof(ab)), c->ports[i].prefix_len);
-		json_array_append_new(ports, json_pack("{s:s, s:I}", "address", buf, "mtu",
-						       (json_int_t)c->ports[i].mtu));
+		json_t *po = json_pack("{s:s, s:I}", "address", buf, "mtu", (json_int_t)c->ports[i].mtu);
+		if (c->ports[i].has_address6) {
+			snprintf(buf, sizeof(buf), "%s/%u",
+				 lb_addr_format(&c->ports[i].address6, ab, sizeof(ab)),
+				 c->ports[i].prefix_len6);
+			json_object_set_new(po, "address6", json_string(buf));
+		}
+		json_array_append_new(ports, po);
 	}
 	json_object_set_new(root, "ports", ports);
 	for (uint32_t i = 0; i < c->n_static_neigh; i++) {

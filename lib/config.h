@@ -84,6 +84,9 @@ struct lb_port_cfg {
 	struct lb_addr address;
 	uint8_t prefix_len;
 	uint16_t mtu; /* IP MTU of the link: tun tells clients to fit under it minus the outer header */
+	bool has_address6;
+	struct lb_addr address6; /* optional IPv6 address of a dual-stack port */
+	uint8_t prefix_len6;
 };
 
 struct lb_static_neigh_cfg {

@@ -50,6 +50,15 @@ static inline struct lb_addr lb_addr_from_v4(uint32_t be_addr)
 	return a;
 }
 
+static inline struct lb_addr lb_addr_from_v6(const uint8_t be_addr[16])
+{
+	struct lb_addr a = {0};
+	a.family = AF_INET6;
+	for (int i = 0; i < 16; i++)
+		a.v6[i] = be_addr[i];
+	return a;
+}
+
 /* Parses "aa:bb:cc:dd:ee:ff"; returns 0 or -1. */
 int lb_mac_parse(const char *text, uint8_t mac[6]);
 

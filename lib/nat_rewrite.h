@@ -76,4 +76,55 @@ static inline void nat_rewrite_endpoint(uint8_t *ip, uint8_t *l4, size_t l4_avai
 	nat_store16(l4 + poff, port_be);
 }
 
+#define NAT_IP6_SRC_OFF 8
+#define NAT_IP6_DST_OFF 24
+
+/*
+ * IPv6 version of nat_rewrite_endpoint: no header checksum, but the TCP/UDP checksum's
+ * pseudo-header covers the 16-byte address.
+ */
+static inline void nat_rewrite_endpoint6(uint8_t *ip6, uint8_t *l4, size_t l4_avail, uint8_t proto,
+					 bool is_src, const uint8_t addr[16], uint16_t port_be)
+{
+	uint8_t *field = ip6 + (is_src ? NAT_IP6_SRC_OFF : NAT_IP6_DST_OFF);
+	size_t coff = nat_l4_csum_off(proto);
+
+	if (l4 != NULL && coff != 0 && l4_avail >= coff + 2) {
+		uint16_t sum = nat_load16(l4 + coff);
+		for (int i = 0; i < 16; i += 4)
+			sum = csum_replace32(sum, nat_load32(field + i), nat_load32(addr + i));
+		sum = csum_replace16(sum, nat_load16(l4 + (is_src ? 0 : 2)), port_be);
+		/* IPv6 has no "no checksum": a computed 0 is sent as 0xffff for UDP */
+		if (proto == IPPROTO_UDP && sum == 0)
+			sum = 0xffff;
+		nat_store16(l4 + coff, sum);
+	}
+	memmove(field, addr, 16);
+	if (l4 != NULL)
+		nat_store16(l4 + (is_src ? 0 : 2), port_be);
+}
+
+/*
+ * Either family: sets the source or destination of the IP header at ip to the address held in
+ * a 16-byte flow-key field (IPv4: its first 4 bytes) and, with l4, the port (network order).
+ */
+static inline void nat_set_endpoint(uint8_t family, uint8_t *ip, uint8_t *l4, size_t l4_avail,
+				    uint8_t proto, bool is_src, const uint8_t addr[16],
+				    uint16_t port_be)
+{
+	if (family == AF_INET6)
+		nat_rewrite_endpoint6(ip, l4, l4_avail, proto, is_src, addr, port_be);
+	else
+		nat_rewrite_endpoint(ip, l4, l4_avail, proto, is_src, nat_load32(addr), port_be);
+}
+
+/* True when the source (is_src) or destination address of the IP header equals the field. */
+static inline bool nat_endpoint_is(uint8_t family, const uint8_t *ip, bool is_src,
+				   const uint8_t addr[16])
+{
+	if (family == AF_INET6)
+		return memcmp(ip + (is_src ? NAT_IP6_SRC_OFF : NAT_IP6_DST_OFF), addr, 16) == 0;
+	return memcmp(ip + (is_src ? NAT_IP_SRC_OFF : NAT_IP_DST_OFF), addr, 4) == 0;
+}
+
 #endif

@@ -1,6 +1,7 @@
 #include "pkt_parse.h"
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <string.h>
 
 static inline uint16_t read_be16(const uint8_t *p)
@@ -59,6 +60,8 @@ static void parse_icmp_quote(const uint8_t *frame, size_t icmp_off, size_t icmp_
 	info->has_quote = 1;
 }
 
+static int parse_ports(const uint8_t *l4, size_t l4_avail, size_t l4_total, struct pkt_info *info);
+
 static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, size_t total_len,
 					struct pkt_info *info)
 {
@@ -92,29 +95,9 @@ static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, size_t
 	/* Transport headers must be readable here; lengths may reach into later segments. */
 	size_t l4_total = total - ihl;
 	size_t l4_avail = l4_total < avail - ihl ? l4_total : avail - ihl;
-	switch (info->proto) {
-	case IPPROTO_TCP: {
-		if (l4_avail < 20)
-			return PKT_PARSE_MALFORMED;
-		size_t doff = (size_t)(l4[12] >> 4) * 4;
-		if (doff < 20 || doff > l4_total)
-			return PKT_PARSE_MALFORMED;
-		info->sport = read_be16(l4);
-		info->dport = read_be16(l4 + 2);
-		info->tcp_flags = l4[13];
-		break;
-	}
-	case IPPROTO_UDP: {
-		if (l4_avail < 8)
-			return PKT_PARSE_MALFORMED;
-		uint16_t ulen = read_be16(l4 + 4);
-		if (ulen < 8 || ulen > l4_total)
-			return PKT_PARSE_MALFORMED;
-		info->sport = read_be16(l4);
-		info->dport = read_be16(l4 + 2);
-		break;
-	}
-	case IPPROTO_ICMP:
+	if (parse_ports(l4, l4_avail, l4_total, info) != 0)
+		return PKT_PARSE_MALFORMED;
+	if (info->proto == IPPROTO_ICMP) {
 		if (l4_avail < 8)
 			return PKT_PARSE_MALFORMED;
 		info->icmp_type = l4[0];
@@ -122,11 +105,138 @@ static enum pkt_parse_result parse_ipv4(const uint8_t *frame, size_t len, size_t
 		if ((l4[0] == PKT_ICMP_DEST_UNREACH || l4[0] == PKT_ICMP_TIME_EXCEEDED ||
 		     l4[0] == PKT_ICMP_PARAM_PROBLEM))
 			parse_icmp_quote(frame, info->l4_off, l4_avail, info);
+	}
+	info->family = AF_INET;
+	return PKT_PARSE_IPV4;
+}
+
+/* TCP and UDP: ports, flags and length checks; 0, or -1 when malformed. Other protocols: 0. */
+static int parse_ports(const uint8_t *l4, size_t l4_avail, size_t l4_total, struct pkt_info *info)
+{
+	switch (info->proto) {
+	case IPPROTO_TCP: {
+		if (l4_avail < 20)
+			return -1;
+		size_t doff = (size_t)(l4[12] >> 4) * 4;
+		if (doff < 20 || doff > l4_total)
+			return -1;
+		info->sport = read_be16(l4);
+		info->dport = read_be16(l4 + 2);
+		info->tcp_flags = l4[13];
 		break;
+	}
+	case IPPROTO_UDP: {
+		if (l4_avail < 8)
+			return -1;
+		uint16_t ulen = read_be16(l4 + 4);
+		if (ulen < 8 || ulen > l4_total)
+			return -1;
+		info->sport = read_be16(l4);
+		info->dport = read_be16(l4 + 2);
+		break;
+	}
 	default:
 		break;
 	}
-	return PKT_PARSE_IPV4;
+	return 0;
+}
+
+/* IPv6 extension headers skipped on the way to the transport header. */
+static bool ipv6_is_skippable_ext(uint8_t nh)
+{
+	return nh == 0 /* hop-by-hop */ || nh == 43 /* routing */ || nh == 60 /* destination */;
+}
+
+#define IPV6_MAX_EXT_HEADERS 8
+
+/* The quoted IPv6 packet of an ICMPv6 error, when it is TCP/UDP right after the fixed header. */
+static void parse_icmp6_quote(const uint8_t *frame, size_t icmp_off, size_t icmp_len,
+			      struct pkt_info *info)
+{
+	const uint8_t *q = frame + icmp_off + 8;
+
+	if (icmp_len < 8 + 40 + 8 || (q[0] >> 4) != 6 || (q[6] != IPPROTO_TCP && q[6] != IPPROTO_UDP))
+		return;
+	info->quote.ip_off = (uint16_t)(icmp_off + 8);
+	info->quote.l4_off = (uint16_t)(icmp_off + 8 + 40);
+	info->quote.proto = q[6];
+	memcpy(info->quote.src6, q + 8, 16);
+	memcpy(info->quote.dst6, q + 24, 16);
+	info->quote.sport = read_be16(q + 40);
+	info->quote.dport = read_be16(q + 42);
+	info->has_quote = 1;
+}
+
+/* Neighbour discovery: the target and the link-layer address option, if any. */
+static int parse_nd(const uint8_t *icmp, size_t len, struct pkt_info *info)
+{
+	if (len < 24)
+		return -1;
+	memcpy(info->nd_target, icmp + 8, 16);
+	/* RFC 4861 options: type, length in units of 8 bytes (never 0) */
+	uint8_t want = icmp[0] == PKT_ICMP6_NS ? 1 : 2;
+	for (size_t off = 24; off + 2 <= len;) {
+		size_t olen = (size_t)icmp[off + 1] * 8;
+		if (olen == 0 || off + olen > len)
+			return -1;
+		if (icmp[off] == want && olen >= 8) {
+			memcpy(info->nd_lladdr, icmp + off + 2, 6);
+			info->has_lladdr = 1;
+		}
+		off += olen;
+	}
+	return 0;
+}
+
+static enum pkt_parse_result parse_ipv6(const uint8_t *frame, size_t len, size_t total_len,
+					struct pkt_info *info)
+{
+	const uint8_t *ip = frame + info->l3_off;
+	size_t avail = len - info->l3_off;
+	size_t total_avail = total_len - info->l3_off;
+
+	if (avail < 40 || (ip[0] >> 4) != 6)
+		return PKT_PARSE_MALFORMED;
+	size_t total = 40 + (size_t)read_be16(ip + 4);
+	if (total > total_avail || total > UINT16_MAX)
+		return PKT_PARSE_MALFORMED;
+	info->family = AF_INET6;
+	info->l3_len = (uint16_t)total;
+	memcpy(info->src6, ip + 8, 16);
+	memcpy(info->dst6, ip + 24, 16);
+	uint8_t nh = ip[6];
+	size_t off = 40;
+	for (int n = 0; ipv6_is_skippable_ext(nh); n++) {
+		if (n == IPV6_MAX_EXT_HEADERS || off + 8 > avail || off + 8 > total)
+			return n == IPV6_MAX_EXT_HEADERS ? PKT_PARSE_UNSUPPORTED : PKT_PARSE_MALFORMED;
+		size_t hlen = ((size_t)ip[off + 1] + 1) * 8;
+		nh = ip[off];
+		off += hlen;
+	}
+	if (off > total)
+		return PKT_PARSE_MALFORMED;
+	info->proto = nh;
+	info->l4_off = (uint16_t)(info->l3_off + off);
+	if (nh == 44)
+		return PKT_PARSE_UNSUPPORTED; /* IPv6 fragments are not reassembled yet */
+	size_t l4_total = total - off;
+	size_t l4_avail = off <= avail ? (l4_total < avail - off ? l4_total : avail - off) : 0;
+	const uint8_t *l4 = ip + off;
+	if (parse_ports(l4, l4_avail, l4_total, info) != 0)
+		return PKT_PARSE_MALFORMED;
+	if (nh == PKT_IPPROTO_ICMPV6) {
+		if (l4_avail < 8)
+			return PKT_PARSE_MALFORMED;
+		info->icmp_type = l4[0];
+		info->icmp_code = l4[1];
+		if (l4[0] == PKT_ICMP6_NS || l4[0] == PKT_ICMP6_NA) {
+			if (parse_nd(l4, l4_avail, info) != 0)
+				return PKT_PARSE_MALFORMED;
+		} else if (l4[0] >= PKT_ICMP6_DEST_UNREACH && l4[0] <= PKT_ICMP6_PARAM_PROBLEM) {
+			parse_icmp6_quote(frame, info->l4_off, l4_avail, info);
+		}
+	}
+	return PKT_PARSE_IPV6;
 }
 
 enum pkt_parse_result pkt_parse(const uint8_t *frame, size_t len, struct pkt_info *info)
@@ -161,6 +271,8 @@ enum pkt_parse_result pkt_parse_segmented(const uint8_t *frame, size_t head_len,
 	switch (type) {
 	case PKT_ETHERTYPE_IPV4:
 		return parse_ipv4(frame, len, total_len, info);
+	case PKT_ETHERTYPE_IPV6:
+		return parse_ipv6(frame, len, total_len, info);
 	case PKT_ETHERTYPE_ARP:
 		return parse_arp(frame + off, len - off, info);
 	default:

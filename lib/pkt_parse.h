@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
+
 #include "inet_addr.h"
 
 #define PKT_ETHERTYPE_IPV4 0x0800
@@ -29,6 +31,7 @@ enum pkt_parse_result {
 	PKT_PARSE_UNSUPPORTED, /* well-formed but not handled (other ethertype, ARP for other hardware) */
 	PKT_PARSE_MALFORMED,   /* truncated or inconsistent headers */
 	PKT_PARSE_IPV4_FRAGMENT, /* a fragment of an IPv4 datagram (first or not): reassemble it */
+	PKT_PARSE_IPV6,          /* IPv6 with a TCP/UDP/ICMPv6 header (or another next header) */
 };
 
 struct pkt_arp {
@@ -46,33 +49,70 @@ struct pkt_arp {
 #define PKT_ICMP_PARAM_PROBLEM 12
 #define PKT_ICMP_FRAG_NEEDED_CODE 4
 
+#define PKT_ICMP6_DEST_UNREACH 1
+#define PKT_ICMP6_PACKET_TOO_BIG 2
+#define PKT_ICMP6_TIME_EXCEEDED 3
+#define PKT_ICMP6_PARAM_PROBLEM 4
+#define PKT_ICMP6_ECHO_REQUEST 128
+#define PKT_ICMP6_ECHO_REPLY 129
+#define PKT_ICMP6_NS 135
+#define PKT_ICMP6_NA 136
+#define PKT_IPPROTO_ICMPV6 58
+
 /* The IPv4 packet an ICMP error quotes: its header and the first 8 bytes of its payload. */
 struct pkt_icmp_quote {
-	uint16_t ip_off; /* offset of the quoted IPv4 header in the frame */
+	uint16_t ip_off; /* offset of the quoted IP header in the frame */
 	uint16_t l4_off; /* offset of its TCP/UDP header (8 bytes of it are there) */
 	uint8_t proto;
-	uint32_t src_v4, dst_v4; /* network order */
+	uint32_t src_v4, dst_v4; /* network order (IPv4) */
+	uint8_t src6[16], dst6[16]; /* IPv6 */
 	uint16_t sport, dport;   /* host order */
 };
 
 /* Offsets and fields of a parsed frame; offsets are from the start of the frame. */
 struct pkt_info {
 	uint16_t l3_off;    /* after Ethernet and VLAN tags */
-	uint16_t l4_off;    /* after the IPv4 header (valid for IPv4) */
-	uint16_t l3_len;    /* IPv4 total length */
+	uint16_t l4_off;    /* after the IPv4 header or the IPv6 header and its extension headers */
+	uint16_t l3_len;    /* IPv4 total length; IPv6: 40 + payload length */
+	uint8_t family;     /* AF_INET or AF_INET6 for IP packets */
 	uint16_t ethertype; /* inner ethertype, host order */
 	uint8_t n_vlans;
 	uint8_t proto;      /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP ... */
 	uint8_t tcp_flags;
 	uint8_t is_fragment; /* a fragment (PKT_PARSE_IPV4_FRAGMENT): only the IPv4 fields are set */
 	uint16_t ip_id;      /* IPv4 identification, host order */
-	uint32_t src_v4, dst_v4; /* network order */
+	uint32_t src_v4, dst_v4; /* network order (IPv4) */
+	uint8_t src6[16], dst6[16]; /* IPv6 */
 	uint16_t sport, dport;   /* host order; 0 when the protocol has no ports */
 	struct pkt_arp arp;      /* valid for PKT_PARSE_ARP */
-	uint8_t icmp_type, icmp_code; /* valid for IPPROTO_ICMP */
+	uint8_t icmp_type, icmp_code; /* valid for IPPROTO_ICMP and ICMPv6 */
 	uint8_t has_quote;            /* an ICMP error quoting a TCP/UDP packet: see quote */
 	struct pkt_icmp_quote quote;
+	/* ICMPv6 neighbour solicitation/advertisement */
+	uint8_t nd_target[16];
+	uint8_t nd_lladdr[6]; /* source (NS) or target (NA) link-layer address option */
+	uint8_t has_lladdr;
 };
+
+/* The packet's source address (either family). */
+static inline struct lb_addr pkt_src_addr(const struct pkt_info *info)
+{
+	struct lb_addr a;
+	if (info->family == AF_INET6)
+		return lb_addr_from_v6(info->src6);
+	a = lb_addr_from_v4(info->src_v4);
+	return a;
+}
+
+/* The packet's destination address (either family). */
+static inline struct lb_addr pkt_dst_addr(const struct pkt_info *info)
+{
+	struct lb_addr a;
+	if (info->family == AF_INET6)
+		return lb_addr_from_v6(info->dst6);
+	a = lb_addr_from_v4(info->dst_v4);
+	return a;
+}
 
 /* Parses len bytes of frame; fills info and classifies the frame. Never reads past len. */
 enum pkt_parse_result pkt_parse(const uint8_t *frame, size_t len, struct pkt_info *info);

@@ -438,3 +438,190 @@ def test_conflicting_fragments_are_dropped_and_counted(pcap_daemon, tmp_path):
     # whatever was reassembled is a well-formed datagram; nothing else left the appliance
     for p in defragment([p[IP] for p in out]):
         assert UDP in p and len(p[UDP].payload) == 2000
+
+
+# ---- IPv6 -----------------------------------------------------------------------------------
+
+from scapy.all import (ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6EchoRequest,  # noqa: E402
+                       ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr,
+                       ICMPv6PacketTooBig, IPerror6, IPv6)
+
+VIP6 = "2001:db8:9::100"
+CLIENT6 = "2001:db8:9::10"
+REAL6 = "2001:db8:9::11"
+LOCAL6 = "2001:db8:9::200"
+PORT6 = "2001:db8:9::2"
+
+
+def config6(forward, real_port=8080, proto="tcp", static=True, **svc):
+    service = {"vip": VIP6, "port": 80, "proto": proto, "scheduler": "rr", "forward": forward,
+               "reals": [{"ip": REAL6, "port": real_port if forward in ("nat", "fnat") else 80}]}
+    if forward == "fnat":
+        service["local_addresses"] = [LOCAL6]
+    service.update(svc)
+    return {
+        "ports": [{"address": f"{PORT_ADDR}/24", "address6": f"{PORT6}/64"}],
+        "neighbours": {"static": [{"ip": REAL6, "mac": REAL_MAC}] if static else []},
+        "services": [service],
+    }
+
+
+def from_client6(l4, dst=VIP6):
+    return Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IPv6(src=CLIENT6, dst=dst) / l4
+
+
+def from_real6(l4, dst=CLIENT6):
+    return Ether(src=REAL_MAC, dst=PCAP_PORT_MAC) / IPv6(src=REAL6, dst=dst) / l4
+
+
+def assert_checksums6(pkt):
+    ip = pkt[IPv6]
+    for proto in (TCP, UDP, ICMPv6EchoReply, ICMPv6ND_NA, ICMPv6PacketTooBig, ICMPv6DestUnreach):
+        if proto in ip:
+            fresh = IPv6(bytes(ip))
+            fresh[proto].cksum = None
+            assert ip[proto].cksum == IPv6(bytes(fresh))[proto].cksum if proto not in (TCP, UDP) \
+                else True
+            if proto in (TCP, UDP):
+                fresh[proto].chksum = None
+                assert ip[proto].chksum == IPv6(bytes(fresh))[proto].chksum, proto.__name__
+            return
+    raise AssertionError("no checksummed layer")
+
+
+def test_ipv6_neighbour_solicitation_for_vip_is_advertised(pcap_daemon, tmp_path):
+    ns = Ether(src=CLIENT_MAC, dst="33:33:ff:00:01:00") / \
+        IPv6(src=CLIENT6, dst="ff02::1:ff00:100", hlim=255) / ICMPv6ND_NS(tgt=VIP6) / \
+        ICMPv6NDOptSrcLLAddr(lladdr=CLIENT_MAC)
+    other = Ether(src=CLIENT_MAC, dst="33:33:ff:00:00:77") / \
+        IPv6(src=CLIENT6, dst="ff02::1:ff00:77", hlim=255) / ICMPv6ND_NS(tgt="2001:db8:9::77")
+    out, stats, _ = run(pcap_daemon, tmp_path, [ns, other], config6("dr"))
+    nas = [p for p in out if ICMPv6ND_NA in p]
+    assert len(nas) == 1, [p.summary() for p in out]
+    na = nas[0]
+    assert na[ICMPv6ND_NA].tgt == VIP6 and na[ICMPv6ND_NA].S == 1
+    assert na[ICMPv6NDOptDstLLAddr].lladdr == PCAP_PORT_MAC
+    assert (na[IPv6].src, na[IPv6].dst, na[IPv6].hlim) == (VIP6, CLIENT6, 255)
+    assert na[Ether].dst == CLIENT_MAC
+    assert_checksums6(na)
+    assert stats["dataplane"]["nd_advertisements"] == 1
+
+
+def test_ipv6_echo_to_vip_is_answered(pcap_daemon, tmp_path):
+    ping = from_client6(ICMPv6EchoRequest(id=5, seq=1, data=b"odd-ping"))
+    out, stats, _ = run(pcap_daemon, tmp_path, [ping], config6("dr"))
+    assert len(out) == 1 and ICMPv6EchoReply in out[0]
+    assert (out[0][IPv6].src, out[0][IPv6].dst) == (VIP6, CLIENT6)
+    assert out[0][ICMPv6EchoReply].data == b"odd-ping"
+    assert_checksums6(out[0])
+
+
+def test_ipv6_dr_changes_only_the_mac(pcap_daemon, tmp_path):
+    syn = from_client6(TCP(sport=50000, dport=80, flags="S"))
+    out, _, conns = run(pcap_daemon, tmp_path, [syn], config6("dr"))
+    assert len(out) == 1 and out[0][Ether].dst == REAL_MAC
+    assert bytes(out[0])[14:] == bytes(syn)[14:]
+    assert conns[0]["client"] == f"[{CLIENT6}]:50000"
+
+
+def test_ipv6_nat_both_directions(pcap_daemon, tmp_path):
+    syn = from_client6(TCP(sport=50100, dport=80, flags="S", options=TCP_OPTS) / Raw(b"abc"))
+    reply = from_real6(TCP(sport=8080, dport=50100, flags="SA") / Raw(b"hello"))
+    out, stats, conns = run(pcap_daemon, tmp_path, [syn, reply], config6("nat"))
+    fwd = [p for p in out if p[Ether].dst == REAL_MAC]
+    back = [p for p in out if p[Ether].dst == CLIENT_MAC]
+    assert len(fwd) == 1 and len(back) == 1, [p.summary() for p in out]
+    assert (fwd[0][IPv6].dst, fwd[0][TCP].dport) == (REAL6, 8080)
+    assert_checksums6(fwd[0])
+    assert (back[0][IPv6].src, back[0][TCP].sport) == (VIP6, 80)
+    assert_checksums6(back[0])
+
+
+def test_ipv6_nat_udp(pcap_daemon, tmp_path):
+    q = from_client6(UDP(sport=5300, dport=80) / Raw(b"query"))
+    a = from_real6(UDP(sport=8080, dport=5300) / Raw(b"answer!"))
+    out, _, _ = run(pcap_daemon, tmp_path, [q, a], config6("nat", proto="udp"))
+    assert len(out) == 2
+    for p in out:
+        assert_checksums6(p)
+    assert {p[IPv6].src for p in out} == {CLIENT6, VIP6}
+
+
+def test_ipv6_fnat_both_directions(pcap_daemon, tmp_path):
+    syn = from_client6(TCP(sport=50200, dport=80, flags="S"))
+    reply = from_real6(TCP(sport=8080, dport=5000, flags="SA"), dst=LOCAL6)
+    cfg = config6("fnat")
+    cfg["dataplane"] = {"fnat_port_min": 5000, "fnat_port_max": 5000}
+    out, _, conns = run(pcap_daemon, tmp_path, [syn, reply], cfg)
+    fwd = [p for p in out if p[Ether].dst == REAL_MAC]
+    back = [p for p in out if p[Ether].dst == CLIENT_MAC]
+    assert len(fwd) == 1 and len(back) == 1, [p.summary() for p in out]
+    f = fwd[0]
+    assert (f[IPv6].src, f[TCP].sport, f[IPv6].dst, f[TCP].dport) == (LOCAL6, 5000, REAL6, 8080)
+    assert_checksums6(f)
+    b = back[0]
+    assert (b[IPv6].src, b[TCP].sport, b[IPv6].dst, b[TCP].dport) == (VIP6, 80, CLIENT6, 50200)
+    assert_checksums6(b)
+    assert conns[0]["local"] == f"[{LOCAL6}]:5000"
+
+
+def test_ipv6_tun_encapsulates_and_answers_packet_too_big(pcap_daemon, tmp_path):
+    syn = from_client6(TCP(sport=50300, dport=80, flags="S"))
+    big = from_client6(TCP(sport=50300, dport=80, flags="A") / Raw(b"b" * (1500 - 40 - 20)))
+    out, stats, _ = run(pcap_daemon, tmp_path, [syn, big], config6("tun"))
+    tun = [p for p in out if p[Ether].dst == REAL_MAC]
+    assert len(tun) == 1
+    outer = tun[0][IPv6]
+    assert (outer.src, outer.dst, outer.nh) == (PORT6, REAL6, 41)
+    assert bytes(outer.payload) == bytes(syn[IPv6])
+    ptb = [p for p in out if ICMPv6PacketTooBig in p]
+    assert len(ptb) == 1 and ptb[0][ICMPv6PacketTooBig].mtu == 1460
+    assert (ptb[0][IPv6].src, ptb[0][IPv6].dst) == (VIP6, CLIENT6)
+    assert_checksums6(ptb[0])
+    assert stats["dataplane"]["drop_reasons"]["too_big"] == 1
+
+
+def test_ipv6_nat_icmp_error_from_the_real_is_translated(pcap_daemon, tmp_path):
+    q = from_client6(UDP(sport=5400, dport=80) / Raw(b"q"))
+    quoted = IPv6(src=CLIENT6, dst=REAL6) / UDP(sport=5400, dport=8080) / Raw(b"q")
+    err = from_real6(ICMPv6DestUnreach(code=4) / quoted)
+    out, stats, _ = run(pcap_daemon, tmp_path, [q, err], config6("nat", proto="udp"))
+    errs = [p for p in out if ICMPv6DestUnreach in p]
+    assert len(errs) == 1, [p.summary() for p in out]
+    e = errs[0]
+    assert (e[IPv6].src, e[IPv6].dst) == (VIP6, CLIENT6)
+    assert (e[IPerror6].dst, e[UDPerror].dport) == (VIP6, 80)
+    assert_checksums6(e)
+
+
+def test_ipv6_real_is_resolved_by_neighbour_discovery(pcap_daemon, tmp_path):
+    na = Ether(src=REAL_MAC, dst=PCAP_PORT_MAC) / IPv6(src=REAL6, dst=PORT6, hlim=255) / \
+        ICMPv6ND_NA(tgt=REAL6, S=1, O=1) / ICMPv6NDOptDstLLAddr(lladdr=REAL_MAC)
+    wrpcap(str(tmp_path / "in.pcap"), [na])
+    cfg = config6("dr", static=False)
+    # a second real that never answers: the appliance keeps soliciting it
+    cfg["services"][0]["reals"].append({"ip": "2001:db8:9::12", "port": 80})
+    d = pcap_daemon([tmp_path / "in.pcap"], cfg)
+    from lbdaemon import wait_until
+
+    def neighbour():
+        return [n for n in d.rpc.call("system.info")["neighbours"] if n["ip"] == REAL6]
+    got = wait_until(lambda: (n := neighbour()) and n[0]["state"] == "resolved" and n,
+                     what="the real resolved by its advertisement")
+    assert got[0]["mac"] == REAL_MAC
+    wait_until(lambda: d.stats()["dataplane"]["tx_packets"] >= 1, what="a solicitation sent")
+    assert d.stop() == 0
+    out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+    ns = [p for p in out if ICMPv6ND_NS in p and p[ICMPv6ND_NS].tgt == "2001:db8:9::12"]
+    assert ns, [p.summary() for p in out]
+    n = ns[0]
+    assert n[IPv6].dst == "ff02::1:ff00:12" and n[Ether].dst == "33:33:ff:00:00:12"
+    assert (n[IPv6].src, n[IPv6].hlim) == (PORT6, 255)
+    assert n[ICMPv6NDOptSrcLLAddr].lladdr == PCAP_PORT_MAC
+    assert_checksums6_ns(n)
+
+
+def assert_checksums6_ns(p):
+    fresh = IPv6(bytes(p[IPv6]))
+    fresh[ICMPv6ND_NS].cksum = None
+    assert p[ICMPv6ND_NS].cksum == IPv6(bytes(fresh))[ICMPv6ND_NS].cksum

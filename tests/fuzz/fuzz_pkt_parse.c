@@ -96,7 +96,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum pkt_parse_result r = pkt_parse(data, size, &info);
 
 	FUZZ_CHECK(r == PKT_PARSE_IPV4 || r == PKT_PARSE_ARP || r == PKT_PARSE_UNSUPPORTED ||
-		   r == PKT_PARSE_MALFORMED || r == PKT_PARSE_IPV4_FRAGMENT);
+		   r == PKT_PARSE_MALFORMED || r == PKT_PARSE_IPV4_FRAGMENT || r == PKT_PARSE_IPV6);
+	if (r == PKT_PARSE_IPV6) {
+		FUZZ_CHECK(info.family == AF_INET6 && info.ethertype == PKT_ETHERTYPE_IPV6);
+		FUZZ_CHECK((data[info.l3_off] >> 4) == 6);
+		FUZZ_CHECK((size_t)info.l3_off + info.l3_len <= size);
+		FUZZ_CHECK(info.l3_len == 40u + read_be16(data + info.l3_off + 4));
+		FUZZ_CHECK(info.l4_off >= info.l3_off + 40u && info.l4_off <= info.l3_off + info.l3_len);
+		FUZZ_CHECK(memcmp(info.src6, data + info.l3_off + 8, 16) == 0);
+		if (info.proto == IPPROTO_TCP || info.proto == IPPROTO_UDP) {
+			FUZZ_CHECK(info.l4_off + 8u <= size);
+			FUZZ_CHECK(info.sport == read_be16(data + info.l4_off));
+		}
+		if (info.has_quote)
+			FUZZ_CHECK((size_t)info.quote.l4_off + 8 <= (size_t)info.l3_off + info.l3_len);
+	}
 	if (r == PKT_PARSE_IPV4_FRAGMENT) {
 		FUZZ_CHECK(info.is_fragment == 1);
 		FUZZ_CHECK((size_t)info.l3_off + info.l3_len <= size);

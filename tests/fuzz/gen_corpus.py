@@ -69,6 +69,19 @@ FRAMES = {
     "later_fragment.bin": eth(0x0800) + ipv4(6, b"payload-of-a-later-fragment", frag=185),
     "gre.bin": eth(0x0800) + ipv4(47, bytes.fromhex("00000800")),
     "ipv6.bin": eth(0x86DD) + bytes.fromhex("6000000000083a40") + bytes(32) + bytes(8),
+    # IPv6: TCP after a hop-by-hop header, a neighbour solicitation with its option, an ICMPv6
+    # error quoting UDP, and a fragment header
+    "ipv6_hbh_tcp.bin": eth(0x86DD) + bytes.fromhex("6000000000200040") + bytes(16) +
+    bytes(15) + b"\x01" + bytes.fromhex("0600010400000000") + tcp(40000, 80, 0x02)[:20] +
+    bytes(4),
+    "ipv6_ns.bin": eth(0x86DD) + bytes.fromhex("6000000000203aff") + bytes(15) + b"\x10" +
+    bytes.fromhex("ff020000000000000000000000000001") + bytes.fromhex("87000000" + "00000000") +
+    bytes(15) + b"\x64" + bytes.fromhex("0101020000000001"),
+    "ipv6_icmp_error.bin": eth(0x86DD) + bytes.fromhex("6000000000383a40") + bytes(32) +
+    bytes.fromhex("0104000000000000") + bytes.fromhex("6000000000081140") + bytes(32) +
+    struct.pack("!HHHH", 5353, 53, 8, 0),
+    "ipv6_fragment.bin": eth(0x86DD) + bytes.fromhex("6000000000102c40") + bytes(32) +
+    bytes.fromhex("1100000100000001") + bytes(8),
 }
 
 FULL_CONFIG = {

@@ -43,7 +43,7 @@ static const char full_doc[] =
 	"               \"max_reals\": 64, \"persistence_capacity\": 2048,"
 	"               \"fnat_port_min\": 2000, \"fnat_port_max\": 3000,"
 	"               \"frag_datagrams\": 512, \"frag_timeout_ms\": 500},"
-	" \"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 9000}, {\"address\": \"2001:db8::2/64\", \"mtu\": 1280}],"
+	" \"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 9000}, {\"address\": \"2001:db8::2/64\", \"mtu\": 1280}, {\"address\": \"10.0.1.2/24\", \"mtu\": 1500, \"address6\": \"2001:db8:1::2/64\"}],"
 	" \"neighbours\": {\"refresh\": 10, \"timeout\": 40,"
 	"                \"static\": [{\"ip\": \"10.0.0.10\", \"mac\": \"02:00:00:00:00:0a\"},"
 	"                            {\"ip\": \"2001:db8::10\", \"mac\": \"02:00:00:00:00:0b\"}]},"
@@ -224,8 +224,10 @@ static void test_full_roundtrip(void **state)
 	assert_int_equal(c.eal_argc, 4);
 	assert_string_equal(c.eal_argv[2], "--vdev=net_tap0,iface=lb0");
 	assert_null(c.eal_argv[4]);
-	assert_int_equal(c.n_ports, 2);
+	assert_int_equal(c.n_ports, 3);
 	assert_int_equal(c.ports[1].prefix_len, 64);
+	assert_true(c.ports[2].has_address6);
+	assert_int_equal(c.ports[2].prefix_len6, 64);
 	assert_int_equal(c.n_static_neigh, 2);
 	assert_int_equal(c.static_neigh[1].mac[5], 0x0b);
 	assert_int_equal(c.timeouts.by_state[LB_TCP_SYN_SENT], 122);
@@ -263,6 +265,10 @@ static void test_error_unknown_keys(void **state)
 		     "\"mac\": \"02:00:00:00:00:01\", \"vlan\": 3}]}}",
 		     "neighbours.static[0].vlan");
 	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 100}]}", "ports[0].mtu");
+	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"address6\": \"10.0.1.2/24\"}]}",
+		     "ports[0].address6");
+	expect_error("{\"ports\": [{\"address\": \"2001:db8::2/64\", \"address6\": \"2001:db8:1::2/64\"}]}",
+		     "ports[0].address6");
 	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"gateway\": \"10.0.0.1\"}]}",
 		     "ports[0].gateway");
 	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","

@@ -367,7 +367,8 @@ static void test_other_ethertypes(void **state)
 	build_eth(&f, NULL, 0, PKT_ETHERTYPE_IPV6);
 	for (int i = 0; i < 40; i++)
 		append(&f, "\x60", 1);
-	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_UNSUPPORTED);
+	/* IPv6 is parsed now: this payload length (0x6060) runs past the frame */
+	assert_int_equal(parse_frame(&f, &info), PKT_PARSE_MALFORMED);
 	assert_int_equal(info.ethertype, PKT_ETHERTYPE_IPV6);
 
 	build_eth(&f, NULL, 0, 0x88cc); /* LLDP */
@@ -520,6 +521,85 @@ static void test_fragments(void **state)
 			 PKT_PARSE_MALFORMED);
 }
 
+/* An Ethernet + IPv6 frame with next header nh and the given payload. */
+static size_t ipv6_frame(uint8_t *buf, uint8_t nh, const uint8_t *payload, size_t plen)
+{
+	static const uint8_t head[14] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xdd};
+	memcpy(buf, head, 14);
+	memset(buf + 14, 0, 40);
+	buf[14] = 0x60;
+	buf[18] = (uint8_t)(plen >> 8);
+	buf[19] = (uint8_t)plen;
+	buf[20] = nh;
+	buf[21] = 64;
+	buf[14 + 8 + 15] = 0x10;  /* src ...::10 */
+	buf[14 + 24 + 15] = 0x64; /* dst ...::100 */
+	memcpy(buf + 54, payload, plen);
+	return 54 + plen;
+}
+
+static void test_ipv6(void **state)
+{
+	uint8_t f[256];
+	struct pkt_info info;
+	(void)state;
+
+	/* TCP behind a hop-by-hop header */
+	uint8_t hbh_tcp[8 + 20] = {6, 0, 1, 4, 0, 0, 0, 0, 0x9c, 0x40, 0, 80};
+	hbh_tcp[8 + 12] = 0x50;
+	hbh_tcp[8 + 13] = PKT_TCP_SYN;
+	size_t n = ipv6_frame(f, 0, hbh_tcp, sizeof(hbh_tcp));
+	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_IPV6);
+	assert_int_equal(info.family, AF_INET6);
+	assert_int_equal(info.proto, IPPROTO_TCP);
+	assert_int_equal(info.l4_off, 14 + 40 + 8);
+	assert_int_equal(info.sport, 40000);
+	assert_int_equal(info.tcp_flags, PKT_TCP_SYN);
+	assert_int_equal(info.src6[15], 0x10);
+	/* payload length beyond the frame */
+	f[19] += 1;
+	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_MALFORMED);
+	/* an extension header running past the packet */
+	hbh_tcp[1] = 9;
+	n = ipv6_frame(f, 0, hbh_tcp, sizeof(hbh_tcp));
+	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_MALFORMED);
+
+	/* neighbour solicitation with a source link-layer address option */
+	uint8_t ns[32] = {PKT_ICMP6_NS};
+	ns[8 + 15] = 0x64;
+	memcpy(ns + 24, (const uint8_t[]){1, 1, 2, 0, 0, 0, 0, 9}, 8);
+	n = ipv6_frame(f, PKT_IPPROTO_ICMPV6, ns, sizeof(ns));
+	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_IPV6);
+	assert_int_equal(info.icmp_type, PKT_ICMP6_NS);
+	assert_int_equal(info.nd_target[15], 0x64);
+	assert_int_equal(info.has_lladdr, 1);
+	assert_int_equal(info.nd_lladdr[5], 9);
+	/* an option of length 0 would loop forever: malformed */
+	ns[25] = 0;
+	n = ipv6_frame(f, PKT_IPPROTO_ICMPV6, ns, sizeof(ns));
+	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_MALFORMED);
+
+	/* ICMPv6 error quoting UDP */
+	uint8_t err[8 + 40 + 8] = {PKT_ICMP6_DEST_UNREACH, 4};
+	err[8] = 0x60;
+	err[8 + 6] = IPPROTO_UDP;
+	memcpy(err + 48, (const uint8_t[]){0x14, 0xe9, 0, 53, 0, 8, 0, 0}, 8);
+	n = ipv6_frame(f, PKT_IPPROTO_ICMPV6, err, sizeof(err));
+	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_IPV6);
+	assert_int_equal(info.has_quote, 1);
+	assert_int_equal(info.quote.sport, 5353);
+	assert_int_equal(info.quote.dport, 53);
+	/* quoting fewer than 8 bytes of UDP: no quote */
+	n = ipv6_frame(f, PKT_IPPROTO_ICMPV6, err, sizeof(err) - 1);
+	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_IPV6);
+	assert_int_equal(info.has_quote, 0);
+
+	/* fragments are not reassembled for IPv6 yet */
+	uint8_t frag[16] = {IPPROTO_UDP, 0, 0, 1, 0, 0, 0, 1};
+	n = ipv6_frame(f, 44, frag, sizeof(frag));
+	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_UNSUPPORTED);
+}
+
 static void test_checksum_ipv4_header(void **state)
 {
 	/* The classic example header: checksum 0xb861. */
@@ -580,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_bad_ipv4_headers),
 		cmocka_unit_test(test_bad_tcp_data_offset),
 		cmocka_unit_test(test_fragments),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_checksum_ipv4_header),
 		cmocka_unit_test(test_checksum_odd_and_carries),
 	};
