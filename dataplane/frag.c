@@ -6,6 +6,7 @@
 #include <rte_ip.h>
 #include <rte_ip_frag.h>
 #include <rte_malloc.h>
+#include <rte_mbuf_dyn.h>
 
 #include "nat_rewrite.h"
 #include "worker_internal.h"
@@ -14,10 +15,21 @@
 #define MAX_L2_LEN (RTE_ETHER_HDR_LEN + 4 * PKT_MAX_VLANS)
 #define IP_DF 0x4000
 #define IP_MF 0x2000
+/* Marks a datagram this appliance reassembled (IPv6 may then fragment it again). */
+static uint64_t reassembled_flag;
+#define LB_MBUF_REASSEMBLED reassembled_flag
 
 int frag_worker_init(struct lb_worker *w, uint32_t datagrams, uint32_t timeout_ms, int socket)
 {
 	uint64_t cycles = (rte_get_tsc_hz() + 999) / 1000 * timeout_ms;
+
+	if (reassembled_flag == 0) {
+		static const struct rte_mbuf_dynflag desc = {.name = "dpdk_lb_reassembled"};
+		int bit = rte_mbuf_dynflag_register(&desc);
+		if (bit < 0)
+			return -1;
+		reassembled_flag = 1ull << bit;
+	}
 	uint32_t buckets = (datagrams + FRAG_BUCKET_ENTRIES - 1) / FRAG_BUCKET_ENTRIES;
 
 	w->frag_tbl = rte_ip_frag_table_create(buckets, FRAG_BUCKET_ENTRIES, datagrams, cycles,
@@ -29,8 +41,15 @@ int frag_worker_init(struct lb_worker *w, uint32_t datagrams, uint32_t timeout_m
 
 uint16_t frag_owner(const struct pkt_info *info)
 {
-	uint32_t h = (info->src_v4 ^ (info->dst_v4 * 0x9e3779b1u) ^
-		      ((uint32_t)info->ip_id << 8 | info->proto)) * 0x85ebca6bu;
+	uint32_t h;
+
+	if (info->family == AF_INET6) {
+		struct lb_addr s = lb_addr_from_v6(info->src6), d = lb_addr_from_v6(info->dst6);
+		h = (addr_fold(&s) ^ (addr_fold(&d) * 0x9e3779b1u) ^ info->frag_id6) * 0x85ebca6bu;
+	} else {
+		h = (info->src_v4 ^ (info->dst_v4 * 0x9e3779b1u) ^
+		     ((uint32_t)info->ip_id << 8 | info->proto)) * 0x85ebca6bu;
+	}
 	return (uint16_t)((h >> 16) % lb_rt.n_workers);
 }
 
@@ -45,17 +64,29 @@ struct rte_mbuf *frag_reassemble(struct lb_worker *w, struct rte_mbuf *m,
 	if (rte_pktmbuf_pkt_len(m) > frame_len)
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - frame_len));
 	m->l2_len = info->l3_off;
-	m->l3_len = (uint16_t)(info->l4_off - info->l3_off);
-	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, info->l3_off);
-	struct rte_mbuf *whole = rte_ipv4_frag_reassemble_packet(w->frag_tbl, dr, m, now, ip);
-	if (whole == NULL)
-		return NULL;
+	m->l3_len = (uint16_t)(info->l4_off - info->l3_off); /* IPv6: fixed + fragment header */
+	struct rte_mbuf *whole;
+	if (info->family == AF_INET6) {
+		struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *,
+								   info->l3_off);
+		whole = rte_ipv6_frag_reassemble_packet(w->frag_tbl, dr, m, now, ip6,
+							(struct rte_ipv6_fragment_ext *)(ip6 + 1));
+		if (whole == NULL)
+			return NULL;
+	} else {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+								  info->l3_off);
+		whole = rte_ipv4_frag_reassemble_packet(w->frag_tbl, dr, m, now, ip);
+		if (whole == NULL)
+			return NULL;
+		/* The library leaves the header checksum to offloads, which we do not use. */
+		struct rte_ipv4_hdr *wip = rte_pktmbuf_mtod_offset(whole, struct rte_ipv4_hdr *,
+								   whole->l2_len);
+		wip->hdr_checksum = 0;
+		wip->hdr_checksum = rte_ipv4_cksum(wip);
+	}
 	LB_COUNTER_ADD(w->stats->datagrams_reassembled, 1);
-	/* The library leaves the header checksum to offloads, which we do not use. */
-	struct rte_ipv4_hdr *wip = rte_pktmbuf_mtod_offset(whole, struct rte_ipv4_hdr *,
-							   whole->l2_len);
-	wip->hdr_checksum = 0;
-	wip->hdr_checksum = rte_ipv4_cksum(wip);
+	whole->ol_flags |= LB_MBUF_REASSEMBLED;
 	/* Most datagrams fit one buffer: make them plain packets every PMD can send. */
 	if (!rte_pktmbuf_is_contiguous(whole) &&
 	    rte_pktmbuf_pkt_len(whole) <= rte_pktmbuf_data_len(whole) + rte_pktmbuf_tailroom(whole))
@@ -86,6 +117,58 @@ static uint16_t l2_length(const uint8_t *frame)
 	return (uint16_t)(off + 2);
 }
 
+/*
+ * IPv6: a datagram we reassembled leaves in fragments again, each the fixed header (next header
+ * 44), a fragment header with a fresh identification, and a multiple of 8 bytes of what
+ * followed the fixed header. Packets that arrived whole and are too big are the sender's to
+ * fragment: dropped as too_big.
+ */
+static uint32_t frag_send6(struct lb_worker *w, uint16_t port, struct rte_mbuf *m, uint16_t l2,
+			   uint32_t ip_len)
+{
+	uint8_t hdr[MAX_L2_LEN + 40];
+	uint16_t mtu = lb_rt.ports[port].mtu;
+
+	if (!(m->ol_flags & LB_MBUF_REASSEMBLED) || rte_pktmbuf_data_len(m) < l2 + 40u) {
+		drop(w, m, LB_DROP_TOO_BIG);
+		return 0;
+	}
+	memcpy(hdr, rte_pktmbuf_mtod(m, const uint8_t *), l2 + 40u);
+	uint8_t next = hdr[l2 + 6];
+	uint32_t room = rte_pktmbuf_data_room_size(lb_rt.pool) - RTE_PKTMBUF_HEADROOM - l2 - 48;
+	uint32_t max_payload = ((uint32_t)(mtu - 48) < room ? (uint32_t)(mtu - 48) : room) & ~7u;
+	uint32_t payload = ip_len - 40, sent = 0;
+	uint32_t id = rte_cpu_to_be_32(((uint32_t)w->index << 24) | w->frag6_id++);
+	for (uint32_t off = 0; off < payload; off += max_payload) {
+		uint32_t len = payload - off < max_payload ? payload - off : max_payload;
+		struct rte_mbuf *f = rte_pktmbuf_alloc(lb_rt.pool);
+		uint8_t *out = f != NULL ? (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(l2 + 48 + len))
+					 : NULL;
+		if (out == NULL) {
+			rte_pktmbuf_free(f);
+			LB_COUNTER_ADD(w->stats->drops[LB_DROP_FRAGMENT], 1);
+			break;
+		}
+		memcpy(out, hdr, l2 + 40u);
+		uint8_t *ip = out + l2, *fh = ip + 40;
+		nat_store16(ip + 4, rte_cpu_to_be_16((uint16_t)(8 + len)));
+		ip[6] = 44;
+		fh[0] = next;
+		fh[1] = 0;
+		nat_store16(fh + 2, rte_cpu_to_be_16((uint16_t)(off | (off + len < payload ? 1 : 0))));
+		memcpy(fh + 4, &id, 4);
+		const void *src = rte_pktmbuf_read(m, l2 + 40 + off, len, fh + 8);
+		if (src != fh + 8)
+			memcpy(fh + 8, src, len);
+		f->port = port;
+		tx_enqueue_raw(w, port, f);
+		sent++;
+	}
+	LB_COUNTER_ADD(w->stats->fragments_sent, sent);
+	rte_pktmbuf_free(m);
+	return sent;
+}
+
 uint32_t frag_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
 {
 	uint8_t hdr[MAX_L2_LEN + 60];
@@ -100,6 +183,8 @@ uint32_t frag_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
 	}
 	const uint8_t *ip = frame + l2;
 	uint16_t ethertype = (uint16_t)(frame[l2 - 2] << 8 | frame[l2 - 1]);
+	if (ethertype == PKT_ETHERTYPE_IPV6)
+		return frag_send6(w, port, m, l2, ip_len);
 	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
 	uint16_t frag = rte_be_to_cpu_16(nat_load16(ip + 6));
 	if (ethertype != PKT_ETHERTYPE_IPV4 || (frag & IP_DF) ||

@@ -57,6 +57,7 @@ struct lb_worker {
 	struct rte_ring *handoff;      /* packets of flows this worker owns, from other workers */
 	uint32_t fnat_cursor;          /* next candidate in this worker's slice of local ports */
 	uint16_t ip_id;                /* IPv4 id of packets this worker originates */
+	uint32_t frag6_id;             /* low 24 bits of IPv6 fragment ids this worker makes */
 	struct rte_ip_frag_tbl *frag_tbl; /* datagrams being reassembled (frag.h) */
 	struct rte_ip_frag_death_row *frag_death_row;
 	struct lb_worker_stats *stats;

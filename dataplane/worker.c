@@ -627,7 +627,7 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 	uint32_t n_pend = 0;
 	bool may_steer = lb_rt.n_workers > 1 && !handed_over;
 	/* Traffic comes in runs for one service: look the service up once per run. */
-	struct snap_service_key last_key;
+	struct snap_service_key last_key = {0}; /* read only once last_idx is set */
 	int64_t last_idx = -2;
 
 	if (may_steer)
@@ -650,7 +650,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		case PKT_PARSE_UNSUPPORTED:
 			drop(w, m, LB_DROP_UNSUPPORTED);
 			continue;
-		case PKT_PARSE_IPV4_FRAGMENT: {
+		case PKT_PARSE_IPV4_FRAGMENT:
+		case PKT_PARSE_IPV6_FRAGMENT: {
 			if (may_steer) {
 				uint16_t owner = frag_owner(&p->info);
 				if (owner != w->index) {

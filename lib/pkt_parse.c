@@ -9,6 +9,11 @@ static inline uint16_t read_be16(const uint8_t *p)
 	return (uint16_t)((p[0] << 8) | p[1]);
 }
 
+static inline uint32_t read_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static inline uint32_t read_raw32(const uint8_t *p)
 {
 	uint32_t v;
@@ -206,6 +211,16 @@ static enum pkt_parse_result parse_ipv6(const uint8_t *frame, size_t len, size_t
 	memcpy(info->dst6, ip + 24, 16);
 	uint8_t nh = ip[6];
 	size_t off = 40;
+	if (nh == 44) {
+		/* RFC 8200 fragment header; reassembled first (only directly after the fixed header) */
+		if (avail < 48 || total < 48)
+			return PKT_PARSE_MALFORMED;
+		info->proto = ip[40];
+		info->l4_off = (uint16_t)(info->l3_off + 48);
+		info->frag_id6 = read_be32(ip + 44);
+		info->is_fragment = 1;
+		return PKT_PARSE_IPV6_FRAGMENT;
+	}
 	for (int n = 0; ipv6_is_skippable_ext(nh); n++) {
 		if (n == IPV6_MAX_EXT_HEADERS || off + 8 > avail || off + 8 > total)
 			return n == IPV6_MAX_EXT_HEADERS ? PKT_PARSE_UNSUPPORTED : PKT_PARSE_MALFORMED;
@@ -218,7 +233,7 @@ static enum pkt_parse_result parse_ipv6(const uint8_t *frame, size_t len, size_t
 	info->proto = nh;
 	info->l4_off = (uint16_t)(info->l3_off + off);
 	if (nh == 44)
-		return PKT_PARSE_UNSUPPORTED; /* IPv6 fragments are not reassembled yet */
+		return PKT_PARSE_UNSUPPORTED; /* a fragment header after other extension headers */
 	size_t l4_total = total - off;
 	size_t l4_avail = off <= avail ? (l4_total < avail - off ? l4_total : avail - off) : 0;
 	const uint8_t *l4 = ip + off;

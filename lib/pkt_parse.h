@@ -32,6 +32,7 @@ enum pkt_parse_result {
 	PKT_PARSE_MALFORMED,   /* truncated or inconsistent headers */
 	PKT_PARSE_IPV4_FRAGMENT, /* a fragment of an IPv4 datagram (first or not): reassemble it */
 	PKT_PARSE_IPV6,          /* IPv6 with a TCP/UDP/ICMPv6 header (or another next header) */
+	PKT_PARSE_IPV6_FRAGMENT, /* IPv6 with a fragment header right after the fixed header */
 };
 
 struct pkt_arp {
@@ -81,6 +82,7 @@ struct pkt_info {
 	uint8_t tcp_flags;
 	uint8_t is_fragment; /* a fragment (PKT_PARSE_IPV4_FRAGMENT): only the IPv4 fields are set */
 	uint16_t ip_id;      /* IPv4 identification, host order */
+	uint32_t frag_id6;   /* IPv6 fragment identification, host order */
 	uint32_t src_v4, dst_v4; /* network order (IPv4) */
 	uint8_t src6[16], dst6[16]; /* IPv6 */
 	uint16_t sport, dport;   /* host order; 0 when the protocol has no ports */

@@ -625,3 +625,24 @@ def assert_checksums6_ns(p):
     fresh = IPv6(bytes(p[IPv6]))
     fresh[ICMPv6ND_NS].cksum = None
     assert p[ICMPv6ND_NS].cksum == IPv6(bytes(fresh))[ICMPv6ND_NS].cksum
+
+
+def test_ipv6_fragments_are_reassembled_and_fragmented_again(pcap_daemon, tmp_path):
+    from scapy.all import IPv6ExtHdrFragment, defragment6, fragment6
+    payload = bytes((i * 13) & 0xFF for i in range(3000))
+    dgram = IPv6(src=CLIENT6, dst=VIP6) / IPv6ExtHdrFragment(id=0x1234) / \
+        UDP(sport=5600, dport=80) / Raw(payload)
+    frags = [Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / f for f in fragment6(dgram, 1280)]
+    assert len(frags) >= 3
+    out, stats, _ = run(pcap_daemon, tmp_path, list(reversed(frags)), config6("nat", proto="udp"))
+    sent = [p[IPv6] for p in out if p[Ether].dst == REAL_MAC]
+    assert len(sent) >= 3 and all(len(p) <= 1500 for p in sent)
+    sent.sort(key=lambda f: f[IPv6ExtHdrFragment].offset)
+    whole = IPv6(bytes(defragment6(sent)))
+    assert (whole[IPv6].dst, whole[UDP].dport) == (REAL6, 8080)
+    assert bytes(whole[UDP].payload) == payload
+    fresh = IPv6(bytes(whole))
+    fresh[UDP].chksum = None
+    assert whole[UDP].chksum == IPv6(bytes(fresh))[UDP].chksum
+    dp = stats["dataplane"]
+    assert dp["datagrams_reassembled"] == 1 and dp["fragments_received"] == len(frags)

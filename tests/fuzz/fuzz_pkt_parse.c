@@ -96,7 +96,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum pkt_parse_result r = pkt_parse(data, size, &info);
 
 	FUZZ_CHECK(r == PKT_PARSE_IPV4 || r == PKT_PARSE_ARP || r == PKT_PARSE_UNSUPPORTED ||
-		   r == PKT_PARSE_MALFORMED || r == PKT_PARSE_IPV4_FRAGMENT || r == PKT_PARSE_IPV6);
+		   r == PKT_PARSE_MALFORMED || r == PKT_PARSE_IPV4_FRAGMENT || r == PKT_PARSE_IPV6 ||
+		   r == PKT_PARSE_IPV6_FRAGMENT);
+	if (r == PKT_PARSE_IPV6_FRAGMENT)
+		FUZZ_CHECK(info.l4_off == info.l3_off + 48u && info.l3_off + 48u <= size);
 	if (r == PKT_PARSE_IPV6) {
 		FUZZ_CHECK(info.family == AF_INET6 && info.ethertype == PKT_ETHERTYPE_IPV6);
 		FUZZ_CHECK((data[info.l3_off] >> 4) == 6);

@@ -594,9 +594,16 @@ static void test_ipv6(void **state)
 	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_IPV6);
 	assert_int_equal(info.has_quote, 0);
 
-	/* fragments are not reassembled for IPv6 yet */
-	uint8_t frag[16] = {IPPROTO_UDP, 0, 0, 1, 0, 0, 0, 1};
+	/* a fragment: reassembled before anything else is read */
+	uint8_t frag[16] = {IPPROTO_UDP, 0, 0, 1, 0, 0, 0x12, 0x34};
 	n = ipv6_frame(f, 44, frag, sizeof(frag));
+	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_IPV6_FRAGMENT);
+	assert_int_equal(info.frag_id6, 0x1234);
+	assert_int_equal(info.proto, IPPROTO_UDP);
+	/* ... but only right after the fixed header */
+	uint8_t late[8 + 16] = {44, 0};
+	memcpy(late + 8, frag, sizeof(frag));
+	n = ipv6_frame(f, 0, late, sizeof(late));
 	assert_int_equal(pkt_parse(f, n, &info), PKT_PARSE_UNSUPPORTED);
 }
 
