@@ -88,8 +88,6 @@ static int setup_workers(const struct lb_config *cfg)
 	lb_rt.rcu = rte_zmalloc("rcu", rcu_size, RTE_CACHE_LINE_SIZE);
 	if (lb_rt.rcu == NULL || rte_rcu_qsbr_init(lb_rt.rcu, n) != 0)
 		return -1;
-	struct rte_malloc_socket_stats before, after;
-	rte_malloc_get_socket_stats((int)rte_socket_id(), &before);
 	n = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		lb_rt.workers[n] = worker_create(n, lcore, cfg->flow_capacity);
@@ -102,9 +100,6 @@ static int setup_workers(const struct lb_config *cfg)
 		rte_rcu_qsbr_thread_register(lb_rt.rcu, n);
 		n++;
 	}
-	/* Measured from the heap, so hash buckets, keys and entries all count. */
-	rte_malloc_get_socket_stats((int)rte_socket_id(), &after);
-	lb_rt.flow_table_bytes = after.heap_allocsz_bytes - before.heap_allocsz_bytes;
 	return alloc_load_board();
 }
 
@@ -179,7 +174,8 @@ int main(int argc, char **argv)
 	if (setup_workers(cfg) != 0)
 		goto out;
 	lb_rt.pool = rte_pktmbuf_pool_create("lb_mbufs", cfg->mbufs, 256, 0,
-					     RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+					     (uint16_t)(cfg->mbuf_data_room + RTE_PKTMBUF_HEADROOM),
+					     (int)rte_socket_id());
 	if (lb_rt.pool == NULL) {
 		fprintf(stderr, "dpdk-lb: mbuf pool of %u: %s (raise EAL -m or lower dataplane.mbufs)\n",
 			cfg->mbufs, rte_strerror(rte_errno));

@@ -42,7 +42,12 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	w->index = index;
 	w->lcore_id = lcore_id;
 	snprintf(name, sizeof(name), "flows_w%u", index);
+	/* Measured from the heap, so hash buckets, keys and entries all count (and nothing else). */
+	struct rte_malloc_socket_stats before, after;
+	rte_malloc_get_socket_stats(socket, &before);
 	w->flows = flow_table_create(name, flow_capacity, socket);
+	rte_malloc_get_socket_stats(socket, &after);
+	lb_rt.flow_table_bytes += after.heap_allocsz_bytes - before.heap_allocsz_bytes;
 	snprintf(name, sizeof(name), "to_ctl_w%u", index);
 	w->to_control = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "from_ctl_w%u", index);
@@ -472,7 +477,8 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			.r = r,
 			.ss = ss,
 			.client_key = &keys[i],
-			.reply_key = e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer) : NULL,
+			/* only fnat needs it on this path (its local address and port) */
+			.reply_key = e->forward == LB_FWD_FNAT ? flow_table_key(w->flows, e->peer) : NULL,
 		};
 		int port = xmit_ops_get(e->forward)->to_real(w, m, &x);
 		if (port < 0) {

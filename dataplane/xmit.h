@@ -16,7 +16,8 @@ struct xmit_ctx {
 	const struct snap_real *r;
 	const struct snap_service *ss;     /* the connection's service */
 	const struct flow_key *client_key; /* client -> VIP, as the client sent it */
-	const struct flow_key *reply_key;  /* nat/fnat: real -> client / local address; else NULL */
+	/* fnat (and ICMP errors of nat/fnat): real -> local address / client; else NULL */
+	const struct flow_key *reply_key;
 };
 
 struct xmit_ops {

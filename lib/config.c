@@ -32,13 +32,14 @@ struct uint_key {
 };
 static const struct uint_key dataplane_keys[] = {
 	{"flow_capacity", offsetof(struct lb_config, flow_capacity), 1024, 1u << 28},
-	{"mbufs", offsetof(struct lb_config, mbufs), 1023, 1u << 24},
+	{"mbufs", offsetof(struct lb_config, mbufs), 1023, 1u << 26},
 	{"rx_descriptors", offsetof(struct lb_config, rx_descriptors), 64, 32768},
 	{"tx_descriptors", offsetof(struct lb_config, tx_descriptors), 64, 32768},
 	{"idle_sleep_us", offsetof(struct lb_config, idle_sleep_us), 0, 100000},
 	{"max_services", offsetof(struct lb_config, max_services), 1, 1u << 20},
 	{"max_reals", offsetof(struct lb_config, max_reals), 1, 1u << 22},
 	{"persistence_capacity", offsetof(struct lb_config, persistence_capacity), 1024, 1u << 24},
+	{"mbuf_data_room", offsetof(struct lb_config, mbuf_data_room), 128, 16384},
 	{"frag_datagrams", offsetof(struct lb_config, frag_datagrams), 16, 1u << 20},
 	{"frag_timeout_ms", offsetof(struct lb_config, frag_timeout_ms), 10, 60000},
 	{"fnat_port_min", offsetof(struct lb_config, fnat_port_min), 1, 65535},
@@ -60,6 +61,7 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->max_services = 1024;
 	c->max_reals = 8192;
 	c->persistence_capacity = 65536;
+	c->mbuf_data_room = 2048;
 	c->frag_datagrams = 4096;
 	c->frag_timeout_ms = 2000;
 	c->fnat_port_min = 1024;

@@ -110,6 +110,7 @@ struct lb_config {
 	uint32_t max_services;
 	uint32_t max_reals;
 	uint32_t persistence_capacity;
+	uint32_t mbuf_data_room;  /* bytes of packet data per mbuf */
 	uint32_t frag_datagrams;  /* IPv4 datagrams each worker may be reassembling at once */
 	uint32_t frag_timeout_ms; /* a datagram's fragments must all arrive within this */
 	uint32_t fnat_port_min; /* fnat local ports: split into one slice per worker */

@@ -230,13 +230,15 @@ class Testpmd:
 
     STAT_RE = re.compile(r"NIC statistics for port (\d+)")
 
-    def __init__(self, workdir, vdevs, mem_mb, mbufs, huge_dir=None):
+    def __init__(self, workdir, vdevs, mem_mb, mbufs, huge_dir=None, mbuf_size=None):
         self.prefix = "dlbb" + uuid.uuid4().hex[:8]
         cmd = ["stdbuf", "-oL", "dpdk-testpmd"] + eal_mem_args(mem_mb, huge_dir) + [
                "--no-pci", "--file-prefix", self.prefix, "-l", "0,1", "--log-level", "lib.eal:warning"]
         for v in vdevs:
             cmd += ["--vdev", v]
         cmd += ["--", "-i", "--forward-mode=io", "--nb-cores=1", f"--total-num-mbufs={mbufs}"]
+        if mbuf_size:
+            cmd.append(f"--mbuf-size={mbuf_size}")
         self.log_path = os.path.join(workdir, f"{self.prefix}.testpmd.log")
         self.logf = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

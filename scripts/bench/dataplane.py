@@ -13,6 +13,7 @@ from common import (MBUF_BYTES, MBUF_BYTES_NOHUGE, PY, HugePages, Testpmd, VdevD
 HERE = os.path.dirname(os.path.abspath(__file__))
 VIP = "10.9.0.100"
 N_REALS = 10
+NEW_CONN_DATA_ROOM = 128  # bytes of packet data per mbuf in the new-connection scenarios
 
 
 def reals(weights=True):
@@ -39,9 +40,11 @@ def pcap(cache, kind, *args):
 
 class Scenario:
     def __init__(self, key, title, sched, in_pcap, in_pkts, flows, prefill_pcap=None,
-                 syn_recv=3600, capacity=None, note="", huge=False, forward="dr"):
+                 syn_recv=3600, capacity=None, note="", huge=False, forward="dr", data_room=None):
         self.key, self.title, self.sched = key, title, sched
         self.forward = forward
+        # small mbufs let tens of millions of 64-byte frames stay resident (new connections)
+        self.data_room = data_room
         self.in_pcap, self.in_pkts, self.flows = in_pcap, in_pkts, flows
         self.prefill_pcap = prefill_pcap
         self.syn_recv = syn_recv
@@ -52,11 +55,18 @@ class Scenario:
     def mem_mb(self):
         # pool (the replayed pcap stays in mbufs) + flow table (~200 B/flow incl. the hash's
         # rings and buckets) + slack
-        per = MBUF_BYTES if self.huge else MBUF_BYTES_NOHUGE
+        per = mbuf_bytes(self.data_room, self.huge)
         return (self.in_pkts + 16384) * per / 2**20 + self.capacity * 200 / 2**20 + 384
 
     def mbufs(self):
         return self.in_pkts + 16383
+
+
+def mbuf_bytes(data_room, huge):
+    """Memory one mbuf of the pool takes (object, header, headroom, mempool overhead)."""
+    if data_room is None:
+        return MBUF_BYTES if huge else MBUF_BYTES_NOHUGE
+    return data_room + 384 if huge else 4096 // max(1, 4096 // (data_room + 384))
 
 
 def scenarios(cache, new_conn_syns, include_10m=True, quick=False, huge=True):
@@ -85,7 +95,8 @@ def scenarios(cache, new_conn_syns, include_10m=True, quick=False, huge=True):
     for sched in ("wrr", "mh"):
         s.append(Scenario(f"new_{sched}", f"new connections DR, {sched} over {N_REALS} reals",
                           sched, syn, syn_n, syn_n, syn_recv=1, capacity=syn_n,
-                          note=f"{syn_n:,} unique SYNs, syn_recv timeout 1 s", huge=huge))
+                          note=f"{syn_n:,} unique SYNs, syn_recv timeout 1 s, 128-byte mbufs",
+                          huge=huge, data_room=NEW_CONN_DATA_ROOM))
     return s
 
 
@@ -102,6 +113,8 @@ def run_lb(build, work, sc, duration, warmup, huge_dir=None, during=None):
     ports.append("10.0.0.2/24")
     dp = {"flow_capacity": sc.capacity, "mbufs": sc.mbufs(), "max_reals": 64, "max_services": 16,
           "idle_sleep_us": 0}
+    if sc.data_room:
+        dp["mbuf_data_room"] = sc.data_room
     svc = [{"vip": VIP, "port": 80, "proto": "tcp", "scheduler": sc.sched, "reals": reals(),
             "forward": sc.forward}]
     if sc.forward == "fnat":
@@ -130,11 +143,12 @@ def run_lb(build, work, sc, duration, warmup, huge_dir=None, during=None):
         d.stop()
 
 
-def run_ceiling(work, in_pcap, in_pkts, duration, warmup, huge_dir=None):
+def run_ceiling(work, in_pcap, in_pkts, duration, warmup, huge_dir=None, data_room=None):
     vdevs = [f"net_pcap0,rx_pcap={in_pcap},infinite_rx=1", "net_null0,no-rx=1"]
-    per = MBUF_BYTES if huge_dir else MBUF_BYTES_NOHUGE
+    per = mbuf_bytes(data_room, huge_dir is not None)
     mem = (in_pkts + 40000) * per / 2**20 + 384
-    tp = Testpmd(work, vdevs, mem, in_pkts + 32768, huge_dir=huge_dir)
+    tp = Testpmd(work, vdevs, mem, in_pkts + 32768, huge_dir=huge_dir,
+                 mbuf_size=data_room + 128 if data_room else None)
     try:
         tp.cmd("start")
         time.sleep(warmup)
@@ -174,7 +188,7 @@ def one(build, work, sc, duration, runs, warmup, ceilings, out, huge_dir):
             for i in range(runs):
                 log(f"ceiling testpmd io, {os.path.basename(sc.in_pcap)}, run {i + 1}/{runs}")
                 vals.append(run_ceiling(work, sc.in_pcap, sc.in_pkts, duration, warmup,
-                                        huge_dir))
+                                        huge_dir, sc.data_room))
                 log(f"  {vals[-1]:.2f} Mpps")
             ceilings[ck] = vals
         rs = []
