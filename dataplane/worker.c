@@ -164,6 +164,21 @@ static inline void conn_count_adjust(struct lb_worker *w, struct flow_entry *e, 
 	}
 }
 
+/* A packet of the connection in direction dir: TCP state, active/inactive counts, expiry. */
+static inline void flow_touch(struct lb_worker *w, const struct lb_snapshot *snap,
+			      struct flow_entry *e, const struct pkt_info *info, enum lb_tcp_dir dir,
+			      uint64_t now)
+{
+	if (info->proto == IPPROTO_TCP) {
+		uint8_t next = lb_tcp_state_next(e->state, dir, info->tcp_flags);
+		if (next != e->state) {
+			conn_count_adjust(w, e, next);
+			e->state = next;
+		}
+	}
+	e->expires = now + snap->timeout_tsc[e->state];
+}
+
 void worker_flow_release(struct lb_worker *w, int32_t pos)
 {
 	struct flow_entry *e = &w->flows->entries[pos];
@@ -459,17 +474,9 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			drop(w, m, LB_DROP_NO_REAL);
 			continue;
 		}
-		if (info->proto == IPPROTO_TCP) {
-			/* nat and fnat see the replies too: the state machine gets both directions. */
-			enum lb_tcp_dir dir = e->peer != FLOW_NO_PEER ? LB_TCP_DIR_INPUT
-								      : LB_TCP_DIR_INPUT_ONLY;
-			uint8_t next = lb_tcp_state_next(e->state, dir, info->tcp_flags);
-			if (next != e->state) {
-				conn_count_adjust(w, e, next);
-				e->state = next;
-			}
-		}
-		e->expires = now + snap->timeout_tsc[e->state];
+		/* nat and fnat see the replies too: the state machine gets both directions. */
+		flow_touch(w, snap, e, info,
+			   e->peer != FLOW_NO_PEER ? LB_TCP_DIR_INPUT : LB_TCP_DIR_INPUT_ONLY, now);
 
 		uint32_t len = rte_pktmbuf_pkt_len(m);
 		struct xmit_ctx x = {
@@ -552,14 +559,7 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 		drop(w, m, LB_DROP_NO_REAL);
 		return;
 	}
-	if (info->proto == IPPROTO_TCP) {
-		uint8_t next = lb_tcp_state_next(e->state, LB_TCP_DIR_OUTPUT, info->tcp_flags);
-		if (next != e->state) {
-			conn_count_adjust(w, e, next);
-			e->state = next;
-		}
-	}
-	e->expires = now + snap->timeout_tsc[e->state];
+	flow_touch(w, snap, e, info, LB_TCP_DIR_OUTPUT, now);
 
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 	xmit_ops_get(e->forward)->to_client(m, info, flow_table_key(w->flows, fpos));

@@ -27,6 +27,31 @@ static void ipv4_header_checksum(uint8_t *ip)
 	ip[11] = (uint8_t)sum;
 }
 
+/*
+ * A new packet back to where m came from: m's L2 header (VLAN tags included) with the MAC
+ * addresses swapped, followed by l3_len bytes for the caller to fill. NULL without an mbuf.
+ */
+static struct rte_mbuf *reply_alloc(const struct rte_mbuf *m, const struct pkt_info *info,
+				    size_t l3_len, uint8_t **l3)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct rte_mbuf *r = rte_pktmbuf_alloc(lb_rt.pool);
+	uint8_t *out = r != NULL ? (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(info->l3_off + l3_len))
+				 : NULL;
+
+	if (out == NULL) {
+		rte_pktmbuf_free(r);
+		return NULL;
+	}
+	memcpy(out, frame, info->l3_off);
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)out;
+	rte_ether_addr_copy(&((const struct rte_ether_hdr *)frame)->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(&lb_rt.ports[m->port].mac, &eth->src_addr);
+	r->port = m->port;
+	*l3 = out + info->l3_off;
+	return r;
+}
+
 /* Tells the client (back the way its packet came) to send at most `mtu` bytes. */
 static void send_frag_needed(struct lb_worker *w, const struct rte_mbuf *m,
 			     const struct pkt_info *info, uint16_t mtu)
@@ -38,20 +63,10 @@ static void send_frag_needed(struct lb_worker *w, const struct rte_mbuf *m,
 	if (quote > info->l3_len)
 		quote = info->l3_len;
 	size_t total = 20 + 8 + quote;
-	struct rte_mbuf *r = rte_pktmbuf_alloc(lb_rt.pool);
+	uint8_t *ip;
+	struct rte_mbuf *r = reply_alloc(m, info, total, &ip);
 	if (r == NULL)
 		return;
-	uint8_t *out = (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(info->l3_off + total));
-	if (out == NULL) {
-		rte_pktmbuf_free(r);
-		return;
-	}
-	/* Same L2 header (VLAN tags included), addresses swapped. */
-	memcpy(out, frame, info->l3_off);
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)out;
-	rte_ether_addr_copy(&((const struct rte_ether_hdr *)frame)->src_addr, &eth->dst_addr);
-	rte_ether_addr_copy(&lb_rt.ports[m->port].mac, &eth->src_addr);
-	uint8_t *ip = out + info->l3_off;
 	memset(ip, 0, 20);
 	ip[0] = 0x45;
 	nat_store16(ip + 2, rte_cpu_to_be_16((uint16_t)total));
@@ -70,7 +85,6 @@ static void send_frag_needed(struct lb_worker *w, const struct rte_mbuf *m,
 	uint16_t sum = pkt_csum_fold(pkt_csum_partial(icmp, 8 + quote, 0));
 	icmp[2] = (uint8_t)(sum >> 8);
 	icmp[3] = (uint8_t)sum;
-	r->port = m->port;
 	LB_COUNTER_ADD(w->stats->icmp_frag_needed_sent, 1);
 	worker_send(w, m->port, r);
 }
@@ -95,22 +109,14 @@ static void icmp6_checksum(uint8_t *ip6, uint8_t *icmp, size_t len)
 static void send_packet_too_big(struct lb_worker *w, const struct rte_mbuf *m,
 				const struct pkt_info *info, uint32_t mtu)
 {
-	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	/* RFC 4443: as much of the packet as fits in the minimum MTU */
 	size_t quote = info->l3_len < IPV6_MIN_MTU - 48 ? info->l3_len : IPV6_MIN_MTU - 48;
 	size_t total = 40 + 8 + quote;
-	struct rte_mbuf *r = rte_pktmbuf_alloc(lb_rt.pool);
-	uint8_t *out = r != NULL ? (uint8_t *)rte_pktmbuf_append(r, (uint16_t)(info->l3_off + total))
-				 : NULL;
-	if (out == NULL) {
-		rte_pktmbuf_free(r);
+	uint8_t *ip;
+	struct rte_mbuf *r = reply_alloc(m, info, total, &ip);
+	if (r == NULL)
 		return;
-	}
-	memcpy(out, frame, info->l3_off);
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)out;
-	rte_ether_addr_copy(&((const struct rte_ether_hdr *)frame)->src_addr, &eth->dst_addr);
-	rte_ether_addr_copy(&lb_rt.ports[m->port].mac, &eth->src_addr);
-	uint8_t *ip = out + info->l3_off, *icmp = ip + 40;
+	uint8_t *icmp = ip + 40;
 	memset(ip, 0, 48);
 	ip[0] = 0x60;
 	nat_store16(ip + 4, rte_cpu_to_be_16((uint16_t)(8 + quote)));
@@ -124,7 +130,6 @@ static void send_packet_too_big(struct lb_worker *w, const struct rte_mbuf *m,
 	if (q != icmp + 8)
 		memcpy(icmp + 8, q, quote);
 	icmp6_checksum(ip, icmp, 8 + quote);
-	r->port = m->port;
 	LB_COUNTER_ADD(w->stats->icmp_frag_needed_sent, 1);
 	worker_send(w, m->port, r);
 }
