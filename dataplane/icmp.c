@@ -66,7 +66,7 @@ uint16_t icmp_owner(const struct lb_worker *w, const struct lb_snapshot *snap,
 	int64_t idx = lookup_table_find(&snap->service_index, &key);
 	if (idx >= 0 && snap->services[idx].steer_by_client)
 		return owner_by_client(&qdst, q->dport);
-	/* dr/tun flows live where the NIC's RSS put them: this worker's table is all we know. */
+	/* dr/tun flows live where the NIC's RSS put them: start here, walk on if unknown. */
 	return w->index;
 }
 
@@ -146,8 +146,27 @@ static void neighbour_advertise(struct lb_worker *w, const struct lb_snapshot *s
 	tx_enqueue(w, m->port, m);
 }
 
+/*
+ * A dr/tun flow lives on the worker RSS gave it, which an ICMP error about it cannot tell. With
+ * several workers the error goes round them, one ring hop at a time, until one knows the flow
+ * or all have said no. Errors are rare; flows' packets never take this path.
+ */
+static bool walk_on(struct lb_worker *w, struct rte_mbuf *m, uint64_t hops)
+{
+	if (hops + 1 >= lb_rt.n_workers)
+		return false;
+	struct icmp_walk_item item = {.m = m, .hops = hops + 1};
+	struct lb_worker *next = lb_rt.workers[(w->index + 1) % lb_rt.n_workers];
+	if (rte_ring_mp_enqueue_elem(next->icmp_walk, &item, sizeof(item)) != 0) {
+		drop(w, m, LB_DROP_HANDOFF_RING_FULL);
+		return true;
+	}
+	LB_COUNTER_ADD(w->stats->handoffs, 1);
+	return true;
+}
+
 static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
-			const struct pkt_info *info, uint64_t now)
+			const struct pkt_info *info, uint64_t now, uint64_t hops)
 {
 	struct flow_key k;
 	const struct pkt_icmp_quote *q = &info->quote;
@@ -157,7 +176,8 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 	flow_key_make_addrs(&k, q->proto, &qdst, q->dport, &qsrc, q->sport);
 	int32_t pos = flow_table_lookup(w->flows, &k, flow_table_hash(w->flows, &k));
 	if (pos < 0) {
-		drop(w, m, LB_DROP_ICMP_NO_FLOW);
+		if (!walk_on(w, m, hops))
+			drop(w, m, LB_DROP_ICMP_NO_FLOW);
 		return;
 	}
 	const struct flow_entry *e = &w->flows->entries[pos];
@@ -225,8 +245,28 @@ void icmp_handle(struct lb_worker *w, const struct lb_snapshot *snap, struct rte
 	}
 	/* Errors are short; a reassembled one would need its checksum summed over segments. */
 	if (info->has_quote && rte_pktmbuf_is_contiguous(m)) {
-		relay_error(w, snap, m, info, now);
+		relay_error(w, snap, m, info, now, 0);
 		return;
 	}
 	drop(w, m, LB_DROP_ICMP_OTHER);
+}
+
+void icmp_walk_drain(struct lb_worker *w, const struct lb_snapshot *snap, uint64_t now)
+{
+	struct icmp_walk_item items[8];
+	unsigned int n = rte_ring_sc_dequeue_burst_elem(w->icmp_walk, items, sizeof(items[0]),
+							RTE_DIM(items), NULL);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct pkt_info info;
+		struct rte_mbuf *m = items[i].m;
+		/* parsed again: the sender's parse lived on its stack */
+		enum pkt_parse_result r = pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *),
+						    rte_pktmbuf_data_len(m), &info);
+		if ((r != PKT_PARSE_IPV4 && r != PKT_PARSE_IPV6) || !info.has_quote) {
+			drop(w, m, LB_DROP_ICMP_OTHER);
+			continue;
+		}
+		relay_error(w, snap, m, &info, now, items[i].hops);
+	}
 }

@@ -55,6 +55,7 @@ struct lb_worker {
 	struct rte_ring *from_control; /* frames to transmit (control -> worker) */
 	struct rte_ring *requests;     /* connection dumps (control -> worker) */
 	struct rte_ring *handoff;      /* packets of flows this worker owns, from other workers */
+	struct rte_ring *icmp_walk;    /* ICMP errors looking for their dr/tun flow: {mbuf, hops} */
 	uint32_t fnat_cursor;          /* next candidate in this worker's slice of local ports */
 	uint16_t ip_id;                /* IPv4 id of packets this worker originates */
 	uint32_t frag6_id;             /* low 24 bits of IPv6 fragment ids this worker makes */

@@ -57,6 +57,9 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	/* Any worker may hand a packet over: multi-producer, consumed by this worker alone. */
 	snprintf(name, sizeof(name), "handoff_w%u", index);
 	w->handoff = rte_ring_create(name, 4096, socket, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "icmpwalk_w%u", index);
+	w->icmp_walk = rte_ring_create_elem(name, sizeof(struct icmp_walk_item), 256, socket,
+					    RING_F_SC_DEQ);
 	w->stats = rte_zmalloc_socket("wstats", sizeof(*w->stats), RTE_CACHE_LINE_SIZE, socket);
 	w->real_counters = rte_zmalloc_socket("real_ctr", sizeof(struct lb_traffic_counters) *
 							      (lb_rt.max_reals + 1),
@@ -67,7 +70,7 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	if (frag_worker_init(w, lb_rt.frag_datagrams, lb_rt.frag_timeout_ms, socket) != 0)
 		return NULL;
 	if (w->flows == NULL || w->to_control == NULL || w->from_control == NULL ||
-	    w->requests == NULL || w->handoff == NULL || w->stats == NULL || w->real_counters == NULL ||
+	    w->requests == NULL || w->handoff == NULL || w->icmp_walk == NULL || w->stats == NULL || w->real_counters == NULL ||
 	    w->service_counters == NULL)
 		return NULL; /* the process exits on this error; EAL frees the memory */
 	return w;
@@ -797,6 +800,7 @@ int worker_main(void *arg)
 			handle_burst(w, snap, pkts, n, now, false);
 		}
 		if (lb_rt.n_workers > 1) {
+			icmp_walk_drain(w, snap, now);
 			unsigned int h = rte_ring_dequeue_burst(w->handoff, (void **)pkts, LB_BURST, NULL);
 			if (h != 0) {
 				received += h;

@@ -140,6 +140,15 @@ uint16_t icmp_owner(const struct lb_worker *w, const struct lb_snapshot *snap,
 void icmp_handle(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
 		 const struct pkt_info *info, uint64_t now);
 
+/* An ICMP error on its way round the workers, looking for the dr/tun flow it quotes. */
+struct icmp_walk_item {
+	struct rte_mbuf *m;
+	uint64_t hops; /* workers that have looked already */
+};
+
+/* Tries the ICMP errors other workers passed on against this worker's flows (icmp.c). */
+void icmp_walk_drain(struct lb_worker *w, const struct lb_snapshot *snap, uint64_t now);
+
 /*
  * fnat (fnat_ports.c): picks a local address and a port of this worker's slice for a
  * connection of client key ck to real r (port rport, network order); fills the reply key

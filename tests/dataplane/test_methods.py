@@ -646,3 +646,25 @@ def test_ipv6_fragments_are_reassembled_and_fragmented_again(pcap_daemon, tmp_pa
     assert whole[UDP].chksum == IPv6(bytes(fresh))[UDP].chksum
     dp = stats["dataplane"]
     assert dp["datagrams_reassembled"] == 1 and dp["fragments_received"] == len(frags)
+
+
+def test_icmp_error_walks_to_the_worker_holding_a_dr_flow(pcap_daemon, tmp_path):
+    syn = tcp_from_client(49000)
+    quoted = IP(src=VIP, dst=CLIENT) / TCP(sport=80, dport=49000, flags="A")
+    err = Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src="10.9.0.1", dst=VIP) / \
+        ICMP(type=3, code=4, nexthopmtu=1200) / quoted
+    # the other queue sees unrelated traffic first, so the SYN's flow exists by the time
+    filler = [from_client(UDP(sport=1, dport=9), dst="10.9.0.99") for _ in range(2000)]
+    wrpcap(str(tmp_path / "q0.pcap"), [syn])
+    wrpcap(str(tmp_path / "q1.pcap"), filler + [err])
+    d = pcap_daemon([tmp_path / "q0.pcap", tmp_path / "q1.pcap"], config("dr"), workers=2)
+    d.wait_rx(2002)
+    from lbdaemon import wait_until
+    stats = wait_until(lambda: (s := d.stats()) and s["dataplane"]["icmp_errors_relayed"] == 1 and s,
+                       what="the error relayed by the flow's worker")
+    assert stats["dataplane"]["drop_reasons"]["icmp_no_flow"] == 0
+    assert stats["dataplane"]["handoffs"] == 1
+    assert d.stop() == 0
+    out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+    relayed = [p for p in out if ICMP in p]
+    assert len(relayed) == 1 and relayed[0][Ether].dst == REAL_MAC
