@@ -12,6 +12,8 @@ REQUIRED=(
   libcmocka-dev
   # dataplane and end-to-end tests, demo
   python3 python3-pytest python3-scapy nginx-light curl ethtool iproute2 procps psmisc
+  # end-to-end tests of the forwarding methods: DNS over UDP real servers and queries
+  dnsmasq-base bind9-dnsutils
 )
 OPTIONAL=(wrk)
 
