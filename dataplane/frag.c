@@ -94,6 +94,11 @@ struct rte_mbuf *frag_reassemble(struct lb_worker *w, struct rte_mbuf *m,
 	return whole;
 }
 
+bool frag_is_reassembled(const struct rte_mbuf *m)
+{
+	return (m->ol_flags & LB_MBUF_REASSEMBLED) != 0;
+}
+
 void frag_free_death_row(struct lb_worker *w)
 {
 	struct rte_ip_frag_death_row *dr = w->frag_death_row;

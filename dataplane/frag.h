@@ -8,6 +8,8 @@
 #ifndef DPDK_LB_FRAG_H
 #define DPDK_LB_FRAG_H
 
+#include <stdbool.h>
+
 #include <rte_mbuf.h>
 
 #include "lb_runtime.h"
@@ -25,6 +27,9 @@ uint16_t frag_owner(const struct pkt_info *info);
  */
 struct rte_mbuf *frag_reassemble(struct lb_worker *w, struct rte_mbuf *m,
 				 const struct pkt_info *info, uint64_t now);
+
+/* True when m is a datagram this worker reassembled (and may fragment again, IPv6 too). */
+bool frag_is_reassembled(const struct rte_mbuf *m);
 
 /* Frees what reassembly gave up on (timeouts, overflows), counting it; once per loop. */
 void frag_free_death_row(struct lb_worker *w);

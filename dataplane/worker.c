@@ -20,6 +20,7 @@
 #include "flow_table.h"
 #include "frag.h"
 #include "persist_table.h"
+#include "pmtu.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
 #include "tcp_state.h"
@@ -490,6 +491,11 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			/* only fnat needs it on this path (its local address and port) */
 			.reply_key = e->forward == LB_FWD_FNAT ? flow_table_key(w->flows, e->peer) : NULL,
 		};
+		/* tun checks with its outer header added; the others here, before any rewrite */
+		if (e->forward != LB_FWD_TUN && !pmtu_fits(w, m, info, r->port_id, 0)) {
+			drop(w, m, LB_DROP_TOO_BIG);
+			continue;
+		}
 		int port = xmit_ops_get(e->forward)->to_real(w, m, &x);
 		if (port < 0) {
 			drop(w, m, (enum lb_drop_reason)(-port - 1));
@@ -520,6 +526,10 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 	flow_key_make(&ck, info);
 	/* Configuration allows ops with dr and tun only: neither needs a reply key. */
 	struct xmit_ctx x = {.info = info, .r = r, .ss = ss, .client_key = &ck, .reply_key = NULL};
+	if (r->forward != LB_FWD_TUN && !pmtu_fits(w, m, info, r->port_id, 0)) {
+		drop(w, m, LB_DROP_TOO_BIG);
+		return;
+	}
 	int port = xmit_ops_get(r->forward)->to_real(w, m, &x);
 	if (port < 0) {
 		drop(w, m, (enum lb_drop_reason)(-port - 1));
@@ -564,6 +574,10 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 	}
 	flow_touch(w, snap, e, info, LB_TCP_DIR_OUTPUT, now);
 
+	if (!pmtu_fits(w, m, info, re->hop_port, 0)) {
+		drop(w, m, LB_DROP_TOO_BIG); /* the real was told the size that fits */
+		return;
+	}
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 	xmit_ops_get(e->forward)->to_client(m, info, flow_table_key(w->flows, fpos));
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);

@@ -668,3 +668,37 @@ def test_icmp_error_walks_to_the_worker_holding_a_dr_flow(pcap_daemon, tmp_path)
     out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
     relayed = [p for p in out if ICMP in p]
     assert len(relayed) == 1 and relayed[0][Ether].dst == REAL_MAC
+
+
+def test_nat_path_mtu_both_directions(pcap_daemon, tmp_path):
+    syn = tcp_from_client(49500)
+    big_in = tcp_from_client(49500, flags="A", payload=b"i" * 1400)  # 1460 bytes with DF
+    big_out = Ether(src=REAL_MAC, dst=PCAP_PORT_MAC) / IP(src=REAL, dst=CLIENT, flags="DF") / \
+        TCP(sport=8080, dport=49500, flags="A") / Raw(b"o" * 1400)
+    cfg = config("nat")
+    cfg["ports"][0]["mtu"] = 1400
+    out, stats, _ = run(pcap_daemon, tmp_path, [syn, big_in, big_out], cfg)
+    icmps = [p for p in out if ICMP in p]
+    assert len(icmps) == 2, [p.summary() for p in out]
+    to_client = [p for p in icmps if p[IP].dst == CLIENT][0]
+    assert (to_client[IP].src, to_client[ICMP].type, to_client[ICMP].nexthopmtu) == (VIP, 3, 1400)
+    assert to_client[Ether].dst == CLIENT_MAC and to_client[TCPerror].sport == 49500
+    to_real = [p for p in icmps if p[IP].dst == REAL][0]
+    assert (to_real[IP].src, to_real[ICMP].nexthopmtu) == (CLIENT, 1400)
+    assert to_real[Ether].dst == REAL_MAC and to_real[TCPerror].sport == 8080
+    for p in icmps:
+        assert_checksums(p)
+    assert stats["dataplane"]["drop_reasons"]["too_big"] == 2
+    assert stats["dataplane"]["icmp_frag_needed_sent"] == 2
+
+
+def test_ipv6_fnat_too_big_answers_packet_too_big(pcap_daemon, tmp_path):
+    syn = from_client6(TCP(sport=50400, dport=80, flags="S"))
+    big = from_client6(TCP(sport=50400, dport=80, flags="A") / Raw(b"b" * 1400))  # 1460 bytes
+    cfg = config6("fnat")
+    cfg["ports"][0]["mtu"] = 1400
+    out, stats, _ = run(pcap_daemon, tmp_path, [syn, big], cfg)
+    ptb = [p for p in out if ICMPv6PacketTooBig in p]
+    assert len(ptb) == 1 and ptb[0][ICMPv6PacketTooBig].mtu == 1400
+    assert (ptb[0][IPv6].src, ptb[0][IPv6].dst) == (VIP6, CLIENT6)
+    assert_checksums6(ptb[0])
