@@ -35,7 +35,9 @@ static json_t *neighbours_json(void)
 						      lb_addr_format(&e->ip, ab, sizeof(ab)), "port",
 						      (int)e->port_id, "mac", mb, "state",
 						      e->is_static ? "static"
-								   : resolved ? "resolved" : "unresolved"));
+						      : !e->wanted  ? "kept"
+						      : resolved    ? "resolved"
+								    : "unresolved"));
 	}
 	return list;
 }

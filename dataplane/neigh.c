@@ -72,7 +72,13 @@ int neigh_table_slot(struct neigh_table *t, const struct lb_addr *ip, uint16_t p
 	int slot = find_slot(t, ip);
 
 	if (slot >= 0) {
-		t->entries[slot].wanted = true;
+		struct neigh_entry *e = &t->entries[slot];
+		if (e->unwanted_since_tsc != 0) {
+			/* back within the timeout: trust the MAC, refresh it on the usual schedule */
+			e->last_reply_tsc = rte_rdtsc();
+			e->unwanted_since_tsc = 0;
+		}
+		e->wanted = true;
 		return slot;
 	}
 	for (uint32_t k = 0; k < t->capacity; k++) {
@@ -125,12 +131,19 @@ void neigh_table_release_unwanted(struct neigh_table *t)
 {
 	bool released = false;
 
+	uint64_t now = rte_rdtsc();
+
 	for (uint32_t i = 0; i < t->capacity; i++) {
 		struct neigh_entry *e = &t->entries[i];
-		if (e->in_use && !e->wanted && !e->is_static) {
-			memset(e, 0, sizeof(*e));
-			released = true;
+		if (!e->in_use || e->wanted || e->is_static)
+			continue;
+		if (e->mac_word & NEIGH_VALID) {
+			if (e->unwanted_since_tsc == 0)
+				e->unwanted_since_tsc = now;
+			continue;
 		}
+		memset(e, 0, sizeof(*e));
+		released = true;
 	}
 	if (released)
 		rebuild_index(t);
@@ -258,10 +271,20 @@ static void send_neighbour_solicitation(const struct neigh_entry *e)
 void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint32_t refresh_s,
 			  uint32_t timeout_s)
 {
+	bool released = false;
+
 	for (uint32_t i = 0; i < t->capacity; i++) {
 		struct neigh_entry *e = &t->entries[i];
 		if (!e->in_use || e->is_static)
 			continue;
+		if (!e->wanted) {
+			/* kept for a comeback only: no refreshing, gone after the timeout */
+			if (now - e->unwanted_since_tsc > (uint64_t)timeout_s * hz) {
+				memset(e, 0, sizeof(*e));
+				released = true;
+			}
+			continue;
+		}
 		bool resolved = e->mac_word & NEIGH_VALID;
 		uint64_t age = now - e->last_reply_tsc;
 		if (resolved && age > (uint64_t)timeout_s * hz) {
@@ -281,4 +304,6 @@ void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint
 				send_neighbour_solicitation(e);
 		}
 	}
+	if (released)
+		rebuild_index(t);
 }

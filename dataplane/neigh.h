@@ -25,6 +25,7 @@ struct neigh_entry {
 	bool wanted; /* referenced by the running configuration */
 	uint64_t last_reply_tsc;
 	uint64_t last_request_tsc;
+	uint64_t unwanted_since_tsc; /* resolved but unreferenced: kept a while for a comeback */
 };
 
 struct neigh_table {
@@ -47,7 +48,11 @@ int neigh_table_set_static(struct neigh_table *t, const struct lb_addr *ip, uint
 /* Clears every `wanted` mark before a configuration is walked (neigh_table_slot marks again). */
 void neigh_table_unmark(struct neigh_table *t);
 
-/* Frees the entries no configuration wants any more (call after the old snapshot is gone). */
+/*
+ * Entries no configuration wants any more (call after the old snapshot is gone): unresolved
+ * ones are freed, resolved ones kept for neighbours.timeout in case a real comes back (its first
+ * packets then need no ARP round trip), then freed by neigh_table_maintain.
+ */
 void neigh_table_release_unwanted(struct neigh_table *t);
 
 /* Learns from an ARP frame a worker passed up; the mbuf is the caller's. */

@@ -702,3 +702,27 @@ def test_ipv6_fnat_too_big_answers_packet_too_big(pcap_daemon, tmp_path):
     assert len(ptb) == 1 and ptb[0][ICMPv6PacketTooBig].mtu == 1400
     assert (ptb[0][IPv6].src, ptb[0][IPv6].dst) == (VIP6, CLIENT6)
     assert_checksums6(ptb[0])
+
+
+def test_a_removed_reals_mac_is_kept_for_its_comeback(pcap_daemon, tmp_path):
+    from scapy.all import ARP
+    is_at = Ether(src=REAL_MAC, dst=PCAP_PORT_MAC) / \
+        ARP(op=2, hwsrc=REAL_MAC, psrc=REAL, hwdst=PCAP_PORT_MAC, pdst=PORT_ADDR)
+    wrpcap(str(tmp_path / "in.pcap"), [is_at])
+    cfg = config("dr")
+    cfg["neighbours"] = {"static": []}
+    d = pcap_daemon([tmp_path / "in.pcap"], cfg)
+    from lbdaemon import wait_until
+
+    def state():
+        return {n["ip"]: n for n in d.rpc.call("system.info")["neighbours"]}.get(REAL)
+    wait_until(lambda: (n := state()) and n["state"] == "resolved", what="the real resolved")
+    d.rpc.call("service.del", {"vip": VIP, "port": 80, "proto": "tcp"})
+    kept = state()
+    assert kept is not None and (kept["state"], kept["mac"]) == ("kept", REAL_MAC), \
+        "resolved MAC kept after the last user left"
+    d.rpc.call("service.add", {"vip": VIP, "port": 81, "proto": "udp", "scheduler": "rr",
+                               "reals": [{"ip": REAL, "port": 81}]})
+    back = state()
+    assert back["state"] == "resolved" and back["mac"] == REAL_MAC
+    assert d.stop() == 0
