@@ -129,6 +129,18 @@ static inline void flow_key_make_addrs(struct flow_key *k, uint8_t proto, const 
 	flow_key_set_addr(k->dst, dst);
 }
 
+/*
+ * Runs the service's scheduler for a new connection of the packet `info` and returns the chosen
+ * real id: the fallback server when no real can take it, 0 when there is none (conn_schedule.c).
+ */
+uint32_t schedule_new(struct lb_worker *w, const struct lb_snapshot *snap,
+		      const struct snap_service *ss, const struct pkt_info *info, uint64_t now);
+
+/* schedule_new behind the client's persistence template (conn_schedule.c). */
+uint32_t schedule_persistent(struct lb_worker *w, const struct lb_snapshot *snap,
+			     const struct snap_service *ss, const struct pkt_info *info,
+			     uint64_t now);
+
 /* Ends a connection: both of its keys leave the table and its real's counts drop. */
 void worker_flow_release(struct lb_worker *w, int32_t pos);
 
