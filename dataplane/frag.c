@@ -99,6 +99,12 @@ bool frag_is_reassembled(const struct rte_mbuf *m)
 	return (m->ol_flags & LB_MBUF_REASSEMBLED) != 0;
 }
 
+void frag_expire(struct lb_worker *w, uint64_t now)
+{
+	/* without this, a datagram whose last fragment never comes would hold its mbufs forever */
+	rte_ip_frag_table_del_expired_entries(w->frag_tbl, w->frag_death_row, now);
+}
+
 void frag_free_death_row(struct lb_worker *w)
 {
 	struct rte_ip_frag_death_row *dr = w->frag_death_row;

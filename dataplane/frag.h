@@ -31,6 +31,9 @@ struct rte_mbuf *frag_reassemble(struct lb_worker *w, struct rte_mbuf *m,
 /* True when m is a datagram this worker reassembled (and may fragment again, IPv6 too). */
 bool frag_is_reassembled(const struct rte_mbuf *m);
 
+/* Gives up on datagrams older than frag_timeout_ms (their fragments go to the death row). */
+void frag_expire(struct lb_worker *w, uint64_t now);
+
 /* Frees what reassembly gave up on (timeouts, overflows), counting it; once per loop. */
 void frag_free_death_row(struct lb_worker *w);
 

@@ -165,7 +165,19 @@ int main(int argc, char **argv)
 	lb_rt.max_reals = cfg->max_reals;
 	lb_rt.max_services = cfg->max_services;
 	lb_rt.idle_sleep_us = cfg->idle_sleep_us;
-	lb_rt.frag_datagrams = cfg->frag_datagrams;
+	/*
+	 * Fragments waiting for the rest of their datagram hold mbufs: never let them take more
+	 * than a quarter of the pool, or incomplete datagrams could starve reception.
+	 */
+	uint32_t n_lcores_workers = rte_lcore_count() > 1 ? rte_lcore_count() - 1 : 1;
+	uint32_t frag_cap = cfg->mbufs / (4u * RTE_LIBRTE_IP_FRAG_MAX_FRAG * n_lcores_workers);
+	lb_rt.frag_datagrams = cfg->frag_datagrams < frag_cap ? cfg->frag_datagrams : frag_cap;
+	if (lb_rt.frag_datagrams < 16)
+		lb_rt.frag_datagrams = 16;
+	if (lb_rt.frag_datagrams < cfg->frag_datagrams)
+		LB_LOG(NOTICE, "dataplane.frag_datagrams %u lowered to %u per worker: the fragments "
+			       "held must stay under a quarter of dataplane.mbufs (%u)",
+		       cfg->frag_datagrams, lb_rt.frag_datagrams, cfg->mbufs);
 	lb_rt.frag_timeout_ms = cfg->frag_timeout_ms;
 	lb_rt.fnat_port_min = (uint16_t)cfg->fnat_port_min;
 	lb_rt.fnat_port_max = (uint16_t)cfg->fnat_port_max;

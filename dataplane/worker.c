@@ -576,7 +576,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 					handle_ipv4_burst(w, snap, pend, n_pend, now);
 					n_pend = 0;
 				}
-				handle_burst(w, snap, &whole, 1, now, handed_over);
+				/* no longer a fragment: it may belong to another worker's flow (nat) */
+				handle_burst(w, snap, &whole, 1, now, false);
 			}
 			continue;
 		}
@@ -710,6 +711,7 @@ int worker_main(void *arg)
 		}
 		drain_control_tx(w);
 		tx_flush(w);
+		frag_expire(w, now);
 		frag_free_death_row(w);
 		conn_dump_worker_step(w);
 		expire_sweep(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);

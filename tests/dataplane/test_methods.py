@@ -726,3 +726,16 @@ def test_a_removed_reals_mac_is_kept_for_its_comeback(pcap_daemon, tmp_path):
     back = state()
     assert back["state"] == "resolved" and back["mac"] == REAL_MAC
     assert d.stop() == 0
+
+
+def test_incomplete_datagrams_are_given_up_after_the_timeout(pcap_daemon, tmp_path):
+    firsts = [fragments_of(udp_datagram(2000, sport=9600 + i), 1024)[0] for i in range(3)]
+    wrpcap(str(tmp_path / "in.pcap"), firsts)
+    cfg = config("dr", proto="udp", dataplane={"frag_timeout_ms": 100})
+    d = pcap_daemon([tmp_path / "in.pcap"], cfg)
+    from lbdaemon import wait_until
+    stats = wait_until(lambda: (s := d.stats()["dataplane"]) and
+                       s["drop_reasons"]["fragment"] == 3 and s,
+                       timeout=5, what="the 3 incomplete datagrams given up on")
+    assert stats["fragments_received"] == 3 and stats["datagrams_reassembled"] == 0
+    assert d.stop() == 0

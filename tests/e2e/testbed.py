@@ -39,6 +39,9 @@ import uuid
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PYTHON = "/usr/bin/python3"
+# net_af_packet ring geometry of the multi-worker daemons (see Testbed.daemon_config)
+AF_PACKET_FRAMESZ = 10240
+AF_PACKET_BLOCKSZ = 20480
 
 
 def build_dir():
@@ -484,13 +487,21 @@ class Testbed:
     def daemon_config(self, workers=None, services=None, **dataplane):
         """A config file dict for a daemon on this testbed's LB veth."""
         workers = workers or self.workers
+        dp = {"idle_sleep_us": 50, "mbufs": 8191, "flow_capacity": 65536}
         if workers == 1:
             vdev = f"net_af_xdp0,iface={self.lb_if}"
         else:
-            vdev = f"net_af_packet0,iface={self.lb_if},qpairs={workers}"
+            # af_packet's fanout socket has the DEFRAG flag: the kernel reassembles IPv4
+            # fragments before DPDK sees them, and a ring frame (default 2048 bytes) truncates a
+            # big datagram (a parse drop). Frames of 10240 bytes (2 per 20480-byte block) keep
+            # datagrams up to 10240 - 66 (TPACKET2 header) bytes whole, which the appliance then
+            # fragments again for the real servers. The PMD needs framesz - 32 bytes of mbuf
+            # data room.
+            vdev = (f"net_af_packet0,iface={self.lb_if},qpairs={workers},"
+                    f"blocksz={AF_PACKET_BLOCKSZ},framesz={AF_PACKET_FRAMESZ}")
+            dp["mbuf_data_room"] = AF_PACKET_FRAMESZ
         ncpu = max(1, os.cpu_count() or 1)
         lcores = "0@0," + ",".join(f"{w + 1}@{(w + 1) % ncpu}" for w in range(workers))
-        dp = {"idle_sleep_us": 50, "mbufs": 8191, "flow_capacity": 65536}
         dp.update(dataplane)
         return {
             "eal": ["--no-huge", "-m", "512", "--no-pci",
