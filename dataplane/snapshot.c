@@ -183,7 +183,8 @@ struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_
 		const struct lb_service_cfg *sc = &cfg->services[i];
 		n_keys += group_key_count(sc);
 		n_locals += sc->n_local_addrs;
-		n_nat += sc->n_reals + 1;
+		LB_SERVICE_FOREACH_DEST(sc, r)
+			n_nat += r->forward == LB_FWD_NAT; /* sized to what it holds: often nothing */
 	}
 	snap->max_reals = lb_rt.max_reals;
 	snap->expire_nodest_conn = cfg->expire_nodest_conn;

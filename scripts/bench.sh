@@ -72,7 +72,8 @@ wait "$RUN_PID"
 RUN_PID=
 
 # Charts only for the sections that produced data (a partial run, e.g. --only dataplane).
-has_e2e=0
+has_e2e=0 has_dataplane=0
 [ -s "$OUT/e2e.dat" ] && grep -qv '^#' "$OUT/e2e.dat" && has_e2e=1
-gnuplot -e "dir='$OUT'; has_e2e=$has_e2e" scripts/bench/plot.gp
+[ -s "$OUT/dataplane.dat" ] && grep -qv '^#' "$OUT/dataplane.dat" && has_dataplane=1
+gnuplot -e "dir='$OUT'; has_e2e=$has_e2e; has_dataplane=$has_dataplane" scripts/bench/plot.gp
 echo "== results: $OUT/results.md, results.csv, results.json, dataplane.png, e2e_rps.png, e2e_p99.png"

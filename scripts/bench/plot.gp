@@ -9,12 +9,14 @@ set key top right
 set xtics rotate by -20
 set yrange [0:*]
 
+if (exists("has_dataplane") && has_dataplane == 1) {
 set output dir."/dataplane.png"
 set title "Dataplane, one worker core, 64-byte frames: dpdk-lb vs testpmd io ceiling"
 set ylabel "Mpps"
 plot dir."/dataplane.dat" using 3:xtic(1) title "ceiling (testpmd io)" lc rgb "#bbbbbb", \
      '' using 2 title "dpdk-lb" lc rgb "#3366cc", \
      '' using 0:($2+0.5):(sprintf("%.0f%%", $4*100)) with labels notitle
+}
 
 if (!exists("has_e2e") || has_e2e == 0) exit
 

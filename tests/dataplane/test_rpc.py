@@ -1,7 +1,6 @@
 """The control plane through its JSON-RPC methods (pcap ports, no network needed)."""
 import json
 import os
-import socket
 import subprocess
 
 import pytest

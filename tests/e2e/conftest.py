@@ -41,15 +41,17 @@ def testbed():
 
 
 class LB:
-    """The module's daemon: restarted transparently if a previous test crashed it."""
+    """The module's daemon: restarted transparently if a previous test crashed it. config, when
+    given, makes its config dict (default: testbed.daemon_config())."""
 
-    def __init__(self, tb):
+    def __init__(self, tb, config=None):
         self.tb = tb
+        self.config = config
         self.d = None
 
     def ensure(self):
         if self.d is None or not self.d.alive():
-            self.d = self.tb.start_daemon()
+            self.d = self.tb.start_daemon(self.config() if self.config else None)
         return self.d
 
     def stop(self):

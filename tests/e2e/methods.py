@@ -15,6 +15,8 @@ need:
 Every process started here is registered with the testbed (testbed.add_pid), so a failed or
 interrupted run still kills it; MethodEnv.close() undoes routes, devices and sysctls.
 """
+import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -22,7 +24,7 @@ import select
 import shutil
 import subprocess
 
-from testbed import PYTHON, nsrun, run, wait_until, _kill_pid
+from testbed import PYTHON, RpcError, nsrun, run, wait_until, _kill_pid
 
 METHODS = ("nat", "tun", "fnat")
 UPLOAD_PORT = 8080        # the hashing upload server on every backend
@@ -86,10 +88,11 @@ while True:
         written = n
 """
 
-# Reads each connection's bytes until EOF and answers "NAME LENGTH SHA256\n".
+# Reads each connection's bytes until EOF and answers "NAME LENGTH SHA256\n". Listens on
+# 0.0.0.0, or with a third argument "6" on [::] (IPv6 only).
 HASH_SERVER = r"""
-import hashlib, socketserver, sys
-name, port = sys.argv[1], int(sys.argv[2])
+import hashlib, socket, socketserver, sys
+name, port, v6 = sys.argv[1], int(sys.argv[2]), sys.argv[3:] == ["6"]
 class H(socketserver.BaseRequestHandler):
     def handle(self):
         self.request.settimeout(60)
@@ -102,9 +105,14 @@ class H(socketserver.BaseRequestHandler):
             n += len(b)
         self.request.sendall(f"{name} {n} {h.hexdigest()}\n".encode())
 class S(socketserver.ThreadingTCPServer):
+    address_family = socket.AF_INET6 if v6 else socket.AF_INET
     allow_reuse_address = True
     daemon_threads = True
-S(("0.0.0.0", port), H).serve_forever()
+    def server_bind(self):
+        if v6:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+S(("::" if v6 else "0.0.0.0", port), H).serve_forever()
 """
 
 # Sends LENGTH random bytes to HOST:PORT, half-closes, prints JSON with the reply and the hash.
@@ -532,3 +540,48 @@ def dig_many(tb, server, n, name=DNS_NAME, port=53):
     if len(out) != n:
         raise AssertionError(f"{len(out)} results for {n} queries: {r.stdout!r} {r.stderr!r}")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers shared by the e2e test modules
+
+
+def dataplane(lb):
+    """stats.get's dataplane section."""
+    return lb.call("stats.get")["dataplane"]
+
+
+def service_stats(lb, key):
+    """stats.get's entry for service key (addresses compared in canonical form)."""
+    canon = ipaddress.ip_address
+    for s in lb.call("stats.get", key)["services"]:
+        if (canon(s["vip"]), s["port"], s["proto"]) == \
+                (canon(key["vip"]), key["port"], key["proto"]):
+            return s
+    raise AssertionError(f"service {key} not in stats.get")
+
+
+def delete_services(lb, keys):
+    """Removes the services a test added; a daemon that died already has none."""
+    for key in keys:
+        if lb.alive():
+            try:
+                lb.call("service.del", key)
+            except RpcError:
+                pass
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def route_mtu(tb, dst):
+    """The path MTU the client's kernel cached for dst (either family), or None."""
+    fam = ["-6"] if ":" in dst else []
+    out = nsrun(tb.ns_cl, ["ip"] + fam + ["route", "get", dst]).stdout
+    m = re.search(r"\bmtu (\d+)", out)
+    return int(m.group(1)) if m else None

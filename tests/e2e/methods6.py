@@ -148,32 +148,6 @@ for length in lengths:
 print(json.dumps(out))
 """
 
-# methods.HASH_SERVER on [::] (IPv6 only): reads each connection until EOF and answers
-# "NAME LENGTH SHA256\n".
-HASH_SERVER6 = r"""
-import hashlib, socket, socketserver, sys
-name, port = sys.argv[1], int(sys.argv[2])
-class H(socketserver.BaseRequestHandler):
-    def handle(self):
-        self.request.settimeout(60)
-        h, n = hashlib.sha256(), 0
-        while True:
-            b = self.request.recv(1 << 16)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-        self.request.sendall(f"{name} {n} {h.hexdigest()}\n".encode())
-class S(socketserver.ThreadingTCPServer):
-    address_family = socket.AF_INET6
-    allow_reuse_address = True
-    daemon_threads = True
-    def server_bind(self):
-        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        super().server_bind()
-S(("::", port), H).serve_forever()
-"""
-
 # One UDP datagram of LENGTH random bytes from a socket bound to SRC, fragmented by scapy
 # (IPv4: 1480-byte fragments; IPv6: 1280-byte fragments, fragment header right after the fixed
 # header) and sent as Ethernet frames to the appliance's MAC in ORDER ("reverse": the first
@@ -309,26 +283,10 @@ def lb_config(tb, plan, **dataplane):
     return cfg
 
 
-class LB6:
-    """A module's daemon (the interface of conftest's LB): IPv4 and IPv6 addresses on its port,
-    restarted if a test crashed it."""
-
-    def __init__(self, tb, plan):
-        self.tb = tb
-        self.plan = plan
-        self.d = None
-
-    def ensure(self):
-        if self.d is None or not self.d.alive():
-            self.d = self.tb.start_daemon(lb_config(self.tb, self.plan))
-        return self.d
-
-    def stop(self):
-        if self.d is not None:
-            rc = self.d.stop()
-            self.d = None
-            return rc
-        return None
+def LB6(tb, plan):
+    """A module's daemon (conftest's LB): IPv4 and IPv6 addresses on its port."""
+    from conftest import LB
+    return LB(tb, lambda: lb_config(tb, plan))
 
 
 def service_params6(tb, plan, method, port=80, proto="tcp", real_port=None, backends=None,
@@ -547,10 +505,10 @@ class Env6(M.MethodEnv):
                        interval=0.2, what=f"dnsmasq on {b['name']} answering over IPv6")
 
     def start_hash_servers6(self, port=M.UPLOAD_PORT):
-        """HASH_SERVER6 (TCP, IPv6) on every backend."""
+        """methods.HASH_SERVER (TCP) on [::] on every backend."""
         tb = self.tb
         for b in tb.backends:
-            self.start(b["ns"], [PYTHON, "-c", HASH_SERVER6, b["name"], str(port)],
+            self.start(b["ns"], [PYTHON, "-c", M.HASH_SERVER, b["name"], str(port), "6"],
                        f"hashsrv6-{b['name']}")
         for b in tb.backends:
             wait_until(lambda: self.check_alive() and M._listening(b["ns"], port), timeout=10,

@@ -20,8 +20,9 @@ import pytest
 
 import methods as M
 import methods6 as M6
+from methods import dataplane, delete_services, service_stats
 from methods6 import METHODS6
-from testbed import RpcError, wait_until
+from testbed import wait_until
 
 # the UDP hash servers' port per method (dr and tun keep it; nat and fnat translate to it from
 # VIP port + 100)
@@ -111,20 +112,11 @@ def svc(lb, testbed, plan, env, pinned):
         return key
 
     yield make
-    for key in added:
-        if lb.alive():
-            try:
-                lb.call("service.del", key)
-            except RpcError:
-                pass
+    delete_services(lb, added)
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def dataplane(d):
-    return d.call("stats.get")["dataplane"]
 
 
 def delta(d0, d1):
@@ -133,14 +125,6 @@ def delta(d0, d1):
     out.update({f"drop_reasons.{k}": v - d0["drop_reasons"].get(k, 0)
                 for k, v in d1["drop_reasons"].items() if v != d0["drop_reasons"].get(k, 0)})
     return out
-
-
-def service_stats(d, key):
-    for s in d.call("stats.get", key)["services"]:
-        if (M6.compressed(s["vip"]), s["port"], s["proto"]) == \
-                (M6.compressed(key["vip"]), key["port"], key["proto"]):
-            return s
-    raise AssertionError(f"service {key} not in stats.get")
 
 
 def flows_by_client(d, key):

@@ -11,16 +11,15 @@ discovery of the appliance's addresses, and the daemon resolving its IPv6 reals.
 Every test has its own service key (VIP6 port), so none meets flows an earlier test left in the
 module daemon's tables."""
 import collections
-import hashlib
 import os
-import re
 
 import pytest
 
 import methods as M
 import methods6 as M6
+from methods import dataplane, delete_services, route_mtu, service_stats, sha256_file
 from methods6 import METHODS6
-from testbed import RpcError, nsrun, wait_until
+from testbed import nsrun, wait_until
 
 UPLOAD_BYTES = 2 << 20
 
@@ -100,28 +99,11 @@ def svc(lb, testbed, plan, env, pinned):
         return key
 
     yield make
-    for key in added:
-        if lb.alive():
-            try:
-                lb.call("service.del", key)
-            except RpcError:
-                pass
+    delete_services(lb, added)
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def dataplane(lb):
-    return lb.call("stats.get")["dataplane"]
-
-
-def service_stats(lb, key):
-    for s in lb.call("stats.get", key)["services"]:
-        if (M6.compressed(s["vip"]), s["port"], s["proto"]) == \
-                (M6.compressed(key["vip"]), key["port"], key["proto"]):
-            return s
-    raise AssertionError(f"service {key} not in stats.get")
 
 
 def flows_of(lb, key, clients=None):
@@ -154,21 +136,6 @@ def wait_access_lines6(net6, before, n):
         lines = {name: after[name][len(before[name]):] for name in after}
         return lines if sum(len(v) for v in lines.values()) >= n else None
     return wait_until(new, timeout=5, what=f"{n} requests in the IPv6 access logs")
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def route_mtu6(tb, dst):
-    """The path MTU the client's kernel cached for dst, or None."""
-    out = nsrun(tb.ns_cl, ["ip", "-6", "route", "get", dst]).stdout
-    m = re.search(r"\bmtu (\d+)", out)
-    return int(m.group(1)) if m else None
 
 
 def by_name(tb):
@@ -326,7 +293,7 @@ def test_upload6_2mb(testbed, plan, lb, svc, env, method):
     sends smaller ones. fnat (no encapsulation) needs none of that."""
     key = svc(method, port=vport(method, M.UPLOAD_PORT, 8080), real_port=M.UPLOAD_PORT)
     nsrun(testbed.ns_cl, ["ip", "-6", "route", "flush", "cache"])
-    assert route_mtu6(testbed, plan.vip) is None
+    assert route_mtu(testbed, plan.vip) is None
     d0 = dataplane(lb)
     try:
         r = env.python(testbed.ns_cl, M.UPLOAD_CLIENT, plan.vip, key["port"], UPLOAD_BYTES,
@@ -339,11 +306,11 @@ def test_upload6_2mb(testbed, plan, lb, svc, env, method):
         if method == "tun":
             assert d1["icmp_frag_needed_sent"] > d0["icmp_frag_needed_sent"], d1
             assert d1["drop_reasons"]["too_big"] > d0["drop_reasons"]["too_big"], d1
-            assert route_mtu6(testbed, plan.vip) == M6.PORT_MTU - 40
+            assert route_mtu(testbed, plan.vip) == M6.PORT_MTU - 40
         else:
             assert d1["icmp_frag_needed_sent"] == d0["icmp_frag_needed_sent"], d1
             assert d1["drop_reasons"]["too_big"] == d0["drop_reasons"]["too_big"], d1
-            assert route_mtu6(testbed, plan.vip) is None
+            assert route_mtu(testbed, plan.vip) is None
         s = service_stats(lb, key)
         assert s["conns"] == 1 and s["inbytes"] > UPLOAD_BYTES, s
     finally:

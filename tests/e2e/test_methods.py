@@ -9,16 +9,16 @@ routes, a tunnel device) is in methods.py.
 Every test has its own service key (VIP port), so none meets flows an earlier test left in the
 module daemon's flow tables."""
 import collections
-import hashlib
 import json
 import os
 import random
-import re
 
 import pytest
 
 import methods as M
-from methods import METHODS
+from conftest import LB
+from methods import (METHODS, dataplane, delete_services, route_mtu, service_stats,
+                     sha256_file)
 from testbed import nsrun, wait_until, RpcError
 
 FNAT_PORT_MIN, FNAT_PORT_MAX = 20000, 29999
@@ -26,33 +26,17 @@ PORT_MTU = 1500
 UPLOAD_BYTES = 2 << 20
 
 
-class MethodsLB:
-    """The module's daemon (same interface as conftest's LB): the port's MTU and a narrower
-    fnat port range configured, restarted if a test crashed it."""
-
-    def __init__(self, tb):
-        self.tb = tb
-        self.d = None
-
-    def ensure(self):
-        if self.d is None or not self.d.alive():
-            cfg = self.tb.daemon_config(fnat_port_min=FNAT_PORT_MIN, fnat_port_max=FNAT_PORT_MAX)
-            cfg["ports"][0]["mtu"] = PORT_MTU
-            self.d = self.tb.start_daemon(cfg)
-        return self.d
-
-    def stop(self):
-        if self.d is not None:
-            rc = self.d.stop()
-            self.d = None
-            return rc
-        return None
+def methods_config(tb):
+    """The module's daemon config: the port's MTU and a narrower fnat port range."""
+    cfg = tb.daemon_config(fnat_port_min=FNAT_PORT_MIN, fnat_port_max=FNAT_PORT_MAX)
+    cfg["ports"][0]["mtu"] = PORT_MTU
+    return cfg
 
 
 @pytest.fixture(scope="module")
 def lb_holder(testbed):
     """Overrides conftest's: conftest's `lb` fixture then hands out this module's daemon."""
-    h = MethodsLB(testbed)
+    h = LB(testbed, lambda: methods_config(testbed))
     try:
         yield h
     finally:
@@ -131,27 +115,11 @@ def svc(lb, testbed, env, neighbours):
         return key
 
     yield make
-    for key in added:
-        if lb.alive():
-            try:
-                lb.call("service.del", key)
-            except RpcError:
-                pass
+    delete_services(lb, added)
 
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def dataplane(lb):
-    return lb.call("stats.get")["dataplane"]
-
-
-def service_stats(lb, key):
-    for s in lb.call("stats.get", key)["services"]:
-        if (s["vip"], s["port"], s["proto"]) == (key["vip"], key["port"], key["proto"]):
-            return s
-    raise AssertionError(f"service {key} not in stats.get")
 
 
 def flows_of(lb, key):
@@ -193,21 +161,6 @@ def new_access_sources(tb, before, n):
     return collections.Counter(ln.split(" ", 1)[0]
                                for lines in wait_access_lines(tb, before, n).values()
                                for ln in lines)
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def route_mtu(tb, dst):
-    """The path MTU the client's kernel cached for dst, or None."""
-    out = nsrun(tb.ns_cl, ["ip", "route", "get", dst]).stdout
-    m = re.search(r"\bmtu (\d+)", out)
-    return int(m.group(1)) if m else None
 
 
 def stats_delta(d0, d1):
