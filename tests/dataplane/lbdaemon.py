@@ -1,6 +1,7 @@
 """Runs the dpdk-lb daemon on pcap vdevs (no network at all) and talks JSON-RPC to it."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -77,8 +78,9 @@ class PcapDaemon:
         vdev = "net_pcap0," + ",".join(f"rx_pcap={p}" for p in rx_pcaps) + "," + \
             ",".join(f"tx_pcap={p}" for p in self.tx_pcaps)
         lcores = "0@0," + ",".join(f"{w + 1}@{(w + 1) % max(1, os.cpu_count())}" for w in range(workers))
+        self.prefix = "dlbdp" + uuid.uuid4().hex[:8]
         cfg = {
-            "eal": ["--no-huge", "-m", "256", "--no-pci", "--file-prefix", "dlbdp" + uuid.uuid4().hex[:8],
+            "eal": ["--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.prefix,
                     "--lcores", lcores, "--vdev", vdev, "--log-level", "lib.eal:warning"],
             "rpc": {"socket": self.sock},
             "dataplane": {"flow_capacity": 4096, "mbufs": 4095, "max_reals": 64, "max_services": 16,
@@ -136,4 +138,6 @@ class PcapDaemon:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        # EAL leaves its runtime directory behind: a test run must not
+        shutil.rmtree(os.path.join("/var/run/dpdk", self.prefix), ignore_errors=True)
         return self.proc.returncode

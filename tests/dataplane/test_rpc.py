@@ -1,6 +1,7 @@
 """The control plane through its JSON-RPC methods (pcap ports, no network needed)."""
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -156,7 +157,8 @@ def test_config_save_and_restart_restores_services(pcap_daemon, daemon, tmp_path
     assert doc == rpc.call("config.get")
     daemon.stop()
     # Boot a second daemon from the saved file (its EAL args carry a fresh file prefix).
-    doc["eal"][doc["eal"].index("--file-prefix") + 1] += "r"
+    prefix_at = doc["eal"].index("--file-prefix") + 1
+    doc["eal"][prefix_at] += "r"
     doc["rpc"]["socket"] = str(tmp_path / "second.sock")
     saved.write_text(json.dumps(doc))
     second = subprocess.Popen([DAEMON, "-c", str(saved)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -169,6 +171,7 @@ def test_config_save_and_restart_restores_services(pcap_daemon, daemon, tmp_path
     finally:
         second.terminate()
         second.wait(timeout=20)
+        shutil.rmtree(os.path.join("/var/run/dpdk", doc["eal"][prefix_at]), ignore_errors=True)
 
 
 def _connect(path):
