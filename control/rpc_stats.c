@@ -1,4 +1,6 @@
 /* stats.get */
+#include <stddef.h>
+
 #include "config_store.h"
 #include "counters.h"
 #include "rpc_methods.h"
@@ -45,6 +47,21 @@ static json_t *service_stats(const struct lb_service_cfg *s)
 	return o;
 }
 
+/* The dataplane counters stats.get reports besides rx/tx and drops, in this order. */
+#define COUNTER(field) {#field, offsetof(struct lb_worker_stats, field)}
+static const struct {
+	const char *name;
+	size_t offset;
+} dataplane_counters[] = {
+	COUNTER(arp_replies),	    COUNTER(flows),		  COUNTER(flows_created),
+	COUNTER(flows_expired),	    COUNTER(templates_created),	  COUNTER(persistence_full),
+	COUNTER(handoffs),	    COUNTER(icmp_echo_replies),	  COUNTER(nd_advertisements),
+	COUNTER(icmp_errors_relayed), COUNTER(icmp_frag_needed_sent), COUNTER(toa_added),
+	COUNTER(toa_no_room),	    COUNTER(fragments_received),  COUNTER(datagrams_reassembled),
+	COUNTER(fragments_sent),
+};
+#undef COUNTER
+
 static json_t *stats_get(json_t *params, struct rpc_error *err)
 {
 	static const char *const keys[] = {"vip", "port", "proto", NULL};
@@ -69,28 +86,13 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 		json_object_set_new(drops, lb_drop_reason_names[r], json_integer((json_int_t)ws.drops[r]));
 		dropped += ws.drops[r];
 	}
-	json_t *dp = json_pack("{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I}", "rx_packets",
-			       (json_int_t)ws.rx_packets, "tx_packets", (json_int_t)ws.tx_packets,
-			       "dropped", (json_int_t)dropped, "drop_reasons", drops, "arp_replies",
-			       (json_int_t)ws.arp_replies, "flows", (json_int_t)ws.flows,
-			       "flows_created", (json_int_t)ws.flows_created, "flows_expired",
-			       (json_int_t)ws.flows_expired);
-	json_object_set_new(dp, "templates_created", json_integer((json_int_t)ws.templates_created));
-	json_object_set_new(dp, "persistence_full", json_integer((json_int_t)ws.persistence_full));
-	json_object_set_new(dp, "handoffs", json_integer((json_int_t)ws.handoffs));
-	json_object_set_new(dp, "icmp_echo_replies", json_integer((json_int_t)ws.icmp_echo_replies));
-	json_object_set_new(dp, "nd_advertisements", json_integer((json_int_t)ws.nd_advertisements));
-	json_object_set_new(dp, "icmp_errors_relayed",
-			    json_integer((json_int_t)ws.icmp_errors_relayed));
-	json_object_set_new(dp, "icmp_frag_needed_sent",
-			    json_integer((json_int_t)ws.icmp_frag_needed_sent));
-	json_object_set_new(dp, "toa_added", json_integer((json_int_t)ws.toa_added));
-	json_object_set_new(dp, "toa_no_room", json_integer((json_int_t)ws.toa_no_room));
-	json_object_set_new(dp, "fragments_received",
-			    json_integer((json_int_t)ws.fragments_received));
-	json_object_set_new(dp, "datagrams_reassembled",
-			    json_integer((json_int_t)ws.datagrams_reassembled));
-	json_object_set_new(dp, "fragments_sent", json_integer((json_int_t)ws.fragments_sent));
+	json_t *dp = json_pack("{s:I, s:I, s:I, s:o}", "rx_packets", (json_int_t)ws.rx_packets,
+			       "tx_packets", (json_int_t)ws.tx_packets, "dropped", (json_int_t)dropped,
+			       "drop_reasons", drops);
+	for (size_t i = 0; i < sizeof(dataplane_counters) / sizeof(dataplane_counters[0]); i++)
+		json_object_set_new(dp, dataplane_counters[i].name,
+				    json_integer((json_int_t) * (const uint64_t *)((const char *)&ws +
+									     dataplane_counters[i].offset)));
 	return json_pack("{s:o, s:o}", "services", services, "dataplane", dp);
 fail:
 	json_decref(services);

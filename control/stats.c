@@ -84,29 +84,14 @@ bool stats_real_idle(uint32_t id)
 
 void stats_workers(struct lb_worker_stats *out)
 {
+	/* every field is a uint64_t counter (drops[] included): sum them as one array */
+	uint64_t *sum = (uint64_t *)out;
+
 	memset(out, 0, sizeof(*out));
 	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
-		const struct lb_worker_stats *s = lb_rt.workers[w]->stats;
-		out->rx_packets += LB_COUNTER_READ(s->rx_packets);
-		out->tx_packets += LB_COUNTER_READ(s->tx_packets);
-		out->arp_replies += LB_COUNTER_READ(s->arp_replies);
-		out->flows_created += LB_COUNTER_READ(s->flows_created);
-		out->flows_expired += LB_COUNTER_READ(s->flows_expired);
-		out->flows += LB_COUNTER_READ(s->flows);
-		out->templates_created += LB_COUNTER_READ(s->templates_created);
-		out->persistence_full += LB_COUNTER_READ(s->persistence_full);
-		out->handoffs += LB_COUNTER_READ(s->handoffs);
-		out->icmp_echo_replies += LB_COUNTER_READ(s->icmp_echo_replies);
-		out->nd_advertisements += LB_COUNTER_READ(s->nd_advertisements);
-		out->icmp_errors_relayed += LB_COUNTER_READ(s->icmp_errors_relayed);
-		out->icmp_frag_needed_sent += LB_COUNTER_READ(s->icmp_frag_needed_sent);
-		out->toa_added += LB_COUNTER_READ(s->toa_added);
-		out->toa_no_room += LB_COUNTER_READ(s->toa_no_room);
-		out->fragments_received += LB_COUNTER_READ(s->fragments_received);
-		out->datagrams_reassembled += LB_COUNTER_READ(s->datagrams_reassembled);
-		out->fragments_sent += LB_COUNTER_READ(s->fragments_sent);
-		for (int r = 0; r < LB_DROP_REASON_COUNT; r++)
-			out->drops[r] += LB_COUNTER_READ(s->drops[r]);
+		const uint64_t *c = (const uint64_t *)lb_rt.workers[w]->stats;
+		for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+			sum[i] += __atomic_load_n(&c[i], __ATOMIC_RELAXED);
 	}
 }
 

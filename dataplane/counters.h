@@ -52,6 +52,9 @@ struct lb_worker_stats {
 	uint64_t drops[LB_DROP_REASON_COUNT];
 } __rte_cache_aligned;
 
+_Static_assert(sizeof(struct lb_worker_stats) % sizeof(uint64_t) == 0,
+	       "stats_workers() sums lb_worker_stats as an array of uint64_t counters");
+
 /* Traffic of one service or real server on one lcore. active/inactive go up and down. */
 struct lb_traffic_counters {
 	uint64_t conns;

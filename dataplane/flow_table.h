@@ -24,7 +24,6 @@ struct flow_key {
 
 #define FLOW_F_ACTIVE 0x1 /* counted as active (ESTABLISHED), else inactive */
 #define FLOW_F_REPLY 0x2  /* the real -> appliance key of a nat/fnat flow; `peer` is the flow */
-#define FLOW_F_TOA 0x4    /* fnat: the client address still has to reach the real in a SYN */
 
 #define FLOW_NO_PEER (-1)
 

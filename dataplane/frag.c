@@ -129,6 +129,37 @@ static uint16_t l2_length(const uint8_t *frame)
 }
 
 /*
+ * One fragment by copy, for port: hdr_len bytes of headers from hdr, then len bytes of m from
+ * off. Returns the start of its frame (the caller fills in the header fields, then queues *f),
+ * or NULL, counted as a fragment drop, without an mbuf.
+ */
+static uint8_t *fragment_alloc(struct lb_worker *w, uint16_t port, struct rte_mbuf **f,
+			       const uint8_t *hdr, size_t hdr_len, const struct rte_mbuf *m,
+			       uint32_t off, uint32_t len)
+{
+	*f = rte_pktmbuf_alloc(lb_rt.pool);
+	uint8_t *out = *f != NULL ? (uint8_t *)rte_pktmbuf_append(*f, (uint16_t)(hdr_len + len))
+				  : NULL;
+	if (out == NULL) {
+		rte_pktmbuf_free(*f);
+		LB_COUNTER_ADD(w->stats->drops[LB_DROP_FRAGMENT], 1);
+		return NULL;
+	}
+	memcpy(out, hdr, hdr_len);
+	mbuf_copy_out(m, off, len, out + hdr_len);
+	(*f)->port = port;
+	return out;
+}
+
+/* The fragments of m are queued: count them and let m go. */
+static uint32_t fragments_done(struct lb_worker *w, struct rte_mbuf *m, uint32_t sent)
+{
+	LB_COUNTER_ADD(w->stats->fragments_sent, sent);
+	rte_pktmbuf_free(m);
+	return sent;
+}
+
+/*
  * IPv6: a datagram we reassembled leaves in fragments again, each the fixed header (next header
  * 44), a fragment header with a fresh identification, and a multiple of 8 bytes of what
  * followed the fixed header. Packets that arrived whole and are too big are the sender's to
@@ -137,7 +168,7 @@ static uint16_t l2_length(const uint8_t *frame)
 static uint32_t frag_send6(struct lb_worker *w, uint16_t port, struct rte_mbuf *m, uint16_t l2,
 			   uint32_t ip_len)
 {
-	uint8_t hdr[MAX_L2_LEN + 40];
+	uint8_t hdr[MAX_L2_LEN + 48]; /* L2, fixed header, fragment header */
 	uint16_t mtu = lb_rt.ports[port].mtu;
 
 	if (!(m->ol_flags & LB_MBUF_REASSEMBLED) || rte_pktmbuf_data_len(m) < l2 + 40u) {
@@ -145,6 +176,7 @@ static uint32_t frag_send6(struct lb_worker *w, uint16_t port, struct rte_mbuf *
 		return 0;
 	}
 	memcpy(hdr, rte_pktmbuf_mtod(m, const uint8_t *), l2 + 40u);
+	memset(hdr + l2 + 40, 0, 8); /* the fragment header, filled per fragment */
 	uint8_t next = hdr[l2 + 6];
 	uint32_t room = rte_pktmbuf_data_room_size(lb_rt.pool) - RTE_PKTMBUF_HEADROOM - l2 - 48;
 	uint32_t max_payload = ((uint32_t)(mtu - 48) < room ? (uint32_t)(mtu - 48) : room) & ~7u;
@@ -152,15 +184,10 @@ static uint32_t frag_send6(struct lb_worker *w, uint16_t port, struct rte_mbuf *
 	uint32_t id = rte_cpu_to_be_32(((uint32_t)w->index << 24) | w->frag6_id++);
 	for (uint32_t off = 0; off < payload; off += max_payload) {
 		uint32_t len = payload - off < max_payload ? payload - off : max_payload;
-		struct rte_mbuf *f = rte_pktmbuf_alloc(lb_rt.pool);
-		uint8_t *out = f != NULL ? (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(l2 + 48 + len))
-					 : NULL;
-		if (out == NULL) {
-			rte_pktmbuf_free(f);
-			LB_COUNTER_ADD(w->stats->drops[LB_DROP_FRAGMENT], 1);
+		struct rte_mbuf *f;
+		uint8_t *out = fragment_alloc(w, port, &f, hdr, l2 + 48u, m, l2 + 40 + off, len);
+		if (out == NULL)
 			break;
-		}
-		memcpy(out, hdr, l2 + 40u);
 		uint8_t *ip = out + l2, *fh = ip + 40;
 		nat_store16(ip + 4, rte_cpu_to_be_16((uint16_t)(8 + len)));
 		ip[6] = 44;
@@ -168,16 +195,10 @@ static uint32_t frag_send6(struct lb_worker *w, uint16_t port, struct rte_mbuf *
 		fh[1] = 0;
 		nat_store16(fh + 2, rte_cpu_to_be_16((uint16_t)(off | (off + len < payload ? 1 : 0))));
 		memcpy(fh + 4, &id, 4);
-		const void *src = rte_pktmbuf_read(m, l2 + 40 + off, len, fh + 8);
-		if (src != fh + 8)
-			memcpy(fh + 8, src, len);
-		f->port = port;
 		tx_enqueue_raw(w, port, f);
 		sent++;
 	}
-	LB_COUNTER_ADD(w->stats->fragments_sent, sent);
-	rte_pktmbuf_free(m);
-	return sent;
+	return fragments_done(w, m, sent);
 }
 
 uint32_t frag_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
@@ -212,32 +233,19 @@ uint32_t frag_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
 	for (uint32_t off = 0; off < payload; off += max_payload) {
 		uint32_t len = payload - off < max_payload ? payload - off : max_payload;
 		bool last = off + len == payload;
-		struct rte_mbuf *f = rte_pktmbuf_alloc(lb_rt.pool);
-		uint8_t *out = f != NULL ? (uint8_t *)rte_pktmbuf_append(f, (uint16_t)(l2 + ihl + len))
-					 : NULL;
-		if (out == NULL) {
-			rte_pktmbuf_free(f);
-			LB_COUNTER_ADD(w->stats->drops[LB_DROP_FRAGMENT], 1);
+		struct rte_mbuf *f;
+		uint8_t *out = fragment_alloc(w, port, &f, hdr, l2 + ihl, m, (uint32_t)(l2 + ihl + off),
+					      len);
+		if (out == NULL)
 			break;
-		}
-		memcpy(out, hdr, l2 + ihl);
-		const void *src = rte_pktmbuf_read(m, (uint32_t)(l2 + ihl + off), len,
-						   out + l2 + ihl);
-		if (src != out + l2 + ihl)
-			memcpy(out + l2 + ihl, src, len);
 		uint8_t *fip = out + l2;
 		uint16_t field = (uint16_t)(((base + off) / 8) | ((!last || (frag & IP_MF)) ? IP_MF : 0));
 		nat_store16(fip + 2, rte_cpu_to_be_16((uint16_t)(ihl + len)));
 		nat_store16(fip + 6, rte_cpu_to_be_16(field));
-		fip[10] = fip[11] = 0;
-		uint16_t sum = pkt_csum_fold(pkt_csum_partial(fip, ihl, 0));
-		fip[10] = (uint8_t)(sum >> 8);
-		fip[11] = (uint8_t)sum;
-		f->port = port;
+		((struct rte_ipv4_hdr *)fip)->hdr_checksum = 0;
+		((struct rte_ipv4_hdr *)fip)->hdr_checksum = rte_ipv4_cksum((struct rte_ipv4_hdr *)fip);
 		tx_enqueue_raw(w, port, f);
 		sent++;
 	}
-	LB_COUNTER_ADD(w->stats->fragments_sent, sent);
-	rte_pktmbuf_free(m);
-	return sent;
+	return fragments_done(w, m, sent);
 }

@@ -39,18 +39,13 @@ static struct lb_addr quote_dst(const struct pkt_info *info)
 					: lb_addr_from_v4(info->quote.dst_v4);
 }
 
-static bool is_error_type(const struct pkt_info *info)
-{
-	return info->has_quote;
-}
-
 uint16_t icmp_owner(const struct lb_worker *w, const struct lb_snapshot *snap,
 		    const struct pkt_info *info)
 {
 	const struct pkt_icmp_quote *q = &info->quote;
 	struct snap_service_key key;
 
-	if (!is_error_type(info))
+	if (!info->has_quote)
 		return w->index;
 	struct lb_addr qsrc = quote_src(info), qdst = quote_dst(info);
 	/* We sent the quoted packet from a local address: its port names the owner. */

@@ -257,12 +257,7 @@ static void send_neighbour_solicitation(const struct neigh_entry *e)
 	icmp[24] = 1; /* source link-layer address */
 	icmp[25] = 1;
 	memcpy(icmp + 26, &port->mac, 6);
-	uint8_t tail[8] = {0, 0, 0, (uint8_t)icmp_len, 0, 0, 0, PKT_IPPROTO_ICMPV6};
-	uint32_t sum = pkt_csum_partial(ip + 8, 32, 0);
-	sum = pkt_csum_partial(tail, 8, sum);
-	uint16_t c = pkt_csum_fold(pkt_csum_partial(icmp, icmp_len, sum));
-	icmp[2] = (uint8_t)(c >> 8);
-	icmp[3] = (uint8_t)c;
+	pkt_set_l4_checksum(ip, AF_INET6, PKT_IPPROTO_ICMPV6, icmp, icmp_len, 2);
 	m->port = e->port_id;
 	if (rte_ring_enqueue(lb_rt.workers[0]->from_control, m) != 0)
 		rte_pktmbuf_free(m);

@@ -9,22 +9,15 @@
 #include <string.h>
 
 #include <rte_ether.h>
+#include <rte_ip.h>
 
 #include "frag.h"
 #include "nat_rewrite.h"
-#include "worker.h"
+#include "worker_internal.h"
 
 #define IP_DF 0x4000
 #define ICMP_QUOTE_PAYLOAD 8 /* RFC 792: the IP header and 64 bits of the datagram */
 #define IPV6_MIN_MTU 1280
-
-static void ipv4_header_checksum(uint8_t *ip)
-{
-	ip[10] = ip[11] = 0;
-	uint16_t sum = pkt_csum_fold(pkt_csum_partial(ip, (size_t)(ip[0] & 0x0f) * 4, 0));
-	ip[10] = (uint8_t)(sum >> 8);
-	ip[11] = (uint8_t)sum;
-}
 
 /*
  * A new packet back to where m came from: m's L2 header (VLAN tags included) with the MAC
@@ -74,30 +67,16 @@ static void send_frag_needed(struct lb_worker *w, const struct rte_mbuf *m,
 	ip[9] = IPPROTO_ICMP;
 	nat_store32(ip + 12, info->dst_v4); /* the VIP the client was talking to */
 	nat_store32(ip + 16, info->src_v4);
-	ipv4_header_checksum(ip);
+	((struct rte_ipv4_hdr *)ip)->hdr_checksum = rte_ipv4_cksum((struct rte_ipv4_hdr *)ip);
 	uint8_t *icmp = ip + 20;
 	memset(icmp, 0, 8);
 	icmp[0] = PKT_ICMP_DEST_UNREACH;
 	icmp[1] = PKT_ICMP_FRAG_NEEDED_CODE;
 	nat_store16(icmp + 6, rte_cpu_to_be_16(mtu));
 	memcpy(icmp + 8, inner, quote);
-	uint16_t sum = pkt_csum_fold(pkt_csum_partial(icmp, 8 + quote, 0));
-	icmp[2] = (uint8_t)(sum >> 8);
-	icmp[3] = (uint8_t)sum;
+	pkt_set_l4_checksum(ip, AF_INET, IPPROTO_ICMP, icmp, 8 + quote, 2);
 	LB_COUNTER_ADD(w->stats->icmp_frag_needed_sent, 1);
-	worker_send(w, m->port, r);
-}
-
-static void icmp6_checksum(uint8_t *ip6, uint8_t *icmp, size_t len)
-{
-	uint8_t tail[8] = {0, 0, (uint8_t)(len >> 8), (uint8_t)len, 0, 0, 0, PKT_IPPROTO_ICMPV6};
-	uint32_t sum = pkt_csum_partial(ip6 + 8, 32, 0);
-
-	sum = pkt_csum_partial(tail, 8, sum);
-	icmp[2] = icmp[3] = 0;
-	uint16_t c = pkt_csum_fold(pkt_csum_partial(icmp, len, sum));
-	icmp[2] = (uint8_t)(c >> 8);
-	icmp[3] = (uint8_t)c;
+	tx_enqueue(w, m->port, r);
 }
 
 /* ICMPv6 "packet too big" to the client: IPv6 routers never fragment, so always the answer. */
@@ -121,12 +100,10 @@ static void send_packet_too_big(struct lb_worker *w, const struct rte_mbuf *m,
 	memcpy(ip + 24, info->src6, 16);
 	icmp[0] = PKT_ICMP6_PACKET_TOO_BIG;
 	nat_store32(icmp + 4, rte_cpu_to_be_32(mtu));
-	const void *q = rte_pktmbuf_read(m, info->l3_off, (uint32_t)quote, icmp + 8);
-	if (q != icmp + 8)
-		memcpy(icmp + 8, q, quote);
-	icmp6_checksum(ip, icmp, 8 + quote);
+	mbuf_copy_out(m, info->l3_off, (uint32_t)quote, icmp + 8);
+	pkt_set_l4_checksum(ip, AF_INET6, PKT_IPPROTO_ICMPV6, icmp, 8 + quote, 2);
 	LB_COUNTER_ADD(w->stats->icmp_frag_needed_sent, 1);
-	worker_send(w, m->port, r);
+	tx_enqueue(w, m->port, r);
 }
 
 bool pmtu_fits_slow(struct lb_worker *w, const struct rte_mbuf *m, const struct pkt_info *info,

@@ -74,11 +74,6 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	return w;
 }
 
-void worker_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
-{
-	tx_enqueue(w, port, m);
-}
-
 static void tx_flush(struct lb_worker *w)
 {
 	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
@@ -378,12 +373,13 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			/* only fnat needs it on this path (its local address and port) */
 			.reply_key = e->forward == LB_FWD_FNAT ? flow_table_key(w->flows, e->peer) : NULL,
 		};
-		/* tun checks with its outer header added; the others here, before any rewrite */
-		if (e->forward != LB_FWD_TUN && !pmtu_fits(w, m, info, r->port_id, 0)) {
+		/* before any rewrite, so an ICMP answer quotes what the client sent */
+		const struct xmit_ops *ops = xmit_ops_get(e->forward);
+		if (!pmtu_fits(w, m, info, r->port_id, xmit_encap_len(ops, info->family))) {
 			drop(w, m, LB_DROP_TOO_BIG);
 			continue;
 		}
-		int port = xmit_ops_get(e->forward)->to_real(w, m, &x);
+		int port = ops->to_real(w, m, &x);
 		if (port < 0) {
 			drop(w, m, (enum lb_drop_reason)(-port - 1));
 			continue;
@@ -413,11 +409,12 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 	flow_key_make(&ck, info);
 	/* Configuration allows ops with dr and tun only: neither needs a reply key. */
 	struct xmit_ctx x = {.info = info, .r = r, .ss = ss, .client_key = &ck, .reply_key = NULL};
-	if (r->forward != LB_FWD_TUN && !pmtu_fits(w, m, info, r->port_id, 0)) {
+	const struct xmit_ops *ops = xmit_ops_get(r->forward);
+	if (!pmtu_fits(w, m, info, r->port_id, xmit_encap_len(ops, info->family))) {
 		drop(w, m, LB_DROP_TOO_BIG);
 		return;
 	}
-	int port = xmit_ops_get(r->forward)->to_real(w, m, &x);
+	int port = ops->to_real(w, m, &x);
 	if (port < 0) {
 		drop(w, m, (enum lb_drop_reason)(-port - 1));
 		return;
@@ -572,10 +569,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			struct rte_mbuf *whole = frag_reassemble(w, m, &p->info, now);
 			if (whole != NULL) {
 				/* Keep order with what came before it, then handle it as received. */
-				if (n_pend) {
-					handle_ipv4_burst(w, snap, pend, n_pend, now);
-					n_pend = 0;
-				}
+				handle_ipv4_burst(w, snap, pend, n_pend, now);
+				n_pend = 0;
 				/* no longer a fragment: it may belong to another worker's flow (nat) */
 				handle_burst(w, snap, &whole, 1, now, false);
 			}
@@ -587,10 +582,9 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		}
 		if (p->info.proto == IPPROTO_ICMP || p->info.proto == PKT_IPPROTO_ICMPV6) {
 			/* Keep order with the client packets before it (a SYN, then its error). */
-			if (n_pend) { /* pend[n_pend], this packet's slot, is not touched */
-				handle_ipv4_burst(w, snap, pend, n_pend, now);
-				n_pend = 0;
-			}
+			/* pend[n_pend], this packet's slot, is not touched by the flush */
+			handle_ipv4_burst(w, snap, pend, n_pend, now);
+			n_pend = 0;
 			uint16_t owner = may_steer ? icmp_owner(w, snap, &p->info) : w->index;
 			if (owner != w->index)
 				handoff_add(&hb, owner, m);
@@ -620,10 +614,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 				handoff_add(&hb, (uint16_t)owner, m);
 			} else {
 				/* The reply may answer a SYN pending in this very burst. */
-				if (n_pend) {
-					handle_ipv4_burst(w, snap, pend, n_pend, now);
-					n_pend = 0;
-				}
+				handle_ipv4_burst(w, snap, pend, n_pend, now);
+				n_pend = 0;
 				handle_reply(w, snap, m, &p->info, now);
 			}
 			continue;

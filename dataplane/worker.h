@@ -12,7 +12,4 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 /* rte_eal_remote_launch entry point: polls until lb_rt.quit. arg is the struct lb_worker. */
 int worker_main(void *arg);
 
-/* Queues m for transmission on port by worker w (the worker's own lcore only). */
-void worker_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m);
-
 #endif

@@ -33,6 +33,15 @@ static inline void tx_enqueue_raw(struct lb_worker *w, uint16_t port, struct rte
 
 uint32_t frag_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m);
 
+/* Copies len bytes from offset off of m, chained or not, to dst (the range must be in m). */
+static inline void mbuf_copy_out(const struct rte_mbuf *m, uint32_t off, uint32_t len, void *dst)
+{
+	const void *src = rte_pktmbuf_read(m, off, len, dst);
+
+	if (src != NULL && src != dst)
+		memcpy(dst, src, len);
+}
+
 /* Queues m on port; what exceeds the port's MTU (a reassembled datagram...) is fragmented. */
 static inline void tx_enqueue(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
 {

@@ -34,20 +34,8 @@ bool xmit_set_real_mac(struct rte_mbuf *m, const struct snap_real *r)
 
 void xmit_icmp_checksum(struct rte_mbuf *m, const struct pkt_info *info)
 {
-	uint8_t *ip = rte_pktmbuf_mtod_offset(m, uint8_t *, info->l3_off);
-	uint8_t *icmp = rte_pktmbuf_mtod_offset(m, uint8_t *, info->l4_off);
-	size_t len = (size_t)info->l3_len - (info->l4_off - info->l3_off);
-	uint32_t sum = 0;
-
-	icmp[2] = icmp[3] = 0;
-	if (info->family == AF_INET6) {
-		/* ICMPv6 covers a pseudo-header: addresses, length, next header 58 */
-		uint8_t tail[8] = {0, 0, (uint8_t)(len >> 8), (uint8_t)len, 0, 0, 0,
-				   PKT_IPPROTO_ICMPV6};
-		sum = pkt_csum_partial(ip + 8, 32, 0);
-		sum = pkt_csum_partial(tail, 8, sum);
-	}
-	uint16_t c = pkt_csum_fold(pkt_csum_partial(icmp, len, sum));
-	icmp[2] = (uint8_t)(c >> 8);
-	icmp[3] = (uint8_t)c;
+	pkt_set_l4_checksum(rte_pktmbuf_mtod_offset(m, const uint8_t *, info->l3_off), info->family,
+			    info->family == AF_INET6 ? PKT_IPPROTO_ICMPV6 : IPPROTO_ICMP,
+			    rte_pktmbuf_mtod_offset(m, uint8_t *, info->l4_off),
+			    (size_t)info->l3_len - (info->l4_off - info->l3_off), 2);
 }

@@ -22,6 +22,8 @@ struct xmit_ctx {
 
 struct xmit_ops {
 	const char *name;
+	/* bytes the method puts in front of an IPv4 / IPv6 packet: what the egress MTU must fit */
+	uint8_t encap_v4, encap_v6;
 	/*
 	 * Rewrites m (client -> real direction) and returns the egress port, or XMIT_DROP(reason)
 	 * when the packet must be dropped (m is then still the caller's to free).
@@ -48,6 +50,12 @@ struct xmit_ops {
 
 /* The ops for a forwarding method (enum lb_forward). */
 const struct xmit_ops *xmit_ops_get(uint8_t forward);
+
+/* The bytes ops adds in front of a packet of family: the path-MTU check's overhead. */
+static inline uint16_t xmit_encap_len(const struct xmit_ops *ops, uint8_t family)
+{
+	return family == AF_INET6 ? ops->encap_v6 : ops->encap_v4;
+}
 
 /* Encodes a drop reason as a to_real() return value. */
 #define XMIT_DROP(reason) (-1 - (int)(reason))

@@ -22,22 +22,6 @@ static inline size_t quoted_l4_avail(const struct pkt_info *info)
 	return (size_t)info->l3_off + info->l3_len - info->quote.l4_off;
 }
 
-/* TCP checksum from scratch: after the segment grew, an incremental update would not do. */
-static void tcp_checksum_v4(uint8_t *ip, uint8_t *tcp, size_t len)
-{
-	uint8_t pseudo[12];
-
-	memcpy(pseudo, ip + 12, 8);
-	pseudo[8] = 0;
-	pseudo[9] = IPPROTO_TCP;
-	pseudo[10] = (uint8_t)(len >> 8);
-	pseudo[11] = (uint8_t)len;
-	tcp[16] = tcp[17] = 0;
-	uint16_t sum = pkt_csum_fold(pkt_csum_partial(tcp, len, pkt_csum_partial(pseudo, 12, 0)));
-	tcp[16] = (uint8_t)(sum >> 8);
-	tcp[17] = (uint8_t)sum;
-}
-
 /*
  * Appends TOA to the SYN's options. False when the options are full or the segment cannot grow
  * in place (then the SYN goes without it and toa_no_room counts it).
@@ -71,7 +55,8 @@ static bool add_toa(struct rte_mbuf *m, const struct pkt_info *info,
 	nat_store16(ip + NAT_IP_CSUM_OFF,
 		    csum_replace16(nat_load16(ip + NAT_IP_CSUM_OFF), old_total, new_total));
 	nat_store16(ip + 2, new_total);
-	tcp_checksum_v4(ip, tcp, seg + TOA_LEN);
+	/* the segment grew: from scratch, an incremental update would not do */
+	pkt_set_l4_checksum(ip, AF_INET, IPPROTO_TCP, tcp, seg + TOA_LEN, 16);
 	return true;
 }
 

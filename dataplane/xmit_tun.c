@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include <rte_ether.h>
+#include <rte_ip.h>
 
 #include "nat_rewrite.h"
-#include "pmtu.h"
 #include "xmit.h"
 
 #define OUTER_LEN 20
@@ -22,7 +22,7 @@
 #define IPPROTO_IPV6_ 41
 
 /* IPv6-in-IPv6 (next header 41). */
-static int tun6_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xmit_ctx *x)
+static int tun6_to_real(struct rte_mbuf *m, const struct xmit_ctx *x)
 {
 	const struct pkt_info *info = x->info;
 	const struct lb_port *egress = &lb_rt.ports[x->r->port_id];
@@ -31,8 +31,6 @@ static int tun6_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xm
 
 	if (src == NULL)
 		return XMIT_DROP(LB_DROP_NO_NEIGHBOUR); /* no IPv6 source for the outer header */
-	if (!pmtu_fits(w, m, info, x->r->port_id, OUTER6_LEN))
-		return XMIT_DROP(LB_DROP_TOO_BIG);
 	size_t frame_len = (size_t)info->l3_off + info->l3_len;
 	if (rte_pktmbuf_pkt_len(m) > frame_len)
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - frame_len));
@@ -59,7 +57,7 @@ static int tun6_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xm
 static int tun_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xmit_ctx *x)
 {
 	if (x->info->family == AF_INET6)
-		return tun6_to_real(w, m, x);
+		return tun6_to_real(m, x);
 
 	const struct pkt_info *info = x->info;
 	const struct lb_port *egress = &lb_rt.ports[x->r->port_id];
@@ -68,9 +66,8 @@ static int tun_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xmi
 
 	if (!egress->has_address)
 		return XMIT_DROP(LB_DROP_NO_NEIGHBOUR); /* no source address for the outer header */
-	/* Without DF the outer packet is fragmented on the way out (frag_send). */
-	if (!pmtu_fits(w, m, info, x->r->port_id, OUTER_LEN))
-		return XMIT_DROP(LB_DROP_TOO_BIG);
+	/* Path MTU was checked by the caller with encap_v4 (pmtu.h); without DF the outer packet
+	 * is fragmented on the way out (frag_send). */
 	/* Ethernet padding after a short packet must not end up inside the tunnel. */
 	size_t frame_len = (size_t)info->l3_off + info->l3_len;
 	if (rte_pktmbuf_pkt_len(m) > frame_len)
@@ -90,10 +87,8 @@ static int tun_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xmi
 	ip[9] = IPPROTO_IPIP_;
 	nat_store32(ip + 12, egress->address.v4);
 	nat_store32(ip + 16, x->r->ip.v4);
-	ip[10] = ip[11] = 0;
-	uint16_t sum = pkt_csum_fold(pkt_csum_partial(ip, OUTER_LEN, 0));
-	ip[10] = (uint8_t)(sum >> 8);
-	ip[11] = (uint8_t)sum;
+	((struct rte_ipv4_hdr *)ip)->hdr_checksum = 0;
+	((struct rte_ipv4_hdr *)ip)->hdr_checksum = rte_ipv4_cksum((struct rte_ipv4_hdr *)ip);
 	if (!xmit_set_real_mac(m, x->r))
 		return XMIT_DROP(LB_DROP_NO_NEIGHBOUR);
 	return x->r->port_id;
@@ -101,5 +96,7 @@ static int tun_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xmi
 
 const struct xmit_ops xmit_tun_ops = {
 	.name = "tun",
+	.encap_v4 = OUTER_LEN,
+	.encap_v6 = OUTER6_LEN,
 	.to_real = tun_to_real,
 };

@@ -318,3 +318,26 @@ uint16_t pkt_csum_fold(uint32_t sum)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
 }
+
+void pkt_set_l4_checksum(const uint8_t *ip, uint8_t family, uint8_t proto, uint8_t *l4, size_t len,
+			 size_t csum_off)
+{
+	uint32_t sum = 0;
+
+	l4[csum_off] = l4[csum_off + 1] = 0;
+	if (family == AF_INET6) {
+		const uint8_t tail[8] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+					 (uint8_t)len, 0, 0, 0, proto};
+		sum = pkt_csum_partial(ip + 8, 32, 0);
+		sum = pkt_csum_partial(tail, 8, sum);
+	} else if (proto != IPPROTO_ICMP) {
+		const uint8_t tail[4] = {0, proto, (uint8_t)(len >> 8), (uint8_t)len};
+		sum = pkt_csum_partial(ip + 12, 8, 0);
+		sum = pkt_csum_partial(tail, 4, sum);
+	}
+	uint16_t c = pkt_csum_fold(pkt_csum_partial(l4, len, sum));
+	if (proto == IPPROTO_UDP && c == 0)
+		c = 0xffff; /* 0 would mean "no checksum" */
+	l4[csum_off] = (uint8_t)(c >> 8);
+	l4[csum_off + 1] = (uint8_t)c;
+}

@@ -133,4 +133,12 @@ uint32_t pkt_csum_partial(const void *data, size_t len, uint32_t sum);
 /* Folds a 32-bit partial sum into the 16-bit one's complement checksum (inverted). */
 uint16_t pkt_csum_fold(uint32_t sum);
 
+/*
+ * Computes and stores the checksum of the transport message of len bytes at l4 whose checksum
+ * field is at csum_off: TCP, UDP and ICMPv6 include the pseudo-header of the IP header at ip
+ * (family AF_INET or AF_INET6); ICMP (IPv4) covers the message alone.
+ */
+void pkt_set_l4_checksum(const uint8_t *ip, uint8_t family, uint8_t proto, uint8_t *l4, size_t len,
+			 size_t csum_off);
+
 #endif

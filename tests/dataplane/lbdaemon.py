@@ -123,6 +123,11 @@ class PcapDaemon:
         return wait_until(lambda: self.stats()["dataplane"]["rx_packets"] >= n, timeout=15,
                           what=f"{n} packets received")
 
+    def sent(self):
+        """Every packet the daemon transmitted, over all ports (read after stop())."""
+        from scapy.all import rdpcap
+        return [p for f in self.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+
     def stop(self):
         """SIGTERM and wait: the pcap PMD flushes the tx files when the port closes."""
         if self.log.closed:
@@ -141,3 +146,17 @@ class PcapDaemon:
         # EAL leaves its runtime directory behind: a test run must not
         shutil.rmtree(os.path.join("/var/run/dpdk", self.prefix), ignore_errors=True)
         return self.proc.returncode
+
+
+def run_pcap(pcap_daemon, tmp_path, packets, cfg, workers=1):
+    """Feeds packets to a daemon with cfg through one pcap port and stops it once it has read
+    them all. Returns (packets it sent, stats.get, conn.list connections)."""
+    from scapy.all import wrpcap
+    path = tmp_path / "in.pcap"
+    wrpcap(str(path), packets)
+    d = pcap_daemon([path], cfg, workers)
+    d.wait_rx(len(packets))
+    stats = d.stats()
+    conns = d.rpc.call("conn.list")["connections"]
+    assert d.stop() == 0, d.read_log()
+    return d.sent(), stats, conns

@@ -1,7 +1,8 @@
 """Dataplane behaviour on pcap vdev ports: ARP for VIPs, direct-routing rewrite, drops."""
-import os
 
 from scapy.all import ARP, IP, TCP, UDP, Dot1Q, Ether, Raw, rdpcap, wrpcap
+
+from lbdaemon import run_pcap
 
 CLIENT_MAC = "02:00:00:00:00:0c"
 PCAP_PORT_MAC = "02:70:63:61:70:00"  # net_pcap's fixed MAC for port 0
@@ -24,13 +25,7 @@ def syn(sport, dst=VIP, dport=80, flags="S", payload=b""):
 
 
 def run(pcap_daemon, tmp_path, packets, cfg, workers=1):
-    path = tmp_path / "in.pcap"
-    wrpcap(str(path), packets)
-    d = pcap_daemon([path], cfg, workers)
-    d.wait_rx(len(packets))
-    stats = d.stats()
-    assert d.stop() == 0, d.read_log()
-    out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+    out, stats, conns = run_pcap(pcap_daemon, tmp_path, packets, cfg, workers)
     return out, stats
 
 

@@ -6,6 +6,8 @@ import struct
 
 from scapy.all import ICMP, IP, TCP, UDP, Ether, IPerror, Raw, TCPerror, UDPerror, rdpcap, wrpcap
 
+from lbdaemon import run_pcap
+
 CLIENT_MAC = "02:00:00:00:00:0c"
 PCAP_PORT_MAC = "02:70:63:61:70:00"
 VIP = "10.9.0.100"
@@ -46,14 +48,7 @@ def from_real(l4, src=REAL, dst=CLIENT, mac=REAL_MAC):
 
 
 def run(pcap_daemon, tmp_path, packets, cfg, workers=1):
-    path = tmp_path / "in.pcap"
-    wrpcap(str(path), packets)
-    d = pcap_daemon([path], cfg, workers)
-    d.wait_rx(len(packets))
-    stats = d.stats()
-    conns = d.rpc.call("conn.list")["connections"]
-    assert d.stop() == 0, d.read_log()
-    out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+    out, stats, conns = run_pcap(pcap_daemon, tmp_path, packets, cfg, workers)
     return out, stats, conns
 
 
@@ -420,7 +415,7 @@ def test_fragments_on_two_queues_are_reassembled_by_one_worker(pcap_daemon, tmp_
                what="8 datagrams reassembled")
     stats = d.stats()
     assert d.stop() == 0
-    out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+    out = d.sent()
     whole = [p for p in defragment([p[IP] for p in out]) if UDP in p]
     assert sorted(p[UDP].sport for p in whole) == [9400 + i for i in range(8)]
     assert stats["dataplane"]["handoffs"] >= 1
@@ -611,7 +606,7 @@ def test_ipv6_real_is_resolved_by_neighbour_discovery(pcap_daemon, tmp_path):
     assert got[0]["mac"] == REAL_MAC
     wait_until(lambda: d.stats()["dataplane"]["tx_packets"] >= 1, what="a solicitation sent")
     assert d.stop() == 0
-    out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+    out = d.sent()
     ns = [p for p in out if ICMPv6ND_NS in p and p[ICMPv6ND_NS].tgt == "2001:db8:9::12"]
     assert ns, [p.summary() for p in out]
     n = ns[0]
@@ -665,7 +660,7 @@ def test_icmp_error_walks_to_the_worker_holding_a_dr_flow(pcap_daemon, tmp_path)
     assert stats["dataplane"]["drop_reasons"]["icmp_no_flow"] == 0
     assert stats["dataplane"]["handoffs"] == 1
     assert d.stop() == 0
-    out = [p for f in d.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
+    out = d.sent()
     relayed = [p for p in out if ICMP in p]
     assert len(relayed) == 1 and relayed[0][Ether].dst == REAL_MAC
 

@@ -55,19 +55,28 @@ def service_params(tb, method, port=80, proto="tcp", real_port=None, backends=No
 # ---------------------------------------------------------------------------------------------
 # scripts run with the system python inside a namespace
 
-# Counts what it forwarded in the file argv[2] (rewritten every 64 packets and when idle for
-# 0.2 s), so a test can tell that traffic really came through the tunnel.
+# IP-in-IP decapsulator into a TUN device, for kernels without ipip/ip6_tunnel: IPv4-in-IPv4,
+# or with a third argument "6" IPv6-in-IPv6. Counts what it forwarded in the file argv[2]
+# (rewritten every 64 packets and when idle for 0.2 s), so a test can tell that traffic really
+# came through the tunnel.
 DECAP = r"""
 import fcntl, os, socket, struct, subprocess, sys
-name, count_file = sys.argv[1], sys.argv[2]
+name, count_file, v6 = sys.argv[1], sys.argv[2], sys.argv[3:] == ["6"]
 TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454ca, 0x0001, 0x1000
 fd = os.open("/dev/net/tun", os.O_RDWR)
 fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
-for k in ("all", "default", name):
-    with open(f"/proc/sys/net/ipv4/conf/{k}/rp_filter", "w") as f:
-        f.write("0")
-subprocess.run(["ip", "link", "set", name, "mtu", "1480", "up"], check=True)
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 4)   # IPPROTO_IPIP: outer header included
+if v6:
+    for key, value in (("accept_dad", "0"), ("disable_ipv6", "0")):
+        with open(f"/proc/sys/net/ipv6/conf/{name}/{key}", "w") as f:
+            f.write(value)
+else:
+    for k in ("all", "default", name):
+        with open(f"/proc/sys/net/ipv4/conf/{k}/rp_filter", "w") as f:
+            f.write("0")
+subprocess.run(["ip", "link", "set", name, "mtu", "1460" if v6 else "1480", "up"], check=True)
+# IPv4 raw sockets deliver the outer header too, IPv6 ones only the payload: the inner packet
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 41) if v6 else \
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, 4)
 s.settimeout(0.2)
 print("ready", flush=True)
 n, written = 0, -1
@@ -76,11 +85,10 @@ while True:
         pkt = s.recv(65535)
     except socket.timeout:
         pkt = None
-    if pkt:
-        inner = pkt[(pkt[0] & 0x0F) * 4:]
-        if len(inner) >= 20 and inner[0] >> 4 == 4:
-            os.write(fd, inner)
-            n += 1
+    inner = pkt if v6 or not pkt else pkt[(pkt[0] & 0x0F) * 4:]
+    if inner and len(inner) >= (40 if v6 else 20) and inner[0] >> 4 == (6 if v6 else 4):
+        os.write(fd, inner)
+        n += 1
     if n != written and (pkt is None or n % 64 == 0):
         with open(count_file + ".tmp", "w") as f:
             f.write(str(n))
@@ -585,3 +593,19 @@ def route_mtu(tb, dst):
     out = nsrun(tb.ns_cl, ["ip"] + fam + ["route", "get", dst]).stdout
     m = re.search(r"\bmtu (\d+)", out)
     return int(m.group(1)) if m else None
+
+
+def download_intact(tb, host, port, tag):
+    """Downloads /big from host:port in the client namespace (an IPv6 host bracketed) and
+    checks it arrived whole: size and sha256 against the testbed's file."""
+    out = os.path.join(tb.tmp, f"big-{tag}")
+    url_host = f"[{host}]" if ":" in host else host
+    try:
+        r = nsrun(tb.ns_cl, ["curl", "-s", "-S", "--max-time", "120", "-o", out,
+                             f"http://{url_host}:{port}/big"], check=False, timeout=150)
+        assert r.returncode == 0, f"curl exited {r.returncode}: {r.stderr}"
+        assert os.path.getsize(out) == tb.big_size
+        assert sha256_file(out) == tb.big_sha256, f"{tag}: download corrupted"
+    finally:
+        if os.path.exists(out):
+            os.unlink(out)

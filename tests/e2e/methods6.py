@@ -19,7 +19,7 @@ Per method, the IPv6 real servers need (Env6.prepare6):
   dr    the VIP6 on lo, already there. Linux answers a neighbour solicitation only for
         addresses of the interface it arrived on, so nothing like arp_ignore is needed;
   tun   IPv6-in-IPv6 decapsulation. This kernel has no ip6_tunnel (ip6tnl), so the IPv6 twin
-        of methods.DECAP: a raw socket for next header 41 (it gets the packet after the outer
+        of methods.DECAP ("6"): a raw socket for next header 41 (it gets the packet after the outer
         header, i.e. the inner IPv6 packet, after the kernel reassembled the outer one) writes
         the inner packet to a TUN device. IPv6 has no rp_filter;
   nat   a route client6/128 via the appliance's address6;
@@ -63,36 +63,6 @@ class Plan6:
 
 # ---------------------------------------------------------------------------------------------
 # scripts run with the system python inside a namespace
-
-# IPv6-in-IPv6 decapsulator: counts what it forwarded in argv[2] like methods.DECAP.
-DECAP6 = r"""
-import fcntl, os, socket, struct, subprocess, sys
-name, count_file = sys.argv[1], sys.argv[2]
-TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454ca, 0x0001, 0x1000
-fd = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TUN | IFF_NO_PI))
-for key, value in (("accept_dad", "0"), ("disable_ipv6", "0")):
-    with open(f"/proc/sys/net/ipv6/conf/{name}/{key}", "w") as f:
-        f.write(value)
-subprocess.run(["ip", "link", "set", name, "mtu", "1460", "up"], check=True)
-s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 41)  # the payload is the inner packet
-s.settimeout(0.2)
-print("ready", flush=True)
-n, written = 0, -1
-while True:
-    try:
-        pkt = s.recv(65535)
-    except socket.timeout:
-        pkt = None
-    if pkt and len(pkt) >= 40 and pkt[0] >> 4 == 6:
-        os.write(fd, pkt)
-        n += 1
-    if n != written and (pkt is None or n % 64 == 0):
-        with open(count_file + ".tmp", "w") as f:
-            f.write(str(n))
-        os.rename(count_file + ".tmp", count_file)
-        written = n
-"""
 
 # UDP on every ADDRESS:PORT given (argv[2], argv[3]: comma-separated): answers each datagram
 # with "NAME LENGTH SHA256" of what it received, from the address it was sent to (one socket
@@ -437,7 +407,7 @@ class Env6(M.MethodEnv):
                 if os.path.exists(count):
                     os.unlink(count)
                 # the TUN device goes with its process: stopping it is the whole cleanup
-                self.start(b["ns"], [PYTHON, "-c", DECAP6, "dlbdecap6", count],
+                self.start(b["ns"], [PYTHON, "-c", M.DECAP, "dlbdecap6", count, "6"],
                            f"decap6-{b['name']}", ready="ready")
                 self.decap_counts[b["name"] + "/v6"] = count
 
@@ -527,29 +497,6 @@ class Env6(M.MethodEnv):
 
 # ---------------------------------------------------------------------------------------------
 # client side
-
-
-def curl_many_to(tb, host, n, path="/", port=80, max_time=5):
-    """testbed.curl_many to any address (an IPv6 one in brackets): n requests, each a new
-    connection. Returns the bodies (stripped), None for a failed request."""
-    url = f"http://{url_host(host)}:{port}{path}?i=[1-{n}]"
-    r = nsrun(tb.ns_cl, ["curl", "-s", "--max-time", str(max_time), "-H", "Connection: close",
-                         "-w", "|%{http_code}|%{num_connects}|\n", url],
-              check=False, timeout=n * (max_time + 1) + 10)
-    res = []
-    for m in re.finditer(r"(.*?)\|(\d{3})\|(\d+)\|\n", r.stdout, re.S):
-        body, code, nconn = m.group(1), m.group(2), int(m.group(3))
-        if code == "200":
-            if nconn != 1:
-                raise AssertionError(f"request reused a connection (num_connects={nconn})")
-            res.append(body.strip())
-        else:
-            res.append(None)
-    if len(res) != n:
-        raise AssertionError(f"curl produced {len(res)} results for {n} requests: "
-                             f"rc={r.returncode} stdout={r.stdout[-500:]!r} "
-                             f"stderr={r.stderr[-500:]!r}")
-    return res
 
 
 def _ipv6(text):

@@ -11,13 +11,12 @@ discovery of the appliance's addresses, and the daemon resolving its IPv6 reals.
 Every test has its own service key (VIP6 port), so none meets flows an earlier test left in the
 module daemon's tables."""
 import collections
-import os
 
 import pytest
 
 import methods as M
 import methods6 as M6
-from methods import dataplane, delete_services, route_mtu, service_stats, sha256_file
+from methods import dataplane, delete_services, download_intact, route_mtu, service_stats
 from methods6 import METHODS6
 from testbed import nsrun, wait_until
 
@@ -197,7 +196,7 @@ def test_http6_rr_over_100_connections(testbed, plan, lb, svc, env, net6, worker
     key = svc(method, port=vport(method, rport, 8000), real_port=rport)
     before = net6.access_lines6()
     n = 100
-    bodies = M6.curl_many_to(testbed, plan.vip, n, port=key["port"])
+    bodies = testbed.curl_many(n, port=key["port"], host=plan.vip)
     assert bodies.count(None) == 0, f"{bodies.count(None)} of {n} requests failed"
     got = collections.Counter(bodies)
     assert set(got) == {b["name"] for b in testbed.backends}, dict(got)
@@ -241,17 +240,7 @@ def test_http6_rr_over_100_connections(testbed, plan, lb, svc, env, net6, worker
 def test_big_download6_intact(testbed, plan, lb, svc, method):
     rport = HTTP_PORT[method]
     key = svc(method, port=vport(method, rport, 8010), real_port=rport)
-    out = os.path.join(testbed.tmp, f"big6-{method}")
-    try:
-        r = nsrun(testbed.ns_cl, ["curl", "-s", "-S", "--max-time", "120", "-o", out,
-                                  f"http://[{plan.vip}]:{key['port']}/big"], check=False,
-                  timeout=150)
-        assert r.returncode == 0, f"curl exited {r.returncode}: {r.stderr}"
-        assert os.path.getsize(out) == testbed.big_size
-        assert sha256_file(out) == testbed.big_sha256, f"{method}: download corrupted"
-    finally:
-        if os.path.exists(out):
-            os.unlink(out)
+    download_intact(testbed, plan.vip, key["port"], f"6-{method}")
     s = service_stats(lb, key)
     assert s["conns"] == 1, s
     if method in ("dr", "tun"):

@@ -10,15 +10,14 @@ Every test has its own service key (VIP port), so none meets flows an earlier te
 module daemon's flow tables."""
 import collections
 import json
-import os
 import random
 
 import pytest
 
 import methods as M
 from conftest import LB
-from methods import (METHODS, dataplane, delete_services, route_mtu, service_stats,
-                     sha256_file)
+from methods import (METHODS, dataplane, delete_services, download_intact, route_mtu,
+                     service_stats)
 from testbed import nsrun, wait_until, RpcError
 
 FNAT_PORT_MIN, FNAT_PORT_MAX = 20000, 29999
@@ -238,17 +237,7 @@ def test_http_rr_over_100_connections(testbed, lb, svc, env, workers, method):
 @pytest.mark.parametrize("method", METHODS)
 def test_big_download_intact(testbed, lb, svc, method):
     key = svc(method, port=vport(method, 80, 8010), real_port=80)
-    out = os.path.join(testbed.tmp, f"big-{method}")
-    try:
-        r = nsrun(testbed.ns_cl, ["curl", "-s", "-S", "--max-time", "120", "-o", out,
-                                  f"http://{testbed.vip}:{key['port']}/big"], check=False,
-                  timeout=150)
-        assert r.returncode == 0, f"curl exited {r.returncode}: {r.stderr}"
-        assert os.path.getsize(out) == testbed.big_size
-        assert sha256_file(out) == testbed.big_sha256, f"{method}: download corrupted"
-    finally:
-        if os.path.exists(out):
-            os.unlink(out)
+    download_intact(testbed, testbed.vip, key["port"], method)
     s = service_stats(lb, key)
     assert s["conns"] == 1, s
     if method == "tun":

@@ -552,11 +552,13 @@ class Testbed:
                 self.extra_client_addresses.remove(a)
                 self._client_hosts.append(int(a.rsplit(".", 1)[1]))
 
-    def curl_many(self, n, path="/", port=80, max_time=5, source=None):
-        """n HTTP requests from the client namespace, each over a new TCP connection (one curl
-        process, URL globbing, Connection: close), from the client's address or from source.
-        Returns a list of bodies (stripped), None for a request that failed."""
-        url = f"http://{self.vip}:{port}{path}?i=[1-{n}]"
+    def curl_many(self, n, path="/", port=80, max_time=5, source=None, host=None):
+        """n HTTP requests from the client namespace to host (default: the VIP; an IPv6 address
+        is bracketed), each over a new TCP connection (one curl process, URL globbing,
+        Connection: close), from the client's address or from source. Returns a list of bodies
+        (stripped), None for a request that failed."""
+        host = host or self.vip
+        url = f"http://{f'[{host}]' if ':' in host else host}:{port}{path}?i=[1-{n}]"
         src = ["--interface", source] if source else []
         r = nsrun(self.ns_cl, ["curl", "-s", "--max-time", str(max_time), "-H", "Connection: close",
                                "-w", "|%{http_code}|%{num_connects}|\n"] + src + [url],

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "nat_rewrite.h"
+#include "pkt_parse.h"
 
 /* Independent reference: the plain RFC 1071 sum, written here without csum.h. */
 static uint16_t ref_sum(const uint8_t *p, size_t len, uint32_t acc)
@@ -147,6 +148,21 @@ static void test_replace16_of_equal_words_is_identity(void **state)
 		}
 }
 
+static void test_set_l4_checksum_from_scratch(void **state)
+{
+	uint8_t buf[1600];
+	(void)state;
+	for (unsigned int seed = 1; seed <= 50; seed++) {
+		uint8_t proto = (seed & 1) ? IPPROTO_TCP : IPPROTO_UDP;
+		size_t len = 20 + seed * 13; /* odd and even lengths */
+		make_packet(buf, proto, len, seed);
+		buf[20 + (proto == IPPROTO_TCP ? 16 : 6)] ^= 0x5a; /* break it */
+		assert_false(l4_ok(buf, buf + 20, len, proto));
+		pkt_set_l4_checksum(buf, AF_INET, proto, buf + 20, len, proto == IPPROTO_TCP ? 16 : 6);
+		assert_true(l4_ok(buf, buf + 20, len, proto));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +171,7 @@ int main(void)
 		cmocka_unit_test(test_udp_without_checksum_stays_without),
 		cmocka_unit_test(test_quoted_tcp_header_without_checksum_field),
 		cmocka_unit_test(test_replace16_of_equal_words_is_identity),
+		cmocka_unit_test(test_set_l4_checksum_from_scratch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
