@@ -5,6 +5,7 @@
 
 #include <rte_cycles.h>
 
+#include "config_validate.h"
 #include "id_pool.h"
 #include "persist_table.h"
 #include "jsonrpc.h"
@@ -16,6 +17,13 @@
 
 static struct id_pool service_ids;
 static struct id_pool real_ids;
+
+static uint64_t generation;
+
+uint64_t config_store_generation(void)
+{
+	return generation;
+}
 
 const struct lb_config *config_store_running(void)
 {
@@ -121,15 +129,14 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 	uint32_t *new_ids;
 	struct lb_snapshot *snap;
 
-	if (candidate->n_services > lb_rt.max_services) {
-		lb_err(err, errlen, "%u services exceed dataplane.max_services %u",
-		       candidate->n_services, lb_rt.max_services);
+	/* The one gate: whatever the source of the change, the dataplane only sees valid configs. */
+	switch (lb_config_validate(candidate, err, errlen)) {
+	case LB_VALID:
+		break;
+	case LB_OVER_CAPACITY:
 		return LB_RPC_CAPACITY;
-	}
-	if (total_reals > lb_rt.max_reals) {
-		lb_err(err, errlen, "%u real servers exceed dataplane.max_reals %u", total_reals,
-		       lb_rt.max_reals);
-		return LB_RPC_CAPACITY;
+	default:
+		return JSONRPC_INVALID_PARAMS;
 	}
 	new_ids = calloc(candidate->n_services + total_reals + 1, sizeof(uint32_t));
 	if (new_ids == NULL) {
@@ -160,6 +167,7 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 	if (lb_rt.config != candidate)
 		release_removed_ids(lb_rt.config, candidate);
 	sync_neighbours(candidate);
+	generation++;
 	if (lb_rt.config != candidate) {
 		lb_config_free(lb_rt.config);
 		*lb_rt.config = *candidate;

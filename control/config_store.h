@@ -5,6 +5,8 @@
 #ifndef DPDK_LB_CONFIG_STORE_H
 #define DPDK_LB_CONFIG_STORE_H
 
+#include <stdint.h>
+
 #include "config.h"
 
 /* Publishes the boot configuration (lb_rt.config); 0 or -1 with err set. */
@@ -16,6 +18,9 @@ int config_store_init(char *err, size_t errlen);
  * set, the running configuration unchanged and candidate to be discarded by the caller.
  */
 int config_store_commit(struct lb_config *candidate, char *err, size_t errlen);
+
+/* Generation of the running configuration: 1 after boot, +1 per committed change. */
+uint64_t config_store_generation(void);
 
 /* The running configuration (read-only for callers). */
 const struct lb_config *config_store_running(void);

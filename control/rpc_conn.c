@@ -133,7 +133,7 @@ static json_t *conn_list(json_t *params, struct rpc_error *err)
 					  "real", real, "state", lb_conn_state_name(e->state), "expires",
 					  (json_int_t)left, "worker", (int)w);
 			json_object_set_new(entry, "forward", json_string(lb_forward_name(e->forward)));
-			if (e->has_reply && e->forward == LB_FWD_FNAT) {
+			if (e->has_reply && lb_forward_method_get(e->forward)->rewrites_source) {
 				char local[LB_ADDR_PORT_STRLEN];
 				struct lb_addr la = key_addr(e->reply_key.family, e->reply_key.dst);
 				json_object_set_new(

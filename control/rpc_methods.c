@@ -21,6 +21,17 @@ const struct rpc_method *rpc_method_find(const char *name)
 	return NULL;
 }
 
+static const struct rpc_edit_method *const edit_namespaces[] = {rpc_service_edits, rpc_real_edits};
+
+rpc_edit rpc_edit_find(const char *name)
+{
+	for (size_t n = 0; n < sizeof(edit_namespaces) / sizeof(edit_namespaces[0]); n++)
+		for (const struct rpc_edit_method *m = edit_namespaces[n]; m->name != NULL; m++)
+			if (strcmp(m->name, name) == 0)
+				return m->edit;
+	return NULL;
+}
+
 json_t *rpc_fail(struct rpc_error *err, int code, const char *fmt, ...)
 {
 	char msg[sizeof(err->message)];
@@ -83,4 +94,23 @@ int rpc_find_service(const struct lb_config *c, json_t *key, const char *path,
 		rpc_fail(err, LB_RPC_NOT_FOUND, "no service %s %s:%u", lb_proto_name(proto),
 			 lb_addr_format(&vip, ab, sizeof(ab)), port);
 	return idx;
+}
+
+json_t *rpc_run_edit(rpc_edit edit, json_t *params, struct rpc_error *err)
+{
+	struct lb_config cand;
+	json_t *result;
+
+	if (rpc_begin_change(&cand, err) != 0)
+		return NULL;
+	result = edit(&cand, params, err);
+	if (result == NULL) {
+		lb_config_free(&cand);
+		return NULL;
+	}
+	if (rpc_commit(&cand, err) != 0) {
+		json_decref(result);
+		return NULL;
+	}
+	return result;
 }

@@ -18,10 +18,28 @@ struct rpc_error {
 /* Returns the result (new reference), or NULL with err filled. */
 typedef json_t *(*rpc_handler)(json_t *params, struct rpc_error *err);
 
+/*
+ * An edit applies params to the candidate configuration c (reading c, not the running one, so
+ * edits of one batch see each other) and returns its result, or NULL with err set. It never
+ * commits: rpc_run_edit() and config.apply do.
+ */
+typedef json_t *(*rpc_edit)(struct lb_config *c, json_t *params, struct rpc_error *err);
+
 struct rpc_method {
 	const char *name;
 	rpc_handler handler;
 };
+
+/* A method that changes the configuration, by its edit: what config.apply may run. */
+struct rpc_edit_method {
+	const char *name;
+	rpc_edit edit;
+};
+
+/* The edit of method name, or NULL when name is no configuration edit. */
+rpc_edit rpc_edit_find(const char *name);
+/* Runs one edit as a change of its own (clone, edit, validate, commit); a handler's body. */
+json_t *rpc_run_edit(rpc_edit edit, json_t *params, struct rpc_error *err);
 
 /* The method called name, or NULL. */
 const struct rpc_method *rpc_method_find(const char *name);
@@ -35,7 +53,8 @@ int rpc_check_keys(json_t *params, const char *const *allowed, struct rpc_error 
 
 /*
  * Clones the running configuration into *candidate for a handler to edit; 0 or -1 (err set).
- * rpc_commit publishes the edited candidate and frees it whatever happens; 0 or -1 (err set).
+ * rpc_commit validates and publishes the edited candidate and frees it whatever happens; 0 or
+ * -1 (err set).
  */
 int rpc_begin_change(struct lb_config *candidate, struct rpc_error *err);
 int rpc_commit(struct lb_config *candidate, struct rpc_error *err);
@@ -44,6 +63,8 @@ int rpc_commit(struct lb_config *candidate, struct rpc_error *err);
 int rpc_find_service(const struct lb_config *c, json_t *key, const char *path,
 		     struct rpc_error *err);
 
+extern const struct rpc_edit_method rpc_service_edits[];
+extern const struct rpc_edit_method rpc_real_edits[];
 extern const struct rpc_method rpc_service_methods[];
 extern const struct rpc_method rpc_real_methods[];
 extern const struct rpc_method rpc_stats_methods[];

@@ -204,11 +204,11 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	const struct snap_real *r = &snap->reals[real_id];
 	struct flow_key rk;
 	uint32_t rhash = 0;
-	bool nat = r->forward == LB_FWD_NAT || r->forward == LB_FWD_FNAT;
-	if (nat) {
+	const struct lb_forward_method *method = lb_forward_method_get(r->forward);
+	if (method->reply_key) {
 		/* A group's real on port 0 takes the port the client asked for. */
 		uint16_t rport = r->l4_port ? rte_cpu_to_be_16(r->l4_port) : key->dport;
-		if (r->forward == LB_FWD_NAT) {
+		if (method->steering == LB_STEER_CLIENT_HASH) {
 			memset(&rk, 0, sizeof(rk));
 			rk.family = key->family;
 			rk.proto = key->proto;
@@ -233,7 +233,7 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	if (pos < 0)
 		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
 	struct flow_entry *e = &w->flows->entries[pos];
-	if (nat) {
+	if (method->reply_key) {
 		int32_t rpos = flow_table_insert(w->flows, &rk, rhash);
 		if (rpos < 0) {
 			flow_table_remove(w->flows, pos);
@@ -371,7 +371,9 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			.ss = ss,
 			.client_key = &keys[i],
 			/* only fnat needs it on this path (its local address and port) */
-			.reply_key = e->forward == LB_FWD_FNAT ? flow_table_key(w->flows, e->peer) : NULL,
+			.reply_key = lb_forward_method_get(e->forward)->rewrites_source
+					     ? flow_table_key(w->flows, e->peer)
+					     : NULL,
 		};
 		/* before any rewrite, so an ICMP answer quotes what the client sent */
 		const struct xmit_ops *ops = xmit_ops_get(e->forward);

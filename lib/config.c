@@ -1,5 +1,6 @@
 /* The whole configuration document: defaults, parsing, serialisation, atomic save. */
 #include "config.h"
+#include "config_validate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -279,10 +280,6 @@ static int parse_services(const json_t *v, struct lb_config *c, char *err, size_
 		snprintf(path, sizeof(path), "services[%zu]", i);
 		if (lb_service_from_json(json_array_get(v, i), path, true, &svc, err, errlen) != 0)
 			return -1;
-		if (lb_config_find_service(c, &svc.vip, svc.port, svc.proto) >= 0) {
-			lb_service_free(&svc);
-			return lb_err(err, errlen, "%s: duplicate service", path);
-		}
 		if (lb_config_append_service(c, &svc) != 0) {
 			lb_service_free(&svc);
 			return lb_err(err, errlen, "%s: out of memory", path);
@@ -293,8 +290,9 @@ static int parse_services(const json_t *v, struct lb_config *c, char *err, size_
 
 int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size_t errlen)
 {
+	/* "generation" is what config.get adds: informational, so its output loads as a file. */
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
-					   "timeouts", "ipvs", "services",  NULL};
+					   "timeouts", "ipvs", "services",  "generation", NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -319,9 +317,6 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = parse_ipvs(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "services")) != NULL)
 		rc = parse_services(v, c, err, errlen);
-	if (rc == 0 && c->n_services > c->max_services)
-		rc = lb_err(err, errlen, "services: %u services exceed dataplane.max_services %u",
-			    c->n_services, c->max_services);
 	if (rc != 0)
 		lb_config_free(c);
 	return rc;
@@ -338,6 +333,10 @@ int lb_config_load_file(const char *path, struct lb_config *c, char *err, size_t
 		return lb_err(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 	rc = lb_config_from_json(root, c, inner, sizeof(inner));
 	json_decref(root);
+	if (rc == 0 && lb_config_validate(c, inner, sizeof(inner)) != LB_VALID) {
+		lb_config_free(c);
+		rc = -1;
+	}
 	if (rc != 0)
 		return lb_err(err, errlen, "%s: %s", path, inner);
 	return 0;

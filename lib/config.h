@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "forward_method.h"
 #include "inet_addr.h"
 #include "tcp_state.h"
 
@@ -27,14 +28,6 @@ struct lb_port_range {
 };
 
 #define LB_MAX_LOCAL_ADDRS 16 /* fnat local addresses of one service */
-
-enum lb_forward {
-	LB_FWD_DR = 0, /* direct routing: the destination MAC changes, nothing else */
-	LB_FWD_TUN,    /* IP-in-IP to the real, which answers the client directly */
-	LB_FWD_NAT,    /* LVS masquerading: destination rewritten, replies come back through us */
-	LB_FWD_FNAT,   /* full NAT: the client side becomes a local address and port as well */
-	LB_FWD_COUNT,
-};
 
 /* How fnat real servers learn the client's address. */
 enum lb_client_addr_mode {
@@ -195,10 +188,6 @@ bool lb_service_uses_forward(const struct lb_service_cfg *svc, uint8_t fwd);
 /* Parses the optional "fallback" server of obj into svc (null removes it); 0 or -1 with err. */
 int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb_service_cfg *svc,
 				  char *err, size_t errlen);
-
-/* Checks a service's scheduler, forward and real-server consistency; 0 or -1 with err. */
-int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char *err,
-			size_t errlen);
 
 /* Service as an object (with its reals when with_reals); new reference. */
 json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals);

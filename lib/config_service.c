@@ -11,18 +11,8 @@
 #include "sched_util.h"
 #include "scheduler.h"
 
-static const char *const forward_names[LB_FWD_COUNT] = {
-	[LB_FWD_DR] = "dr", [LB_FWD_TUN] = "tun", [LB_FWD_NAT] = "nat", [LB_FWD_FNAT] = "fnat"};
-static const char *const forward_display[LB_FWD_COUNT] = {
-	[LB_FWD_DR] = "Route", [LB_FWD_TUN] = "Tunnel", [LB_FWD_NAT] = "Masq", [LB_FWD_FNAT] = "FullNat"};
 static const char *const client_addr_names[] = {[LB_CLIENT_ADDR_NONE] = "none",
 						[LB_CLIENT_ADDR_TOA] = "toa"};
-
-/* Direct routing and tunnelling hand the client's packet over unchanged: same port. */
-static bool forward_keeps_port(uint8_t forward)
-{
-	return forward == LB_FWD_DR || forward == LB_FWD_TUN;
-}
 
 int lb_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -71,12 +61,16 @@ int lb_json_get_uint(const json_t *obj, const char *key, const char *path, uint6
 
 const char *lb_forward_name(uint8_t forward)
 {
-	return forward < LB_FWD_COUNT ? forward_names[forward] : NULL;
+	const struct lb_forward_method *m = lb_forward_method_get(forward);
+
+	return m ? m->name : NULL;
 }
 
 const char *lb_forward_display_name(uint8_t forward)
 {
-	return forward < LB_FWD_COUNT ? forward_display[forward] : "?";
+	const struct lb_forward_method *m = lb_forward_method_get(forward);
+
+	return m ? m->display_name : "?";
 }
 
 const char *lb_proto_name(uint8_t proto)
@@ -91,13 +85,13 @@ static int parse_forward(const json_t *obj, const char *path, uint8_t *out, char
 
 	if (v == NULL)
 		return 0;
-	if (json_is_string(v))
-		for (uint8_t f = 0; f < LB_FWD_COUNT; f++)
-			if (strcmp(json_string_value(v), forward_names[f]) == 0) {
-				*out = f;
-				return 0;
-			}
-	return lb_err(err, errlen, "%s.forward: must be one of: dr, tun, nat, fnat", path);
+	int f = json_is_string(v) ? lb_forward_method_find(json_string_value(v)) : -1;
+
+	if (f < 0)
+		return lb_err(err, errlen, "%s.forward: must be one of: %s", path,
+			      lb_forward_method_names());
+	*out = (uint8_t)f;
+	return 0;
 }
 
 bool lb_service_uses_forward(const struct lb_service_cfg *svc, uint8_t fwd)
@@ -129,13 +123,6 @@ int lb_service_forward_options_from_json(const json_t *obj, const char *path,
 			if (!json_is_string(a) || lb_addr_parse(json_string_value(a), &la) != 0)
 				return lb_err(err, errlen, "%s.local_addresses[%zu]: must be an IPv4 or IPv6 address",
 					      path, i);
-			if (la.family != svc->vip.family)
-				return lb_err(err, errlen,
-					      "%s.local_addresses[%zu]: must be the same address family as the VIP",
-					      path, i);
-			for (size_t j = 0; j < i; j++)
-				if (lb_addr_equal(&svc->local_addrs[j], &la))
-					return lb_err(err, errlen, "%s.local_addresses[%zu]: duplicate", path, i);
 			svc->local_addrs[i] = la;
 		}
 		svc->n_local_addrs = (uint8_t)json_array_size(v);
@@ -196,8 +183,6 @@ int lb_real_from_json(const json_t *obj, const char *path, const struct lb_servi
 	v = json_object_get(obj, "ip");
 	if (!json_is_string(v) || lb_addr_parse(json_string_value(v), &real->ip) != 0)
 		return lb_err(err, errlen, "%s.ip: must be an IPv4 or IPv6 address", path);
-	if (real->ip.family != svc->vip.family)
-		return lb_err(err, errlen, "%s.ip: must be the same address family as the VIP", path);
 	if (lb_json_get_uint(obj, "port", path, svc->port == 0 ? 0 : 1, 65535, &port, err, errlen) ||
 	    lb_json_get_uint(obj, "weight", path, 0, 65535, &weight, err, errlen) != 0)
 		return -1;
@@ -209,14 +194,7 @@ int lb_real_from_json(const json_t *obj, const char *path, const struct lb_servi
 	real->port = (uint16_t)port;
 	real->weight = weight;
 	real->forward = svc->forward;
-	if (parse_forward(obj, path, &real->forward, err, errlen) != 0)
-		return -1;
-	if (forward_keeps_port(real->forward) && real->port != svc->port)
-		return lb_err(err, errlen,
-			      "%s.port: %s cannot change the port (%u != service port %u); use nat or fnat",
-			      path, real->forward == LB_FWD_DR ? "direct routing" : "tunnelling", real->port,
-			      svc->port);
-	return 0;
+	return parse_forward(obj, path, &real->forward, err, errlen);
 }
 
 static const struct {
@@ -257,63 +235,6 @@ int lb_service_sched_options_from_json(const json_t *obj, const char *path,
 	    lb_json_get_uint(obj, "mh_table_size", path, 3, SCHED_MH_MAX_TABLE_SIZE,
 			     &svc->mh_table_size, err, errlen) != 0)
 		return -1;
-	return 0;
-}
-
-int lb_service_validate(const struct lb_service_cfg *svc, const char *path, char *err,
-			size_t errlen)
-{
-	if (sched_find(svc->scheduler) == NULL)
-		return lb_err(err, errlen, "%s.scheduler: unknown scheduler \"%s\" (known: %s)", path,
-			      svc->scheduler, sched_names());
-	if (svc->sched_flags && strcmp(svc->scheduler, "sh") != 0 &&
-	    strcmp(svc->scheduler, "mh") != 0 && strcmp(svc->scheduler, "dh") != 0)
-		return lb_err(err, errlen, "%s.sched_flags: only the sh, dh and mh schedulers take flags",
-			      path);
-	if (svc->port == 0 && svc->n_port_ranges == 0)
-		return lb_err(err, errlen, "%s.ports: a service group (port 0) needs its ports", path);
-	if (svc->port != 0 && (svc->n_port_ranges != 0 || svc->protos != 0))
-		return lb_err(err, errlen, "%s.ports: only a service group (port 0) takes ports/protos",
-			      path);
-	if (svc->ops && svc->proto != IPPROTO_UDP)
-		return lb_err(err, errlen, "%s.ops: one-packet scheduling is for UDP services only", path);
-	if (svc->mh_table_size != 0 && !sched_is_prime(svc->mh_table_size))
-		return lb_err(err, errlen, "%s.mh_table_size: %u is not a prime (e.g. 251, 4093, 65537)",
-			      path, svc->mh_table_size);
-	if (svc->mh_table_size != 0 && strcmp(svc->scheduler, "mh") == 0 &&
-	    svc->n_reals > svc->mh_table_size)
-		return lb_err(err, errlen, "%s.mh_table_size: %u slots for %u real servers", path,
-			      svc->mh_table_size, svc->n_reals);
-	if (svc->has_fallback && svc->fallback.l_threshold != 0 &&
-	    svc->fallback.l_threshold >= svc->fallback.u_threshold)
-		return lb_err(err, errlen, "%s.fallback.l_threshold: must be below u_threshold", path);
-	if (lb_service_uses_forward(svc, LB_FWD_FNAT) && svc->n_local_addrs == 0)
-		return lb_err(err, errlen,
-			      "%s.local_addresses: full NAT (fnat) needs at least one local address", path);
-	if (svc->ops && (lb_service_uses_forward(svc, LB_FWD_NAT) ||
-			 lb_service_uses_forward(svc, LB_FWD_FNAT)))
-		return lb_err(err, errlen,
-			      "%s.ops: one-packet scheduling works with dr and tun only (nat and fnat "
-			      "need a flow for the replies)", path);
-	if (svc->client_addr_mode == LB_CLIENT_ADDR_TOA && svc->proto != IPPROTO_TCP &&
-	    svc->protos != LB_PROTO_BIT_TCP)
-		return lb_err(err, errlen, "%s.client_address: \"toa\" is a TCP option: TCP services only",
-			      path);
-	for (uint32_t i = 0; i < svc->n_reals; i++) {
-		const struct lb_real_cfg *r = &svc->reals[i];
-		if (r->l_threshold != 0 && r->l_threshold >= r->u_threshold)
-			return lb_err(err, errlen,
-				      "%s.reals[%u].l_threshold: must be below u_threshold (%u)", path, i,
-				      r->u_threshold);
-		if (forward_keeps_port(r->forward) && r->port != svc->port)
-			return lb_err(err, errlen,
-				      "%s.reals[%u].port: %s cannot change the port", path, i,
-				      lb_forward_name(r->forward));
-		for (uint32_t j = 0; j < i; j++)
-			if (lb_addr_equal(&svc->reals[j].ip, &r->ip) && svc->reals[j].port == r->port)
-				return lb_err(err, errlen, "%s.reals[%u]: duplicate real server", path,
-					      i);
-	}
 	return 0;
 }
 
@@ -374,8 +295,8 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 			svc->n_reals = (uint32_t)(i + 1);
 		}
 	}
-	if (lb_service_fallback_from_json(obj, path, svc, err, errlen) != 0 ||
-	    lb_service_validate(svc, path, err, errlen) != 0) {
+	/* Rules between values are the validator's (config_validate.c), run before any commit. */
+	if (lb_service_fallback_from_json(obj, path, svc, err, errlen) != 0) {
 		lb_service_free(svc);
 		return -1;
 	}

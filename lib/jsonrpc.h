@@ -14,6 +14,7 @@
 #define LB_RPC_EXISTS -32002
 #define LB_RPC_CAPACITY -32003
 #define LB_RPC_IO_ERROR -32004
+#define LB_RPC_CONFLICT -32005 /* config.apply: the configuration changed since if_generation */
 
 struct jsonrpc_request {
 	json_t *root;       /* owns everything below */

@@ -5,6 +5,7 @@
 
 #include "cli_addr.h"
 #include "cli_format.h"
+#include "forward_method.h"
 
 #define STATS_FIELDS 5
 
@@ -43,15 +44,11 @@ static long long get_int(const json_t *obj, const char *key)
 
 const char *cli_forward_display(const char *forward)
 {
-	static const char *const names[][2] = {
-		{"dr", "Route"}, {"tun", "Tunnel"}, {"nat", "Masq"}, {"fnat", "FullNat"},
-		{"local", "Local"},
-	};
+	int f = lb_forward_method_find(forward);
 
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(forward, names[i][0]) == 0)
-			return names[i][1];
-	return forward;
+	if (f >= 0)
+		return lb_forward_method_get((uint8_t)f)->display_name;
+	return strcmp(forward, "local") == 0 ? "Local" : forward;
 }
 
 /* "TCP  10.0.0.100:80": upper-case protocol, two spaces, endpoint, as ipvsadm does. */

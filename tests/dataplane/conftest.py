@@ -13,8 +13,8 @@ def pcap_daemon(tmp_path):
     """Factory: start a daemon on pcap files; every daemon is stopped after the test."""
     started = []
 
-    def start(rx_pcaps, config, workers=1):
-        d = PcapDaemon([str(p) for p in rx_pcaps], config, workers)
+    def start(rx_pcaps, config, workers=1, replay_forever=False):
+        d = PcapDaemon([str(p) for p in rx_pcaps], config, workers, replay_forever)
         started.append(d)
         return d
 

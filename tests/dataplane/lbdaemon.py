@@ -71,12 +71,17 @@ class RpcClient:
 class PcapDaemon:
     """The daemon with net_pcap ports: rx from pcap files, tx into pcap files."""
 
-    def __init__(self, rx_pcaps, config_extra, workers=1):
+    def __init__(self, rx_pcaps, config_extra, workers=1, replay_forever=False):
+        """replay_forever: the port replays its pcap in a loop (traffic that keeps flowing while
+        a test changes the configuration) and sends into /dev/null."""
         self.dir = tempfile.mkdtemp(prefix="dlb-dp-")
         self.sock = os.path.join(self.dir, "lb.sock")
         self.tx_pcaps = [os.path.join(self.dir, f"out{i}.pcap") for i in range(len(rx_pcaps))]
         vdev = "net_pcap0," + ",".join(f"rx_pcap={p}" for p in rx_pcaps) + "," + \
             ",".join(f"tx_pcap={p}" for p in self.tx_pcaps)
+        if replay_forever:
+            self.tx_pcaps = []
+            vdev = f"net_pcap0,rx_pcap={rx_pcaps[0]},infinite_rx=1,tx_pcap=/dev/null"
         lcores = "0@0," + ",".join(f"{w + 1}@{(w + 1) % max(1, os.cpu_count())}" for w in range(workers))
         self.prefix = "dlbdp" + uuid.uuid4().hex[:8]
         cfg = {

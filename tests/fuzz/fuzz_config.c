@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "config_validate.h"
 
 #define FUZZ_CHECK(cond)                                                                         \
 	do {                                                                                     \
@@ -43,6 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	json_decref(root);
+	/* The validator's verdict on any parsed config: a verdict with a reason, the same on a copy. */
+	int verdict = lb_config_validate(&c, err, sizeof(err));
+	FUZZ_CHECK(verdict == LB_VALID || verdict == LB_INVALID || verdict == LB_OVER_CAPACITY);
+	FUZZ_CHECK(verdict == LB_VALID || err[0] != '\0');
 
 	json_t *first = lb_config_to_json(&c);
 	FUZZ_CHECK(first != NULL);
@@ -61,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(lb_config_clone(&c, &copy) == 0);
 	json_t *cloned = lb_config_to_json(&copy);
 	FUZZ_CHECK(json_equal(first, cloned));
+	FUZZ_CHECK(lb_config_validate(&copy, err, sizeof(err)) == verdict);
 
 	/* the text form round-trips too (what config.save writes and the daemon reads back) */
 	char *text = json_dumps(first, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

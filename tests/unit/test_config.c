@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "config_validate.h"
 
 /* Every key with the default docs/config.md documents. */
 static const char defaults_doc[] =
@@ -109,6 +110,11 @@ static void expect_error(const char *text, const char *needle)
 	int rc = lb_config_from_json(root, &c, err, sizeof(err));
 
 	json_decref(root);
+	/* A document is refused by the parser or, when it parses, by the one validator. */
+	if (rc == 0 && lb_config_validate(&c, err, sizeof(err)) != LB_VALID) {
+		lb_config_free(&c);
+		rc = -1;
+	}
 	if (rc == 0) {
 		lb_config_free(&c);
 		fail_msg("config accepted, expected an error containing \"%s\": %s", needle, text);
@@ -387,8 +393,9 @@ static void test_error_duplicates(void **state)
 		     " {\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\"},"
 		     " {\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"udp\"},"
 		     " {\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"rr\"}]}",
-		     "services[2]: duplicate service");
-	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
+		     "services[2]: duplicate of services[0]");
+	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\"}],"
+		     " \"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
 		     " \"reals\": [{\"ip\": \"10.0.0.5\"}, {\"ip\": \"10.0.0.6\"},"
 		     "             {\"ip\": \"10.0.0.5\", \"weight\": 3}]}]}",
 		     "services[0].reals[2]");
