@@ -5,6 +5,7 @@
 #include <rte_ring.h>
 
 #include "config_store.h"
+#include "conn_event_feed.h"
 #include "lb_runtime.h"
 #include "neigh.h"
 #include "rpc_server.h"
@@ -13,6 +14,8 @@
 #define LOAD_BOARD_PERIOD_MS 10
 #define NEIGH_PERIOD_MS 100
 #define RECLAIM_PERIOD_MS 1000
+/* bounded work per loop turn: a burst of new connections cannot stall the RPC socket */
+#define CONN_EVENTS_PER_TURN 4096
 
 static struct rpc_server *rpc;
 
@@ -50,6 +53,7 @@ void control_run(void)
 		rpc_server_poll(rpc, 5);
 		uint64_t now = rte_rdtsc();
 		drain_worker_rings(now);
+		(void)conn_event_feed_poll(CONN_EVENTS_PER_TURN);
 		if (now >= next_load) {
 			stats_update_load_board();
 			next_load = now + LOAD_BOARD_PERIOD_MS * ms;

@@ -2,6 +2,7 @@
 #include <stddef.h>
 
 #include "config_store.h"
+#include "conn_event_feed.h"
 #include "counters.h"
 #include "rpc_methods.h"
 #include "stats.h"
@@ -93,6 +94,13 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 		json_object_set_new(dp, dataplane_counters[i].name,
 				    json_integer((json_int_t) * (const uint64_t *)((const char *)&ws +
 									     dataplane_counters[i].offset)));
+	uint64_t ev[4];
+	conn_event_feed_counts(ev);
+	json_object_set_new(dp, "conn_events",
+			    json_pack("{s:I, s:I, s:I, s:I}", "created", (json_int_t)ev[CONN_EV_CREATED],
+				      "state_changed", (json_int_t)ev[CONN_EV_STATE], "ended",
+				      (json_int_t)ev[CONN_EV_ENDED], "lost",
+				      (json_int_t)ws.conn_events_lost));
 	return json_pack("{s:o, s:o}", "services", services, "dataplane", dp);
 fail:
 	json_decref(services);

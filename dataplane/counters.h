@@ -49,6 +49,7 @@ struct lb_worker_stats {
 	uint64_t fragments_received;
 	uint64_t datagrams_reassembled;
 	uint64_t fragments_sent;    /* made when a packet left larger than the port MTU */
+	uint64_t conn_events_lost;  /* connection events dropped: the event ring was full */
 	uint64_t drops[LB_DROP_REASON_COUNT];
 } __rte_cache_aligned;
 

@@ -56,6 +56,7 @@ struct lb_worker {
 	struct rte_ring *requests;     /* connection dumps (control -> worker) */
 	struct rte_ring *handoff;      /* packets of flows this worker owns, from other workers */
 	struct rte_ring *icmp_walk;    /* ICMP errors looking for their dr/tun flow: {mbuf, hops} */
+	struct rte_ring *events;       /* connection events (conn_events.h); NULL = turned off */
 	uint32_t fnat_cursor;          /* next candidate in this worker's slice of local ports */
 	uint16_t ip_id;                /* IPv4 id of packets this worker originates */
 	uint32_t frag6_id;             /* low 24 bits of IPv6 fragment ids this worker makes */

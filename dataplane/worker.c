@@ -16,6 +16,7 @@
 #include <rte_prefetch.h>
 
 #include "conn_dump.h"
+#include "conn_events.h"
 #include "flow_table.h"
 #include "frag.h"
 #include "pmtu.h"
@@ -58,6 +59,11 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	snprintf(name, sizeof(name), "icmpwalk_w%u", index);
 	w->icmp_walk = rte_ring_create_elem(name, sizeof(struct icmp_walk_item), 256, socket,
 					    RING_F_SC_DEQ);
+	if (lb_rt.config->conn_event_ring != 0) {
+		w->events = conn_events_ring_create(index, lb_rt.config->conn_event_ring, socket);
+		if (w->events == NULL)
+			return NULL;
+	}
 	w->stats = rte_zmalloc_socket("wstats", sizeof(*w->stats), RTE_CACHE_LINE_SIZE, socket);
 	w->real_counters = rte_zmalloc_socket("real_ctr", sizeof(struct lb_traffic_counters) *
 							      (lb_rt.max_reals + 1),
@@ -160,6 +166,28 @@ static inline void conn_count_adjust(struct lb_worker *w, struct flow_entry *e, 
 	}
 }
 
+/* Tells the control side about the connection at pos; never waits (a full ring counts a loss). */
+static void conn_event_emit(struct lb_worker *w, uint8_t type, int32_t pos, uint64_t now)
+{
+	const struct flow_entry *e = &w->flows->entries[pos];
+	struct conn_event ev;
+
+	if (w->events == NULL)
+		return;
+	ev = (struct conn_event){.type = type, .state = e->state, .forward = e->forward,
+				 .worker = (uint8_t)w->index, .service_id = e->service_id,
+				 .real_id = e->real_id, .real_gen = e->real_gen};
+	if (type != CONN_EV_ENDED && e->expires > now)
+		ev.timeout_s = (uint32_t)((e->expires - now) / lb_rt.tsc_hz);
+	ev.key = *flow_table_key(w->flows, pos);
+	if (e->peer != FLOW_NO_PEER) {
+		ev.flags = CONN_EV_F_REPLY;
+		ev.reply_key = *flow_table_key(w->flows, e->peer);
+	}
+	if (unlikely(rte_ring_sp_enqueue_elem(w->events, &ev, sizeof(ev)) != 0))
+		LB_COUNTER_ADD(w->stats->conn_events_lost, 1);
+}
+
 /* A packet of the connection in direction dir: TCP state, active/inactive counts, expiry. */
 static inline void flow_touch(struct lb_worker *w, const struct lb_snapshot *snap,
 			      struct flow_entry *e, const struct pkt_info *info, enum lb_tcp_dir dir,
@@ -170,6 +198,9 @@ static inline void flow_touch(struct lb_worker *w, const struct lb_snapshot *sna
 		if (next != e->state) {
 			conn_count_adjust(w, e, next);
 			e->state = next;
+			e->expires = now + snap->timeout_tsc[e->state];
+			conn_event_emit(w, CONN_EV_STATE, (int32_t)(e - w->flows->entries), now);
+			return;
 		}
 	}
 	e->expires = now + snap->timeout_tsc[e->state];
@@ -180,6 +211,7 @@ void worker_flow_release(struct lb_worker *w, int32_t pos)
 	struct flow_entry *e = &w->flows->entries[pos];
 	struct lb_traffic_counters *rc = &w->real_counters[e->real_id];
 
+	conn_event_emit(w, CONN_EV_ENDED, pos, 0);
 	if (e->flags & FLOW_F_ACTIVE)
 		LB_COUNTER_ADD(rc->active, (uint64_t)-1);
 	else
@@ -261,6 +293,7 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
 	LB_COUNTER_ADD(w->stats->flows_created, 1);
 	LB_COUNTER_ADD(w->stats->flows, 1);
+	conn_event_emit(w, CONN_EV_CREATED, pos, now);
 	return pos;
 }
 

@@ -43,6 +43,7 @@ static const struct uint_key dataplane_keys[] = {
 	{"mbuf_data_room", offsetof(struct lb_config, mbuf_data_room), 128, 16384},
 	{"frag_datagrams", offsetof(struct lb_config, frag_datagrams), 16, 1u << 20},
 	{"frag_timeout_ms", offsetof(struct lb_config, frag_timeout_ms), 10, 60000},
+	{"conn_event_ring", offsetof(struct lb_config, conn_event_ring), 0, 1u << 20},
 	{"fnat_port_min", offsetof(struct lb_config, fnat_port_min), 1, 65535},
 	{"fnat_port_max", offsetof(struct lb_config, fnat_port_max), 1, 65535},
 };
@@ -65,6 +66,7 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->mbuf_data_room = 2048;
 	c->frag_datagrams = 4096;
 	c->frag_timeout_ms = 2000;
+	c->conn_event_ring = 16384;
 	c->fnat_port_min = 1024;
 	c->fnat_port_max = 65535;
 	c->neigh_refresh_s = 30;

@@ -106,6 +106,7 @@ struct lb_config {
 	uint32_t mbuf_data_room;  /* bytes of packet data per mbuf */
 	uint32_t frag_datagrams;  /* IPv4 datagrams each worker may be reassembling at once */
 	uint32_t frag_timeout_ms; /* a datagram's fragments must all arrive within this */
+	uint32_t conn_event_ring; /* connection events per worker ring (a power of 2); 0 = off */
 	uint32_t fnat_port_min; /* fnat local ports: split into one slice per worker */
 	uint32_t fnat_port_max;
 

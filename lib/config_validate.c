@@ -190,6 +190,10 @@ static int validate_globals(const struct lb_config *c, char *err, size_t errlen)
 	if (c->fnat_port_min == 0 || c->fnat_port_min > c->fnat_port_max || c->fnat_port_max > 65535)
 		return lb_err(err, errlen,
 			      "dataplane.fnat_port_min/fnat_port_max: need 1 <= min <= max <= 65535");
+	if (c->conn_event_ring != 0 &&
+	    (c->conn_event_ring < 64 || (c->conn_event_ring & (c->conn_event_ring - 1)) != 0))
+		return lb_err(err, errlen,
+			      "dataplane.conn_event_ring: must be 0 (off) or a power of 2 from 64");
 	if (c->n_services > 0 && c->services == NULL)
 		return lb_err(err, errlen, "services: missing");
 	if (c->n_services > c->max_services) {
