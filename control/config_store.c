@@ -168,6 +168,10 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 		release_removed_ids(lb_rt.config, candidate);
 	sync_neighbours(candidate);
 	generation++;
+	/* The running configuration is valid as a whole: the next candidate starts unmarked. */
+	candidate->incremental = false;
+	for (uint32_t i = 0; i < candidate->n_services; i++)
+		candidate->services[i].changed = false;
 	if (lb_rt.config != candidate) {
 		lb_config_free(lb_rt.config);
 		*lb_rt.config = *candidate;

@@ -61,6 +61,8 @@ int rpc_begin_change(struct lb_config *candidate, struct rpc_error *err)
 		rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
 		return -1;
 	}
+	/* Edits mark what they touch (rpc_edit), so validation costs the changed services only. */
+	candidate->incremental = true;
 	return 0;
 }
 

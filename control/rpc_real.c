@@ -42,6 +42,7 @@ static json_t *real_add_edit(struct lb_config *c, json_t *params, struct rpc_err
 		return rpc_fail(err, LB_RPC_EXISTS, "real server exists already in this service");
 	if (lb_service_append_real(s, &real) != 0)
 		return rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
+	s->changed = true;
 	return lb_real_to_json(&s->reals[s->n_reals - 1]);
 }
 
@@ -56,6 +57,7 @@ static json_t *real_update_edit(struct lb_config *c, json_t *params, struct rpc_
 	if (ri < 0)
 		return rpc_fail(err, LB_RPC_NOT_FOUND, "no such real server in this service");
 	struct lb_real_cfg *r = &c->services[si].reals[ri];
+	c->services[si].changed = true;
 	if (json_object_get(params, "weight") != NULL)
 		r->weight = real.weight;
 	if (json_object_get(params, "forward") != NULL)
@@ -78,6 +80,7 @@ static json_t *real_del_edit(struct lb_config *c, json_t *params, struct rpc_err
 	if (ri < 0)
 		return rpc_fail(err, LB_RPC_NOT_FOUND, "no such real server in this service");
 	lb_service_remove_real(&c->services[si], (uint32_t)ri);
+	c->services[si].changed = true;
 	return json_pack("{s:b}", "deleted", 1);
 }
 

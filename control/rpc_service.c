@@ -20,6 +20,7 @@ static json_t *service_add_edit(struct lb_config *c, json_t *params, struct rpc_
 		lb_service_free(&svc);
 		return rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
 	}
+	c->services[c->n_services - 1].changed = true;
 	return lb_service_to_json(&c->services[c->n_services - 1], true);
 }
 
@@ -38,6 +39,7 @@ static json_t *service_update_edit(struct lb_config *c, json_t *params, struct r
 	if (idx < 0)
 		return NULL;
 	struct lb_service_cfg *s = &c->services[idx];
+	s->changed = true;
 	v = json_object_get(params, "scheduler");
 	if (v != NULL) {
 		if (!json_is_string(v) || json_string_length(v) >= sizeof(s->scheduler))

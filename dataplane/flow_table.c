@@ -88,6 +88,7 @@ void flow_table_remove(struct flow_table *ft, int32_t pos)
 
 	if (key != NULL && rte_hash_del_key_with_hash(ft->hash, key, ft->entries[pos].key_hash) >= 0)
 		ft->count--;
+	ft->removals++;
 	ft->entries[pos].expires = 0;
 }
 

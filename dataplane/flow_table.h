@@ -65,6 +65,7 @@ struct flow_table {
 	uint32_t capacity;
 	uint32_t sweep_cursor;
 	uint32_t count;
+	uint32_t removals; /* ever: a change tells a burst its bulk-lookup positions may be stale */
 };
 
 /* Creates a table for `capacity` flows on `socket`; NULL with rte_errno set on failure. */

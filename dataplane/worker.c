@@ -179,10 +179,16 @@ static void conn_event_emit(struct lb_worker *w, uint8_t type, int32_t pos, uint
 				 .real_id = e->real_id, .real_gen = e->real_gen};
 	if (type != CONN_EV_ENDED && e->expires > now)
 		ev.timeout_s = (uint32_t)((e->expires - now) / lb_rt.tsc_hz);
-	ev.key = *flow_table_key(w->flows, pos);
-	if (e->peer != FLOW_NO_PEER) {
+	const struct flow_key *key = flow_table_key(w->flows, pos);
+	const struct flow_key *reply = e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer) : NULL;
+	if (unlikely(key == NULL || (e->peer != FLOW_NO_PEER && reply == NULL))) {
+		LB_COUNTER_ADD(w->stats->conn_events_lost, 1); /* never for a live flow */
+		return;
+	}
+	ev.key = *key;
+	if (reply != NULL) {
 		ev.flags = CONN_EV_F_REPLY;
-		ev.reply_key = *flow_table_key(w->flows, e->peer);
+		ev.reply_key = *reply;
 	}
 	if (unlikely(rte_ring_sp_enqueue_elem(w->events, &ev, sizeof(ev)) != 0))
 		LB_COUNTER_ADD(w->stats->conn_events_lost, 1);
@@ -338,7 +344,7 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		hashes[i] = flow_table_hash(w->flows, &keys[i]);
 	}
 	flow_table_lookup_bulk(w->flows, key_ptrs, hashes, n, positions);
-	uint32_t created = 0;
+	uint32_t created = 0, removals = w->flows->removals;
 
 	for (uint32_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pend[i].m;
@@ -349,6 +355,13 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 
 		/* A flow created earlier in this burst (SYN, then its ACK) postdates the bulk lookup. */
 		if (pos < 0 && created)
+			pos = flow_table_lookup(w->flows, &keys[i], hashes[i]);
+		/*
+		 * A flow released earlier in this burst (expired, reused by a SYN) may be the one the
+		 * bulk lookup found: that position is free or someone else's now. Found by the
+		 * randomised edit test: a tuple twice in one burst released its flow twice.
+		 */
+		else if (pos >= 0 && unlikely(w->flows->removals != removals))
 			pos = flow_table_lookup(w->flows, &keys[i], hashes[i]);
 		/* A reply key equal to a client key cannot be a connection of this service. */
 		if (pos >= 0 && (w->flows->entries[pos].flags & FLOW_F_REPLY)) {

@@ -71,6 +71,7 @@ struct lb_service_cfg {
 	struct lb_addr local_addrs[LB_MAX_LOCAL_ADDRS];
 	uint8_t client_addr_mode; /* enum lb_client_addr_mode */
 	uint32_t id; /* runtime: the dataplane's service id, 0 = not yet assigned */
+	bool changed; /* runtime: edited in a candidate since it was cloned (lb_config.incremental) */
 };
 
 struct lb_port_cfg {
@@ -125,6 +126,13 @@ struct lb_config {
 
 	uint32_t n_services;
 	struct lb_service_cfg *services;
+
+	/*
+	 * runtime: this candidate is a copy of the running (valid) configuration whose edits marked
+	 * every service they touched `changed` and touched nothing outside services: the validator
+	 * then checks the changed services and the global rules only. Never saved.
+	 */
+	bool incremental;
 };
 
 /* Fills c with every default and no services, ports or EAL arguments. */

@@ -146,11 +146,11 @@ static bool same_real(const struct lb_real_cfg *a, const struct lb_real_cfg *b)
 	return a->port == b->port && lb_addr_equal(&a->ip, &b->ip);
 }
 
-/* Every rule of one service of configuration c. */
+/* Every rule of one service of configuration c; err NULL: the verdict alone, no strings built. */
 static int validate_service(const struct lb_config *c, const struct lb_service_cfg *svc,
 			    const char *path, char *err, size_t errlen)
 {
-	char rpath[PATH_LEN + 24];
+	char rpath[PATH_LEN + 24] = "";
 
 	if (validate_service_options(svc, path, err, errlen) != LB_VALID)
 		return LB_INVALID;
@@ -162,12 +162,14 @@ static int validate_service(const struct lb_config *c, const struct lb_service_c
 			if (same_real(&svc->reals[i], &svc->reals[j]))
 				return lb_err(err, errlen, "%s.reals[%u]: duplicate real server", path, i);
 	for (uint32_t i = 0; i < svc->n_reals; i++) {
-		snprintf(rpath, sizeof(rpath), "%s.reals[%u]", path, i);
+		if (err != NULL)
+			snprintf(rpath, sizeof(rpath), "%s.reals[%u]", path, i);
 		if (validate_dest(c, svc, &svc->reals[i], rpath, err, errlen) != LB_VALID)
 			return LB_INVALID;
 	}
 	if (svc->has_fallback) {
-		snprintf(rpath, sizeof(rpath), "%s.fallback", path);
+		if (err != NULL)
+			snprintf(rpath, sizeof(rpath), "%s.fallback", path);
 		if (validate_dest(c, svc, &svc->fallback, rpath, err, errlen) != LB_VALID)
 			return LB_INVALID;
 	}
@@ -225,9 +227,36 @@ static void service_key(const struct lb_service_cfg *svc, uint8_t key[20])
 		memcpy(key + 4, svc->vip.v6, 16);
 }
 
+/* Index of the first service of c other than `self` with the key of c->services[self], or -1. */
+static int64_t other_with_same_key(const struct lb_config *c, uint32_t self)
+{
+	uint8_t key[20], other[20];
+
+	service_key(&c->services[self], key);
+	for (uint32_t i = 0; i < c->n_services; i++) {
+		if (i == self)
+			continue;
+		service_key(&c->services[i], other);
+		if (memcmp(key, other, sizeof(key)) == 0)
+			return i;
+	}
+	return -1;
+}
+
 /* A service appears once: the dataplane's lookup would hide the second one. */
 static int validate_unique_services(const struct lb_config *c, char *err, size_t errlen)
 {
+	if (c->incremental) {
+		/* The unchanged ones were unique: only a changed key can collide, O(services) each. */
+		for (uint32_t i = 0; i < c->n_services; i++) {
+			int64_t first = c->services[i].changed ? other_with_same_key(c, i) : -1;
+			if (first >= 0)
+				return lb_err(err, errlen, "services[%u]: duplicate of services[%lld]",
+					      i > first ? i : (uint32_t)first,
+					      (long long)(i > first ? first : i));
+		}
+		return LB_VALID;
+	}
 	struct lookup_table seen;
 	uint8_t key[20];
 	int rc = LB_VALID;
@@ -256,8 +285,12 @@ int lb_config_validate(const struct lb_config *c, char *err, size_t errlen)
 		return rc;
 	for (uint32_t i = 0; i < c->n_services; i++) {
 		const struct lb_service_cfg *svc = &c->services[i];
-		snprintf(path, sizeof(path), "services[%u]", i);
-		if (validate_service(c, svc, path, inner, sizeof(inner)) != LB_VALID) {
+		if (c->incremental && !svc->changed)
+			continue;
+		/* Paths are formatted only to explain a failure: a valid config builds no strings. */
+		if (validate_service(c, svc, "", NULL, 0) != LB_VALID) {
+			snprintf(path, sizeof(path), "services[%u]", i);
+			(void)validate_service(c, svc, path, inner, sizeof(inner));
 			/* An RPC user knows the service by its key, not its index. */
 			lb_err(err, errlen, "%s (service %s %s port %u)", inner, lb_proto_name(svc->proto),
 			       lb_addr_format(&svc->vip, ab, sizeof(ab)), svc->port);

@@ -19,7 +19,12 @@ enum lb_validate_result {
 	LB_OVER_CAPACITY = -2, /* more services or reals than the dataplane was sized for */
 };
 
-/* Checks the whole configuration c; LB_VALID, or another result with err set. */
+/*
+ * Checks configuration c; LB_VALID, or another result with err set. With c->incremental, the
+ * services not marked `changed` are taken as valid (they were, in the running configuration)
+ * and only the changed ones and the global rules are checked: a one-weight change costs one
+ * service, not the configuration.
+ */
 int lb_config_validate(const struct lb_config *c, char *err, size_t errlen);
 
 #endif

@@ -68,3 +68,28 @@ def test_off_means_no_ring(pcap_daemon, tmp_path):
     d.wait_rx(10)
     wait_until(lambda: d.stats()["dataplane"]["flows_created"] == 10, timeout=10, what="10 flows")
     assert events(d) == {"created": 0, "state_changed": 0, "ended": 0, "lost": 0}
+
+
+def test_a_flow_released_in_a_burst_is_released_once(pcap_daemon, tmp_path):
+    """The bulk lookup of a burst found a flow that an earlier packet of the same burst released
+    (a SYN reusing a closing connection's tuple): the next packet of that tuple used to release
+    it again, double-counting the expiry and corrupting the flow count. The pcap port hands the
+    worker 32 packets per burst, so the reused tuple's two SYNs share the second burst."""
+    from scapy.all import UDP, wrpcap
+    first = [syn(0), syn(0, "A"), syn(0, "FA")]
+    filler = [Ether(dst=LB_MAC) / IP(src="10.8.9.9", dst="10.9.0.200") / UDP(sport=9, dport=9)
+              for _ in range(32 - len(first))]
+    pkts = first + filler + [syn(0), syn(0)]
+    wrpcap(str(tmp_path / "in.pcap"), pkts)
+    c = cfg(1024)
+    c["timeouts"] = {"syn_recv": 60, "tcp": 60}
+    d = pcap_daemon([tmp_path / "in.pcap"], c)
+    d.wait_rx(len(pkts))
+    st = wait_until(lambda: (s := d.stats()["dataplane"])["rx_packets"] == len(pkts) and s,
+                    timeout=10, what="every packet handled")
+    assert st["drop_reasons"]["not_vip"] == len(filler)
+    assert st["flows_created"] == 2   # the first connection, and the SYN that reused its tuple
+    assert st["flows_expired"] == 1   # the closing one, once
+    assert st["flows"] == 1
+    ev = wait_until(lambda: (e := events(d))["created"] == 2 and e, timeout=10, what="events")
+    assert ev["ended"] == 1

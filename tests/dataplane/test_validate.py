@@ -3,6 +3,8 @@
 Traffic to every service keeps flowing (the pcap port replays in a loop) while edits are tried;
 a refused edit must leave config.get exactly as it was, and the daemon must survive them all
 (it runs from build-san in the suite: ASan/UBSan reports fail the test)."""
+import json
+import os
 import random
 
 import pytest
@@ -175,16 +177,18 @@ def rand_edit(rng):
 
 
 def test_random_edits_never_hurt_the_dataplane(pcap_daemon, tmp_path):
-    seed = random.randrange(1 << 30)
-    print(f"seed {seed} (replay: pin it in this test)")
+    seed = int(os.environ.get("DPDK_LB_SEED") or random.randrange(1 << 30))
+    print(f"seed {seed} (replay: DPDK_LB_SEED={seed})")
     rng = random.Random(seed)
     every = [{"vip": v, "port": p, "proto": pr} for v in VIPS for p in (53, 80, 8005)
              for pr in ("tcp", "udp")]
     d = start(pcap_daemon, tmp_path, every, dict(BASE))
     accepted = refused = 0
+    trace = open(os.environ.get("DPDK_LB_TRACE", os.devnull), "w")
     cfg = d.rpc.call("config.get")
     for i in range(5000):
         method, params = rand_edit(rng)
+        print(f"edit {i}: {method} {json.dumps(params)}", file=trace)
         try:
             d.rpc.call(method, params)
             accepted += 1

@@ -171,6 +171,42 @@ static void test_struct_level_rules(void **state)
 	lb_config_free(&c);
 }
 
+/* An RPC candidate: only the services its edits marked are checked (the rest were valid). */
+static void test_incremental_checks_changed_services(void **state)
+{
+	const char *text = DOC("{" SVC_TCP ", \"reals\": [{\"ip\": \"10.0.0.11\"}]}, "
+			       "{\"vip\": \"10.0.0.101\", \"port\": 80, \"proto\": \"tcp\"}");
+	json_t *root = json_loads(text, 0, NULL);
+	char err[LB_ERR_LEN];
+	struct lb_config c;
+
+	(void)state;
+	assert_non_null(root);
+	assert_int_equal(lb_config_from_json(root, &c, err, sizeof(err)), 0);
+	json_decref(root);
+	c.incremental = true;
+	/* an unchanged service is not looked at ... */
+	c.services[0].reals[0].forward = LB_FWD_FNAT;
+	assert_int_equal(lb_config_validate(&c, err, sizeof(err)), LB_VALID);
+	/* ... a changed one is, with its path */
+	c.services[0].changed = true;
+	assert_int_equal(lb_config_validate(&c, err, sizeof(err)), LB_INVALID);
+	assert_non_null(strstr(err, "services[0].reals[0].forward"));
+	c.services[0].reals[0].forward = LB_FWD_DR;
+	assert_int_equal(lb_config_validate(&c, err, sizeof(err)), LB_VALID);
+	/* a changed key colliding with an unchanged service */
+	c.services[1].vip = c.services[0].vip;
+	c.services[0].changed = false;
+	c.services[1].changed = true;
+	assert_int_equal(lb_config_validate(&c, err, sizeof(err)), LB_INVALID);
+	assert_non_null(strstr(err, "services[1]: duplicate of services[0]"));
+	/* global rules always hold: capacities count every service */
+	c.services[1].vip.v4 ^= 0x01000000u;
+	c.max_services = 1;
+	assert_int_equal(lb_config_validate(&c, err, sizeof(err)), LB_OVER_CAPACITY);
+	lb_config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +217,7 @@ int main(void)
 		cmocka_unit_test(test_service_rules),
 		cmocka_unit_test(test_capacities),
 		cmocka_unit_test(test_struct_level_rules),
+		cmocka_unit_test(test_incremental_checks_changed_services),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
