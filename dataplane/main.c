@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,43 @@ static int setup_workers(const struct lb_config *cfg)
 	return alloc_load_board();
 }
 
+/* The parsed config file, or NULL after saying why on stderr. */
+static struct lb_config *load_config(const char *path)
+{
+	struct lb_config *cfg = calloc(1, sizeof(*cfg));
+	char err[LB_ERR_LEN];
+
+	if (cfg == NULL) {
+		fprintf(stderr, "dpdk-lb: out of memory\n");
+		return NULL;
+	}
+	if (lb_config_load_file(path, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dpdk-lb: %s\n", err);
+		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/*
+ * EAL argument vector (argv[0] first, NULL-terminated; the strings are borrowed): those after
+ * "--" win over the config's. NULL when out of memory.
+ */
+static char **eal_args(int argc, char **argv, const struct lb_config *cfg, int *eal_argc)
+{
+	bool from_cli = optind < argc && strcmp(argv[optind - 1], "--") == 0;
+	int n = from_cli ? argc - optind : (int)cfg->eal_argc;
+	char **eal_argv = calloc((size_t)n + 2, sizeof(char *));
+
+	if (eal_argv == NULL)
+		return NULL;
+	eal_argv[0] = argv[0];
+	for (int i = 0; i < n; i++)
+		eal_argv[i + 1] = from_cli ? argv[optind + i] : cfg->eal_argv[i];
+	*eal_argc = n + 1;
+	return eal_argv;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -110,7 +148,7 @@ int main(int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const char *config_path = NULL;
 	char err[LB_ERR_LEN];
-	struct lb_config *cfg = calloc(1, sizeof(*cfg));
+	struct lb_config *cfg;
 	int opt, eal_argc;
 	char **eal_argv;
 
@@ -131,27 +169,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (cfg == NULL || lb_config_load_file(config_path, cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "dpdk-lb: %s\n", cfg ? err : "out of memory");
+	cfg = load_config(config_path);
+	if (cfg == NULL)
 		return 1;
-	}
-
-	/* EAL arguments: those after "--" win over the config's. */
-	if (optind < argc && strcmp(argv[optind - 1], "--") == 0) {
-		eal_argc = argc - optind + 1;
-		eal_argv = calloc((size_t)eal_argc + 1, sizeof(char *));
-		eal_argv[0] = argv[0];
-		for (int i = optind; i < argc; i++)
-			eal_argv[i - optind + 1] = argv[i];
-	} else {
-		eal_argc = (int)cfg->eal_argc + 1;
-		eal_argv = calloc((size_t)eal_argc + 1, sizeof(char *));
-		eal_argv[0] = argv[0];
-		for (uint32_t i = 0; i < cfg->eal_argc; i++)
-			eal_argv[i + 1] = cfg->eal_argv[i];
-	}
-	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		fprintf(stderr, "dpdk-lb: EAL init failed: %s\n", rte_strerror(rte_errno));
+	eal_argv = eal_args(argc, argv, cfg, &eal_argc);
+	if (eal_argv == NULL || rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "dpdk-lb: EAL init failed: %s\n",
+			eal_argv ? rte_strerror(rte_errno) : "out of memory");
+		free(eal_argv);
+		lb_config_free(cfg);
+		free(cfg);
 		return 1;
 	}
 	signal(SIGINT, on_signal);

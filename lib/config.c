@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_RPC_SOCKET "/run/dpdk-lb/dpdk-lb.sock"
@@ -330,10 +331,21 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 int lb_config_load_file(const char *path, struct lb_config *c, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root;
 	char inner[LB_ERR_LEN];
+	struct stat st;
 	int rc;
+	FILE *f = fopen(path, "r");
 
+	if (f == NULL)
+		return lb_err(err, errlen, "%s: %s", path, strerror(errno));
+	/* fopen accepts a directory, and reading it then looks like an empty document. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return lb_err(err, errlen, "%s: is a directory, not a config file", path);
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
 	if (root == NULL)
 		return lb_err(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 	rc = lb_config_from_json(root, c, inner, sizeof(inner));
