@@ -181,6 +181,10 @@ int main(int argc, char **argv)
 		free(cfg);
 		return 1;
 	}
+	int stale = lb_config_remove_stale_tmp(config_path);
+	if (stale > 0)
+		LB_LOG(NOTICE, "removed %d temporary file(s) of %s left by an interrupted save",
+		       stale, config_path);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);

@@ -69,3 +69,61 @@ def test_eal_refusal_exits_1_without_leaks(tmp_path):
         assert_refused(start(path), "EAL init failed")
     finally:
         shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
+
+
+def dead_pid():
+    """A pid whose process has exited (and been reaped)."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def test_stale_save_files_removed_by_save_and_start(pcap_daemon, tmp_path):
+    from scapy.all import Ether, wrpcap
+    from lbdaemon import RpcClient, wait_until
+    wrpcap(str(tmp_path / "empty.pcap"), [Ether()])
+    d = pcap_daemon([tmp_path / "empty.pcap"], {"ports": [{"address": "10.9.0.2/24"}]})
+    d.rpc.call("service.add", {"vip": "10.9.0.100", "port": 80, "proto": "tcp",
+                               "reals": [{"ip": "10.9.0.11"}]})
+    cfg = d.config_path
+    stale = f"{cfg}.tmp.{dead_pid()}"
+    live = f"{cfg}.tmp.{os.getpid()}"  # a save in progress elsewhere: must be left alone
+    other = os.path.join(d.dir, "unrelated.json.tmp.1")
+    for path in (stale, live, other):
+        with open(path, "w") as f:
+            f.write('{"half": ')
+    # config.save (to the file the daemon was started from) clears the stale one away
+    res = d.rpc.call("config.save")
+    assert res["path"] == cfg
+    assert not os.path.exists(stale)
+    assert os.path.exists(live) and os.path.exists(other)
+    with open(cfg) as f:
+        saved = json.load(f)
+    assert saved == d.rpc.call("config.get")
+    assert saved["services"][0]["reals"][0]["ip"] == "10.9.0.11"
+    os.unlink(live)
+    assert d.stop() == 0, d.read_log()
+
+    # a save killed half-way, then a restart from the same file: start-up clears it away
+    stale = f"{cfg}.tmp.{dead_pid()}"
+    with open(stale, "w") as f:
+        f.write('{"half": ')
+    log = open(os.path.join(d.dir, "restart.log"), "w")
+    p = subprocess.Popen([DAEMON, "-c", cfg], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def up():
+            assert p.poll() is None, f"restart exited {p.returncode}"
+            try:
+                return RpcClient(d.sock)
+            except OSError:
+                return None
+        c = wait_until(up, timeout=20, what="the restarted daemon")
+        assert not os.path.exists(stale)
+        assert c.call("config.get")["services"] == saved["services"]
+        c.close()
+    finally:
+        p.terminate()
+        p.wait(timeout=20)
+        log.close()
+        shutil.rmtree(os.path.join("/var/run/dpdk", d.prefix), ignore_errors=True)
+    assert p.returncode == 0, open(os.path.join(d.dir, "restart.log")).read()
