@@ -4,8 +4,7 @@
  * means no server, as in IPVS ip_vs_dh; SCHED_FLAG_FALLBACK, an extension here, rehashes instead.
  * IPVS gives each server one bucket in list order whatever its weight; here shares follow weight
  * and the table does not depend on the order servers are listed in. A weight-0 server keeps the
- * share of the most common weight, so in a pool of equal weights quiescing it moves no
- * destination of another server.
+ * buckets of weight 1, so quiescing it moves no destination of another server.
  */
 #include <errno.h>
 #include <stdlib.h>

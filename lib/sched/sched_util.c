@@ -188,63 +188,29 @@ static int remainder_compare(const void *pa, const void *pb)
 	return a->rank < b->rank ? -1 : a->rank > b->rank;
 }
 
-static int weight_compare(const void *pa, const void *pb)
-{
-	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-
-	return a < b ? -1 : a > b;
-}
-
 /*
- * The table weight of a quiescent (weight 0) dest: the most common non-zero weight among the
- * dests, the smallest of those on a tie, 1 when there is none. The quiescent dest thus keeps its
- * buckets, as in IPVS sh where a weight-0 server still takes its turn: in a pool of equal weights
- * (or of weight 1, the IPVS case) taking a server to weight 0 leaves the table as it was, so
- * every other server keeps its clients and only the quiescent server's own clients are refused
- * or, with fallback, rehashed. Returns 0 when out of memory.
+ * Share of a dest in the table. A quiescent (weight 0) dest keeps the buckets of a weight-1 dest,
+ * as in IPVS sh where weights 0 and 1 both take one bucket per round: taking a server to weight 0
+ * then leaves every other server's buckets, and so its clients, where they were, and only the
+ * quiescent server's own clients are refused or, with fallback, rehashed.
  */
-static uint32_t quiesced_weight(const struct sched_dest *dests, uint32_t n)
+static inline uint64_t table_weight(const struct sched_dest *d)
 {
-	uint32_t *w = malloc((size_t)(n > 0 ? n : 1) * sizeof(*w));
-	uint32_t k = 0, best = 1, best_run = 0;
-
-	if (w == NULL)
-		return 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (dests[i].weight > 0)
-			w[k++] = dests[i].weight;
-	qsort(w, k, sizeof(*w), weight_compare);
-	for (uint32_t i = 0, run; i < k; i += run) {
-		for (run = 1; i + run < k && w[i + run] == w[i]; run++)
-			;
-		if (run > best_run) { /* strictly more: ties keep the smaller weight seen first */
-			best = w[i];
-			best_run = run;
-		}
-	}
-	free(w);
-	return best;
-}
-
-static inline uint64_t table_weight(const struct sched_dest *d, uint32_t quiesced)
-{
-	return d->weight > 0 ? d->weight : quiesced;
+	return d->weight > 0 ? d->weight : 1;
 }
 
 int sched_bucket_table_build(struct sched_bucket_table **out, const struct sched_dest *dests,
 			     uint32_t n)
 {
 	uint64_t total_weight = 0;
-	uint32_t size = BUCKETS_MIN, quiesced = quiesced_weight(dests, n);
+	uint32_t size = BUCKETS_MIN;
 	struct sched_bucket_table *t;
 	uint32_t *order = NULL, *count = NULL;
 	struct remainder_item *rem = NULL;
 	int rc = -ENOMEM;
 
-	if (quiesced == 0)
-		return -ENOMEM;
 	for (uint32_t i = 0; i < n; i++)
-		total_weight += table_weight(&dests[i], quiesced);
+		total_weight += table_weight(&dests[i]);
 	/* Sized by the dest count, not the weighted count: a weight change never resizes it. */
 	while (size < BUCKETS_MAX && (uint64_t)size < (uint64_t)n * BUCKETS_PER_DEST)
 		size <<= 1;
@@ -265,7 +231,7 @@ int sched_bucket_table_build(struct sched_bucket_table **out, const struct sched
 	/* Largest-remainder apportionment: each dest gets floor or ceil of its exact share. */
 	uint32_t given = 0;
 	for (uint32_t r = 0; r < n; r++) {
-		uint64_t exact = (uint64_t)size * table_weight(&dests[order[r]], quiesced);
+		uint64_t exact = (uint64_t)size * table_weight(&dests[order[r]]);
 		count[r] = (uint32_t)(exact / total_weight);
 		rem[r].remainder = exact % total_weight;
 		rem[r].rank = r;

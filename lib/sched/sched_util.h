@@ -59,8 +59,7 @@ bool sched_is_prime(uint32_t v);
 
 /*
  * Bucket table of dh and sh: 2^k buckets shared out in proportion to weight (largest remainder),
- * a weight-0 dest counting as the most common weight so that quiescing a server in a pool of
- * equal weights moves no other server's clients;
+ * a weight-0 dest counting as weight 1 so that quiescing a server moves no other server's clients;
  * each dest's buckets contiguous, dests laid out in canonical order so the input order of the
  * same set never changes the table.
  */
