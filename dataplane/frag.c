@@ -1,5 +1,6 @@
 #include "frag.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -18,18 +19,31 @@
 /* Marks a datagram this appliance reassembled (IPv6 may then fragment it again). */
 static uint64_t reassembled_flag;
 #define LB_MBUF_REASSEMBLED reassembled_flag
+/* Marks an IPv6 packet whose outer header this appliance wrote: it may fragment the outer packet. */
+static uint64_t outer_flag;
+#define LB_MBUF_OUTER_FRAGMENTABLE outer_flag
+
+/* The bit of a dynamic mbuf flag, registered once (the first worker's init, before any runs). */
+static int register_flag(uint64_t *flag, const char *name)
+{
+	if (*flag != 0)
+		return 0;
+	struct rte_mbuf_dynflag desc = {0};
+	snprintf(desc.name, sizeof(desc.name), "%s", name);
+	int bit = rte_mbuf_dynflag_register(&desc);
+	if (bit < 0)
+		return -1;
+	*flag = 1ull << bit;
+	return 0;
+}
 
 int frag_worker_init(struct lb_worker *w, uint32_t datagrams, uint32_t timeout_ms, int socket)
 {
 	uint64_t cycles = (rte_get_tsc_hz() + 999) / 1000 * timeout_ms;
 
-	if (reassembled_flag == 0) {
-		static const struct rte_mbuf_dynflag desc = {.name = "dpdk_lb_reassembled"};
-		int bit = rte_mbuf_dynflag_register(&desc);
-		if (bit < 0)
-			return -1;
-		reassembled_flag = 1ull << bit;
-	}
+	if (register_flag(&reassembled_flag, "dpdk_lb_reassembled") != 0 ||
+	    register_flag(&outer_flag, "dpdk_lb_outer_fragmentable") != 0)
+		return -1;
 	uint32_t buckets = (datagrams + FRAG_BUCKET_ENTRIES - 1) / FRAG_BUCKET_ENTRIES;
 
 	w->frag_tbl = rte_ip_frag_table_create(buckets, FRAG_BUCKET_ENTRIES, datagrams, cycles,
@@ -99,6 +113,11 @@ bool frag_is_reassembled(const struct rte_mbuf *m)
 	return (m->ol_flags & LB_MBUF_REASSEMBLED) != 0;
 }
 
+void frag_allow_outer(struct rte_mbuf *m)
+{
+	m->ol_flags |= LB_MBUF_OUTER_FRAGMENTABLE;
+}
+
 void frag_expire(struct lb_worker *w, uint64_t now)
 {
 	/* without this, a datagram whose last fragment never comes would hold its mbufs forever */
@@ -160,10 +179,10 @@ static uint32_t fragments_done(struct lb_worker *w, struct rte_mbuf *m, uint32_t
 }
 
 /*
- * IPv6: a datagram we reassembled leaves in fragments again, each the fixed header (next header
- * 44), a fragment header with a fresh identification, and a multiple of 8 bytes of what
- * followed the fixed header. Packets that arrived whole and are too big are the sender's to
- * fragment: dropped as too_big.
+ * IPv6: a datagram we reassembled, or an encapsulated packet whose outer header we wrote (RFC
+ * 2473 7.1), leaves in fragments, each the fixed header (next header 44), a fragment header with
+ * a fresh identification, and a multiple of 8 bytes of what followed the fixed header. Other
+ * packets that are too big are their sender's to fragment: dropped as too_big.
  */
 static uint32_t frag_send6(struct lb_worker *w, uint16_t port, struct rte_mbuf *m, uint16_t l2,
 			   uint32_t ip_len)
@@ -171,7 +190,8 @@ static uint32_t frag_send6(struct lb_worker *w, uint16_t port, struct rte_mbuf *
 	uint8_t hdr[MAX_L2_LEN + 48]; /* L2, fixed header, fragment header */
 	uint16_t mtu = lb_rt.ports[port].mtu;
 
-	if (!(m->ol_flags & LB_MBUF_REASSEMBLED) || rte_pktmbuf_data_len(m) < l2 + 40u) {
+	if (!(m->ol_flags & (LB_MBUF_REASSEMBLED | LB_MBUF_OUTER_FRAGMENTABLE)) ||
+	    rte_pktmbuf_data_len(m) < l2 + 40u) {
 		drop(w, m, LB_DROP_TOO_BIG);
 		return 0;
 	}

@@ -1,5 +1,5 @@
 /*
- * IPv4 fragments. Each worker reassembles the datagrams it owns in its own rte_ip_frag table
+ * IP fragments. Each worker reassembles the datagrams it owns in its own rte_ip_frag table
  * (bounded: dataplane.frag_datagrams datagrams of up to RTE_LIBRTE_IP_FRAG_MAX_FRAG fragments,
  * dataplane.frag_timeout_ms), so every method sees whole datagrams with their transport header
  * and all fragments of one datagram reach the same real server. What leaves a port larger than
@@ -31,6 +31,12 @@ struct rte_mbuf *frag_reassemble(struct lb_worker *w, struct rte_mbuf *m,
 /* True when m is a datagram this worker reassembled (and may fragment again, IPv6 too). */
 bool frag_is_reassembled(const struct rte_mbuf *m);
 
+/*
+ * Marks m, an IPv6 packet this appliance encapsulated, as one whose outer packet frag_send may
+ * fragment: RFC 2473 7.1, the tunnel entry point is the outer packet's source.
+ */
+void frag_allow_outer(struct rte_mbuf *m);
+
 /* Gives up on datagrams older than frag_timeout_ms (their fragments go to the death row). */
 void frag_expire(struct lb_worker *w, uint64_t now);
 
@@ -38,8 +44,9 @@ void frag_expire(struct lb_worker *w, uint64_t now);
 void frag_free_death_row(struct lb_worker *w);
 
 /*
- * Sends m, whose IP packet exceeds the MTU of port, as fragments (DF clear) or drops it as
- * too_big (DF set). Returns the number of fragments queued.
+ * Sends m, whose IP packet exceeds the MTU of port, as fragments (IPv4 with DF clear; IPv6
+ * reassembled here or marked by frag_allow_outer) or drops it as too_big. Returns the number of
+ * fragments queued.
  */
 uint32_t frag_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m);
 

@@ -4,6 +4,7 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,61 +104,46 @@ static int setup_workers(const struct lb_config *cfg)
 	return alloc_load_board();
 }
 
-int main(int argc, char **argv)
+/* The parsed config file, or NULL after saying why on stderr. */
+static struct lb_config *load_config(const char *path)
 {
-	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
-	const char *config_path = NULL;
-	char err[LB_ERR_LEN];
 	struct lb_config *cfg = calloc(1, sizeof(*cfg));
-	int opt, eal_argc;
-	char **eal_argv;
+	char err[LB_ERR_LEN];
 
-	while ((opt = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
+	if (cfg == NULL) {
+		fprintf(stderr, "dpdk-lb: out of memory\n");
+		return NULL;
 	}
-	if (config_path == NULL) {
-		usage(stderr);
-		return 2;
+	if (lb_config_load_file(path, cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "dpdk-lb: %s\n", err);
+		free(cfg);
+		return NULL;
 	}
-	if (cfg == NULL || lb_config_load_file(config_path, cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "dpdk-lb: %s\n", cfg ? err : "out of memory");
-		return 1;
-	}
+	return cfg;
+}
 
-	/* EAL arguments: those after "--" win over the config's. */
-	if (optind < argc && strcmp(argv[optind - 1], "--") == 0) {
-		eal_argc = argc - optind + 1;
-		eal_argv = calloc((size_t)eal_argc + 1, sizeof(char *));
-		eal_argv[0] = argv[0];
-		for (int i = optind; i < argc; i++)
-			eal_argv[i - optind + 1] = argv[i];
-	} else {
-		eal_argc = (int)cfg->eal_argc + 1;
-		eal_argv = calloc((size_t)eal_argc + 1, sizeof(char *));
-		eal_argv[0] = argv[0];
-		for (uint32_t i = 0; i < cfg->eal_argc; i++)
-			eal_argv[i + 1] = cfg->eal_argv[i];
-	}
-	if (rte_eal_init(eal_argc, eal_argv) < 0) {
-		fprintf(stderr, "dpdk-lb: EAL init failed: %s\n", rte_strerror(rte_errno));
-		return 1;
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+/*
+ * EAL argument vector (argv[0] first, NULL-terminated; the strings are borrowed): those after
+ * "--" win over the config's. NULL when out of memory.
+ */
+static char **eal_args(int argc, char **argv, const struct lb_config *cfg, int *eal_argc)
+{
+	bool from_cli = optind < argc && strcmp(argv[optind - 1], "--") == 0;
+	int n = from_cli ? argc - optind : (int)cfg->eal_argc;
+	char **eal_argv = calloc((size_t)n + 2, sizeof(char *));
 
+	if (eal_argv == NULL)
+		return NULL;
+	eal_argv[0] = argv[0];
+	for (int i = 0; i < n; i++)
+		eal_argv[i + 1] = from_cli ? argv[optind + i] : cfg->eal_argv[i];
+	*eal_argc = n + 1;
+	return eal_argv;
+}
+
+/* The runtime settings workers and control read, from cfg; after rte_eal_init (lcore count). */
+static void init_runtime(struct lb_config *cfg, const char *config_path)
+{
 	lb_rt.config = cfg;
 	lb_rt.config_path = config_path;
 	lb_rt.tsc_hz = rte_get_tsc_hz();
@@ -181,6 +167,68 @@ int main(int argc, char **argv)
 	lb_rt.frag_timeout_ms = cfg->frag_timeout_ms;
 	lb_rt.fnat_port_min = (uint16_t)cfg->fnat_port_min;
 	lb_rt.fnat_port_max = (uint16_t)cfg->fnat_port_max;
+}
+
+/* Reads the options into *config_path; -1 to go on, else the exit status (help, usage error). */
+static int parse_args(int argc, char **argv, const char **config_path)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	int opt;
+
+	*config_path = NULL;
+	while ((opt = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			*config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (*config_path == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *config_path;
+	char err[LB_ERR_LEN];
+	struct lb_config *cfg;
+	int eal_argc, status = parse_args(argc, argv, &config_path);
+	char **eal_argv;
+
+	if (status >= 0)
+		return status;
+	cfg = load_config(config_path);
+	if (cfg == NULL)
+		return 1;
+	eal_argv = eal_args(argc, argv, cfg, &eal_argc);
+	if (eal_argv == NULL || rte_eal_init(eal_argc, eal_argv) < 0) {
+		fprintf(stderr, "dpdk-lb: EAL init failed: %s\n",
+			eal_argv ? rte_strerror(rte_errno) : "out of memory");
+		free(eal_argv);
+		lb_config_free(cfg);
+		free(cfg);
+		return 1;
+	}
+	int stale = lb_config_remove_stale_tmp(config_path);
+	if (stale > 0)
+		LB_LOG(NOTICE, "removed %d temporary file(s) of %s left by an interrupted save",
+		       stale, config_path);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	init_runtime(cfg, config_path);
 
 	int rc = 1;
 	if (setup_workers(cfg) != 0)

@@ -3,6 +3,8 @@
  * not be fragmented is dropped, and its sender told the size that fits — ICMP "fragmentation
  * needed" for IPv4 with DF, ICMPv6 "packet too big" for IPv6 — from the address it sent to.
  * Without this a sender behind a smaller MTU (or a tunnel) would retransmit into a black hole.
+ * An IPv6 packet of at most 1280 bytes that only the encapsulation makes too big passes: its outer
+ * packet is fragmented (RFC 2473 7.1; frag_allow_outer).
  */
 #include "pmtu.h"
 
@@ -120,6 +122,13 @@ bool pmtu_fits_slow(struct lb_worker *w, const struct rte_mbuf *m, const struct 
 	}
 	if (frag_is_reassembled(m))
 		return true; /* we reassembled it: we fragment it again */
+	/*
+	 * RFC 2473 7.1: a packet of at most the IPv6 minimum MTU must get through a tunnel whose
+	 * MTU is smaller, so the entry point fragments the outer packet; answering "packet too big"
+	 * could not help, the sender may not go below 1280.
+	 */
+	if (overhead > 0 && info->l3_len <= IPV6_MIN_MTU)
+		return true;
 	send_packet_too_big(w, m, info, mtu - overhead < IPV6_MIN_MTU ? IPV6_MIN_MTU : mtu - overhead);
 	return false;
 }

@@ -4,13 +4,16 @@
  * answers the client directly. The outer header costs 20 bytes of MTU: a DF packet that no
  * longer fits is dropped and answered with ICMP "fragmentation needed" carrying the MTU the
  * client must use, so path MTU discovery works through the tunnel; without DF the outer packet
- * is fragmented on the way out.
+ * is fragmented on the way out. IPv6-in-IPv6 costs 40 bytes; the client is told the MTU left
+ * (never below 1280), and a packet of at most 1280 bytes that only the outer header makes too
+ * big leaves as outer fragments (RFC 2473 7.1, as Linux ip6_tunnel does).
  */
 #include <string.h>
 
 #include <rte_ether.h>
 #include <rte_ip.h>
 
+#include "frag.h"
 #include "nat_rewrite.h"
 #include "xmit.h"
 
@@ -49,6 +52,8 @@ static int tun6_to_real(struct rte_mbuf *m, const struct xmit_ctx *x)
 	ip[7] = 64;
 	memcpy(ip + 8, src->v6, 16);
 	memcpy(ip + 24, x->r->ip.v6, 16);
+	/* What passed the path MTU check but exceeds the MTU now leaves as outer fragments. */
+	frag_allow_outer(m);
 	if (!xmit_set_real_mac(m, x->r))
 		return XMIT_DROP(LB_DROP_NO_NEIGHBOUR);
 	return x->r->port_id;

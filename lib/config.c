@@ -2,12 +2,15 @@
 #include "config.h"
 #include "config_validate.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_RPC_SOCKET "/run/dpdk-lb/dpdk-lb.sock"
@@ -327,10 +330,21 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 int lb_config_load_file(const char *path, struct lb_config *c, char *err, size_t errlen)
 {
 	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root;
 	char inner[LB_ERR_LEN];
+	struct stat st;
 	int rc;
+	FILE *f = fopen(path, "r");
 
+	if (f == NULL)
+		return lb_err(err, errlen, "%s: %s", path, strerror(errno));
+	/* fopen accepts a directory, and reading it then looks like an empty document. */
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return lb_err(err, errlen, "%s: is a directory, not a config file", path);
+	}
+	root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	fclose(f);
 	if (root == NULL)
 		return lb_err(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 	rc = lb_config_from_json(root, c, inner, sizeof(inner));
@@ -399,6 +413,52 @@ json_t *lb_config_to_json(const struct lb_config *c)
 	return root;
 }
 
+/* The pid in name when it is "<base>.tmp.<pid>", else 0. */
+static pid_t tmp_file_pid(const char *name, const char *base)
+{
+	size_t blen = strlen(base);
+	char *end;
+
+	if (strncmp(name, base, blen) != 0 || strncmp(name + blen, ".tmp.", 5) != 0)
+		return 0;
+	const char *digits = name + blen + 5;
+	if (*digits < '1' || *digits > '9')
+		return 0;
+	errno = 0;
+	long pid = strtol(digits, &end, 10);
+	if (errno != 0 || *end != '\0' || pid <= 0 || pid > INT32_MAX)
+		return 0;
+	return (pid_t)pid;
+}
+
+int lb_config_remove_stale_tmp(const char *path)
+{
+	char dirbuf[4096], basebuf[4096], file[8192];
+	int removed = 0;
+
+	if (snprintf(dirbuf, sizeof(dirbuf), "%s", path) >= (int)sizeof(dirbuf) ||
+	    snprintf(basebuf, sizeof(basebuf), "%s", path) >= (int)sizeof(basebuf))
+		return 0;
+	const char *dir = dirname(dirbuf), *base = basename(basebuf);
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+		pid_t pid = tmp_file_pid(e->d_name, base);
+		/*
+		 * Our own pid is stale too: saves run one at a time on the control lcore, and
+		 * each one removes its file before returning. EPERM means the pid is alive.
+		 */
+		if (pid == 0 || (pid != getpid() && (kill(pid, 0) == 0 || errno != ESRCH)))
+			continue;
+		if (snprintf(file, sizeof(file), "%s/%s", dir, e->d_name) < (int)sizeof(file) &&
+		    unlink(file) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}
+
 long lb_config_save_file(const struct lb_config *c, const char *path, char *err, size_t errlen)
 {
 	char tmp[4096], dirbuf[4096];
@@ -410,6 +470,8 @@ long lb_config_save_file(const struct lb_config *c, const char *path, char *err,
 	json_decref(root);
 	if (text == NULL)
 		return lb_err(err, errlen, "out of memory serialising the configuration");
+	/* A save killed half-way leaves its temporary file: the next save clears it away. */
+	lb_config_remove_stale_tmp(path);
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
 		lb_err(err, errlen, "%s: path too long", path);
 		goto out;

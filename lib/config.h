@@ -147,7 +147,16 @@ int lb_config_load_file(const char *path, struct lb_config *c, char *err, size_t
 /* Serialises c in the config-file format, every key present; new reference. */
 json_t *lb_config_to_json(const struct lb_config *c);
 
-/* Writes c to path atomically (temp file, fsync, rename, fsync dir); bytes written or -1. */
+/*
+ * Removes the temporary files "<path>.tmp.<pid>" that saves killed half-way left, those whose
+ * process is gone (or is this one); returns how many it removed.
+ */
+int lb_config_remove_stale_tmp(const char *path);
+
+/*
+ * Writes c to path atomically (temp file, fsync, rename, fsync dir), first removing stale
+ * temporary files of path; bytes written or -1.
+ */
 long lb_config_save_file(const struct lb_config *c, const char *path, char *err, size_t errlen);
 
 /* Deep copy, runtime ids included; 0 or -1 (out of memory, dst left empty). */

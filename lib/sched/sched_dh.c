@@ -3,7 +3,8 @@
  * for) picks a bucket; buckets are shared out in proportion to weight. An unavailable server
  * means no server, as in IPVS ip_vs_dh; SCHED_FLAG_FALLBACK, an extension here, rehashes instead.
  * IPVS gives each server one bucket in list order whatever its weight; here shares follow weight
- * and the table does not depend on the order servers are listed in.
+ * and the table does not depend on the order servers are listed in. A weight-0 server keeps the
+ * buckets of weight 1, so quiescing it moves no destination of another server.
  */
 #include <errno.h>
 #include <stdlib.h>

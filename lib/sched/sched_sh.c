@@ -3,6 +3,8 @@
  * SCHED_FLAG_PORT, picks a bucket; buckets are shared out in proportion to weight. When the
  * hashed server is unavailable the connection gets none, unless SCHED_FLAG_FALLBACK is set:
  * then other buckets are probed. The table does not depend on the order servers are listed in.
+ * A weight-0 server keeps its buckets (those of weight 1, as in IPVS): only its own clients are
+ * refused or rehashed, every other client stays on its server.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -188,31 +188,41 @@ static int remainder_compare(const void *pa, const void *pb)
 	return a->rank < b->rank ? -1 : a->rank > b->rank;
 }
 
+/*
+ * Share of a dest in the table. A quiescent (weight 0) dest keeps the buckets of a weight-1 dest,
+ * as in IPVS sh where weights 0 and 1 both take one bucket per round: taking a server to weight 0
+ * then leaves every other server's buckets, and so its clients, where they were, and only the
+ * quiescent server's own clients are refused or, with fallback, rehashed.
+ */
+static inline uint64_t table_weight(const struct sched_dest *d)
+{
+	return d->weight > 0 ? d->weight : 1;
+}
+
 int sched_bucket_table_build(struct sched_bucket_table **out, const struct sched_dest *dests,
 			     uint32_t n)
 {
 	uint64_t total_weight = 0;
-	uint32_t weighted = 0, size = BUCKETS_MIN;
+	uint32_t size = BUCKETS_MIN;
 	struct sched_bucket_table *t;
 	uint32_t *order = NULL, *count = NULL;
 	struct remainder_item *rem = NULL;
 	int rc = -ENOMEM;
 
-	for (uint32_t i = 0; i < n; i++) {
-		total_weight += dests[i].weight;
-		weighted += dests[i].weight > 0;
-	}
-	while (size < BUCKETS_MAX && (uint64_t)size < (uint64_t)weighted * BUCKETS_PER_DEST)
+	for (uint32_t i = 0; i < n; i++)
+		total_weight += table_weight(&dests[i]);
+	/* Sized by the dest count, not the weighted count: a weight change never resizes it. */
+	while (size < BUCKETS_MAX && (uint64_t)size < (uint64_t)n * BUCKETS_PER_DEST)
 		size <<= 1;
 	t = calloc(1, sizeof(*t) + (size_t)size * sizeof(t->dest[0]));
 	if (t == NULL)
 		return -ENOMEM;
 	t->mask = size - 1;
-	if (total_weight == 0) {
+	if (n == 0) {
 		*out = t;
 		return 0;
 	}
-	order = malloc((size_t)n * sizeof(*order)); /* n > 0: some dest has a weight */
+	order = malloc((size_t)n * sizeof(*order));
 	count = calloc(n, sizeof(*count));
 	rem = malloc((size_t)n * sizeof(*rem));
 	if (order == NULL || count == NULL || rem == NULL || sched_canonical_order(dests, n, order))
@@ -221,7 +231,7 @@ int sched_bucket_table_build(struct sched_bucket_table **out, const struct sched
 	/* Largest-remainder apportionment: each dest gets floor or ceil of its exact share. */
 	uint32_t given = 0;
 	for (uint32_t r = 0; r < n; r++) {
-		uint64_t exact = (uint64_t)size * dests[order[r]].weight;
+		uint64_t exact = (uint64_t)size * table_weight(&dests[order[r]]);
 		count[r] = (uint32_t)(exact / total_weight);
 		rem[r].remainder = exact % total_weight;
 		rem[r].rank = r;

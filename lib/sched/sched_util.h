@@ -59,12 +59,13 @@ bool sched_is_prime(uint32_t v);
 
 /*
  * Bucket table of dh and sh: 2^k buckets shared out in proportion to weight (largest remainder),
+ * a weight-0 dest counting as weight 1 so that quiescing a server moves no other server's clients;
  * each dest's buckets contiguous, dests laid out in canonical order so the input order of the
  * same set never changes the table.
  */
 struct sched_bucket_table {
 	uint32_t mask;      /* bucket count - 1; the count is a power of two */
-	uint32_t n_buckets; /* 0 when no dest has a weight: every lookup fails */
+	uint32_t n_buckets; /* 0 when there is no dest: every lookup fails */
 	uint32_t dest[];    /* dest index per bucket */
 };
 

@@ -734,3 +734,52 @@ def test_incomplete_datagrams_are_given_up_after_the_timeout(pcap_daemon, tmp_pa
                        timeout=5, what="the 3 incomplete datagrams given up on")
     assert stats["fragments_received"] == 3 and stats["datagrams_reassembled"] == 0
     assert d.stop() == 0
+
+
+def test_ipv6_tun_fragments_the_outer_packet_at_small_mtus(pcap_daemon, tmp_path):
+    """RFC 2473 7.1: with a port MTU between 1280 and 1319 a 1280-byte packet cannot fit the
+    tunnel, and "packet too big" cannot help (1280 is the IPv6 minimum), so the appliance, the
+    outer packet's source, fragments it. Bigger packets are still answered with the MTU the
+    tunnel leaves, never below 1280."""
+    from scapy.layers.inet6 import IPv6ExtHdrFragment, defragment6
+    syn = from_client6(TCP(sport=50400, dport=80, flags="S"))
+    full = from_client6(TCP(sport=50400, dport=80, flags="A") /
+                        Raw(bytes(i & 0xFF for i in range(1280 - 40 - 20))))
+    assert len(full[IPv6]) == 1280
+    bigger = from_client6(TCP(sport=50400, dport=80, flags="A") / Raw(b"x" * (1300 - 40 - 20)))
+    cfg = config6("tun")
+    cfg["ports"][0]["mtu"] = 1300
+    out, stats, _ = run(pcap_daemon, tmp_path, [syn, full, bigger], cfg)
+    to_real = [p for p in out if p[Ether].dst == REAL_MAC]
+    whole = [p for p in to_real if IPv6ExtHdrFragment not in p]
+    frags = [p for p in to_real if IPv6ExtHdrFragment in p]
+    assert len(whole) == 1 and bytes(whole[0][IPv6].payload) == bytes(syn[IPv6])
+    assert len(frags) >= 2, [p.summary() for p in out]
+    for f in frags:
+        assert len(f[IPv6]) <= 1300, len(f[IPv6])
+        assert (f[IPv6].src, f[IPv6].dst, f[IPv6].nh) == (PORT6, REAL6, 44)
+        assert f[IPv6ExtHdrFragment].nh == 41
+    assert len({f[IPv6ExtHdrFragment].id for f in frags}) == 1
+    outer = defragment6([f[IPv6] for f in frags])
+    assert (outer.src, outer.dst, outer.nh) == (PORT6, REAL6, 41)
+    assert bytes(outer.payload) == bytes(full[IPv6])
+    ptb = [p for p in out if ICMPv6PacketTooBig in p]
+    assert len(ptb) == 1 and ptb[0][ICMPv6PacketTooBig].mtu == 1280
+    assert bytes(ptb[0][IPerror6])[:48] == bytes(bigger[IPv6])[:48]
+    dp = stats["dataplane"]
+    assert dp["drop_reasons"]["too_big"] == 1
+    assert dp["fragments_sent"] == len(frags)
+
+
+def test_ipv6_tun_packet_too_big_reports_the_tunnel_mtu_above_1320(pcap_daemon, tmp_path):
+    big = from_client6(TCP(sport=50500, dport=80, flags="A") / Raw(b"y" * (1400 - 40 - 20)))
+    fits = from_client6(TCP(sport=50500, dport=80, flags="A") / Raw(b"z" * (1360 - 40 - 20)))
+    cfg = config6("tun")
+    cfg["ports"][0]["mtu"] = 1400
+    syn = from_client6(TCP(sport=50500, dport=80, flags="S"))
+    out, stats, _ = run(pcap_daemon, tmp_path, [syn, fits, big], cfg)
+    ptb = [p for p in out if ICMPv6PacketTooBig in p]
+    assert len(ptb) == 1 and ptb[0][ICMPv6PacketTooBig].mtu == 1360
+    to_real = [p for p in out if p[Ether].dst == REAL_MAC]
+    assert [len(p[IPv6]) for p in to_real] == [40 + len(syn[IPv6]), 1400]
+    assert stats["dataplane"]["fragments_sent"] == 0

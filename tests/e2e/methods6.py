@@ -426,7 +426,7 @@ class Env6(M.MethodEnv):
         tb = self.tb
         for b in tb.backends:
             d = os.path.join(tb.tmp, f"{b['name']}-v6")
-            os.makedirs(os.path.join(d, "tmp"))
+            os.makedirs(os.path.join(d, "tmp"), exist_ok=True)  # a second IPv6 module reuses it
             conf = os.path.join(d, "nginx.conf")
             listen = "\n".join(f"        listen [::]:{p} ipv6only=on default_server;"
                                for p in tb.http_ports)

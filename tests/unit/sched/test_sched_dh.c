@@ -46,10 +46,52 @@ static void test_dh_shares_follow_weight(void **unused)
 
 	fixture_dests(f, 3, w);
 	assert_int_equal(fixture_init(f, "dh", NULL), 0);
-	assert_int_equal(pick_vips(f, 4000, count), 0);
+	/* The weight-0 server keeps a weight-1 share (1/5); its destinations get none. */
+	assert_in_range(pick_vips(f, 5000, count), 900, 1100);
 	assert_int_equal(count[2], 0);
 	assert_in_range(count[0], 2800, 3200);
 	fixture_fini(f);
+}
+
+/* Quiescing one server leaves every destination of the others on its server. */
+static void test_dh_weight0_moves_only_its_destinations(void **unused)
+{
+	const uint32_t w[] = {2, 1, 1, 3, 1};
+	enum { VIPS = 20000 };
+	(void)unused;
+
+	for (uint32_t fallback = 0; fallback <= 1; fallback++) {
+		struct sched_fixture *f = fixture_new();
+		struct sched_params p = {.flags = fallback ? SCHED_FLAG_FALLBACK : 0};
+		int *before = calloc(VIPS, sizeof(*before));
+		uint32_t own = 0;
+
+		assert_non_null(before);
+		fixture_dests(f, 5, w);
+		assert_int_equal(fixture_init(f, "dh", &p), 0);
+		for (uint32_t v = 0; v < VIPS; v++) {
+			f->req.vip = lb_addr_from_v4(htonl(0xcb000000u + v));
+			before[v] = fixture_pick(f);
+		}
+		f->dest[2].weight = 0;
+		assert_int_equal(fixture_reinit(f, &p), 0);
+		for (uint32_t v = 0; v < VIPS; v++) {
+			f->req.vip = lb_addr_from_v4(htonl(0xcb000000u + v));
+			int now = fixture_pick(f);
+			if (before[v] != 2) {
+				assert_int_equal(now, before[v]);
+				continue;
+			}
+			own++;
+			if (fallback)
+				assert_true(now >= 0 && now != 2);
+			else
+				assert_int_equal(now, -1);
+		}
+		assert_true(own > 0);
+		free(before);
+		fixture_fini(f);
+	}
 }
 
 static void test_dh_unavailable_means_none(void **unused)
@@ -90,6 +132,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dh_same_destination_same_server),
 		cmocka_unit_test(test_dh_shares_follow_weight),
+		cmocka_unit_test(test_dh_weight0_moves_only_its_destinations),
 		cmocka_unit_test(test_dh_unavailable_means_none),
 		cmocka_unit_test(test_dh_fallback_extension),
 	};

@@ -1,4 +1,6 @@
 /* sh: static hash of the client address (and port with the port flag), weighted, fallback flag. */
+#include <stdbool.h>
+
 #include "sched_test.h"
 
 /* Picks for clients 198.18.0.0 + c, c < clients; returns the number of clients with no server. */
@@ -44,12 +46,74 @@ static void test_sh_shares_follow_weight(void **unused)
 
 	fixture_dests(f, 4, w);
 	assert_int_equal(fixture_init(f, "sh", NULL), 0);
-	assert_int_equal(pick_clients(f, 8000, count), 0);
+	/* The weight-0 server keeps a weight-1 share of the buckets; its clients get none. */
+	assert_in_range(pick_clients(f, 9000, count), 900, 1100);
 	assert_int_equal(count[1], 0);
 	assert_in_range(count[0], 900, 1100);
 	assert_in_range(count[2], 1800, 2200);
-	assert_in_range(count[3], 4600, 5400);
+	assert_in_range(count[3], 4500, 5500);
 	fixture_fini(f);
+}
+
+#define QUIESCE_CLIENTS 20000u
+
+/*
+ * Sets dests[j] of the given weights to weight 0 (rebuilding the table, as a weight change does)
+ * and checks every client of another server stays where it was, while j's clients get no server
+ * or, with fallback, another server.
+ */
+static void check_quiesce(const uint32_t *w, uint32_t n, uint32_t j, bool fallback)
+{
+	struct sched_fixture *f = fixture_new();
+	struct sched_params p = {.flags = fallback ? SCHED_FLAG_FALLBACK : 0};
+	int *before = calloc(QUIESCE_CLIENTS, sizeof(*before));
+	uint32_t moved_clients = 0;
+
+	assert_non_null(before);
+	fixture_dests(f, n, w);
+	assert_int_equal(fixture_init(f, "sh", &p), 0);
+	for (uint32_t c = 0; c < QUIESCE_CLIENTS; c++) {
+		f->req.client = lb_addr_from_v4(htonl(0xc6120000u + c));
+		before[c] = fixture_pick(f);
+		assert_in_range(before[c], 0, n - 1);
+	}
+	f->dest[j].weight = 0;
+	assert_int_equal(fixture_reinit(f, &p), 0);
+	for (uint32_t c = 0; c < QUIESCE_CLIENTS; c++) {
+		f->req.client = lb_addr_from_v4(htonl(0xc6120000u + c));
+		int now = fixture_pick(f);
+		if (before[c] != (int)j) {
+			if (now != before[c])
+				fail_msg("client %u of server %d moved to %d", c, before[c], now);
+			continue;
+		}
+		moved_clients++;
+		if (fallback)
+			assert_true(now >= 0 && now != (int)j);
+		else
+			assert_int_equal(now, -1);
+	}
+	assert_true(moved_clients > 0);
+	free(before);
+	fixture_fini(f);
+}
+
+static void test_sh_weight0_moves_only_its_clients(void **unused)
+{
+	const uint32_t equal[] = {1, 1, 1};
+	const uint32_t five[] = {1, 1, 1, 1, 1}; /* more servers than a 256-bucket table holds well */
+	const uint32_t mixed[] = {3, 1, 2, 5, 4, 1};
+	(void)unused;
+
+	for (int fallback = 0; fallback <= 1; fallback++) {
+		/* The case seen: three servers, the first quiesced, the other two kept their clients. */
+		check_quiesce(equal, 3, 0, fallback);
+		check_quiesce(equal, 3, 2, fallback);
+		for (uint32_t j = 0; j < 5; j++)
+			check_quiesce(five, 5, j, fallback);
+		check_quiesce(mixed, 6, 1, fallback);
+		check_quiesce(mixed, 6, 5, fallback);
+	}
 }
 
 static void test_sh_order_independent(void **unused)
@@ -163,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_sh_order_independent),
 		cmocka_unit_test(test_sh_unavailable_without_fallback),
 		cmocka_unit_test(test_sh_fallback),
+		cmocka_unit_test(test_sh_weight0_moves_only_its_clients),
 		cmocka_unit_test(test_sh_port_flag),
 		cmocka_unit_test(test_sh_no_weight),
 	};
