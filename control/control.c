@@ -21,7 +21,8 @@ int control_init(char *err, size_t errlen)
 	if (config_store_init(err, errlen) != 0)
 		return -1;
 	rpc = rpc_server_open(lb_rt.config->rpc_socket, lb_rt.config->rpc_max_clients,
-			      lb_rt.config->rpc_max_request_bytes, err, errlen);
+			      lb_rt.config->rpc_max_request_bytes, lb_rt.config->rpc_idle_timeout_s, err,
+			      errlen);
 	return rpc ? 0 : -1;
 }
 

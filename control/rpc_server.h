@@ -7,9 +7,12 @@
 
 struct rpc_server;
 
-/* Creates the socket at path (its directory too, mode 0660); NULL with err set. */
+/*
+ * Creates the socket at path (its directory too, mode 0660); NULL with err set. Connections
+ * quiet for idle_timeout_s are closed; when max_clients are open, the quietest gives way.
+ */
 struct rpc_server *rpc_server_open(const char *path, uint32_t max_clients, uint32_t max_request,
-				   char *err, size_t errlen);
+				   uint32_t idle_timeout_s, char *err, size_t errlen);
 
 /* Serves whatever is ready, waiting at most timeout_ms. */
 void rpc_server_poll(struct rpc_server *s, int timeout_ms);
