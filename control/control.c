@@ -1,10 +1,15 @@
 #include "control.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "config_store.h"
+#include "event_loop.h"
+#include "lb_log.h"
 #include "lb_runtime.h"
 #include "neigh.h"
 #include "rpc_server.h"
@@ -13,24 +18,24 @@
 #define LOAD_BOARD_PERIOD_MS 10
 #define NEIGH_PERIOD_MS 100
 #define RECLAIM_PERIOD_MS 1000
+/* ARP frames from the workers are drained this often (a burst per worker each time). */
+#define RING_DRAIN_PERIOD_MS 1
+/* The longest the loop sleeps before it looks at lb_rt.quit again. */
+#define QUIT_CHECK_MS 5
 
+static struct ev_loop *loop;
 static struct rpc_server *rpc;
-
-int control_init(char *err, size_t errlen)
-{
-	if (config_store_init(err, errlen) != 0)
-		return -1;
-	rpc = rpc_server_open(lb_rt.config->rpc_socket, lb_rt.config->rpc_max_clients,
-			      lb_rt.config->rpc_max_request_bytes, lb_rt.config->rpc_idle_timeout_s, err,
-			      errlen);
-	return rpc ? 0 : -1;
-}
+static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer;
 
 /* ARP frames workers passed up feed the neighbour table. */
-static void drain_worker_rings(uint64_t now)
+static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 {
 	void *objs[32];
+	uint64_t now = rte_rdtsc();
 
+	(void)l;
+	(void)t;
+	(void)late_ns;
 	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
 		unsigned int n = rte_ring_dequeue_burst(lb_rt.workers[w]->to_control, objs, 32, NULL);
 		for (unsigned int i = 0; i < n; i++) {
@@ -42,27 +47,72 @@ static void drain_worker_rings(uint64_t now)
 	}
 }
 
+static void update_load_board(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	stats_update_load_board();
+}
+
+static void maintain_neighbours(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	neigh_table_maintain(lb_rt.neigh, rte_rdtsc(), lb_rt.tsc_hz, lb_rt.config->neigh_refresh_s,
+			     lb_rt.config->neigh_timeout_s);
+}
+
+static void reclaim_ids(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	config_store_reclaim_ids();
+}
+
+/* Each periodic job runs at once, then every period_ms. */
+static int start_periodic(struct ev_timer *t, uint64_t period_ms)
+{
+	return ev_timer_start(loop, t, 0, period_ms * EV_NS_PER_MS);
+}
+
+int control_init(char *err, size_t errlen)
+{
+	ev_timer_init(&drain_timer, drain_worker_rings, NULL);
+	ev_timer_init(&load_timer, update_load_board, NULL);
+	ev_timer_init(&neigh_timer, maintain_neighbours, NULL);
+	ev_timer_init(&reclaim_timer, reclaim_ids, NULL);
+	if (config_store_init(err, errlen) != 0)
+		return -1;
+	loop = ev_loop_new(err, errlen);
+	if (loop == NULL)
+		return -1;
+	rpc = rpc_server_open(loop, lb_rt.config->rpc_socket, lb_rt.config->rpc_max_clients,
+			      lb_rt.config->rpc_max_request_bytes, lb_rt.config->rpc_idle_timeout_s,
+			      err, errlen);
+	if (rpc == NULL)
+		goto fail;
+	if (start_periodic(&drain_timer, RING_DRAIN_PERIOD_MS) != 0 ||
+	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
+	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
+	    start_periodic(&reclaim_timer, RECLAIM_PERIOD_MS) != 0) {
+		lb_err(err, errlen, "control: out of memory");
+		goto fail;
+	}
+	return 0;
+fail:
+	control_shutdown();
+	return -1;
+}
+
 void control_run(void)
 {
-	uint64_t hz = lb_rt.tsc_hz, ms = hz / 1000;
-	uint64_t next_load = 0, next_neigh = 0, next_reclaim = 0;
-
 	while (!__atomic_load_n(&lb_rt.quit, __ATOMIC_RELAXED)) {
-		rpc_server_poll(rpc, 5);
-		uint64_t now = rte_rdtsc();
-		drain_worker_rings(now);
-		if (now >= next_load) {
-			stats_update_load_board();
-			next_load = now + LOAD_BOARD_PERIOD_MS * ms;
-		}
-		if (now >= next_neigh) {
-			neigh_table_maintain(lb_rt.neigh, now, hz, lb_rt.config->neigh_refresh_s,
-					     lb_rt.config->neigh_timeout_s);
-			next_neigh = now + NEIGH_PERIOD_MS * ms;
-		}
-		if (now >= next_reclaim) {
-			config_store_reclaim_ids();
-			next_reclaim = now + RECLAIM_PERIOD_MS * ms;
+		if (ev_loop_run_once(loop, QUIT_CHECK_MS) < 0) {
+			LB_LOG(ERR, "control loop: %s", strerror(errno));
+			break;
 		}
 	}
 }
@@ -71,4 +121,12 @@ void control_shutdown(void)
 {
 	rpc_server_close(rpc);
 	rpc = NULL;
+	if (loop != NULL) {
+		ev_timer_stop(loop, &drain_timer);
+		ev_timer_stop(loop, &load_timer);
+		ev_timer_stop(loop, &neigh_timer);
+		ev_timer_stop(loop, &reclaim_timer);
+	}
+	ev_loop_free(loop);
+	loop = NULL;
 }

@@ -4,13 +4,16 @@
 
 #include <stddef.h>
 
-/* Publishes the boot configuration and opens the RPC socket; 0 or -1 with err set. */
+/*
+ * Publishes the boot configuration, opens the RPC socket and sets up the control event loop
+ * (RPC, worker rings, load board, neighbours, id reclaim); 0 or -1 with err set.
+ */
 int control_init(char *err, size_t errlen);
 
-/* Serves until lb_rt.quit is set. */
+/* Runs the event loop until lb_rt.quit is set. */
 void control_run(void);
 
-/* Closes the RPC socket and removes its file. */
+/* Closes the RPC socket, removes its file and frees the loop. */
 void control_shutdown(void);
 
 #endif

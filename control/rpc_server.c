@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "lb_log.h"
 
 #include "config.h"
+#include "event_loop.h"
 #include "jsonrpc.h"
 #include "line_buffer.h"
 #include "rpc_methods.h"
@@ -27,7 +27,11 @@
 /* How often connections are checked against rpc.idle_timeout_s. */
 #define RPC_SWEEP_PERIOD_MS 100
 
+struct rpc_server;
+
 struct rpc_client {
+	struct rpc_server *server;
+	struct ev_io watch;
 	int fd; /* -1 = slot unused */
 	bool close_after_write;
 	uint64_t last_active_ms; /* accepted, a whole request read, or answer bytes sent */
@@ -37,14 +41,15 @@ struct rpc_client {
 };
 
 struct rpc_server {
+	struct ev_loop *loop;
+	struct ev_io listen_watch;
+	struct ev_timer sweep;
 	int listen_fd;
 	char path[LB_SOCKET_PATH_LEN];
 	uint32_t max_clients;
 	uint32_t max_request;
 	uint64_t idle_timeout_ms;
-	uint64_t next_sweep_ms;
 	struct rpc_client *clients;
-	struct pollfd *pfds;
 };
 
 static uint64_t now_ms(void)
@@ -70,62 +75,80 @@ static int make_parent_dir(const char *path)
 	return 0;
 }
 
-struct rpc_server *rpc_server_open(const char *path, uint32_t max_clients, uint32_t max_request,
-				   uint32_t idle_timeout_s, char *err, size_t errlen)
+static void accept_clients(struct ev_loop *loop, struct ev_io *io, unsigned int events);
+static void close_idle_clients(struct ev_loop *loop, struct ev_timer *t, uint64_t late_ns);
+
+/* Binds and listens at path, replacing a stale socket file; 0 or -1 with err set. */
+static int listen_at(struct rpc_server *s, const char *path, char *err, size_t errlen)
 {
-	struct rpc_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 
-	if (s == NULL)
-		goto fail_mem;
-	s->clients = calloc(max_clients, sizeof(*s->clients));
-	s->pfds = calloc(max_clients + 1, sizeof(*s->pfds));
-	if (s->clients == NULL || s->pfds == NULL)
-		goto fail_mem;
-	for (uint32_t i = 0; i < max_clients; i++)
-		s->clients[i].fd = -1;
-	s->max_clients = max_clients;
-	s->max_request = max_request;
-	s->idle_timeout_ms = (uint64_t)idle_timeout_s * 1000;
-	snprintf(s->path, sizeof(s->path), "%s", path);
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	if (make_parent_dir(path) != 0) {
-		lb_err(err, errlen, "rpc.socket: cannot create the directory of %s: %s", path,
-		       strerror(errno));
-		goto fail;
-	}
+	if (make_parent_dir(path) != 0)
+		return lb_err(err, errlen, "rpc.socket: cannot create the directory of %s: %s", path,
+			      strerror(errno));
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->listen_fd < 0) {
-		lb_err(err, errlen, "rpc.socket: socket: %s", strerror(errno));
-		goto fail;
-	}
+	if (s->listen_fd < 0)
+		return lb_err(err, errlen, "rpc.socket: socket: %s", strerror(errno));
 	/* A socket file left by a crashed daemon is stale only if nobody answers on it. */
 	if (connect(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-		lb_err(err, errlen, "rpc.socket: %s is in use by another running daemon", path);
 		close(s->listen_fd);
-		goto fail;
+		s->listen_fd = -1;
+		return lb_err(err, errlen, "rpc.socket: %s is in use by another running daemon",
+			      path);
 	}
 	unlink(path);
 	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
 	    chmod(path, 0660) != 0 || listen(s->listen_fd, 64) != 0) {
 		lb_err(err, errlen, "rpc.socket: %s: %s", path, strerror(errno));
 		close(s->listen_fd);
+		s->listen_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+struct rpc_server *rpc_server_open(struct ev_loop *loop, const char *path, uint32_t max_clients,
+				   uint32_t max_request, uint32_t idle_timeout_s, char *err,
+				   size_t errlen)
+{
+	struct rpc_server *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->clients = calloc(max_clients, sizeof(*s->clients))) == NULL) {
+		lb_err(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < max_clients; i++) {
+		s->clients[i].fd = -1;
+		s->clients[i].server = s;
+	}
+	s->loop = loop;
+	s->listen_fd = -1;
+	s->max_clients = max_clients;
+	s->max_request = max_request;
+	s->idle_timeout_ms = (uint64_t)idle_timeout_s * 1000;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	ev_timer_init(&s->sweep, close_idle_clients, s);
+	if (listen_at(s, path, err, errlen) != 0)
 		goto fail;
+	if (ev_io_start(loop, &s->listen_watch, s->listen_fd, EV_READ, accept_clients, s) != 0 ||
+	    ev_timer_start(loop, &s->sweep, RPC_SWEEP_PERIOD_MS * EV_NS_PER_MS,
+			   RPC_SWEEP_PERIOD_MS * EV_NS_PER_MS) != 0) {
+		lb_err(err, errlen, "rpc.socket: cannot watch %s: %s", path, strerror(errno));
+		rpc_server_close(s);
+		return NULL;
 	}
 	return s;
-fail_mem:
-	lb_err(err, errlen, "out of memory");
 fail:
-	if (s != NULL) {
-		free(s->clients);
-		free(s->pfds);
-		free(s);
-	}
+	free(s->clients);
+	free(s);
 	return NULL;
 }
 
 static void client_close(struct rpc_client *c)
 {
+	ev_io_stop(c->server->loop, &c->watch);
 	close(c->fd);
 	c->fd = -1;
 	line_buffer_free(&c->in);
@@ -332,10 +355,36 @@ static struct rpc_client *take_slot(struct rpc_server *s, uint64_t now)
 	return quietest;
 }
 
-static void accept_clients(struct rpc_server *s)
+/* Waits for requests unless the connection is closing, and for room while answers wait. */
+static void client_watch(struct rpc_client *c)
 {
+	unsigned int ev = c->close_after_write ? 0 : EV_READ;
+
+	if (c->out_len > c->out_off)
+		ev |= EV_WRITE;
+	if (ev_io_set(c->server->loop, &c->watch, ev) != 0)
+		client_close(c);
+}
+
+static void client_ready(struct ev_loop *loop, struct ev_io *io, unsigned int events)
+{
+	struct rpc_client *c = io->arg;
+
+	(void)loop;
+	if (events & EV_READ)
+		client_read(c->server, c);
+	if (c->fd >= 0 && (c->out_len > c->out_off || c->close_after_write))
+		client_write(c);
+	if (c->fd >= 0)
+		client_watch(c);
+}
+
+static void accept_clients(struct ev_loop *loop, struct ev_io *io, unsigned int events)
+{
+	struct rpc_server *s = io->arg;
 	char msg[160];
 
+	(void)events;
 	for (;;) {
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
@@ -356,55 +405,29 @@ static void accept_clients(struct rpc_server *s)
 			close(fd);
 			continue;
 		}
+		if (ev_io_start(loop, &slot->watch, fd, EV_READ, client_ready, slot) != 0) {
+			send_notice(fd, JSONRPC_INTERNAL_ERROR, "cannot watch the connection");
+			line_buffer_free(&slot->in);
+			close(fd);
+			continue;
+		}
 		slot->fd = fd;
 		slot->last_active_ms = now;
 	}
 }
 
 /* Closes connections quiet for rpc.idle_timeout_s (stuck readers and writers included). */
-static void close_idle_clients(struct rpc_server *s)
+static void close_idle_clients(struct ev_loop *loop, struct ev_timer *t, uint64_t late_ns)
 {
+	struct rpc_server *s = t->arg;
 	uint64_t now = now_ms();
 
-	if (now < s->next_sweep_ms)
-		return;
-	s->next_sweep_ms = now + RPC_SWEEP_PERIOD_MS;
+	(void)loop;
+	(void)late_ns;
 	for (uint32_t i = 0; i < s->max_clients; i++) {
 		struct rpc_client *c = &s->clients[i];
 		if (c->fd >= 0 && now - c->last_active_ms >= s->idle_timeout_ms)
 			client_close(c);
-	}
-}
-
-void rpc_server_poll(struct rpc_server *s, int timeout_ms)
-{
-	uint32_t n = 0;
-
-	s->pfds[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
-	for (uint32_t i = 0; i < s->max_clients; i++) {
-		struct rpc_client *c = &s->clients[i];
-		short ev = c->close_after_write ? 0 : POLLIN;
-		if (c->out_len > c->out_off)
-			ev |= POLLOUT;
-		s->pfds[n++] = (struct pollfd){.fd = c->fd, .events = ev}; /* fd -1 is skipped */
-	}
-	int ready = poll(s->pfds, n, timeout_ms);
-	close_idle_clients(s);
-	if (ready <= 0)
-		return;
-	if (s->pfds[0].revents & POLLIN)
-		accept_clients(s);
-	for (uint32_t i = 0; i < s->max_clients; i++) {
-		struct rpc_client *c = &s->clients[i];
-		short rev = s->pfds[i + 1].revents;
-		if (c->fd < 0 || s->pfds[i + 1].fd != c->fd || rev == 0)
-			continue;
-		if (rev & POLLIN)
-			client_read(s, c);
-		if (c->fd >= 0 && (rev & (POLLERR | POLLHUP)) && !(rev & POLLIN))
-			c->close_after_write = true;
-		if (c->fd >= 0 && (c->out_len > c->out_off || c->close_after_write))
-			client_write(c);
 	}
 }
 
@@ -415,9 +438,12 @@ void rpc_server_close(struct rpc_server *s)
 	for (uint32_t i = 0; i < s->max_clients; i++)
 		if (s->clients[i].fd >= 0)
 			client_close(&s->clients[i]);
-	close(s->listen_fd);
-	unlink(s->path);
+	ev_timer_stop(s->loop, &s->sweep);
+	if (s->listen_fd >= 0) {
+		ev_io_stop(s->loop, &s->listen_watch);
+		close(s->listen_fd);
+		unlink(s->path);
+	}
 	free(s->clients);
-	free(s->pfds);
 	free(s);
 }
