@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 
 #include "config_store.h"
+#include "conn_dump.h"
 #include "event_loop.h"
 #include "lb_log.h"
 #include "lb_runtime.h"
@@ -129,4 +130,5 @@ void control_shutdown(void)
 	}
 	ev_loop_free(loop);
 	loop = NULL;
+	conn_dump_reap(true); /* the workers have stopped */
 }

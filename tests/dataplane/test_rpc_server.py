@@ -8,7 +8,7 @@ import time
 import pytest
 from scapy.all import wrpcap, Ether
 
-from lbdaemon import DAEMON, RpcClient, wait_until
+from lbdaemon import DAEMON, RpcClient, RpcError, wait_until
 
 CLI = os.path.join(os.path.dirname(DAEMON), "..", "control", "cli", "dpdk-lb-cli")
 BASE = {"ports": [{"address": "10.9.0.2/24"}]}
@@ -174,3 +174,86 @@ def test_batch_answers_each_call(pcap_daemon, tmp_path):
     reply = rpc.read_reply()
     assert reply["error"]["code"] == -32600 and "limit of 256" in reply["error"]["message"]
     assert len(rpc.call("service.list")["services"]) == 1
+
+
+CLIENT_MAC = "02:00:00:00:00:0c"
+PCAP_PORT_MAC = "02:70:63:61:70:00"  # net_pcap's fixed MAC for port 0
+VIP = "10.9.0.100"
+REALS = {"10.9.0.11": "02:00:00:00:00:11", "10.9.0.12": "02:00:00:00:00:12"}
+
+
+def conn_config():
+    reals = [{"ip": ip} for ip in REALS]
+    return {
+        "ports": [{"address": "10.9.0.2/24"}],
+        "neighbours": {"static": [{"ip": ip, "mac": mac} for ip, mac in REALS.items()]},
+        "services": [{"vip": VIP, "port": 80, "proto": "tcp", "reals": reals},
+                     {"vip": VIP, "port": 443, "proto": "tcp", "reals": reals},
+                     {"vip": VIP, "port": 53, "proto": "udp", "reals": reals, "persistent": 300}],
+    }
+
+
+def page_through(rpc, **params):
+    """Every page of conn.list with params; returns (entries, pages)."""
+    entries, pages, cursor = [], 0, None
+    while True:
+        got = rpc.call("conn.list", dict(params, cursor=cursor))
+        pages += 1
+        assert len(got["connections"]) <= params.get("limit", 1000)
+        entries += got["connections"]
+        assert got["truncated"] == (got["cursor"] is not None)
+        if got["cursor"] is None:
+            return entries, pages
+        cursor = got["cursor"]
+        assert pages < 100, "conn.list never ended"
+
+
+def ident(c):
+    return (c["proto"], c["client"], c["virtual"], bool(c.get("template")))
+
+
+def test_conn_list_pages_with_a_cursor_and_filters(pcap_daemon, tmp_path):
+    from scapy.all import IP, TCP, UDP, Raw
+
+    def pkt(src, l4):
+        return Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src=src, dst=VIP) / l4 / Raw(b"x")
+    http = [pkt("10.9.0.10", TCP(sport=40000 + i, dport=80, flags="S")) for i in range(30)]
+    https = [pkt("10.9.0.20", TCP(sport=41000 + i, dport=443, flags="S")) for i in range(10)]
+    dns = [pkt("10.9.0.30", UDP(sport=42000 + i, dport=53)) for i in range(6)]
+    q0, q1 = http[:15] + https[:5] + dns[:3], http[15:] + https[5:] + dns[3:]
+    wrpcap(str(tmp_path / "q0.pcap"), q0)
+    wrpcap(str(tmp_path / "q1.pcap"), q1)
+    d = pcap_daemon([tmp_path / "q0.pcap", tmp_path / "q1.pcap"], conn_config(), workers=2)
+    d.wait_rx(46)
+    rpc = d.rpc
+
+    whole = rpc.call("conn.list", {"limit": 100000})
+    assert whole["cursor"] is None and whole["truncated"] is False
+    assert len(whole["connections"]) == 47  # 46 connections and the udp service's template
+    assert {c["worker"] for c in whole["connections"] if not c.get("template")} == {0, 1}
+    # Pages of 7 give the same connections, each once, the template last.
+    paged, pages = page_through(rpc, limit=7)
+    assert pages == 7
+    assert sorted(map(ident, paged)) == sorted(map(ident, whole["connections"]))
+    assert len(set(map(ident, paged))) == 47
+    assert paged[-1].get("template")
+
+    def count(**f):
+        entries, _ = page_through(rpc, limit=4, **f)
+        return len(entries)
+    assert count(proto="udp") == 7
+    assert count(proto="tcp") == 40
+    assert count(port=443) == 10
+    assert count(client="10.9.0.20") == 10
+    assert count(client="10.9.0.20", port=80) == 0
+    assert count(vip=VIP) == 47
+    assert count(vip="10.9.0.99") == 0
+    assert count(vip=VIP, port=53, proto="udp") == 7
+
+    for params, field in [({"cursor": "x"}, "params.cursor"), ({"cursor": "9:0"}, "params.cursor"),
+                          ({"cursor": 5}, "params.cursor"), ({"proto": "sctp"}, "params.proto"),
+                          ({"vip": "nope"}, "params.vip"), ({"client": 1}, "params.client"),
+                          ({"port": 0}, "params.port"), ({"colour": 1}, "params.colour")]:
+        with pytest.raises(RpcError) as e:
+            rpc.call("conn.list", params)
+        assert e.value.code == -32602 and field in e.value.message, (params, e.value)
