@@ -1,6 +1,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -23,10 +24,15 @@
 #define RING_DRAIN_PERIOD_MS 1
 /* The longest the loop sleeps before it looks at lb_rt.quit again. */
 #define QUIT_CHECK_MS 5
+/* A timer that does nothing but measure how late the loop runs it (system.info). */
+#define LATENESS_PROBE_PERIOD_MS 100
+#define LATENESS_SAMPLES 1024 /* the last ~100 s */
 
 static struct ev_loop *loop;
 static struct rpc_server *rpc;
-static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer;
+static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer, probe_timer;
+static uint64_t late_samples[LATENESS_SAMPLES];
+static uint64_t n_late_samples;
 
 /* ARP frames workers passed up feed the neighbour table. */
 static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
@@ -73,6 +79,37 @@ static void reclaim_ids(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 	config_store_reclaim_ids();
 }
 
+static void probe_lateness(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	late_samples[n_late_samples++ % LATENESS_SAMPLES] = late_ns;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void control_loop_lateness(struct control_lateness *out)
+{
+	static uint64_t sorted[LATENESS_SAMPLES];
+	uint32_t n = n_late_samples < LATENESS_SAMPLES ? (uint32_t)n_late_samples
+						       : LATENESS_SAMPLES;
+
+	memset(out, 0, sizeof(*out));
+	out->period_ms = LATENESS_PROBE_PERIOD_MS;
+	out->samples = n;
+	if (n == 0)
+		return;
+	memcpy(sorted, late_samples, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_u64);
+	out->p99_ns = sorted[(n * 99 + 99) / 100 - 1];
+	out->max_ns = sorted[n - 1];
+}
+
 /* Each periodic job runs at once, then every period_ms. */
 static int start_periodic(struct ev_timer *t, uint64_t period_ms)
 {
@@ -85,6 +122,7 @@ int control_init(char *err, size_t errlen)
 	ev_timer_init(&load_timer, update_load_board, NULL);
 	ev_timer_init(&neigh_timer, maintain_neighbours, NULL);
 	ev_timer_init(&reclaim_timer, reclaim_ids, NULL);
+	ev_timer_init(&probe_timer, probe_lateness, NULL);
 	if (config_store_init(err, errlen) != 0)
 		return -1;
 	loop = ev_loop_new(err, errlen);
@@ -98,7 +136,8 @@ int control_init(char *err, size_t errlen)
 	if (start_periodic(&drain_timer, RING_DRAIN_PERIOD_MS) != 0 ||
 	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
 	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
-	    start_periodic(&reclaim_timer, RECLAIM_PERIOD_MS) != 0) {
+	    start_periodic(&reclaim_timer, RECLAIM_PERIOD_MS) != 0 ||
+	    start_periodic(&probe_timer, LATENESS_PROBE_PERIOD_MS) != 0) {
 		lb_err(err, errlen, "control: out of memory");
 		goto fail;
 	}
@@ -110,6 +149,10 @@ fail:
 
 void control_run(void)
 {
+	/* Re-armed from here, so that the wait between init and the first turn is not counted
+	 * as lateness (re-arming an armed timer needs no memory). */
+	ev_timer_start(loop, &probe_timer, LATENESS_PROBE_PERIOD_MS * EV_NS_PER_MS,
+		       LATENESS_PROBE_PERIOD_MS * EV_NS_PER_MS);
 	while (!__atomic_load_n(&lb_rt.quit, __ATOMIC_RELAXED)) {
 		if (ev_loop_run_once(loop, QUIT_CHECK_MS) < 0) {
 			LB_LOG(ERR, "control loop: %s", strerror(errno));
@@ -127,6 +170,7 @@ void control_shutdown(void)
 		ev_timer_stop(loop, &load_timer);
 		ev_timer_stop(loop, &neigh_timer);
 		ev_timer_stop(loop, &reclaim_timer);
+		ev_timer_stop(loop, &probe_timer);
 	}
 	ev_loop_free(loop);
 	loop = NULL;

@@ -257,3 +257,11 @@ def test_conn_list_pages_with_a_cursor_and_filters(pcap_daemon, tmp_path):
         with pytest.raises(RpcError) as e:
             rpc.call("conn.list", params)
         assert e.value.code == -32602 and field in e.value.message, (params, e.value)
+
+
+def test_system_info_reports_the_control_loops_lateness(pcap_daemon, tmp_path):
+    d = start(pcap_daemon, tmp_path, {})
+    loop = wait_until(lambda: (i := d.rpc.call("system.info")["control_loop"])["samples"] >= 3 and i,
+                      timeout=10, what="three runs of the 100 ms probe timer")
+    assert loop["probe_period_ms"] == 100
+    assert 0 <= loop["late_p99_us"] <= loop["late_max_us"]
