@@ -1,11 +1,18 @@
 #include "control.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <rte_cycles.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include "config_store.h"
 #include "conn_event_feed.h"
+#include "conn_dump.h"
+#include "event_loop.h"
+#include "lb_log.h"
 #include "lb_runtime.h"
 #include "neigh.h"
 #include "rpc_server.h"
@@ -14,25 +21,31 @@
 #define LOAD_BOARD_PERIOD_MS 10
 #define NEIGH_PERIOD_MS 100
 #define RECLAIM_PERIOD_MS 1000
-/* bounded work per loop turn: a burst of new connections cannot stall the RPC socket */
+/* Connection events read per worker and turn: a burst of new connections cannot stall the loop. */
 #define CONN_EVENTS_PER_TURN 4096
+/* ARP frames from the workers are drained this often (a burst per worker each time). */
+#define RING_DRAIN_PERIOD_MS 1
+/* The longest the loop sleeps before it looks at lb_rt.quit again. */
+#define QUIT_CHECK_MS 5
+/* A timer that does nothing but measure how late the loop runs it (system.info). */
+#define LATENESS_PROBE_PERIOD_MS 100
+#define LATENESS_SAMPLES 1024 /* the last ~100 s */
 
+static struct ev_loop *loop;
 static struct rpc_server *rpc;
+static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer, probe_timer;
+static uint64_t late_samples[LATENESS_SAMPLES];
+static uint64_t n_late_samples;
 
-int control_init(char *err, size_t errlen)
-{
-	if (config_store_init(err, errlen) != 0)
-		return -1;
-	rpc = rpc_server_open(lb_rt.config->rpc_socket, lb_rt.config->rpc_max_clients,
-			      lb_rt.config->rpc_max_request_bytes, err, errlen);
-	return rpc ? 0 : -1;
-}
-
-/* ARP frames workers passed up feed the neighbour table. */
-static void drain_worker_rings(uint64_t now)
+/* ARP frames workers passed up feed the neighbour table; connection events go to their readers. */
+static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 {
 	void *objs[32];
+	uint64_t now = rte_rdtsc();
 
+	(void)l;
+	(void)t;
+	(void)late_ns;
 	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
 		unsigned int n = rte_ring_dequeue_burst(lb_rt.workers[w]->to_control, objs, 32, NULL);
 		for (unsigned int i = 0; i < n; i++) {
@@ -42,30 +55,112 @@ static void drain_worker_rings(uint64_t now)
 			rte_pktmbuf_free(m);
 		}
 	}
+	(void)conn_event_feed_poll(CONN_EVENTS_PER_TURN);
+}
+
+static void update_load_board(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	stats_update_load_board();
+}
+
+static void maintain_neighbours(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	neigh_table_maintain(lb_rt.neigh, rte_rdtsc(), lb_rt.tsc_hz, lb_rt.config->neigh_refresh_s,
+			     lb_rt.config->neigh_timeout_s);
+}
+
+static void reclaim_ids(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	config_store_reclaim_ids();
+}
+
+static void probe_lateness(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	late_samples[n_late_samples++ % LATENESS_SAMPLES] = late_ns;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void control_loop_lateness(struct control_lateness *out)
+{
+	static uint64_t sorted[LATENESS_SAMPLES];
+	uint32_t n = n_late_samples < LATENESS_SAMPLES ? (uint32_t)n_late_samples
+						       : LATENESS_SAMPLES;
+
+	memset(out, 0, sizeof(*out));
+	out->period_ms = LATENESS_PROBE_PERIOD_MS;
+	out->samples = n;
+	if (n == 0)
+		return;
+	memcpy(sorted, late_samples, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_u64);
+	out->p99_ns = sorted[(n * 99 + 99) / 100 - 1];
+	out->max_ns = sorted[n - 1];
+}
+
+/* Each periodic job runs at once, then every period_ms. */
+static int start_periodic(struct ev_timer *t, uint64_t period_ms)
+{
+	return ev_timer_start(loop, t, 0, period_ms * EV_NS_PER_MS);
+}
+
+int control_init(char *err, size_t errlen)
+{
+	ev_timer_init(&drain_timer, drain_worker_rings, NULL);
+	ev_timer_init(&load_timer, update_load_board, NULL);
+	ev_timer_init(&neigh_timer, maintain_neighbours, NULL);
+	ev_timer_init(&reclaim_timer, reclaim_ids, NULL);
+	ev_timer_init(&probe_timer, probe_lateness, NULL);
+	if (config_store_init(err, errlen) != 0)
+		return -1;
+	loop = ev_loop_new(err, errlen);
+	if (loop == NULL)
+		return -1;
+	rpc = rpc_server_open(loop, lb_rt.config->rpc_socket, lb_rt.config->rpc_max_clients,
+			      lb_rt.config->rpc_max_request_bytes, lb_rt.config->rpc_idle_timeout_s,
+			      err, errlen);
+	if (rpc == NULL)
+		goto fail;
+	if (start_periodic(&drain_timer, RING_DRAIN_PERIOD_MS) != 0 ||
+	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
+	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
+	    start_periodic(&reclaim_timer, RECLAIM_PERIOD_MS) != 0 ||
+	    start_periodic(&probe_timer, LATENESS_PROBE_PERIOD_MS) != 0) {
+		lb_err(err, errlen, "control: out of memory");
+		goto fail;
+	}
+	return 0;
+fail:
+	control_shutdown();
+	return -1;
 }
 
 void control_run(void)
 {
-	uint64_t hz = lb_rt.tsc_hz, ms = hz / 1000;
-	uint64_t next_load = 0, next_neigh = 0, next_reclaim = 0;
-
+	/* Re-armed from here, so that the wait between init and the first turn is not counted
+	 * as lateness (re-arming an armed timer needs no memory). */
+	ev_timer_start(loop, &probe_timer, LATENESS_PROBE_PERIOD_MS * EV_NS_PER_MS,
+		       LATENESS_PROBE_PERIOD_MS * EV_NS_PER_MS);
 	while (!__atomic_load_n(&lb_rt.quit, __ATOMIC_RELAXED)) {
-		rpc_server_poll(rpc, 5);
-		uint64_t now = rte_rdtsc();
-		drain_worker_rings(now);
-		(void)conn_event_feed_poll(CONN_EVENTS_PER_TURN);
-		if (now >= next_load) {
-			stats_update_load_board();
-			next_load = now + LOAD_BOARD_PERIOD_MS * ms;
-		}
-		if (now >= next_neigh) {
-			neigh_table_maintain(lb_rt.neigh, now, hz, lb_rt.config->neigh_refresh_s,
-					     lb_rt.config->neigh_timeout_s);
-			next_neigh = now + NEIGH_PERIOD_MS * ms;
-		}
-		if (now >= next_reclaim) {
-			config_store_reclaim_ids();
-			next_reclaim = now + RECLAIM_PERIOD_MS * ms;
+		if (ev_loop_run_once(loop, QUIT_CHECK_MS) < 0) {
+			LB_LOG(ERR, "control loop: %s", strerror(errno));
+			break;
 		}
 	}
 }
@@ -74,4 +169,14 @@ void control_shutdown(void)
 {
 	rpc_server_close(rpc);
 	rpc = NULL;
+	if (loop != NULL) {
+		ev_timer_stop(loop, &drain_timer);
+		ev_timer_stop(loop, &load_timer);
+		ev_timer_stop(loop, &neigh_timer);
+		ev_timer_stop(loop, &reclaim_timer);
+		ev_timer_stop(loop, &probe_timer);
+	}
+	ev_loop_free(loop);
+	loop = NULL;
+	conn_dump_reap(true); /* the workers have stopped */
 }

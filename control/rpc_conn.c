@@ -1,4 +1,11 @@
-/* conn.list */
+/*
+ * conn.list: one page per call. The page visits at most CONN_LIST_SCAN_POSITIONS flow-table and
+ * persistence positions, worker after worker, then the templates, and hands back a cursor for
+ * the rest; every request to a worker has a deadline, so a call never hangs the control loop.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +20,16 @@
 
 #define CONN_LIST_DEFAULT 1000
 #define CONN_LIST_MAX 100000
+/* Positions one call visits at most: a bound on its work whatever the filters match. */
+#define CONN_LIST_SCAN_POSITIONS (1u << 20)
+/* How long a worker may take to fill its part of a page before the call fails. */
+#define CONN_DUMP_TIMEOUT_MS 1000
+
+/* Where a page starts: a worker's flow table (worker < n_workers) or the templates. */
+struct conn_cursor {
+	uint32_t worker;
+	uint32_t pos;
+};
 
 static struct lb_addr key_addr(uint8_t family, const uint8_t *bytes)
 {
@@ -44,24 +61,49 @@ static const struct lb_service_cfg *service_by_id(const struct lb_config *c, uin
 	return NULL;
 }
 
+static bool template_match(const struct conn_dump_filter *f, const struct lb_service_cfg *svc,
+			   const struct persist_slot *s)
+{
+	if (f->proto != 0 && svc->proto != f->proto)
+		return false;
+	if (f->vport != 0 && rte_cpu_to_be_16(svc->port) != f->vport)
+		return false;
+	if (f->vip_family != 0) {
+		struct lb_addr vip = key_addr(f->vip_family, f->vip);
+		if (!lb_addr_equal(&vip, &svc->vip))
+			return false;
+	}
+	if (f->client_family != 0 &&
+	    (s->family != f->client_family ||
+	     memcmp(s->client, f->client, f->client_family == AF_INET ? 4 : 16) != 0))
+		return false;
+	return true;
+}
+
 /*
- * Appends the live persistence templates, as ipvsadm -Lnc shows them: client port 0, state
- * NONE. The table is read while workers may write it; a slot changing under us is skipped.
+ * Appends the live persistence templates from *pos on, as ipvsadm -Lnc shows them: client port
+ * 0, state NONE. The table is read while workers may write it; a slot changing under us is
+ * skipped. Returns true when it stopped early (list full or budget spent), *pos where to resume.
  */
-static bool list_templates(const struct lb_config *c, json_t *list, uint32_t limit, uint64_t now)
+static bool list_templates(const struct lb_config *c, const struct conn_dump_filter *f,
+			   json_t *list, uint32_t limit, uint64_t now, uint32_t *pos,
+			   uint32_t budget)
 {
 	const struct persist_table *t = lb_rt.persist;
 	uint32_t now_s = (uint32_t)(now / lb_rt.tsc_hz);
 
-	for (uint32_t i = 0; i <= t->mask; i++) {
+	for (uint32_t i = *pos; i <= t->mask; i++, budget--) {
 		const struct persist_slot *s = &t->slots[i];
+		*pos = i;
+		if (budget == 0)
+			return true;
 		uint64_t h = __atomic_load_n(&s->key_hash, __ATOMIC_ACQUIRE);
 		uint64_t v = __atomic_load_n(&s->value, __ATOMIC_ACQUIRE);
 		if (h == 0 || persist_value_expires(v) < now_s)
 			continue;
 		const struct lb_service_cfg *svc = service_by_id(c, s->service_id);
 		const struct lb_real_cfg *r = NULL;
-		if (svc == NULL)
+		if (svc == NULL || !template_match(f, svc, s))
 			continue;
 		LB_SERVICE_FOREACH_DEST(svc, d)
 			if (d->id == persist_value_real(v) && (uint8_t)d->gen == persist_value_gen8(v))
@@ -80,73 +122,203 @@ static bool list_templates(const struct lb_config *c, json_t *list, uint32_t lim
 					"real", real, "state", "NONE", "expires",
 					(json_int_t)(persist_value_expires(v) - now_s), "template", 1));
 	}
+	*pos = t->mask + 1;
 	return false;
+}
+
+/* One dumped connection as conn.list shows it. */
+static json_t *conn_entry(const struct lb_config *c, const struct conn_dump_entry *e,
+			  uint32_t worker, uint64_t now)
+{
+	char client[LB_ADDR_PORT_STRLEN], virt[LB_ADDR_PORT_STRLEN];
+	char real[LB_ADDR_PORT_STRLEN] = "-";
+	struct lb_addr src = key_addr(e->key.family, e->key.src);
+	struct lb_addr dst = key_addr(e->key.family, e->key.dst);
+	const struct lb_real_cfg *r = real_by_id(c, e->real_id, e->real_gen);
+
+	if (r != NULL)
+		lb_addr_port_format(&r->ip, r->port, real, sizeof(real));
+	if (e->has_reply) {
+		/* The port actually in use: a group's real takes the client's port. */
+		struct lb_addr ra = key_addr(e->reply_key.family, e->reply_key.src);
+		lb_addr_port_format(&ra, rte_be_to_cpu_16(e->reply_key.sport), real, sizeof(real));
+	}
+	uint64_t left = e->expires_tsc > now ? (e->expires_tsc - now) / lb_rt.tsc_hz : 0;
+	json_t *entry = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "proto", lb_proto_name(e->key.proto), "client",
+		lb_addr_port_format(&src, rte_be_to_cpu_16(e->key.sport), client, sizeof(client)),
+		"virtual",
+		lb_addr_port_format(&dst, rte_be_to_cpu_16(e->key.dport), virt, sizeof(virt)), "real",
+		real, "state", lb_conn_state_name(e->state), "expires", (json_int_t)left, "worker",
+		(int)worker);
+	json_object_set_new(entry, "forward", json_string(lb_forward_name(e->forward)));
+	if (e->has_reply && lb_forward_method_get(e->forward)->rewrites_source) {
+		char local[LB_ADDR_PORT_STRLEN];
+		struct lb_addr la = key_addr(e->reply_key.family, e->reply_key.dst);
+		json_object_set_new(entry, "local",
+				    json_string(lb_addr_port_format(
+					    &la, rte_be_to_cpu_16(e->reply_key.dport), local,
+					    sizeof(local))));
+	}
+	return entry;
+}
+
+/* An address filter: *family stays 0 when the key is absent. */
+static int parse_addr_filter(json_t *params, const char *key, uint8_t *family, uint8_t *bytes,
+			     struct rpc_error *err)
+{
+	json_t *v = json_object_get(params, key);
+	struct lb_addr a;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || lb_addr_parse(json_string_value(v), &a) != 0) {
+		rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.%s: must be an IPv4 or IPv6 address", key);
+		return -1;
+	}
+	*family = a.family;
+	memcpy(bytes, a.family == AF_INET ? (const uint8_t *)&a.v4 : a.v6,
+	       a.family == AF_INET ? 4 : 16);
+	return 0;
+}
+
+static int parse_filter(json_t *params, struct conn_dump_filter *f, struct rpc_error *err)
+{
+	json_t *proto = json_object_get(params, "proto");
+	uint32_t port = 0;
+
+	memset(f, 0, sizeof(*f));
+	if (proto != NULL) {
+		const char *p = json_string_value(proto);
+		if (p != NULL && strcmp(p, "tcp") == 0)
+			f->proto = IPPROTO_TCP;
+		else if (p != NULL && strcmp(p, "udp") == 0)
+			f->proto = IPPROTO_UDP;
+		else {
+			rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.proto: must be \"tcp\" or \"udp\"");
+			return -1;
+		}
+	}
+	if (lb_json_get_uint(params, "port", "params", 1, 65535, &port, err->message,
+			     sizeof(err->message)) != 0) {
+		err->code = JSONRPC_INVALID_PARAMS;
+		return -1;
+	}
+	f->vport = rte_cpu_to_be_16((uint16_t)port);
+	if (parse_addr_filter(params, "vip", &f->vip_family, f->vip, err) != 0 ||
+	    parse_addr_filter(params, "client", &f->client_family, f->client, err) != 0)
+		return -1;
+	return 0;
+}
+
+/* "W:POS" as conn.list handed it out; absent or null starts at the beginning. */
+static int parse_cursor(json_t *params, struct conn_cursor *cur, struct rpc_error *err)
+{
+	json_t *v = json_object_get(params, "cursor");
+	unsigned int w, pos;
+	int used = 0;
+
+	cur->worker = cur->pos = 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) ||
+	    sscanf(json_string_value(v), "%u:%u%n", &w, &pos, &used) != 2 ||
+	    (size_t)used != json_string_length(v) || w > lb_rt.n_workers) {
+		rpc_fail(err, JSONRPC_INVALID_PARAMS,
+			 "params.cursor: must be a cursor an earlier conn.list returned");
+		return -1;
+	}
+	cur->worker = w;
+	cur->pos = pos;
+	return 0;
+}
+
+/*
+ * Fills list from the workers' flow tables from *cur on, within *budget positions. 0 with *cur
+ * at the templates when every worker is done, 1 when the page ended early (list full or budget
+ * spent), or -1 with err set when a worker did not answer.
+ */
+static int list_flows(const struct lb_config *c, const struct conn_dump_filter *f, json_t *list,
+		      uint32_t limit, uint64_t now, struct conn_cursor *cur, uint32_t *budget,
+		      struct rpc_error *err)
+{
+	struct conn_dump_request *req = conn_dump_request_new(limit);
+
+	if (req == NULL) {
+		rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return -1;
+	}
+	req->filter = *f;
+	while (cur->worker < lb_rt.n_workers) {
+		struct lb_worker *w = lb_rt.workers[cur->worker];
+		uint32_t positions = conn_dump_positions(w);
+		if (cur->pos >= positions) {
+			cur->worker++;
+			cur->pos = 0;
+			continue;
+		}
+		if (*budget == 0 || json_array_size(list) >= limit) {
+			conn_dump_request_free(req);
+			return 1;
+		}
+		req->max = limit - (uint32_t)json_array_size(list);
+		req->cursor = cur->pos;
+		req->end = positions - cur->pos > *budget ? cur->pos + *budget : positions;
+		int rc = conn_dump_collect(w, req, CONN_DUMP_TIMEOUT_MS);
+		if (rc != 0) {
+			if (rc == -ETIMEDOUT)
+				req = NULL; /* the worker's until it is done with it */
+			conn_dump_request_free(req);
+			rpc_fail(err, JSONRPC_INTERNAL_ERROR,
+				 rc == -ETIMEDOUT ? "conn.list: worker %u did not answer within %u ms"
+						  : "conn.list: worker %u is busy with earlier dumps "
+						    "(%u ms each at most); try again",
+				 cur->worker, CONN_DUMP_TIMEOUT_MS);
+			return -1;
+		}
+		for (uint32_t i = 0; i < req->count; i++)
+			json_array_append_new(list, conn_entry(c, &req->out[i], cur->worker, now));
+		*budget -= req->cursor - cur->pos;
+		cur->pos = req->cursor;
+	}
+	conn_dump_request_free(req);
+	return 0;
 }
 
 static json_t *conn_list(json_t *params, struct rpc_error *err)
 {
-	static const char *const keys[] = {"limit", NULL};
-	uint32_t limit = CONN_LIST_DEFAULT;
+	static const char *const keys[] = {"limit", "cursor", "proto", "vip", "port", "client",
+					   NULL};
+	uint32_t limit = CONN_LIST_DEFAULT, budget = CONN_LIST_SCAN_POSITIONS;
 	const struct lb_config *c = config_store_running();
 	uint64_t now = rte_rdtsc();
-	bool truncated = false;
-	json_t *list;
+	struct conn_dump_filter filter;
+	struct conn_cursor cur;
+	bool more;
 
+	conn_dump_reap(false);
 	if (rpc_check_keys(params, keys, err) != 0)
 		return NULL;
 	if (lb_json_get_uint(params, "limit", "params", 1, CONN_LIST_MAX, &limit, err->message,
 			     sizeof(err->message)) != 0)
 		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "%s", err->message);
-	struct conn_dump_request req = {.max = limit};
-	req.out = calloc(limit, sizeof(*req.out));
-	if (req.out == NULL)
-		return rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
-	list = json_array();
-	for (uint16_t w = 0; w < lb_rt.n_workers && json_array_size(list) < limit; w++) {
-		req.max = limit - (uint32_t)json_array_size(list);
-		if (conn_dump_collect(lb_rt.workers[w], &req) != 0)
-			continue;
-		truncated |= req.truncated != 0;
-		for (uint32_t i = 0; i < req.count; i++) {
-			const struct conn_dump_entry *e = &req.out[i];
-			char client[LB_ADDR_PORT_STRLEN], virt[LB_ADDR_PORT_STRLEN];
-			char real[LB_ADDR_PORT_STRLEN] = "-";
-			struct lb_addr src = key_addr(e->key.family, e->key.src);
-			struct lb_addr dst = key_addr(e->key.family, e->key.dst);
-			const struct lb_real_cfg *r = real_by_id(c, e->real_id, e->real_gen);
-			if (r != NULL)
-				lb_addr_port_format(&r->ip, r->port, real, sizeof(real));
-			if (e->has_reply) {
-				/* The port actually in use: a group's real takes the client's port. */
-				struct lb_addr ra = key_addr(e->reply_key.family, e->reply_key.src);
-				lb_addr_port_format(&ra, rte_be_to_cpu_16(e->reply_key.sport), real,
-						    sizeof(real));
-			}
-			uint64_t left = e->expires_tsc > now ? (e->expires_tsc - now) / lb_rt.tsc_hz : 0;
-			json_t *entry = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "proto",
-					  lb_proto_name(e->key.proto), "client",
-					  lb_addr_port_format(&src, rte_be_to_cpu_16(e->key.sport), client,
-							      sizeof(client)),
-					  "virtual",
-					  lb_addr_port_format(&dst, rte_be_to_cpu_16(e->key.dport), virt,
-							      sizeof(virt)),
-					  "real", real, "state", lb_conn_state_name(e->state), "expires",
-					  (json_int_t)left, "worker", (int)w);
-			json_object_set_new(entry, "forward", json_string(lb_forward_name(e->forward)));
-			if (e->has_reply && lb_forward_method_get(e->forward)->rewrites_source) {
-				char local[LB_ADDR_PORT_STRLEN];
-				struct lb_addr la = key_addr(e->reply_key.family, e->reply_key.dst);
-				json_object_set_new(
-					entry, "local",
-					json_string(lb_addr_port_format(&la, rte_be_to_cpu_16(e->reply_key.dport),
-									local, sizeof(local))));
-			}
-			json_array_append_new(list, entry);
-		}
+	if (parse_filter(params, &filter, err) != 0 || parse_cursor(params, &cur, err) != 0)
+		return NULL;
+	json_t *list = json_array();
+	int rc = list_flows(c, &filter, list, limit, now, &cur, &budget, err);
+	if (rc < 0) {
+		json_decref(list);
+		return NULL;
 	}
-	free(req.out);
-	truncated |= list_templates(c, list, limit, now);
-	return json_pack("{s:o, s:b}", "connections", list, "truncated", truncated);
+	more = rc > 0 || list_templates(c, &filter, list, limit, now, &cur.pos, budget);
+	json_t *cursor = json_null();
+	if (more) {
+		char text[32];
+		snprintf(text, sizeof(text), "%u:%u", cur.worker, cur.pos);
+		cursor = json_string(text);
+	}
+	return json_pack("{s:o, s:b, s:o}", "connections", list, "truncated", more, "cursor",
+			 cursor);
 }
 
 const struct rpc_method rpc_conn_methods[] = {

@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,31 +10,55 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lb_log.h"
 
 #include "config.h"
+#include "event_loop.h"
 #include "jsonrpc.h"
 #include "line_buffer.h"
 #include "rpc_methods.h"
 
+/* A full server evicts only a connection that has been quiet at least this long, so that a
+ * client that just connected gets the chance to send its request. */
+#define RPC_EVICT_QUIET_MS 500
+/* How often connections are checked against rpc.idle_timeout_s. */
+#define RPC_SWEEP_PERIOD_MS 100
+
+struct rpc_server;
+
 struct rpc_client {
+	struct rpc_server *server;
+	struct ev_io watch;
 	int fd; /* -1 = slot unused */
 	bool close_after_write;
+	uint64_t last_active_ms; /* accepted, a whole request read, or answer bytes sent */
 	struct line_buffer in;
 	char *out;
 	size_t out_len, out_off;
 };
 
 struct rpc_server {
+	struct ev_loop *loop;
+	struct ev_io listen_watch;
+	struct ev_timer sweep;
 	int listen_fd;
 	char path[LB_SOCKET_PATH_LEN];
 	uint32_t max_clients;
 	uint32_t max_request;
+	uint64_t idle_timeout_ms;
 	struct rpc_client *clients;
-	struct pollfd *pfds;
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static int make_parent_dir(const char *path)
 {
@@ -51,61 +75,80 @@ static int make_parent_dir(const char *path)
 	return 0;
 }
 
-struct rpc_server *rpc_server_open(const char *path, uint32_t max_clients, uint32_t max_request,
-				   char *err, size_t errlen)
+static void accept_clients(struct ev_loop *loop, struct ev_io *io, unsigned int events);
+static void close_idle_clients(struct ev_loop *loop, struct ev_timer *t, uint64_t late_ns);
+
+/* Binds and listens at path, replacing a stale socket file; 0 or -1 with err set. */
+static int listen_at(struct rpc_server *s, const char *path, char *err, size_t errlen)
 {
-	struct rpc_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 
-	if (s == NULL)
-		goto fail_mem;
-	s->clients = calloc(max_clients, sizeof(*s->clients));
-	s->pfds = calloc(max_clients + 1, sizeof(*s->pfds));
-	if (s->clients == NULL || s->pfds == NULL)
-		goto fail_mem;
-	for (uint32_t i = 0; i < max_clients; i++)
-		s->clients[i].fd = -1;
-	s->max_clients = max_clients;
-	s->max_request = max_request;
-	snprintf(s->path, sizeof(s->path), "%s", path);
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
-	if (make_parent_dir(path) != 0) {
-		lb_err(err, errlen, "rpc.socket: cannot create the directory of %s: %s", path,
-		       strerror(errno));
-		goto fail;
-	}
+	if (make_parent_dir(path) != 0)
+		return lb_err(err, errlen, "rpc.socket: cannot create the directory of %s: %s", path,
+			      strerror(errno));
 	s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->listen_fd < 0) {
-		lb_err(err, errlen, "rpc.socket: socket: %s", strerror(errno));
-		goto fail;
-	}
+	if (s->listen_fd < 0)
+		return lb_err(err, errlen, "rpc.socket: socket: %s", strerror(errno));
 	/* A socket file left by a crashed daemon is stale only if nobody answers on it. */
 	if (connect(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-		lb_err(err, errlen, "rpc.socket: %s is in use by another running daemon", path);
 		close(s->listen_fd);
-		goto fail;
+		s->listen_fd = -1;
+		return lb_err(err, errlen, "rpc.socket: %s is in use by another running daemon",
+			      path);
 	}
 	unlink(path);
 	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
 	    chmod(path, 0660) != 0 || listen(s->listen_fd, 64) != 0) {
 		lb_err(err, errlen, "rpc.socket: %s: %s", path, strerror(errno));
 		close(s->listen_fd);
+		s->listen_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+struct rpc_server *rpc_server_open(struct ev_loop *loop, const char *path, uint32_t max_clients,
+				   uint32_t max_request, uint32_t idle_timeout_s, char *err,
+				   size_t errlen)
+{
+	struct rpc_server *s = calloc(1, sizeof(*s));
+
+	if (s == NULL || (s->clients = calloc(max_clients, sizeof(*s->clients))) == NULL) {
+		lb_err(err, errlen, "out of memory");
+		free(s);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < max_clients; i++) {
+		s->clients[i].fd = -1;
+		s->clients[i].server = s;
+	}
+	s->loop = loop;
+	s->listen_fd = -1;
+	s->max_clients = max_clients;
+	s->max_request = max_request;
+	s->idle_timeout_ms = (uint64_t)idle_timeout_s * 1000;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	ev_timer_init(&s->sweep, close_idle_clients, s);
+	if (listen_at(s, path, err, errlen) != 0)
 		goto fail;
+	if (ev_io_start(loop, &s->listen_watch, s->listen_fd, EV_READ, accept_clients, s) != 0 ||
+	    ev_timer_start(loop, &s->sweep, RPC_SWEEP_PERIOD_MS * EV_NS_PER_MS,
+			   RPC_SWEEP_PERIOD_MS * EV_NS_PER_MS) != 0) {
+		lb_err(err, errlen, "rpc.socket: cannot watch %s: %s", path, strerror(errno));
+		rpc_server_close(s);
+		return NULL;
 	}
 	return s;
-fail_mem:
-	lb_err(err, errlen, "out of memory");
 fail:
-	if (s != NULL) {
-		free(s->clients);
-		free(s->pfds);
-		free(s);
-	}
+	free(s->clients);
+	free(s);
 	return NULL;
 }
 
 static void client_close(struct rpc_client *c)
 {
+	ev_io_stop(c->server->loop, &c->watch);
 	close(c->fd);
 	c->fd = -1;
 	line_buffer_free(&c->in);
@@ -134,37 +177,36 @@ static void client_queue(struct rpc_client *c, json_t *msg)
 	free(line);
 }
 
-static void handle_line(struct rpc_client *c, const char *line, size_t len)
+/* Runs call i of m; returns its response, or NULL for a notification. */
+static json_t *handle_call(const struct jsonrpc_message *m, size_t i)
 {
 	struct jsonrpc_request req;
 	struct rpc_error err = {0};
-	json_t *id = NULL, *result;
+	json_t *id = NULL, *result, *resp = NULL;
 	char msg[LB_ERR_LEN];
 
-	if (len == 0)
-		return; /* blank lines are keep-alives */
-	int code = jsonrpc_parse_request(line, len, &req, &id, msg, sizeof(msg));
+	int code = jsonrpc_message_request(m, i, &req, &id, msg, sizeof(msg));
 	if (code != 0) {
-		client_queue(c, jsonrpc_error(id, code, msg));
+		resp = jsonrpc_error(id, code, msg);
 		json_decref(id);
-		return;
+		return resp;
 	}
 	json_decref(id);
-	const struct rpc_method *m = rpc_method_find(req.method);
-	if (m == NULL) {
+	const struct rpc_method *method = rpc_method_find(req.method);
+	if (method == NULL) {
 		snprintf(msg, sizeof(msg), "method not found: %s", req.method);
 		if (req.id != NULL)
-			client_queue(c, jsonrpc_error(req.id, JSONRPC_METHOD_NOT_FOUND, msg));
+			resp = jsonrpc_error(req.id, JSONRPC_METHOD_NOT_FOUND, msg);
 		jsonrpc_request_free(&req);
-		return;
+		return resp;
 	}
-	result = m->handler(req.params, &err);
+	result = method->handler(req.params, &err);
 	if (req.id != NULL) {
 		if (result != NULL)
-			client_queue(c, jsonrpc_result(req.id, result));
+			resp = jsonrpc_result(req.id, result);
 		else
-			client_queue(c, jsonrpc_error(req.id, err.code ? err.code : JSONRPC_INTERNAL_ERROR,
-						      err.message));
+			resp = jsonrpc_error(req.id, err.code ? err.code : JSONRPC_INTERNAL_ERROR,
+					     err.message);
 	} else {
 		json_decref(result);
 	}
@@ -172,6 +214,40 @@ static void handle_line(struct rpc_client *c, const char *line, size_t len)
 	    err.code != LB_RPC_EXISTS)
 		LB_LOG(WARNING, "rpc %s failed: %s", req.method, err.message);
 	jsonrpc_request_free(&req);
+	return resp;
+}
+
+/* One line: a request, answered alone, or a batch, answered with one array of the answers to
+ * its calls (none for notifications; no line at all when every call was a notification). */
+static void handle_line(struct rpc_client *c, const char *line, size_t len)
+{
+	struct jsonrpc_message m;
+	char msg[LB_ERR_LEN];
+
+	if (len == 0)
+		return; /* blank lines are keep-alives */
+	int code = jsonrpc_parse_message(line, len, JSONRPC_MAX_BATCH, &m, msg, sizeof(msg));
+	if (code != 0) {
+		client_queue(c, jsonrpc_error(NULL, code, msg));
+		return;
+	}
+	if (!m.batch) {
+		json_t *resp = handle_call(&m, 0);
+		if (resp != NULL)
+			client_queue(c, resp);
+	} else {
+		json_t *answers = json_array();
+		for (size_t i = 0; i < jsonrpc_message_calls(&m); i++) {
+			json_t *resp = handle_call(&m, i);
+			if (resp != NULL)
+				json_array_append_new(answers, resp);
+		}
+		if (json_array_size(answers) > 0)
+			client_queue(c, answers);
+		else
+			json_decref(answers);
+	}
+	jsonrpc_message_free(&m);
 }
 
 static void client_read(struct rpc_server *s, struct rpc_client *c)
@@ -200,6 +276,7 @@ static void client_read(struct rpc_server *s, struct rpc_client *c)
 				break;
 			if (r < 0)
 				goto too_long;
+			c->last_active_ms = now_ms();
 			handle_line(c, line, len);
 		}
 	}
@@ -226,6 +303,7 @@ static void client_write(struct rpc_client *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		c->last_active_ms = now_ms();
 	}
 	free(c->out);
 	c->out = NULL;
@@ -234,54 +312,122 @@ static void client_write(struct rpc_client *c)
 		client_close(c);
 }
 
-static void accept_clients(struct rpc_server *s)
+/* Sends a one-line error with a null id without waiting; a best effort before a close. */
+static void send_notice(int fd, int code, const char *message)
 {
+	json_t *msg = jsonrpc_error(NULL, code, message);
+	size_t len;
+	char *line = jsonrpc_encode_line(msg, &len);
+
+	json_decref(msg);
+	if (line != NULL)
+		(void)!send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(line);
+}
+
+/*
+ * A free slot for a new connection. When every slot is taken, the connection quiet the longest
+ * (for at least RPC_EVICT_QUIET_MS) is told why and closed, so that idle or stuck clients can
+ * never lock an operator out; NULL when every connection is busy.
+ */
+static struct rpc_client *take_slot(struct rpc_server *s, uint64_t now)
+{
+	struct rpc_client *quietest = NULL;
+	char msg[160];
+
+	for (uint32_t i = 0; i < s->max_clients; i++) {
+		struct rpc_client *c = &s->clients[i];
+		if (c->fd < 0)
+			return c;
+		if (quietest == NULL || c->last_active_ms < quietest->last_active_ms)
+			quietest = c;
+	}
+	if (now - quietest->last_active_ms < RPC_EVICT_QUIET_MS)
+		return NULL;
+	snprintf(msg, sizeof(msg),
+		 "connection closed: all rpc.max_clients (%u) connections were in use and this one "
+		 "was quiet the longest",
+		 s->max_clients);
+	send_notice(quietest->fd, LB_RPC_CAPACITY, msg);
+	LB_LOG(INFO, "rpc: %u connections open; closed the one quiet for %" PRIu64 " ms",
+	       s->max_clients, now - quietest->last_active_ms);
+	client_close(quietest);
+	return quietest;
+}
+
+/* Waits for requests unless the connection is closing, and for room while answers wait. */
+static void client_watch(struct rpc_client *c)
+{
+	unsigned int ev = c->close_after_write ? 0 : EV_READ;
+
+	if (c->out_len > c->out_off)
+		ev |= EV_WRITE;
+	if (ev_io_set(c->server->loop, &c->watch, ev) != 0)
+		client_close(c);
+}
+
+static void client_ready(struct ev_loop *loop, struct ev_io *io, unsigned int events)
+{
+	struct rpc_client *c = io->arg;
+
+	(void)loop;
+	if (events & EV_READ)
+		client_read(c->server, c);
+	if (c->fd >= 0 && (c->out_len > c->out_off || c->close_after_write))
+		client_write(c);
+	if (c->fd >= 0)
+		client_watch(c);
+}
+
+static void accept_clients(struct ev_loop *loop, struct ev_io *io, unsigned int events)
+{
+	struct rpc_server *s = io->arg;
+	char msg[160];
+
+	(void)events;
 	for (;;) {
 		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		struct rpc_client *slot = NULL;
-		for (uint32_t i = 0; i < s->max_clients && slot == NULL; i++)
-			if (s->clients[i].fd < 0)
-				slot = &s->clients[i];
-		if (slot == NULL || line_buffer_init(&slot->in, s->max_request) != 0) {
-			static const char busy[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":"
-						   "-32603,\"message\":\"too many clients (rpc.max_clients)\"}}\n";
-			(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		uint64_t now = now_ms();
+		struct rpc_client *slot = take_slot(s, now);
+		if (slot == NULL) {
+			snprintf(msg, sizeof(msg),
+				 "too many clients: all rpc.max_clients (%u) connections were active "
+				 "in the last %u ms; try again",
+				 s->max_clients, RPC_EVICT_QUIET_MS);
+			send_notice(fd, LB_RPC_CAPACITY, msg);
+			close(fd);
+			continue;
+		}
+		if (line_buffer_init(&slot->in, s->max_request) != 0) {
+			send_notice(fd, JSONRPC_INTERNAL_ERROR, "out of memory");
+			close(fd);
+			continue;
+		}
+		if (ev_io_start(loop, &slot->watch, fd, EV_READ, client_ready, slot) != 0) {
+			send_notice(fd, JSONRPC_INTERNAL_ERROR, "cannot watch the connection");
+			line_buffer_free(&slot->in);
 			close(fd);
 			continue;
 		}
 		slot->fd = fd;
+		slot->last_active_ms = now;
 	}
 }
 
-void rpc_server_poll(struct rpc_server *s, int timeout_ms)
+/* Closes connections quiet for rpc.idle_timeout_s (stuck readers and writers included). */
+static void close_idle_clients(struct ev_loop *loop, struct ev_timer *t, uint64_t late_ns)
 {
-	uint32_t n = 0;
+	struct rpc_server *s = t->arg;
+	uint64_t now = now_ms();
 
-	s->pfds[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+	(void)loop;
+	(void)late_ns;
 	for (uint32_t i = 0; i < s->max_clients; i++) {
 		struct rpc_client *c = &s->clients[i];
-		short ev = c->close_after_write ? 0 : POLLIN;
-		if (c->out_len > c->out_off)
-			ev |= POLLOUT;
-		s->pfds[n++] = (struct pollfd){.fd = c->fd, .events = ev}; /* fd -1 is skipped */
-	}
-	if (poll(s->pfds, n, timeout_ms) <= 0)
-		return;
-	if (s->pfds[0].revents & POLLIN)
-		accept_clients(s);
-	for (uint32_t i = 0; i < s->max_clients; i++) {
-		struct rpc_client *c = &s->clients[i];
-		short rev = s->pfds[i + 1].revents;
-		if (c->fd < 0 || s->pfds[i + 1].fd != c->fd || rev == 0)
-			continue;
-		if (rev & POLLIN)
-			client_read(s, c);
-		if (c->fd >= 0 && (rev & (POLLERR | POLLHUP)) && !(rev & POLLIN))
-			c->close_after_write = true;
-		if (c->fd >= 0 && (c->out_len > c->out_off || c->close_after_write))
-			client_write(c);
+		if (c->fd >= 0 && now - c->last_active_ms >= s->idle_timeout_ms)
+			client_close(c);
 	}
 }
 
@@ -292,9 +438,12 @@ void rpc_server_close(struct rpc_server *s)
 	for (uint32_t i = 0; i < s->max_clients; i++)
 		if (s->clients[i].fd >= 0)
 			client_close(&s->clients[i]);
-	close(s->listen_fd);
-	unlink(s->path);
+	ev_timer_stop(s->loop, &s->sweep);
+	if (s->listen_fd >= 0) {
+		ev_io_stop(s->loop, &s->listen_watch);
+		close(s->listen_fd);
+		unlink(s->path);
+	}
 	free(s->clients);
-	free(s->pfds);
 	free(s);
 }

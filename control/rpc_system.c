@@ -5,6 +5,7 @@
 #include <rte_ether.h>
 
 #include "config_store.h"
+#include "control.h"
 #include "flow_table.h"
 #include "lb_runtime.h"
 #include "neigh.h"
@@ -97,6 +98,13 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 	json_object_set_new(info, "last_snapshot_build_us", json_real((double)lb_rt.last_build_ns / 1e3));
 	json_object_set_new(info, "last_snapshot_publish_us",
 			    json_real((double)lb_rt.last_publish_ns / 1e3));
+	struct control_lateness late;
+	control_loop_lateness(&late);
+	json_object_set_new(info, "control_loop",
+			    json_pack("{s:i, s:i, s:f, s:f}", "probe_period_ms", (int)late.period_ms,
+				      "samples", (int)late.samples, "late_p99_us",
+				      (double)late.p99_ns / 1e3, "late_max_us",
+				      (double)late.max_ns / 1e3));
 	return info;
 }
 

@@ -1,7 +1,9 @@
 #include "conn_dump.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <rte_cycles.h>
@@ -10,6 +12,50 @@
 #define CONN_DUMP_SLICE 16384 /* flow-table positions visited per worker loop */
 
 static struct conn_dump_request *current_request[LB_MAX_WORKERS];
+static struct conn_dump_request *abandoned; /* control side: timed out, still the workers' */
+
+static bool filter_match(const struct conn_dump_filter *f, const struct flow_key *k)
+{
+	size_t vlen = f->vip_family == AF_INET ? 4 : 16;
+	size_t clen = f->client_family == AF_INET ? 4 : 16;
+
+	if (f->proto != 0 && k->proto != f->proto)
+		return false;
+	if (f->vport != 0 && k->dport != f->vport)
+		return false;
+	if (f->vip_family != 0 && (k->family != f->vip_family || memcmp(k->dst, f->vip, vlen) != 0))
+		return false;
+	if (f->client_family != 0 &&
+	    (k->family != f->client_family || memcmp(k->src, f->client, clen) != 0))
+		return false;
+	return true;
+}
+
+static void copy_entry(const struct flow_table *ft, const struct flow_entry *e,
+		       const struct flow_key *k, struct conn_dump_entry *o)
+{
+	o->key = *k;
+	o->real_id = e->real_id;
+	o->real_gen = e->real_gen;
+	o->state = e->state;
+	o->expires_tsc = e->expires;
+	o->forward = e->forward;
+	o->has_reply = 0;
+	if (e->peer != FLOW_NO_PEER) {
+		const struct flow_key *rk = flow_table_key(ft, e->peer);
+		if (rk != NULL) {
+			o->reply_key = *rk;
+			o->has_reply = 1;
+		}
+	}
+}
+
+static void finish(struct lb_worker *w, struct conn_dump_request *req, uint32_t resume)
+{
+	req->cursor = resume;
+	current_request[w->index] = NULL;
+	__atomic_store_n(&req->done, 1, __ATOMIC_RELEASE);
+}
 
 void conn_dump_worker_step(struct lb_worker *w)
 {
@@ -23,56 +69,91 @@ void conn_dump_worker_step(struct lb_worker *w)
 		req = obj;
 		current_request[w->index] = req;
 	}
-	uint32_t end = req->cursor + CONN_DUMP_SLICE;
-	if (end > ft->capacity)
-		end = ft->capacity;
+	uint32_t stop = req->end < ft->capacity ? req->end : ft->capacity;
+	if (req->cursor >= stop) {
+		finish(w, req, stop);
+		return;
+	}
+	uint32_t end = stop - req->cursor > CONN_DUMP_SLICE ? req->cursor + CONN_DUMP_SLICE : stop;
 	for (uint32_t pos = req->cursor; pos < end; pos++) {
 		const struct flow_entry *e = &ft->entries[pos];
 		if (e->expires == 0 || (e->flags & FLOW_F_REPLY))
 			continue;
-		if (req->count == req->max) {
-			req->truncated = 1;
-			end = ft->capacity;
-			break;
-		}
 		const struct flow_key *k = flow_table_key(ft, (int32_t)pos);
-		if (k == NULL)
+		if (k == NULL || !filter_match(&req->filter, k))
 			continue;
-		struct conn_dump_entry *o = &req->out[req->count++];
-		o->key = *k;
-		o->real_id = e->real_id;
-		o->real_gen = e->real_gen;
-		o->state = e->state;
-		o->expires_tsc = e->expires;
-		o->forward = e->forward;
-		o->has_reply = 0;
-		if (e->peer != FLOW_NO_PEER) {
-			const struct flow_key *rk = flow_table_key(ft, e->peer);
-			if (rk != NULL) {
-				o->reply_key = *rk;
-				o->has_reply = 1;
-			}
+		if (req->count == req->max) {
+			finish(w, req, pos); /* full: the next page starts here */
+			return;
 		}
+		copy_entry(ft, e, k, &req->out[req->count++]);
 	}
-	req->cursor = end;
-	if (end >= ft->capacity) {
-		current_request[w->index] = NULL;
-		__atomic_store_n(&req->done, 1, __ATOMIC_RELEASE);
-	}
+	if (end >= stop)
+		finish(w, req, stop);
+	else
+		req->cursor = end;
 }
 
-int conn_dump_collect(struct lb_worker *w, struct conn_dump_request *req)
+struct conn_dump_request *conn_dump_request_new(uint32_t max)
 {
+	struct conn_dump_request *req = calloc(1, sizeof(*req));
+
+	if (req == NULL)
+		return NULL;
+	req->out = calloc(max ? max : 1, sizeof(*req->out));
+	if (req->out == NULL) {
+		free(req);
+		return NULL;
+	}
+	req->max = max;
+	return req;
+}
+
+void conn_dump_request_free(struct conn_dump_request *req)
+{
+	if (req == NULL)
+		return;
+	free(req->out);
+	free(req);
+}
+
+uint32_t conn_dump_positions(const struct lb_worker *w)
+{
+	return w->flows->capacity;
+}
+
+int conn_dump_collect(struct lb_worker *w, struct conn_dump_request *req, uint32_t timeout_ms)
+{
+	uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz() / 1000 * timeout_ms;
+
 	req->count = 0;
-	req->cursor = 0;
-	req->truncated = 0;
 	req->done = 0;
 	if (rte_ring_enqueue(w->requests, req) != 0)
-		return -1;
-	/* Workers loop continuously (idle ones wake every idle_sleep_us), so this ends promptly. */
+		return -EBUSY;
+	/* Workers loop continuously (idle ones wake every idle_sleep_us): normally a few loops. */
 	while (!__atomic_load_n(&req->done, __ATOMIC_ACQUIRE)) {
-		struct timespec ts = {0, 100000};
+		if (rte_rdtsc() > deadline) {
+			req->next_abandoned = abandoned;
+			abandoned = req;
+			return -ETIMEDOUT;
+		}
+		struct timespec ts = {0, 50000};
 		nanosleep(&ts, NULL);
 	}
 	return 0;
+}
+
+void conn_dump_reap(bool workers_stopped)
+{
+	struct conn_dump_request **p = &abandoned;
+
+	while (*p != NULL) {
+		struct conn_dump_request *req = *p;
+		if (workers_stopped || __atomic_load_n(&req->done, __ATOMIC_ACQUIRE)) {
+			*p = req->next_abandoned;
+			conn_dump_request_free(req);
+		} else {
+			p = &req->next_abandoned;
+		}
+	}
 }

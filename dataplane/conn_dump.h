@@ -1,11 +1,13 @@
 /*
  * Connection listings without touching a worker's flow table from another lcore: the control
- * lcore posts a request on the worker's ring, the worker fills it in bounded slices from its own
- * loop, then sets `done`.
+ * lcore posts a request for a range of flow-table positions on the worker's ring, the worker
+ * fills it in bounded slices from its own loop, then sets `done`. The control side waits with
+ * a deadline; a request the worker has not finished by then stays the worker's until it is.
  */
 #ifndef DPDK_LB_CONN_DUMP_H
 #define DPDK_LB_CONN_DUMP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "flow_table.h"
@@ -22,19 +24,47 @@ struct conn_dump_entry {
 	struct flow_key reply_key;
 };
 
+/* Which connections a dump returns; zero fields match everything. */
+struct conn_dump_filter {
+	uint8_t proto;    /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t vip_family, client_family; /* AF_INET / AF_INET6 when that address is set */
+	uint16_t vport;   /* network order */
+	uint8_t vip[16];
+	uint8_t client[16];
+};
+
 struct conn_dump_request {
 	struct conn_dump_entry *out;
 	uint32_t max;
 	uint32_t count;
-	uint32_t cursor;   /* next flow-table position to visit */
-	uint32_t truncated;
-	int done;          /* set by the worker (release) when complete */
+	uint32_t cursor; /* in: the first position to visit; out: where to resume */
+	uint32_t end;    /* positions before this one are visited (clamped to the table) */
+	struct conn_dump_filter filter;
+	int done; /* set by the worker (release) when complete */
+	struct conn_dump_request *next_abandoned;
 };
 
 /* Worker side: advances the request at the head of w->requests by a bounded slice. */
 void conn_dump_worker_step(struct lb_worker *w);
 
-/* Control side: dumps up to req->max flows of worker w into req->out; 0, or -1 (ring full). */
-int conn_dump_collect(struct lb_worker *w, struct conn_dump_request *req);
+/* A request with room for max entries; NULL out of memory. */
+struct conn_dump_request *conn_dump_request_new(uint32_t max);
+
+/* Frees a request no worker holds (NULL-safe). */
+void conn_dump_request_free(struct conn_dump_request *req);
+
+/* Flow-table positions of worker w (a dump's cursor runs from 0 to this). */
+uint32_t conn_dump_positions(const struct lb_worker *w);
+
+/*
+ * Control side: has worker w fill req (out, max, cursor, end, filter set) and waits at most
+ * timeout_ms. 0 when done; -EBUSY when the worker's request ring is full; -ETIMEDOUT when the
+ * worker did not finish in time: req then belongs to this module, which frees it once the
+ * worker is done with it (conn_dump_reap), and the caller must forget it.
+ */
+int conn_dump_collect(struct lb_worker *w, struct conn_dump_request *req, uint32_t timeout_ms);
+
+/* Frees the timed-out requests the workers have finished; all of them when workers_stopped. */
+void conn_dump_reap(bool workers_stopped);
 
 #endif

@@ -58,6 +58,7 @@ void lb_config_init_defaults(struct lb_config *c)
 	snprintf(c->rpc_socket, sizeof(c->rpc_socket), "%s", DEFAULT_RPC_SOCKET);
 	c->rpc_max_request_bytes = 1u << 20;
 	c->rpc_max_clients = 64;
+	c->rpc_idle_timeout_s = 60;
 	c->flow_capacity = 262144;
 	c->mbufs = 16383;
 	c->rx_descriptors = 1024;
@@ -99,7 +100,8 @@ static int parse_eal(const json_t *v, struct lb_config *c, char *err, size_t err
 
 static int parse_rpc(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"socket", "max_request_bytes", "max_clients", NULL};
+	static const char *const keys[] = {"socket", "max_request_bytes", "max_clients",
+					   "idle_timeout_s", NULL};
 	json_t *s;
 
 	if (!json_is_object(v))
@@ -116,7 +118,9 @@ static int parse_rpc(const json_t *v, struct lb_config *c, char *err, size_t err
 	}
 	if (lb_json_get_uint(v, "max_request_bytes", "rpc", 1024, 1u << 30,
 			     &c->rpc_max_request_bytes, err, errlen) != 0 ||
-	    lb_json_get_uint(v, "max_clients", "rpc", 1, 4096, &c->rpc_max_clients, err, errlen))
+	    lb_json_get_uint(v, "max_clients", "rpc", 1, 4096, &c->rpc_max_clients, err, errlen) ||
+	    lb_json_get_uint(v, "idle_timeout_s", "rpc", 1, 86400, &c->rpc_idle_timeout_s, err,
+			     errlen))
 		return -1;
 	return 0;
 }
@@ -369,9 +373,10 @@ json_t *lb_config_to_json(const struct lb_config *c)
 		json_array_append_new(eal, json_string(c->eal_argv[i]));
 	json_object_set_new(root, "eal", eal);
 	json_object_set_new(root, "rpc",
-			    json_pack("{s:s, s:I, s:I}", "socket", c->rpc_socket, "max_request_bytes",
+			    json_pack("{s:s, s:I, s:I, s:I}", "socket", c->rpc_socket, "max_request_bytes",
 				      (json_int_t)c->rpc_max_request_bytes, "max_clients",
-				      (json_int_t)c->rpc_max_clients));
+				      (json_int_t)c->rpc_max_clients, "idle_timeout_s",
+				      (json_int_t)c->rpc_idle_timeout_s));
 	for (size_t i = 0; i < N_DATAPLANE_KEYS; i++)
 		json_object_set_new(dp, dataplane_keys[i].key,
 				    json_integer(*(const uint32_t *)((const char *)c +

@@ -95,6 +95,7 @@ struct lb_config {
 	char rpc_socket[LB_SOCKET_PATH_LEN];
 	uint32_t rpc_max_request_bytes;
 	uint32_t rpc_max_clients;
+	uint32_t rpc_idle_timeout_s; /* a connection quiet this long is closed */
 
 	uint32_t flow_capacity;
 	uint32_t mbufs;

@@ -213,6 +213,42 @@ int cmd_stats(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+/* What conn.list returns without a limit; the CLI shows as many. */
+#define CLI_CONNS_DEFAULT_LIMIT 1000
+
+/*
+ * conn.list answers in pages (a page may stop short of its limit to bound the daemon's work):
+ * follows the cursor until want connections are in result or none remain. 0, or 1 after the
+ * failed call printed its error.
+ */
+static int fetch_more_conns(struct cli_ctx *ctx, json_t *result, long long want)
+{
+	json_t *conns = json_object_get(result, "connections");
+
+	while (json_is_string(json_object_get(result, "cursor")) && json_is_array(conns) &&
+	       (long long)json_array_size(conns) < want) {
+		json_t *page, *params = json_pack(
+			"{s:I, s:O}", "limit", (json_int_t)(want - (long long)json_array_size(conns)),
+			"cursor", json_object_get(result, "cursor"));
+		if (cli_rpc_call(ctx, "conn.list", params, &page) != 0)
+			return 1;
+		json_t *more = json_object_get(page, "connections");
+		json_t *next = json_object_get(page, "cursor");
+		if (json_is_array(more))
+			json_array_extend(conns, more);
+		/* A page without a new cursor ends the listing (a cursor that does not move would
+		 * never end it). */
+		bool moved = json_is_string(next) &&
+			     !json_equal(next, json_object_get(result, "cursor"));
+		json_object_set_new(result, "cursor", moved ? json_incref(next) : json_null());
+		json_object_set(result, "truncated",
+				json_is_string(json_object_get(result, "cursor")) ? json_true()
+										  : json_false());
+		json_decref(page);
+	}
+	return 0;
+}
+
 int cmd_conns(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_option opts[] = {{"limit", 0, true, OPT_LIMIT},
@@ -232,6 +268,10 @@ int cmd_conns(struct cli_ctx *ctx, int argc, char **argv)
 		params = json_pack("{s:I}", "limit", (json_int_t)o.limit);
 	if (cli_rpc_call(ctx, "conn.list", params, &result) != 0)
 		return CLI_EXIT_FAILURE;
+	if (fetch_more_conns(ctx, result, o.has_limit ? o.limit : CLI_CONNS_DEFAULT_LIMIT) != 0) {
+		json_decref(result);
+		return CLI_EXIT_FAILURE;
+	}
 	if (ctx->json) {
 		cli_print_json(result);
 	} else {

@@ -106,6 +106,10 @@ static int wait_ready(const struct rpc_call *c, short events, const char *what)
 	}
 }
 
+/*
+ * Sends the request; 0, 1 when the daemon closed the connection first (it may have said why:
+ * read its answer), or -1 after printing the error.
+ */
 static int send_all(const struct rpc_call *c, const char *data, size_t len)
 {
 	while (len > 0) {
@@ -122,6 +126,8 @@ static int send_all(const struct rpc_call *c, const char *data, size_t len)
 				return -1;
 			continue;
 		}
+		if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+			return 1;
 		call_error(c, "sending to %s: %s", strerror(errno));
 		return -1;
 	}
@@ -272,7 +278,9 @@ int cli_rpc_call(const struct cli_ctx *ctx, const char *method, json_t *params, 
 	/* One deadline for the whole exchange, so --timeout bounds what the user waits. */
 	if (ctx->timeout_ms > 0)
 		c.deadline_ms = now_ms() + ctx->timeout_ms;
-	if (connect_socket(&c) == 0 && send_all(&c, text, text_len) == 0) {
+	/* A daemon that refuses the connection answers with an error line and closes, perhaps
+	 * before the request is sent: its answer is read and shown either way. */
+	if (connect_socket(&c) == 0 && send_all(&c, text, text_len) >= 0) {
 		line = read_line(&c, &line_len);
 		if (line != NULL)
 			rc = take_result(&c, line, line_len, result);

@@ -453,6 +453,50 @@ def test_conns_truncated_note_on_stderr(daemon):
     assert "params" not in daemon.requests[0]
 
 
+def test_conns_follows_the_cursor(daemon):
+    """A page may stop short of its limit; the CLI asks for the rest with the cursor."""
+    pages = {None: (CONNS["connections"][:1], "0:10"), "0:10": ([], "1:0"),
+             "1:0": (CONNS["connections"][1:], None)}
+
+    def page(req):
+        got, cursor = pages[req.get("params", {}).get("cursor")]
+        result = {"connections": got, "truncated": cursor is not None, "cursor": cursor}
+        return json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": result}).encode() + b"\n"
+    daemon.answers["conn.list"] = page
+    r = run("conns", "--limit", "5", daemon=daemon)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 4 and "only the first" not in r.stderr
+    assert [q.get("params") for q in daemon.requests] == [
+        {"limit": 5}, {"limit": 4, "cursor": "0:10"}, {"limit": 4, "cursor": "1:0"}]
+
+
+def test_refusal_before_the_request_shows_the_daemons_message(tmp_path):
+    """A daemon with every slot busy answers and closes before reading the request: the CLI
+    must show that answer, not the EPIPE its send then gets."""
+    path = str(tmp_path / "busy.sock")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(8)
+    line = json.dumps({"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32003, "message": "too many clients: all rpc.max_clients (64) busy"}}).encode()
+
+    def refuse():
+        conn, _ = srv.accept()
+        conn.sendall(line + b"\n")
+        conn.close()
+    t = threading.Thread(target=refuse, daemon=True)
+    t.start()
+    try:
+        # A long request makes it likely that the send is still going when the daemon closes.
+        r = run("-s", path, "service", "add", "tcp", "10.0.0.100:80", "--scheduler", "x" * 100000)
+    finally:
+        t.join(5)
+        srv.close()
+    assert r.returncode != 0
+    assert "too many clients" in r.stderr and "-32003" in r.stderr, r.stderr
+    assert "Broken pipe" not in r.stderr
+
+
 def test_info(daemon):
     daemon.answers["system.info"] = INFO
     r = run("info", daemon=daemon)

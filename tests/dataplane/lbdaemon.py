@@ -91,7 +91,9 @@ class PcapDaemon:
             "dataplane": {"flow_capacity": 4096, "mbufs": 4095, "max_reals": 64, "max_services": 16,
                           "idle_sleep_us": 200},
         }
-        cfg.update(config_extra)
+        extra = dict(config_extra)
+        cfg["rpc"].update(extra.pop("rpc", {}))  # the socket stays in this run's directory
+        cfg.update(extra)
         self.config_path = os.path.join(self.dir, "config.json")
         with open(self.config_path, "w") as f:
             json.dump(cfg, f)

@@ -2,8 +2,8 @@
  * Fuzz target for lib/jsonrpc and lib/line_buffer: the input is a byte stream as an RPC client
  * would send it. The first byte picks the line length cap and how the stream is cut into
  * reads; the rest goes through line_buffer in those reads, and every line through
- * jsonrpc_parse_request and back out as a reply line, as the RPC server does. The lines
- * line_buffer yields are checked against a simple model of the framing.
+ * jsonrpc_parse_message (requests and batches) and back out as reply lines, as the RPC server
+ * does. The lines line_buffer yields are checked against a simple model of the framing.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,18 +41,17 @@ static void check_reply(json_t *reply)
 	json_decref(reply);
 }
 
-/* Handles one request line the way control/rpc_server.c does. */
-static void handle_line(const char *line, size_t len)
+/* Checks call i of a parsed message the way control/rpc_server.c answers it. */
+static void handle_call(const struct jsonrpc_message *m, size_t i)
 {
 	struct jsonrpc_request req;
 	json_t *id = NULL;
 	char msg[256];
-	int code = jsonrpc_parse_request(line, len, &req, &id, msg, sizeof(msg));
+	int code = jsonrpc_message_request(m, i, &req, &id, msg, sizeof(msg));
 
 	FUZZ_CHECK(id != NULL);
 	if (code != 0) {
-		FUZZ_CHECK(code == JSONRPC_PARSE_ERROR || code == JSONRPC_INVALID_REQUEST ||
-			   code == JSONRPC_INVALID_PARAMS);
+		FUZZ_CHECK(code == JSONRPC_INVALID_REQUEST || code == JSONRPC_INVALID_PARAMS);
 		FUZZ_CHECK(req.root == NULL);
 		FUZZ_CHECK(json_is_null(id) || json_is_string(id) || json_is_integer(id));
 		FUZZ_CHECK(memchr(msg, '\0', sizeof(msg)) != NULL && msg[0] != '\0');
@@ -72,6 +71,29 @@ static void handle_line(const char *line, size_t len)
 	}
 	jsonrpc_request_free(&req);
 	FUZZ_CHECK(req.root == NULL);
+}
+
+/* Handles one line, a request or a batch, the way control/rpc_server.c does. */
+static void handle_line(const char *line, size_t len)
+{
+	struct jsonrpc_message m;
+	char msg[256];
+	int code = jsonrpc_parse_message(line, len, JSONRPC_MAX_BATCH, &m, msg, sizeof(msg));
+
+	if (code != 0) {
+		FUZZ_CHECK(code == JSONRPC_PARSE_ERROR || code == JSONRPC_INVALID_REQUEST);
+		FUZZ_CHECK(m.root == NULL);
+		FUZZ_CHECK(memchr(msg, '\0', sizeof(msg)) != NULL && msg[0] != '\0');
+		check_reply(jsonrpc_error(NULL, code, msg));
+		return;
+	}
+	size_t n = jsonrpc_message_calls(&m);
+	FUZZ_CHECK(n >= 1 && n <= JSONRPC_MAX_BATCH);
+	FUZZ_CHECK(m.batch == json_is_array(m.root));
+	for (size_t i = 0; i < n; i++)
+		handle_call(&m, i);
+	jsonrpc_message_free(&m);
+	FUZZ_CHECK(m.root == NULL);
 }
 
 /* The framing model: the raw length (without '\n') of the line starting at `start`. */

@@ -154,6 +154,13 @@ RPC = {
         '{"jsonrpc":"2.0","id":{},"method":"x"}',
         '{"jsonrpc":"2.0","id":null,"method":"x"}',
     ]) + "\n",
+    "batch.txt": "\x10" + "\n".join([
+        "[" + ",".join([rpc("system.info", None, 1), rpc("stats.get", None, None), "7",
+                        rpc("no.such", {}, "b")]) + "]",
+        "[" + rpc("x", None, None) + "]",
+        "[]",
+        "[" + ",".join(["1"] * 300) + "]",
+    ]) + "\n",
     "long_line.txt": "\x01" + rpc("service.add", dict(KEY, scheduler="x" * 200)) + "\n" + rpc("a") + "\n",
     "partial.txt": "\x10" + rpc("service.list") + "\n" + rpc("service.list")[:20],
     # 0x0b: a 100000-byte cap and 13-byte reads, so the buffer has to grow for this line

@@ -20,7 +20,7 @@
 static const char defaults_doc[] =
 	"{\"eal\": [],"
 	" \"rpc\": {\"socket\": \"/run/dpdk-lb/dpdk-lb.sock\", \"max_request_bytes\": 1048576,"
-	"         \"max_clients\": 64},"
+	"         \"max_clients\": 64, \"idle_timeout_s\": 60},"
 	" \"dataplane\": {\"flow_capacity\": 262144, \"mbufs\": 16383, \"rx_descriptors\": 1024,"
 	"               \"tx_descriptors\": 1024, \"idle_sleep_us\": 0, \"max_services\": 1024,"
 	"               \"max_reals\": 8192, \"persistence_capacity\": 65536,"
@@ -39,7 +39,7 @@ static const char defaults_doc[] =
 static const char full_doc[] =
 	"{\"eal\": [\"-l\", \"0-1\", \"--vdev=net_tap0,iface=lb0\", \"--no-pci\"],"
 	" \"rpc\": {\"socket\": \"/tmp/lb-test.sock\", \"max_request_bytes\": 65536,"
-	"         \"max_clients\": 8},"
+	"         \"max_clients\": 8, \"idle_timeout_s\": 5},"
 	" \"dataplane\": {\"flow_capacity\": 4096, \"mbufs\": 8191, \"rx_descriptors\": 512,"
 	"               \"tx_descriptors\": 256, \"idle_sleep_us\": 100, \"max_services\": 16,"
 	"               \"max_reals\": 64, \"persistence_capacity\": 2048,"
@@ -473,6 +473,7 @@ static void test_error_dataplane_bounds(void **state)
 	expect_error("{\"dataplane\": {\"rx_descriptors\": 32769}}", "dataplane.rx_descriptors");
 	expect_error("{\"dataplane\": {\"max_services\": 0}}", "dataplane.max_services");
 	expect_error("{\"rpc\": {\"max_clients\": 0}}", "rpc.max_clients");
+	expect_error("{\"rpc\": {\"idle_timeout_s\": 0}}", "rpc.idle_timeout_s");
 	expect_error("{\"rpc\": {\"socket\": \"\"}}", "rpc.socket");
 	expect_error("{\"timeouts\": {\"tcp\": 0}}", "timeouts.tcp");
 	expect_error("{\"neighbours\": {\"refresh\": 0}}", "neighbours.refresh");

@@ -159,6 +159,84 @@ static void test_batch_and_non_objects(void **state)
 	expect_error("[]", JSONRPC_INVALID_REQUEST, NULL);
 }
 
+static int parse_message(const char *line, size_t max_batch, struct jsonrpc_message *m,
+			 char *msg, size_t msglen)
+{
+	return jsonrpc_parse_message(line, strlen(line), max_batch, m, msg, msglen);
+}
+
+static void test_batch_framing(void **state)
+{
+	struct jsonrpc_message m;
+	struct jsonrpc_request req;
+	json_t *id;
+	char msg[256];
+
+	(void)state;
+	/* a single object is a message of one call */
+	assert_int_equal(parse_message("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\"}", 4, &m,
+				       msg, sizeof(msg)), 0);
+	assert_false(m.batch);
+	assert_int_equal(jsonrpc_message_calls(&m), 1);
+	assert_int_equal(jsonrpc_message_request(&m, 0, &req, &id, msg, sizeof(msg)), 0);
+	assert_string_equal(req.method, "x");
+	jsonrpc_message_free(&m);
+	/* the request holds its own reference: still valid after the message is gone */
+	assert_int_equal(json_integer_value(req.id), 1);
+	jsonrpc_request_free(&req);
+	json_decref(id);
+
+	/* a batch: every member validated on its own, a bad member does not spoil the others */
+	assert_int_equal(parse_message("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a\"}, 7,"
+				       " {\"jsonrpc\":\"2.0\",\"method\":\"n\"},"
+				       " {\"jsonrpc\":\"1.0\",\"id\":\"q\",\"method\":\"b\"}]",
+				       4, &m, msg, sizeof(msg)),
+			 0);
+	assert_true(m.batch);
+	assert_int_equal(jsonrpc_message_calls(&m), 4);
+	assert_int_equal(jsonrpc_message_request(&m, 0, &req, &id, msg, sizeof(msg)), 0);
+	assert_string_equal(req.method, "a");
+	jsonrpc_request_free(&req);
+	json_decref(id);
+	assert_int_equal(jsonrpc_message_request(&m, 1, &req, &id, msg, sizeof(msg)),
+			 JSONRPC_INVALID_REQUEST);
+	assert_null(req.root);
+	assert_true(json_is_null(id));
+	assert_int_equal(jsonrpc_message_request(&m, 2, &req, &id, msg, sizeof(msg)), 0);
+	assert_null(req.id); /* a notification */
+	assert_true(json_is_object(req.params));
+	jsonrpc_request_free(&req);
+	assert_int_equal(jsonrpc_message_request(&m, 3, &req, &id, msg, sizeof(msg)),
+			 JSONRPC_INVALID_REQUEST);
+	assert_string_equal(json_string_value(id), "q");
+	json_decref(id);
+	jsonrpc_message_free(&m);
+	assert_null(m.root);
+}
+
+static void test_batch_limits(void **state)
+{
+	struct jsonrpc_message m;
+	char msg[256];
+
+	(void)state;
+	assert_int_equal(parse_message("[]", 4, &m, msg, sizeof(msg)), JSONRPC_INVALID_REQUEST);
+	assert_non_null(strstr(msg, "empty batch"));
+	assert_null(m.root);
+	assert_int_equal(parse_message(" [1,2,3] ", 3, &m, msg, sizeof(msg)), 0);
+	jsonrpc_message_free(&m);
+	assert_int_equal(parse_message("[1,2,3,4]", 3, &m, msg, sizeof(msg)),
+			 JSONRPC_INVALID_REQUEST);
+	assert_non_null(strstr(msg, "limit of 3"));
+	assert_null(m.root);
+	assert_int_equal(parse_message("[{\"a\":1}", 3, &m, msg, sizeof(msg)), JSONRPC_PARSE_ERROR);
+	assert_null(m.root);
+	/* a scalar is a message whose one call is invalid, as the specification answers it */
+	assert_int_equal(parse_message("5", 3, &m, msg, sizeof(msg)), 0);
+	assert_false(m.batch);
+	jsonrpc_message_free(&m);
+}
+
 static void test_id_for_error_replies(void **state)
 {
 	(void)state;
@@ -331,6 +409,8 @@ int main(void)
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_not_json),
 		cmocka_unit_test(test_batch_and_non_objects),
+		cmocka_unit_test(test_batch_framing),
+		cmocka_unit_test(test_batch_limits),
 		cmocka_unit_test(test_id_for_error_replies),
 		cmocka_unit_test(test_id_outlives_request),
 		cmocka_unit_test(test_failed_parse_leaves_no_dangling_pointers),
