@@ -5,6 +5,7 @@
 #include <rte_ring.h>
 
 #include "config_store.h"
+#include "exception.h"
 #include "lb_runtime.h"
 #include "neigh.h"
 #include "rpc_server.h"
@@ -36,7 +37,7 @@ static void drain_worker_rings(uint64_t now)
 			struct rte_mbuf *m = objs[i];
 			neigh_table_learn(lb_rt.neigh, rte_pktmbuf_mtod(m, const uint8_t *),
 					  rte_pktmbuf_data_len(m), now);
-			rte_pktmbuf_free(m);
+			exception_neighbour_frame(m, now);
 		}
 	}
 }
@@ -50,6 +51,7 @@ void control_run(void)
 		rpc_server_poll(rpc, 5);
 		uint64_t now = rte_rdtsc();
 		drain_worker_rings(now);
+		exception_poll(now);
 		if (now >= next_load) {
 			stats_update_load_board();
 			next_load = now + LOAD_BOARD_PERIOD_MS * ms;
