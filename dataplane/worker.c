@@ -540,18 +540,15 @@ static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, stru
 }
 
 /*
- * ICMP to the port's own address that the dataplane does not answer itself (it answers echo
- * requests and neighbour solicitations): echo replies and errors for the kernel's sockets.
+ * ICMP or ICMPv6 to the port's own address that the dataplane does not answer itself (it
+ * answers echo requests and neighbour solicitations): echo replies and errors for the kernel.
  */
 static inline bool icmp_for_kernel(const struct rte_mbuf *m, const struct pkt_info *info)
 {
-	if (info->proto == IPPROTO_ICMP) {
-		if (info->icmp_type == PKT_ICMP_ECHO_REQUEST)
-			return false;
-	} else if (info->proto != PKT_IPPROTO_ICMPV6 || info->icmp_type == PKT_ICMP6_ECHO_REQUEST ||
-		   info->icmp_type == PKT_ICMP6_NS) {
+	if (info->proto == IPPROTO_ICMP ? info->icmp_type == PKT_ICMP_ECHO_REQUEST
+					: info->icmp_type == PKT_ICMP6_ECHO_REQUEST ||
+						  info->icmp_type == PKT_ICMP6_NS)
 		return false;
-	}
 	struct lb_addr dst = pkt_dst_addr(info);
 	return exception_is_port_address(m->port, &dst);
 }
@@ -615,15 +612,15 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		case PKT_PARSE_IPV6:
 			break;
 		}
-		if (p->info.proto == PKT_IPPROTO_ICMPV6 && p->info.icmp_type == PKT_ICMP6_NA) {
-			neighbour_frame(w, m);
-			continue;
-		}
-		if (icmp_for_kernel(m, &p->info)) {
-			exception_to_kernel(w, m, now, LB_DROP_ICMP_OTHER);
-			continue;
-		}
 		if (p->info.proto == IPPROTO_ICMP || p->info.proto == PKT_IPPROTO_ICMPV6) {
+			if (p->info.proto == PKT_IPPROTO_ICMPV6 && p->info.icmp_type == PKT_ICMP6_NA) {
+				neighbour_frame(w, m);
+				continue;
+			}
+			if (icmp_for_kernel(m, &p->info)) {
+				exception_to_kernel(w, m, now, LB_DROP_ICMP_OTHER);
+				continue;
+			}
 			/* Keep order with the client packets before it (a SYN, then its error). */
 			/* pend[n_pend], this packet's slot, is not touched by the flush */
 			handle_ipv4_burst(w, snap, pend, n_pend, now);
