@@ -2,9 +2,10 @@
 its own (its kernel interface and addresses never touch the host's): every received frame is
 transmitted or counted; traffic to the port's own addresses reaches the kernel interface within
 exception.rx_pps; neighbour frames are counted (neighbour_frames) with or without one."""
-import os
+import json
 import shutil
 import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -76,8 +77,10 @@ FRAMES = [
 
 
 @pytest.fixture
-def netns_daemon(tmp_path):
-    """Factory: a pcap daemon inside a fresh network namespace; both go away after the test."""
+def netns_daemon(tmp_path, monkeypatch):
+    """Factory: a pcap daemon inside a fresh network namespace; both go away after the test
+    (the daemon's directory under tmp_path, so even one that failed to start leaves none)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     ns = f"dlbx{uuid.uuid4().hex[:8]}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
@@ -164,7 +167,6 @@ def test_kernel_interface_gets_port_mac_addresses_and_mtu(netns_daemon):
     settled(d, 1)
     show = subprocess.run(["ip", "-n", ns, "-j", "addr", "show", "dlb-ext.0"], capture_output=True,
                           text=True, check=True).stdout
-    import json
     link = json.loads(show)[0]
     assert link["address"] == PORT_MAC and link["mtu"] == 1400 and "UP" in link["flags"]
     addrs = {(a["local"], a["prefixlen"]) for a in link["addr_info"]}
@@ -192,3 +194,12 @@ def test_without_kernel_interface_frames_are_still_counted(netns_daemon):
     assert dp["drop_reasons"]["not_vip"] == expected("not_vip") + expected("kernel") - 2
     links = subprocess.run(["ip", "-n", ns, "-o", "link"], capture_output=True, text=True).stdout
     assert "dlb0" not in links
+
+
+def test_a_taken_interface_name_is_refused_clearly(netns_daemon):
+    ns, start = netns_daemon
+    subprocess.run(["ip", "-n", ns, "link", "add", "dlb0", "type", "bridge"], check=True)
+    with pytest.raises(AssertionError) as e:
+        start([v4(ICMP(type=8))], config())
+    msg = str(e.value)
+    assert "ports[0].kernel_interface: cannot create \"dlb0\"" in msg, msg
