@@ -13,6 +13,7 @@
 #include "conn_dump.h"
 #include "event_loop.h"
 #include "lb_log.h"
+#include "exception.h"
 #include "lb_runtime.h"
 #include "neigh.h"
 #include "rpc_server.h"
@@ -37,7 +38,8 @@ static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer, prob
 static uint64_t late_samples[LATENESS_SAMPLES];
 static uint64_t n_late_samples;
 
-/* ARP frames workers passed up feed the neighbour table; connection events go to their readers. */
+/* Every millisecond: ARP/ND frames from the workers feed the neighbour table (and the kernel),
+ * connection events go to their readers, and the exception path moves frames both ways. */
 static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 {
 	void *objs[32];
@@ -52,10 +54,13 @@ static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t l
 			struct rte_mbuf *m = objs[i];
 			neigh_table_learn(lb_rt.neigh, rte_pktmbuf_mtod(m, const uint8_t *),
 					  rte_pktmbuf_data_len(m), now);
-			rte_pktmbuf_free(m);
+			exception_neighbour_frame(m, now);
 		}
 	}
 	(void)conn_event_feed_poll(CONN_EVENTS_PER_TURN);
+	/* The exception path both ways: frames for the kernel out of the workers' rings, and what
+	 * the kernel sent on its interfaces (at most a millisecond late). */
+	exception_poll(now);
 }
 
 static void update_load_board(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)

@@ -59,7 +59,8 @@ static const struct {
 	COUNTER(handoffs),	    COUNTER(icmp_echo_replies),	  COUNTER(nd_advertisements),
 	COUNTER(icmp_errors_relayed), COUNTER(icmp_frag_needed_sent), COUNTER(toa_added),
 	COUNTER(toa_no_room),	    COUNTER(fragments_received),  COUNTER(datagrams_reassembled),
-	COUNTER(fragments_sent),
+	COUNTER(fragments_sent),    COUNTER(neighbour_frames),	  COUNTER(exception_rx),
+	COUNTER(exception_tx),	    COUNTER(exception_dropped),
 };
 #undef COUNTER
 

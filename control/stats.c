@@ -88,8 +88,10 @@ void stats_workers(struct lb_worker_stats *out)
 	uint64_t *sum = (uint64_t *)out;
 
 	memset(out, 0, sizeof(*out));
-	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
-		const uint64_t *c = (const uint64_t *)lb_rt.workers[w]->stats;
+	/* the workers' blocks, then the control lcore's own (exception path) */
+	for (uint16_t w = 0; w <= lb_rt.n_workers; w++) {
+		const uint64_t *c = (const uint64_t *)(w < lb_rt.n_workers ? lb_rt.workers[w]->stats
+									   : &lb_rt.control_stats);
 		for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
 			sum[i] += __atomic_load_n(&c[i], __ATOMIC_RELAXED);
 	}

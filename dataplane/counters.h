@@ -50,6 +50,10 @@ struct lb_worker_stats {
 	uint64_t datagrams_reassembled;
 	uint64_t fragments_sent;    /* made when a packet left larger than the port MTU */
 	uint64_t conn_events_lost;  /* connection events dropped: the event ring was full */
+	uint64_t neighbour_frames;  /* ARP / neighbour advertisements given to the neighbour table */
+	uint64_t exception_rx;      /* frames handed to a kernel interface (exception.h) */
+	uint64_t exception_tx;      /* frames the kernel sent, queued on their port */
+	uint64_t exception_dropped; /* either way: over the rate limit, or a ring/interface full */
 	uint64_t drops[LB_DROP_REASON_COUNT];
 } __rte_cache_aligned;
 

@@ -2,8 +2,8 @@
  * ICMP and ICMPv6 on the dataplane: echo requests to a VIP, a local address or a port address
  * are answered in place, as are IPv6 neighbour solicitations for them; errors that quote a
  * packet of a known connection are delivered to the side that sent it, translated for
- * nat/fnat; everything else is dropped and counted (neighbour advertisements go to the control
- * lcore, which resolves real servers).
+ * nat/fnat; everything else is dropped and counted. (Neighbour advertisements never get here:
+ * the worker hands them to the neighbour table; ICMP for the kernel goes to exception.h.)
  */
 #include <rte_ether.h>
 
@@ -230,12 +230,6 @@ void icmp_handle(struct lb_worker *w, const struct lb_snapshot *snap, struct rte
 	}
 	if (v6 && info->icmp_type == PKT_ICMP6_NS) {
 		neighbour_advertise(w, snap, m, info);
-		return;
-	}
-	if (v6 && info->icmp_type == PKT_ICMP6_NA) {
-		/* Real servers' answers feed the control lcore's neighbour table, as ARP does. */
-		if (rte_ring_enqueue(w->to_control, m) != 0)
-			drop(w, m, LB_DROP_CONTROL_RING_FULL);
 		return;
 	}
 	/* Errors are short; a reassembled one would need its checksum summed over segments. */

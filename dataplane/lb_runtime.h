@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "counters.h"
+#include "token_bucket.h"
 
 #define LB_MAX_WORKERS 16
 #define LB_MAX_PORTS 8
@@ -39,6 +40,8 @@ struct lb_port {
 	struct lb_addr address6; /* its IPv6 address (ports[].address6), for dual-stack ports */
 	uint8_t prefix_len6;
 	uint16_t mtu; /* IP MTU (ports[].mtu) */
+	bool has_kernel_if;     /* an exception-path interface (exception.h) exists */
+	uint16_t kernel_port_id; /* its ethdev port (net_tap), touched by the control lcore only */
 	char name[64];
 };
 
@@ -57,6 +60,8 @@ struct lb_worker {
 	struct rte_ring *handoff;      /* packets of flows this worker owns, from other workers */
 	struct rte_ring *icmp_walk;    /* ICMP errors looking for their dr/tun flow: {mbuf, hops} */
 	struct rte_ring *events;       /* connection events (conn_events.h); NULL = turned off */
+	struct rte_ring *to_kernel;    /* frames for the kernel interfaces (worker -> control) */
+	struct lb_token_bucket exception_rx; /* this worker's share of exception.rx_pps */
 	uint32_t fnat_cursor;          /* next candidate in this worker's slice of local ports */
 	uint16_t ip_id;                /* IPv4 id of packets this worker originates */
 	uint32_t frag6_id;             /* low 24 bits of IPv6 fragment ids this worker makes */
@@ -98,6 +103,9 @@ struct lb_runtime {
 	uint64_t last_build_ns;   /* building the last published snapshot */
 	uint64_t last_publish_ns; /* pointer swap + RCU grace period + freeing the old one */
 	uint64_t flow_table_bytes; /* heap bytes taken by all workers' flow tables */
+
+	/* counters the control lcore writes (exception path), summed with the workers' */
+	struct lb_worker_stats control_stats;
 
 	struct lb_load_board load;
 	struct neigh_table *neigh;

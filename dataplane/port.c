@@ -5,6 +5,7 @@
 
 #include <rte_ethdev.h>
 
+#include "exception.h"
 #include "lb_runtime.h"
 
 static int port_init_one(uint16_t port_id, const struct lb_config *cfg, uint16_t n_workers,
@@ -90,11 +91,13 @@ int ports_init(const struct lb_config *cfg, uint16_t n_workers, char *err, size_
 	for (uint16_t p = 0; p < n; p++)
 		if (port_init_one(p, cfg, n_workers, err, errlen) != 0)
 			return -1;
-	return 0;
+	/* after the DPDK ports, so the taps' ethdev ids come after theirs */
+	return exception_init(cfg, err, errlen);
 }
 
 void ports_close(void)
 {
+	exception_close();
 	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
 		rte_eth_dev_stop(p);
 		rte_eth_dev_close(p);

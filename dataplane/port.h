@@ -6,10 +6,13 @@
 
 #include "config.h"
 
-/* Configures and starts every probed port for n_workers queues; 0, or -1 with err set. */
+/*
+ * Configures and starts every probed port for n_workers queues, then their kernel interfaces
+ * (exception.h); 0, or -1 with err set.
+ */
 int ports_init(const struct lb_config *cfg, uint16_t n_workers, char *err, size_t errlen);
 
-/* Stops and closes every port. */
+/* Stops and closes every port and kernel interface. */
 void ports_close(void);
 
 #endif

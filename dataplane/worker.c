@@ -17,6 +17,7 @@
 
 #include "conn_dump.h"
 #include "conn_events.h"
+#include "exception.h"
 #include "flow_table.h"
 #include "frag.h"
 #include "pmtu.h"
@@ -94,6 +95,18 @@ static void tx_flush(struct lb_worker *w)
 	}
 }
 
+/*
+ * ARP frames and neighbour advertisements go to the control lcore's neighbour table, which also
+ * passes those addressed to the port's own address on to its kernel interface.
+ */
+static void neighbour_frame(struct lb_worker *w, struct rte_mbuf *m)
+{
+	if (rte_ring_sp_enqueue(w->to_control, m) != 0)
+		drop(w, m, LB_DROP_CONTROL_RING_FULL);
+	else
+		LB_COUNTER_ADD(w->stats->neighbour_frames, 1);
+}
+
 /* Answers an ARP request for a VIP or the port's own address in place; other ARP goes up. */
 static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
 		       const struct pkt_info *info)
@@ -125,8 +138,7 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 		}
 	}
 	/* Replies (and requests from others) feed the control lcore's neighbour table. */
-	if (rte_ring_enqueue(w->to_control, m) != 0)
-		drop(w, m, LB_DROP_CONTROL_RING_FULL);
+	neighbour_frame(w, m);
 }
 
 static inline void flow_key_make(struct flow_key *k, const struct pkt_info *info)
@@ -547,11 +559,12 @@ static void handoff_flush(struct lb_worker *w, struct handoff_batch *hb)
 }
 
 /*
- * A TCP/UDP packet to no service: a reply of a nat or fnat connection, or not ours. Returns the
- * worker that owns it (this one included), or -1 after dropping it.
+ * A TCP/UDP packet to no service: a reply of a nat or fnat connection, the kernel's (to the
+ * port's address), or not ours. Returns the worker that owns it (this one included), or -1 once
+ * it was dropped or handed to the kernel.
  */
 static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
-		       const struct pkt_info *info)
+		       const struct pkt_info *info, uint64_t now)
 {
 	struct lb_addr src = pkt_src_addr(info), dst = pkt_dst_addr(info);
 
@@ -563,10 +576,29 @@ static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, stru
 		}
 		return owner;
 	}
+	/* The kernel's own connections and listeners (a nat reply goes to a client, not here). */
+	if (exception_is_port_address(m->port, &dst)) {
+		exception_to_kernel(w, m, now, LB_DROP_NOT_VIP);
+		return -1;
+	}
 	if (is_nat_real(snap, &src, info->proto, info->sport))
 		return owner_by_client(&dst, info->dport);
 	drop(w, m, LB_DROP_NOT_VIP);
 	return -1;
+}
+
+/*
+ * ICMP or ICMPv6 to the port's own address that the dataplane does not answer itself (it
+ * answers echo requests and neighbour solicitations): echo replies and errors for the kernel.
+ */
+static inline bool icmp_for_kernel(const struct rte_mbuf *m, const struct pkt_info *info)
+{
+	if (info->proto == IPPROTO_ICMP ? info->icmp_type == PKT_ICMP_ECHO_REQUEST
+					: info->icmp_type == PKT_ICMP6_ECHO_REQUEST ||
+						  info->icmp_type == PKT_ICMP6_NS)
+		return false;
+	struct lb_addr dst = pkt_dst_addr(info);
+	return exception_is_port_address(m->port, &dst);
 }
 
 /*
@@ -629,6 +661,14 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			break;
 		}
 		if (p->info.proto == IPPROTO_ICMP || p->info.proto == PKT_IPPROTO_ICMPV6) {
+			if (p->info.proto == PKT_IPPROTO_ICMPV6 && p->info.icmp_type == PKT_ICMP6_NA) {
+				neighbour_frame(w, m);
+				continue;
+			}
+			if (icmp_for_kernel(m, &p->info)) {
+				exception_to_kernel(w, m, now, LB_DROP_ICMP_OTHER);
+				continue;
+			}
 			/* Keep order with the client packets before it (a SYN, then its error). */
 			/* pend[n_pend], this packet's slot, is not touched by the flush */
 			handle_ipv4_burst(w, snap, pend, n_pend, now);
@@ -640,11 +680,14 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 				icmp_handle(w, snap, m, &p->info, now);
 			continue;
 		}
+		struct lb_addr dst = pkt_dst_addr(&p->info);
 		if (p->info.proto != IPPROTO_TCP && p->info.proto != IPPROTO_UDP) {
-			drop(w, m, LB_DROP_NOT_VIP);
+			if (exception_is_port_address(m->port, &dst))
+				exception_to_kernel(w, m, now, LB_DROP_NOT_VIP);
+			else
+				drop(w, m, LB_DROP_NOT_VIP);
 			continue;
 		}
-		struct lb_addr dst = pkt_dst_addr(&p->info);
 		snap_service_key_make(&key, &dst, p->info.proto, p->info.dport);
 		int64_t idx;
 		if (last_idx != -2 && snap_service_key_equal(&key, &last_key)) {
@@ -655,7 +698,7 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			last_idx = idx;
 		}
 		if (idx < 0) {
-			int owner = reply_owner(w, snap, m, &p->info);
+			int owner = reply_owner(w, snap, m, &p->info, now);
 			if (owner < 0)
 				continue;
 			if (may_steer && owner != w->index) {

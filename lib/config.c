@@ -73,6 +73,9 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->conn_event_ring = 16384;
 	c->fnat_port_min = 1024;
 	c->fnat_port_max = 65535;
+	c->exception_rx_pps = 20000;
+	c->exception_tx_pps = 20000;
+	c->exception_burst = 256;
 	c->neigh_refresh_s = 30;
 	c->neigh_timeout_s = 90;
 	lb_timeouts_default(&c->timeouts);
@@ -150,9 +153,39 @@ static int parse_dataplane(const json_t *v, struct lb_config *c, char *err, size
 	return 0;
 }
 
+/* ports[i].kernel_interface: an interface name, false for none; absent: "dlb<i>". */
+static int parse_kernel_interface(const json_t *v, struct lb_config *c, size_t i, const char *path,
+				  char *err, size_t errlen)
+{
+	char *name = c->ports[i].kernel_interface;
+
+	if (v == NULL) {
+		snprintf(name, LB_IFNAME_LEN, "dlb%u", (unsigned int)i);
+	} else if (json_is_false(v)) {
+		name[0] = '\0';
+	} else {
+		const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+		size_t len = s ? strlen(s) : 0;
+		bool ok = len > 0 && len < LB_IFNAME_LEN && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+		for (size_t k = 0; ok && k < len; k++)
+			ok = (s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') ||
+			     (s[k] >= '0' && s[k] <= '9') || s[k] == '-' || s[k] == '_' || s[k] == '.';
+		if (!ok)
+			return lb_err(err, errlen, "%s.kernel_interface: an interface name of 1-%d "
+				      "letters, digits, '-', '_' or '.', or false for none",
+				      path, LB_IFNAME_LEN - 1);
+		snprintf(name, LB_IFNAME_LEN, "%s", s);
+	}
+	for (size_t k = 0; name[0] != '\0' && k < i; k++)
+		if (strcmp(c->ports[k].kernel_interface, name) == 0)
+			return lb_err(err, errlen, "%s.kernel_interface: \"%s\" is ports[%zu]'s already",
+				      path, name, k);
+	return 0;
+}
+
 static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"address", "address6", "mtu", NULL};
+	static const char *const keys[] = {"address", "address6", "mtu", "kernel_interface", NULL};
 
 	if (!json_is_array(v))
 		return lb_err(err, errlen, "ports: must be an array");
@@ -190,8 +223,27 @@ static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t e
 		if (lb_json_get_uint(p, "mtu", path, 576, 9216, &mtu, err, errlen) != 0)
 			return -1;
 		c->ports[i].mtu = (uint16_t)mtu;
+		if (parse_kernel_interface(json_object_get(p, "kernel_interface"), c, i, path, err,
+					   errlen) != 0)
+			return -1;
 		c->n_ports = (uint32_t)(i + 1);
 	}
+	return 0;
+}
+
+static int parse_exception(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"rx_pps", "tx_pps", "burst", NULL};
+
+	if (!json_is_object(v))
+		return lb_err(err, errlen, "exception: must be an object");
+	if (lb_json_check_keys(v, "exception", keys, err, errlen) != 0 ||
+	    lb_json_get_uint(v, "rx_pps", "exception", 1, 10000000, &c->exception_rx_pps, err,
+			     errlen) != 0 ||
+	    lb_json_get_uint(v, "tx_pps", "exception", 1, 10000000, &c->exception_tx_pps, err,
+			     errlen) != 0 ||
+	    lb_json_get_uint(v, "burst", "exception", 1, 65536, &c->exception_burst, err, errlen))
+		return -1;
 	return 0;
 }
 
@@ -301,7 +353,7 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 {
 	/* "generation" is what config.get adds: informational, so its output loads as a file. */
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
-					   "timeouts", "ipvs", "services",  "generation", NULL};
+					   "timeouts", "ipvs", "services",  "exception", "generation", NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -318,6 +370,8 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = parse_dataplane(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "ports")) != NULL)
 		rc = parse_ports(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "exception")) != NULL)
+		rc = parse_exception(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "neighbours")) != NULL)
 		rc = parse_neighbours(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "timeouts")) != NULL)
@@ -392,9 +446,15 @@ json_t *lb_config_to_json(const struct lb_config *c)
 				 c->ports[i].prefix_len6);
 			json_object_set_new(po, "address6", json_string(buf));
 		}
+		const char *kif = c->ports[i].kernel_interface;
+		json_object_set_new(po, "kernel_interface", kif[0] ? json_string(kif) : json_false());
 		json_array_append_new(ports, po);
 	}
 	json_object_set_new(root, "ports", ports);
+	json_object_set_new(root, "exception",
+			    json_pack("{s:I, s:I, s:I}", "rx_pps", (json_int_t)c->exception_rx_pps,
+				      "tx_pps", (json_int_t)c->exception_tx_pps, "burst",
+				      (json_int_t)c->exception_burst));
 	for (uint32_t i = 0; i < c->n_static_neigh; i++) {
 		char mac[18];
 		json_array_append_new(

@@ -74,6 +74,8 @@ struct lb_service_cfg {
 	bool changed; /* runtime: edited in a candidate since it was cloned (lb_config.incremental) */
 };
 
+#define LB_IFNAME_LEN 16 /* IFNAMSIZ: 15 characters and the terminator */
+
 struct lb_port_cfg {
 	struct lb_addr address;
 	uint8_t prefix_len;
@@ -81,6 +83,8 @@ struct lb_port_cfg {
 	bool has_address6;
 	struct lb_addr address6; /* optional IPv6 address of a dual-stack port */
 	uint8_t prefix_len6;
+	/* exception-path interface the kernel sees for this port; "" = none */
+	char kernel_interface[LB_IFNAME_LEN];
 };
 
 struct lb_static_neigh_cfg {
@@ -122,6 +126,11 @@ struct lb_config {
 
 	uint32_t n_ports;
 	struct lb_port_cfg *ports;
+
+	/* exception path: frames per second to and from the kernel interfaces, token bucket depth */
+	uint32_t exception_rx_pps;
+	uint32_t exception_tx_pps;
+	uint32_t exception_burst;
 
 	struct lb_timeouts timeouts;
 

@@ -8,12 +8,15 @@ REQUIRED=(
   gcc libc6-dev pkg-config meson ninja-build
   libdpdk-dev dpdk dpdk-dev libnuma-dev libjansson-dev libssl-dev libpcap-dev
   librte-net-af-xdp23 librte-net-af-packet23 librte-net-pcap23
+  librte-net-tap23   # the exception path's kernel interfaces (net_tap)
   # unit tests
   libcmocka-dev
   # dataplane and end-to-end tests, demo
   python3 python3-pytest python3-scapy nginx-light curl ethtool iproute2 procps psmisc
   # end-to-end tests of the forwarding methods: DNS over UDP real servers and queries
   dnsmasq-base bind9-dnsutils
+  # end-to-end test of the exception path: a SYN flood at the appliance's own address
+  hping3
 )
 OPTIONAL=(wrk)
 

@@ -153,7 +153,9 @@ class VdevDaemon:
         for v in vdevs:
             eal += ["--vdev", v]
         cfg = {"eal": eal, "rpc": {"socket": self.sock}, "dataplane": dataplane,
-               "ports": [{"address": a} for a in ports], "services": services}
+               # no kernel interface: the benchmark runs in the host's namespace
+               "ports": [{"address": a, "kernel_interface": False} for a in ports],
+               "services": services}
         if timeouts:
             cfg["timeouts"] = timeouts
         if statics:

@@ -14,7 +14,7 @@ def pcap_daemon(tmp_path):
     started = []
 
     def start(rx_pcaps, config, workers=1, replay_forever=False):
-        d = PcapDaemon([str(p) for p in rx_pcaps], config, workers, replay_forever)
+        d = PcapDaemon([str(p) for p in rx_pcaps], config, workers, replay_forever=replay_forever)
         started.append(d)
         return d
 

@@ -71,7 +71,7 @@ class RpcClient:
 class PcapDaemon:
     """The daemon with net_pcap ports: rx from pcap files, tx into pcap files."""
 
-    def __init__(self, rx_pcaps, config_extra, workers=1, replay_forever=False):
+    def __init__(self, rx_pcaps, config_extra, workers=1, netns=None, replay_forever=False):
         """replay_forever: the port replays its pcap in a loop (traffic that keeps flowing while
         a test changes the configuration) and sends into /dev/null."""
         self.dir = tempfile.mkdtemp(prefix="dlb-dp-")
@@ -94,12 +94,18 @@ class PcapDaemon:
         extra = dict(config_extra)
         cfg["rpc"].update(extra.pop("rpc", {}))  # the socket stays in this run's directory
         cfg.update(extra)
+        # Kernel interfaces (exception path) only where a test asks for them, and then in a
+        # namespace of its own (netns): never the host's interfaces and routes.
+        if netns is None:
+            cfg["ports"] = [dict(p, kernel_interface=p.get("kernel_interface", False))
+                            for p in cfg.get("ports", [])]
         self.config_path = os.path.join(self.dir, "config.json")
         with open(self.config_path, "w") as f:
             json.dump(cfg, f)
         self.log_path = os.path.join(self.dir, "daemon.log")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([DAEMON, "-c", self.config_path], stdout=self.log,
+        wrap = ["ip", "netns", "exec", netns] if netns else []
+        self.proc = subprocess.Popen(wrap + [DAEMON, "-c", self.config_path], stdout=self.log,
                                      stderr=subprocess.STDOUT)
         self.rpc = None
         try:

@@ -356,6 +356,7 @@ class Testbed:
         # the appliance's port: no kernel address, the daemon owns lb_ip
         self._veth(self.ns_lb, self.lb_if, queues=max(1, self.workers))
         self.lb_mac = self.link_mac(self.ns_lb, self.lb_if)
+        self._kernel_ignores_port()
 
         # backends
         www = os.path.join(self.tmp, "www")
@@ -375,6 +376,14 @@ class Testbed:
         for b in self.backends:
             wait_until(lambda: self._direct_ok(b), timeout=15, interval=0.1,
                        what=f"nginx on {b['name']} answering the client directly")
+
+    def _kernel_ignores_port(self):
+        """The daemon's kernel interface (dlb0) gives the appliance's kernel lb_ip. AF_XDP takes
+        every frame away from the kernel, but net_af_packet (several workers) leaves it a copy
+        on the veth: there, its kernel must neither answer ARP (arp_ignore=8) nor take IP
+        packets (strict rp_filter: their sources route via dlb0), or it would answer twice."""
+        for key, value in (("arp_ignore", 8), ("rp_filter", 1)):
+            nsrun(self.ns_lb, ["sysctl", "-qw", f"net.ipv4.conf.{self.lb_if}.{key}={value}"])
 
     def _setup_backend(self, b, www):
         """A direct-routing real server in its (already created) namespace b["ns"]."""

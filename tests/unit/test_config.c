@@ -28,6 +28,7 @@ static const char defaults_doc[] =
 	"               \"frag_datagrams\": 4096, \"frag_timeout_ms\": 2000,"
 	"               \"mbuf_data_room\": 2048},"
 	" \"ports\": [],"
+	" \"exception\": {\"rx_pps\": 20000, \"tx_pps\": 20000, \"burst\": 256},"
 	" \"neighbours\": {\"refresh\": 30, \"timeout\": 90, \"static\": []},"
 	" \"timeouts\": {\"tcp\": 900, \"tcp_fin\": 120, \"syn_recv\": 60, \"syn_sent\": 120,"
 	"              \"time_wait\": 120, \"close\": 10, \"close_wait\": 60, \"last_ack\": 30,"
@@ -46,7 +47,10 @@ static const char full_doc[] =
 	"               \"conn_event_ring\": 1024, \"fnat_port_min\": 2000, \"fnat_port_max\": 3000,"
 	"               \"frag_datagrams\": 512, \"frag_timeout_ms\": 500,"
 	"               \"mbuf_data_room\": 9216},"
-	" \"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 9000}, {\"address\": \"2001:db8::2/64\", \"mtu\": 1280}, {\"address\": \"10.0.1.2/24\", \"mtu\": 1500, \"address6\": \"2001:db8:1::2/64\"}],"
+	" \"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 9000, \"kernel_interface\": \"lb-ext.0\"},"
+	"           {\"address\": \"2001:db8::2/64\", \"mtu\": 1280, \"kernel_interface\": false},"
+	"           {\"address\": \"10.0.1.2/24\", \"mtu\": 1500, \"address6\": \"2001:db8:1::2/64\", \"kernel_interface\": \"dlb2\"}],"
+	" \"exception\": {\"rx_pps\": 5000, \"tx_pps\": 6000, \"burst\": 64},"
 	" \"neighbours\": {\"refresh\": 10, \"timeout\": 40,"
 	"                \"static\": [{\"ip\": \"10.0.0.10\", \"mac\": \"02:00:00:00:00:0a\"},"
 	"                            {\"ip\": \"2001:db8::10\", \"mac\": \"02:00:00:00:00:0b\"}]},"
@@ -236,6 +240,9 @@ static void test_full_roundtrip(void **state)
 	assert_int_equal(c.ports[1].prefix_len, 64);
 	assert_true(c.ports[2].has_address6);
 	assert_int_equal(c.ports[2].prefix_len6, 64);
+	assert_string_equal(c.ports[0].kernel_interface, "lb-ext.0");
+	assert_string_equal(c.ports[1].kernel_interface, "");
+	assert_int_equal(c.exception_tx_pps, 6000);
 	assert_int_equal(c.n_static_neigh, 2);
 	assert_int_equal(c.static_neigh[1].mac[5], 0x0b);
 	assert_int_equal(c.timeouts.by_state[LB_TCP_SYN_SENT], 122);
@@ -287,6 +294,34 @@ static void test_error_unknown_keys(void **state)
 		     " {\"vip\": \"10.0.0.1\", \"port\": 81, \"proto\": \"tcp\","
 		     "  \"reals\": [{\"ip\": \"10.0.0.5\", \"wieght\": 2}]}]}",
 		     "services[1].reals[0].wieght");
+}
+
+static void test_kernel_interface(void **state)
+{
+	struct lb_config c;
+
+	(void)state;
+	parse_ok("{\"ports\": [{\"address\": \"10.0.0.2/24\"}, {\"address\": \"10.0.1.2/24\"}]}", &c);
+	assert_string_equal(c.ports[0].kernel_interface, "dlb0");
+	assert_string_equal(c.ports[1].kernel_interface, "dlb1");
+	assert_int_equal(c.exception_rx_pps, 20000);
+	assert_int_equal(c.exception_tx_pps, 20000);
+	assert_int_equal(c.exception_burst, 256);
+	lb_config_free(&c);
+	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"kernel_interface\": \"\"}]}",
+		     "ports[0].kernel_interface: an interface name");
+	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"kernel_interface\": "
+		     "\"sixteen-chars-xx\"}]}", "ports[0].kernel_interface");
+	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"kernel_interface\": \"a/b\"}]}",
+		     "ports[0].kernel_interface");
+	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"kernel_interface\": true}]}",
+		     "ports[0].kernel_interface");
+	expect_error("{\"ports\": [{\"address\": \"10.0.0.2/24\"},"
+		     " {\"address\": \"10.0.1.2/24\", \"kernel_interface\": \"dlb0\"}]}",
+		     "ports[1].kernel_interface: \"dlb0\" is ports[0]'s already");
+	expect_error("{\"exception\": {\"rx_pps\": 0}}", "exception.rx_pps");
+	expect_error("{\"exception\": {\"burst\": 65537}}", "exception.burst");
+	expect_error("{\"exception\": {\"rate\": 5}}", "exception.rate");
 }
 
 static void test_error_ports(void **state)
@@ -719,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_error_ports_address_without_prefix),
 		cmocka_unit_test(test_error_real_service_key_in_file),
 		cmocka_unit_test(test_error_dataplane_bounds),
+		cmocka_unit_test(test_kernel_interface),
 		cmocka_unit_test(test_load_file_syntax_error),
 		cmocka_unit_test(test_save_file),
 		cmocka_unit_test(test_clone_deep_copy),
