@@ -48,20 +48,12 @@ static json_t *service_stats(const struct lb_service_cfg *s)
 	return o;
 }
 
-/* The dataplane counters stats.get reports besides rx/tx and drops, in this order. */
-#define COUNTER(field) {#field, offsetof(struct lb_worker_stats, field)}
+/* Every worker counter, by its name (counters.h defines the list once). */
+#define COUNTER(field) {#field, offsetof(struct lb_worker_stats, field)},
 static const struct {
 	const char *name;
 	size_t offset;
-} dataplane_counters[] = {
-	COUNTER(arp_replies),	    COUNTER(flows),		  COUNTER(flows_created),
-	COUNTER(flows_expired),	    COUNTER(templates_created),	  COUNTER(persistence_full),
-	COUNTER(handoffs),	    COUNTER(icmp_echo_replies),	  COUNTER(nd_advertisements),
-	COUNTER(icmp_errors_relayed), COUNTER(icmp_frag_needed_sent), COUNTER(toa_added),
-	COUNTER(toa_no_room),	    COUNTER(fragments_received),  COUNTER(datagrams_reassembled),
-	COUNTER(fragments_sent),    COUNTER(neighbour_frames),	  COUNTER(exception_rx),
-	COUNTER(exception_tx),	    COUNTER(exception_dropped),
-};
+} dataplane_counters[] = {LB_WORKER_COUNTERS(COUNTER)};
 #undef COUNTER
 
 static json_t *stats_get(json_t *params, struct rpc_error *err)
@@ -88,9 +80,7 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 		json_object_set_new(drops, lb_drop_reason_names[r], json_integer((json_int_t)ws.drops[r]));
 		dropped += ws.drops[r];
 	}
-	json_t *dp = json_pack("{s:I, s:I, s:I, s:o}", "rx_packets", (json_int_t)ws.rx_packets,
-			       "tx_packets", (json_int_t)ws.tx_packets, "dropped", (json_int_t)dropped,
-			       "drop_reasons", drops);
+	json_t *dp = json_pack("{s:I, s:o}", "dropped", (json_int_t)dropped, "drop_reasons", drops);
 	for (size_t i = 0; i < sizeof(dataplane_counters) / sizeof(dataplane_counters[0]); i++)
 		json_object_set_new(dp, dataplane_counters[i].name,
 				    json_integer((json_int_t) * (const uint64_t *)((const char *)&ws +

@@ -30,32 +30,41 @@ enum lb_drop_reason {
 /* Drop-reason names as stats.get reports them. */
 extern const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT];
 
+/*
+ * The workers' global counters, defined once: the struct below, stats.get's keys (every one is
+ * reported under its name) and the metrics to come are all made from this list.
+ */
+#define LB_WORKER_COUNTERS(X)                                                                      \
+	X(rx_packets)                                                                              \
+	X(tx_packets)                                                                              \
+	X(arp_replies)                                                                             \
+	X(flows_created)                                                                           \
+	X(flows_expired)                                                                           \
+	X(flows)                 /* currently in the table */                                      \
+	X(templates_created)                                                                       \
+	X(persistence_full)      /* a template could not be stored: the client may move */         \
+	X(handoffs)              /* packets handed to the worker owning their flow */              \
+	X(icmp_echo_replies)                                                                       \
+	X(nd_advertisements)     /* IPv6 neighbour solicitations for our addresses answered */     \
+	X(icmp_errors_relayed)                                                                     \
+	X(icmp_frag_needed_sent) /* told a sender to fit under the egress MTU */                   \
+	X(toa_added)             /* fnat: client address option added to a SYN */                 \
+	X(toa_no_room)           /* fnat: SYN options full, client address not added */           \
+	X(fragments_received)                                                                      \
+	X(datagrams_reassembled)                                                                   \
+	X(fragments_sent)        /* made when a packet left larger than the port MTU */            \
+	X(conn_events_lost)      /* connection events dropped: the event ring was full */          \
+	X(neighbour_frames)      /* ARP / neighbour advertisements given to the neighbour table */ \
+	X(exception_rx)          /* frames handed to a kernel interface (exception.h) */           \
+	X(exception_tx)          /* frames the kernel sent, queued on their port */                \
+	X(exception_dropped)     /* either way: over the rate limit, or a ring/interface full */
+
+#define LB_COUNTER_FIELD(name) uint64_t name;
 struct lb_worker_stats {
-	uint64_t rx_packets;
-	uint64_t tx_packets;
-	uint64_t arp_replies;
-	uint64_t flows_created;
-	uint64_t flows_expired;
-	uint64_t flows; /* currently in the table */
-	uint64_t templates_created;
-	uint64_t persistence_full; /* a template could not be stored: the client may move */
-	uint64_t handoffs;          /* packets handed to the worker owning their flow */
-	uint64_t icmp_echo_replies;
-	uint64_t nd_advertisements; /* IPv6 neighbour solicitations for our addresses answered */
-	uint64_t icmp_errors_relayed;
-	uint64_t icmp_frag_needed_sent; /* tun: told a client to fit under the tunnel MTU */
-	uint64_t toa_added;         /* fnat: client address option added to a SYN */
-	uint64_t toa_no_room;       /* fnat: SYN options full, client address not added */
-	uint64_t fragments_received;
-	uint64_t datagrams_reassembled;
-	uint64_t fragments_sent;    /* made when a packet left larger than the port MTU */
-	uint64_t conn_events_lost;  /* connection events dropped: the event ring was full */
-	uint64_t neighbour_frames;  /* ARP / neighbour advertisements given to the neighbour table */
-	uint64_t exception_rx;      /* frames handed to a kernel interface (exception.h) */
-	uint64_t exception_tx;      /* frames the kernel sent, queued on their port */
-	uint64_t exception_dropped; /* either way: over the rate limit, or a ring/interface full */
+	LB_WORKER_COUNTERS(LB_COUNTER_FIELD)
 	uint64_t drops[LB_DROP_REASON_COUNT];
 } __rte_cache_aligned;
+#undef LB_COUNTER_FIELD
 
 _Static_assert(sizeof(struct lb_worker_stats) % sizeof(uint64_t) == 0,
 	       "stats_workers() sums lb_worker_stats as an array of uint64_t counters");
