@@ -294,3 +294,27 @@ def test_conn_list_answers_later_and_in_order(pcap_daemon, tmp_path):
         s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"conn.list"}\n')
         s.close()
     assert rpc.call("conn.list")["cursor"] is None
+
+
+def test_a_slow_worker_is_an_error_and_does_not_hold_the_loop(pcap_daemon, tmp_path):
+    """A worker asleep 100 ms between polls visits its 262144 flow-table positions in 16 slices,
+    longer than conn.list's 1 s deadline for a worker's part of a page."""
+    wrpcap(str(tmp_path / "empty.pcap"), [Ether()])
+    d = pcap_daemon([tmp_path / "empty.pcap"], dict(BASE, dataplane={
+        "flow_capacity": 262144, "mbufs": 4095, "max_reals": 64, "max_services": 16,
+        "idle_sleep_us": 100000}))
+    other = RpcClient(d.sock)
+    try:
+        t0 = time.monotonic()
+        d.rpc.send_line(b'{"jsonrpc":"2.0","id":1,"method":"conn.list"}\n')
+        # The loop serves others meanwhile: this answer comes well before the deadline.
+        assert other.call("system.info")["version"]
+        assert time.monotonic() - t0 < 0.9
+        reply = d.rpc.read_reply()
+        assert time.monotonic() - t0 >= 0.9
+        assert reply["id"] == 1 and reply["error"]["code"] == -32603, reply
+        assert "did not answer within 1000 ms" in reply["error"]["message"]
+        # The request given up on stays the worker's and is freed once it is done with it:
+        # LeakSanitizer checks that when the fixture stops the daemon.
+    finally:
+        other.close()
