@@ -1,7 +1,8 @@
 /*
- * conn.list: one page per call. The page visits at most CONN_LIST_SCAN_POSITIONS flow-table and
- * persistence positions, worker after worker, then the templates, and hands back a cursor for
- * the rest; every request to a worker has a deadline, so a call never hangs the control loop.
+ * conn.list: one page per call, served asynchronously on the control loop. The page visits at
+ * most CONN_LIST_SCAN_POSITIONS flow-table and persistence positions, worker after worker, then
+ * the templates, and hands back a cursor for the rest. The loop polls each worker's part with a
+ * timer and a deadline, and turns entries into JSON a chunk per turn: it never waits.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,7 +15,9 @@
 
 #include "config_store.h"
 #include "conn_dump.h"
+#include "event_loop.h"
 #include "persist_table.h"
+#include "rpc_async.h"
 #include "rpc_methods.h"
 #include "tcp_state.h"
 
@@ -24,6 +27,10 @@
 #define CONN_LIST_SCAN_POSITIONS (1u << 20)
 /* How long a worker may take to fill its part of a page before the call fails. */
 #define CONN_DUMP_TIMEOUT_MS 1000
+/* How often the loop looks whether a worker has finished its part. */
+#define CONN_DUMP_POLL_NS (100 * 1000)
+/* Entries turned into JSON per loop turn. */
+#define CONN_LIST_CHUNK 1024
 
 /* Where a page starts: a worker's flow table (worker < n_workers) or the templates. */
 struct conn_cursor {
@@ -233,95 +240,206 @@ static int parse_cursor(json_t *params, struct conn_cursor *cur, struct rpc_erro
 	return 0;
 }
 
-/*
- * Fills list from the workers' flow tables from *cur on, within *budget positions. 0 with *cur
- * at the templates when every worker is done, 1 when the page ended early (list full or budget
- * spent), or -1 with err set when a worker did not answer.
- */
-static int list_flows(const struct lb_config *c, const struct conn_dump_filter *f, json_t *list,
-		      uint32_t limit, uint64_t now, struct conn_cursor *cur, uint32_t *budget,
-		      struct rpc_error *err)
-{
-	struct conn_dump_request *req = conn_dump_request_new(limit);
+/* One conn.list call in progress: a state machine driven by a timer on the control loop. */
+struct conn_listing {
+	struct rpc_pending *pending;
+	struct ev_loop *loop;
+	struct ev_timer tick;
+	struct conn_dump_filter filter;
+	struct conn_cursor cur;
+	uint32_t limit, budget;
+	uint64_t now;          /* TSC when the call started: what `expires` counts from */
+	json_t *list;
+	struct conn_dump_request *req;
+	bool posted;           /* req is the worker's until conn_dump_done */
+	uint64_t deadline_tsc; /* for the posted request */
+	uint32_t converted;    /* entries of a finished req already in list */
+};
 
-	if (req == NULL) {
-		rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
-		return -1;
-	}
-	req->filter = *f;
-	while (cur->worker < lb_rt.n_workers) {
-		struct lb_worker *w = lb_rt.workers[cur->worker];
-		uint32_t positions = conn_dump_positions(w);
-		if (cur->pos >= positions) {
-			cur->worker++;
-			cur->pos = 0;
-			continue;
-		}
-		if (*budget == 0 || json_array_size(list) >= limit) {
-			conn_dump_request_free(req);
-			return 1;
-		}
-		req->max = limit - (uint32_t)json_array_size(list);
-		req->cursor = cur->pos;
-		req->end = positions - cur->pos > *budget ? cur->pos + *budget : positions;
-		int rc = conn_dump_collect(w, req, CONN_DUMP_TIMEOUT_MS);
-		if (rc != 0) {
-			if (rc == -ETIMEDOUT)
-				req = NULL; /* the worker's until it is done with it */
-			conn_dump_request_free(req);
-			rpc_fail(err, JSONRPC_INTERNAL_ERROR,
-				 rc == -ETIMEDOUT ? "conn.list: worker %u did not answer within %u ms"
-						  : "conn.list: worker %u is busy with earlier dumps "
-						    "(%u ms each at most); try again",
-				 cur->worker, CONN_DUMP_TIMEOUT_MS);
-			return -1;
-		}
-		for (uint32_t i = 0; i < req->count; i++)
-			json_array_append_new(list, conn_entry(c, &req->out[i], cur->worker, now));
-		*budget -= req->cursor - cur->pos;
-		cur->pos = req->cursor;
-	}
-	conn_dump_request_free(req);
-	return 0;
+static void listing_free(struct conn_listing *l)
+{
+	ev_timer_stop(l->loop, &l->tick);
+	if (l->posted)
+		conn_dump_abandon(l->req);
+	else
+		conn_dump_request_free(l->req);
+	json_decref(l->list);
+	free(l);
 }
 
-static json_t *conn_list(json_t *params, struct rpc_error *err)
+static void listing_cancel(void *ctx)
+{
+	listing_free(ctx);
+}
+
+static void listing_fail(struct conn_listing *l, const struct rpc_error *err)
+{
+	struct rpc_pending *p = l->pending;
+
+	listing_free(l);
+	rpc_pending_done(p, NULL, err);
+}
+
+static void listing_finish(struct conn_listing *l, bool more)
+{
+	struct rpc_pending *p = l->pending;
+	json_t *cursor = json_null();
+
+	if (more) {
+		char text[32];
+		snprintf(text, sizeof(text), "%u:%u", l->cur.worker, l->cur.pos);
+		cursor = json_string(text);
+	}
+	json_t *result = json_pack("{s:O, s:b, s:o}", "connections", l->list, "truncated", more,
+				   "cursor", cursor);
+	listing_free(l);
+	rpc_pending_done(p, result, NULL);
+}
+
+static void listing_again(struct conn_listing *l, uint64_t delay_ns)
+{
+	ev_timer_start(l->loop, &l->tick, delay_ns, 0); /* re-arming needs no memory */
+}
+
+/*
+ * A worker's answer: polled until done (or the deadline), then turned into JSON a chunk per
+ * loop turn. Returns true when it is all in the list and the listing may go on.
+ */
+static bool listing_collect(struct conn_listing *l)
+{
+	struct rpc_error err = {0};
+
+	if (!conn_dump_done(l->req)) {
+		if (rte_rdtsc() <= l->deadline_tsc) {
+			listing_again(l, CONN_DUMP_POLL_NS);
+			return false;
+		}
+		rpc_fail(&err, JSONRPC_INTERNAL_ERROR, "conn.list: worker %u did not answer within %u ms",
+			 l->cur.worker, CONN_DUMP_TIMEOUT_MS);
+		listing_fail(l, &err);
+		return false;
+	}
+	const struct lb_config *c = config_store_running();
+	uint32_t end = l->req->count - l->converted > CONN_LIST_CHUNK ? l->converted + CONN_LIST_CHUNK
+								       : l->req->count;
+	for (; l->converted < end; l->converted++)
+		json_array_append_new(l->list, conn_entry(c, &l->req->out[l->converted],
+							  l->cur.worker, l->now));
+	if (l->converted < l->req->count) {
+		listing_again(l, 0);
+		return false;
+	}
+	l->posted = false;
+	l->budget -= l->req->cursor - l->cur.pos;
+	l->cur.pos = l->req->cursor;
+	return true;
+}
+
+/* Posts the next worker's part of the page; true when there is none left to post. */
+static bool listing_post(struct conn_listing *l, bool *more)
+{
+	struct rpc_error err = {0};
+
+	while (l->cur.worker < lb_rt.n_workers) {
+		struct lb_worker *w = lb_rt.workers[l->cur.worker];
+		uint32_t positions = conn_dump_positions(w);
+		if (l->cur.pos >= positions) {
+			l->cur.worker++;
+			l->cur.pos = 0;
+			continue;
+		}
+		if (l->budget == 0 || json_array_size(l->list) >= l->limit) {
+			*more = true;
+			return true;
+		}
+		struct conn_dump_request *req = l->req;
+		req->max = l->limit - (uint32_t)json_array_size(l->list);
+		req->cursor = l->cur.pos;
+		req->end = positions - l->cur.pos > l->budget ? l->cur.pos + l->budget : positions;
+		req->filter = l->filter;
+		if (conn_dump_post(w, req) != 0) {
+			rpc_fail(&err, JSONRPC_INTERNAL_ERROR,
+				 "conn.list: worker %u is busy with earlier dumps; try again",
+				 l->cur.worker);
+			listing_fail(l, &err);
+			return false;
+		}
+		l->posted = true;
+		l->converted = 0;
+		l->deadline_tsc = rte_rdtsc() + lb_rt.tsc_hz / 1000 * CONN_DUMP_TIMEOUT_MS;
+		listing_again(l, CONN_DUMP_POLL_NS);
+		return false;
+	}
+	*more = false;
+	return true;
+}
+
+static void listing_step(struct ev_loop *loop, struct ev_timer *t, uint64_t late_ns)
+{
+	struct conn_listing *l = t->arg;
+	bool more = false;
+
+	(void)loop;
+	(void)late_ns;
+	if (l->posted && !listing_collect(l))
+		return;
+	if (!listing_post(l, &more))
+		return;
+	if (!more)
+		more = list_templates(config_store_running(), &l->filter, l->list, l->limit, l->now,
+				      &l->cur.pos, l->budget);
+	listing_finish(l, more);
+}
+
+static int conn_list_start(json_t *params, struct rpc_pending *p, struct rpc_error *err)
 {
 	static const char *const keys[] = {"limit", "cursor", "proto", "vip", "port", "client",
 					   NULL};
-	uint32_t limit = CONN_LIST_DEFAULT, budget = CONN_LIST_SCAN_POSITIONS;
-	const struct lb_config *c = config_store_running();
-	uint64_t now = rte_rdtsc();
+	struct conn_listing *l;
+	uint32_t limit = CONN_LIST_DEFAULT;
 	struct conn_dump_filter filter;
 	struct conn_cursor cur;
-	bool more;
 
 	conn_dump_reap(false);
 	if (rpc_check_keys(params, keys, err) != 0)
-		return NULL;
+		return -1;
 	if (lb_json_get_uint(params, "limit", "params", 1, CONN_LIST_MAX, &limit, err->message,
-			     sizeof(err->message)) != 0)
-		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "%s", err->message);
+			     sizeof(err->message)) != 0) {
+		err->code = JSONRPC_INVALID_PARAMS;
+		return -1;
+	}
 	if (parse_filter(params, &filter, err) != 0 || parse_cursor(params, &cur, err) != 0)
-		return NULL;
-	json_t *list = json_array();
-	int rc = list_flows(c, &filter, list, limit, now, &cur, &budget, err);
-	if (rc < 0) {
-		json_decref(list);
-		return NULL;
+		return -1;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL || (l->req = conn_dump_request_new(limit)) == NULL) {
+		free(l);
+		rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return -1;
 	}
-	more = rc > 0 || list_templates(c, &filter, list, limit, now, &cur.pos, budget);
-	json_t *cursor = json_null();
-	if (more) {
-		char text[32];
-		snprintf(text, sizeof(text), "%u:%u", cur.worker, cur.pos);
-		cursor = json_string(text);
+	l->pending = p;
+	l->loop = rpc_pending_loop(p);
+	l->filter = filter;
+	l->cur = cur;
+	l->limit = limit;
+	l->budget = CONN_LIST_SCAN_POSITIONS;
+	l->now = rte_rdtsc();
+	l->list = json_array();
+	ev_timer_init(&l->tick, listing_step, l);
+	if (ev_timer_start(l->loop, &l->tick, 0, 0) != 0) {
+		listing_free(l);
+		rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return -1;
 	}
-	return json_pack("{s:o, s:b, s:o}", "connections", list, "truncated", more, "cursor",
-			 cursor);
+	rpc_pending_set_cancel(p, listing_cancel, l);
+	return 0;
 }
 
+const struct rpc_async_method rpc_conn_async_methods[] = {
+	{"conn.list", conn_list_start},
+	{NULL, NULL},
+};
+
+/* conn.list is served asynchronously (rpc_conn_async_methods); this table is empty. */
 const struct rpc_method rpc_conn_methods[] = {
-	{"conn.list", conn_list},
 	{NULL, NULL},
 };

@@ -19,6 +19,7 @@
 #include "event_loop.h"
 #include "jsonrpc.h"
 #include "line_buffer.h"
+#include "rpc_async.h"
 #include "rpc_methods.h"
 
 /* A full server evicts only a connection that has been quiet at least this long, so that a
@@ -35,9 +36,22 @@ struct rpc_client {
 	int fd; /* -1 = slot unused */
 	bool close_after_write;
 	uint64_t last_active_ms; /* accepted, a whole request read, or answer bytes sent */
+	/* The line being answered while one of its calls waits for an asynchronous method. */
+	struct jsonrpc_message msg;
+	size_t next_call;
+	json_t *answers; /* a batch's answers so far */
+	struct rpc_pending *pending;
 	struct line_buffer in;
 	char *out;
 	size_t out_len, out_off;
+};
+
+struct rpc_pending {
+	struct rpc_client *client;
+	json_t *id; /* NULL for a notification */
+	char method[64];
+	rpc_cancel_fn cancel;
+	void *cancel_ctx;
 };
 
 struct rpc_server {
@@ -146,8 +160,23 @@ fail:
 	return NULL;
 }
 
+static void pending_free(struct rpc_pending *p)
+{
+	json_decref(p->id);
+	free(p);
+}
+
 static void client_close(struct rpc_client *c)
 {
+	if (c->pending != NULL) {
+		if (c->pending->cancel != NULL)
+			c->pending->cancel(c->pending->cancel_ctx);
+		pending_free(c->pending);
+		c->pending = NULL;
+	}
+	jsonrpc_message_free(&c->msg);
+	json_decref(c->answers);
+	c->answers = NULL;
 	ev_io_stop(c->server->loop, &c->watch);
 	close(c->fd);
 	c->fd = -1;
@@ -177,86 +206,176 @@ static void client_queue(struct rpc_client *c, json_t *msg)
 	free(line);
 }
 
-/* Runs call i of m; returns its response, or NULL for a notification. */
-static json_t *handle_call(const struct jsonrpc_message *m, size_t i)
+static void log_failure(const char *method, const struct rpc_error *err)
+{
+	if (err->code != JSONRPC_INVALID_PARAMS && err->code != LB_RPC_NOT_FOUND &&
+	    err->code != LB_RPC_EXISTS)
+		LB_LOG(WARNING, "rpc %s failed: %s", method, err->message);
+}
+
+/* The response to a call with this id (NULL: a notification, no response). */
+static json_t *response(json_t *id, json_t *result, const struct rpc_error *err)
+{
+	if (id == NULL) {
+		json_decref(result);
+		return NULL;
+	}
+	if (result != NULL)
+		return jsonrpc_result(id, result);
+	return jsonrpc_error(id, err->code ? err->code : JSONRPC_INTERNAL_ERROR, err->message);
+}
+
+/* Starts an asynchronous method for c: true when it will answer later. */
+static bool start_async(struct rpc_client *c, const struct rpc_async_method *am,
+			struct jsonrpc_request *req, struct rpc_error *err)
+{
+	struct rpc_pending *p = calloc(1, sizeof(*p));
+
+	if (p == NULL) {
+		rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
+		return false;
+	}
+	p->client = c;
+	p->id = req->id ? json_incref(req->id) : NULL;
+	snprintf(p->method, sizeof(p->method), "%s", req->method);
+	c->pending = p;
+	if (am->start(req->params, p, err) == 0)
+		return true;
+	c->pending = NULL;
+	pending_free(p);
+	return false;
+}
+
+/*
+ * Runs call i of m for c; *resp is its response (NULL for a notification). Returns false when
+ * the call answers later (c->pending set).
+ */
+static bool run_call(struct rpc_client *c, const struct jsonrpc_message *m, size_t i,
+		     json_t **resp)
 {
 	struct jsonrpc_request req;
 	struct rpc_error err = {0};
-	json_t *id = NULL, *result, *resp = NULL;
+	json_t *id = NULL, *result = NULL;
 	char msg[LB_ERR_LEN];
 
+	*resp = NULL;
 	int code = jsonrpc_message_request(m, i, &req, &id, msg, sizeof(msg));
 	if (code != 0) {
-		resp = jsonrpc_error(id, code, msg);
+		*resp = jsonrpc_error(id, code, msg);
 		json_decref(id);
-		return resp;
+		return true;
 	}
 	json_decref(id);
-	const struct rpc_method *method = rpc_method_find(req.method);
-	if (method == NULL) {
+	const struct rpc_async_method *am = rpc_async_method_find(req.method);
+	const struct rpc_method *method = am ? NULL : rpc_method_find(req.method);
+	if (am == NULL && method == NULL) {
 		snprintf(msg, sizeof(msg), "method not found: %s", req.method);
 		if (req.id != NULL)
-			resp = jsonrpc_error(req.id, JSONRPC_METHOD_NOT_FOUND, msg);
+			*resp = jsonrpc_error(req.id, JSONRPC_METHOD_NOT_FOUND, msg);
 		jsonrpc_request_free(&req);
-		return resp;
+		return true;
 	}
-	result = method->handler(req.params, &err);
-	if (req.id != NULL) {
-		if (result != NULL)
-			resp = jsonrpc_result(req.id, result);
-		else
-			resp = jsonrpc_error(req.id, err.code ? err.code : JSONRPC_INTERNAL_ERROR,
-					     err.message);
-	} else {
-		json_decref(result);
+	if (am != NULL && start_async(c, am, &req, &err)) {
+		jsonrpc_request_free(&req);
+		return false;
 	}
-	if (result == NULL && err.code != JSONRPC_INVALID_PARAMS && err.code != LB_RPC_NOT_FOUND &&
-	    err.code != LB_RPC_EXISTS)
-		LB_LOG(WARNING, "rpc %s failed: %s", req.method, err.message);
+	if (method != NULL)
+		result = method->handler(req.params, &err);
+	if (result == NULL)
+		log_failure(req.method, &err);
+	*resp = response(req.id, result, &err);
 	jsonrpc_request_free(&req);
-	return resp;
+	return true;
 }
 
-/* One line: a request, answered alone, or a batch, answered with one array of the answers to
- * its calls (none for notifications; no line at all when every call was a notification). */
-static void handle_line(struct rpc_client *c, const char *line, size_t len)
+/* Files a call's response: into the batch's answers, or straight out. */
+static void add_response(struct rpc_client *c, json_t *resp)
 {
-	struct jsonrpc_message m;
+	if (resp == NULL)
+		return;
+	if (c->msg.batch)
+		json_array_append_new(c->answers, resp);
+	else
+		client_queue(c, resp);
+}
+
+/*
+ * Runs the calls of c->msg from c->next_call on. A batch is answered with one array of the
+ * answers to its calls (none for notifications; no line at all when every call was a
+ * notification). Returns false when a call answers later; the message is kept until then.
+ */
+static bool run_message(struct rpc_client *c)
+{
+	while (c->next_call < jsonrpc_message_calls(&c->msg)) {
+		json_t *resp;
+		if (!run_call(c, &c->msg, c->next_call, &resp))
+			return false;
+		add_response(c, resp);
+		c->next_call++;
+	}
+	if (c->answers != NULL && json_array_size(c->answers) > 0)
+		client_queue(c, c->answers);
+	else
+		json_decref(c->answers);
+	c->answers = NULL;
+	jsonrpc_message_free(&c->msg);
+	return true;
+}
+
+static void queue_too_long(struct rpc_client *c)
+{
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "invalid request: longer than rpc.max_request_bytes (%u bytes)",
+		 c->server->max_request);
+	client_queue(c, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, msg));
+	c->close_after_write = true;
+}
+
+/*
+ * Answers the complete lines c has buffered, until one waits for an asynchronous method.
+ * Returns false when a line was too long: the connection is then only closed.
+ */
+static bool client_process(struct rpc_client *c)
+{
 	char msg[LB_ERR_LEN];
 
-	if (len == 0)
-		return; /* blank lines are keep-alives */
-	int code = jsonrpc_parse_message(line, len, JSONRPC_MAX_BATCH, &m, msg, sizeof(msg));
-	if (code != 0) {
-		client_queue(c, jsonrpc_error(NULL, code, msg));
-		return;
-	}
-	if (!m.batch) {
-		json_t *resp = handle_call(&m, 0);
-		if (resp != NULL)
-			client_queue(c, resp);
-	} else {
-		json_t *answers = json_array();
-		for (size_t i = 0; i < jsonrpc_message_calls(&m); i++) {
-			json_t *resp = handle_call(&m, i);
-			if (resp != NULL)
-				json_array_append_new(answers, resp);
+	while (c->pending == NULL) {
+		if (c->msg.root != NULL && !run_message(c))
+			return true;
+		char *line;
+		size_t len;
+		int r = line_buffer_next(&c->in, &line, &len);
+		if (r == 0)
+			return true;
+		if (r < 0) {
+			queue_too_long(c);
+			return false;
 		}
-		if (json_array_size(answers) > 0)
-			client_queue(c, answers);
-		else
-			json_decref(answers);
+		c->last_active_ms = now_ms();
+		if (len == 0)
+			continue; /* blank lines are keep-alives */
+		int code = jsonrpc_parse_message(line, len, JSONRPC_MAX_BATCH, &c->msg, msg,
+						 sizeof(msg));
+		if (code != 0) {
+			client_queue(c, jsonrpc_error(NULL, code, msg));
+			continue;
+		}
+		c->next_call = 0;
+		c->answers = c->msg.batch ? json_array() : NULL;
 	}
-	jsonrpc_message_free(&m);
+	return true;
 }
 
-static void client_read(struct rpc_server *s, struct rpc_client *c)
+static void client_read(struct rpc_client *c)
 {
-	for (;;) {
+	while (c->pending == NULL) {
 		size_t room;
 		char *dst = line_buffer_write_ptr(&c->in, &room);
-		if (dst == NULL)
-			goto too_long;
+		if (dst == NULL) {
+			queue_too_long(c);
+			return;
+		}
 		ssize_t n = read(c->fd, dst, room);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -268,26 +387,9 @@ static void client_read(struct rpc_server *s, struct rpc_client *c)
 			break;
 		}
 		line_buffer_commit(&c->in, (size_t)n);
-		for (;;) {
-			char *line;
-			size_t len;
-			int r = line_buffer_next(&c->in, &line, &len);
-			if (r == 0)
-				break;
-			if (r < 0)
-				goto too_long;
-			c->last_active_ms = now_ms();
-			handle_line(c, line, len);
-		}
+		if (!client_process(c))
+			return;
 	}
-	return;
-too_long: {
-	char msg[96];
-	snprintf(msg, sizeof(msg), "invalid request: longer than rpc.max_request_bytes (%u bytes)",
-		 s->max_request);
-	client_queue(c, jsonrpc_error(NULL, JSONRPC_INVALID_REQUEST, msg));
-	c->close_after_write = true;
-}
 }
 
 static void client_write(struct rpc_client *c)
@@ -308,7 +410,7 @@ static void client_write(struct rpc_client *c)
 	free(c->out);
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
-	if (c->close_after_write)
+	if (c->close_after_write && c->pending == NULL)
 		client_close(c);
 }
 
@@ -327,8 +429,8 @@ static void send_notice(int fd, int code, const char *message)
 
 /*
  * A free slot for a new connection. When every slot is taken, the connection quiet the longest
- * (for at least RPC_EVICT_QUIET_MS) is told why and closed, so that idle or stuck clients can
- * never lock an operator out; NULL when every connection is busy.
+ * (for at least RPC_EVICT_QUIET_MS, and not waiting for an answer) is told why and closed, so
+ * that idle or stuck clients can never lock an operator out; NULL when every connection is busy.
  */
 static struct rpc_client *take_slot(struct rpc_server *s, uint64_t now)
 {
@@ -339,10 +441,11 @@ static struct rpc_client *take_slot(struct rpc_server *s, uint64_t now)
 		struct rpc_client *c = &s->clients[i];
 		if (c->fd < 0)
 			return c;
-		if (quietest == NULL || c->last_active_ms < quietest->last_active_ms)
+		if (c->pending == NULL &&
+		    (quietest == NULL || c->last_active_ms < quietest->last_active_ms))
 			quietest = c;
 	}
-	if (now - quietest->last_active_ms < RPC_EVICT_QUIET_MS)
+	if (quietest == NULL || now - quietest->last_active_ms < RPC_EVICT_QUIET_MS)
 		return NULL;
 	snprintf(msg, sizeof(msg),
 		 "connection closed: all rpc.max_clients (%u) connections were in use and this one "
@@ -355,14 +458,26 @@ static struct rpc_client *take_slot(struct rpc_server *s, uint64_t now)
 	return quietest;
 }
 
-/* Waits for requests unless the connection is closing, and for room while answers wait. */
+static void client_ready(struct ev_loop *loop, struct ev_io *io, unsigned int events);
+
+/*
+ * Waits for requests unless the connection is closing, and for room while answers wait; not at
+ * all while a call is pending (a hang-up would wake the loop over and over until the answer).
+ */
 static void client_watch(struct rpc_client *c)
 {
+	struct ev_loop *loop = c->server->loop;
 	unsigned int ev = c->close_after_write ? 0 : EV_READ;
 
+	if (c->pending != NULL) {
+		ev_io_stop(loop, &c->watch);
+		return;
+	}
 	if (c->out_len > c->out_off)
 		ev |= EV_WRITE;
-	if (ev_io_set(c->server->loop, &c->watch, ev) != 0)
+	int rc = c->watch.active ? ev_io_set(loop, &c->watch, ev)
+				 : ev_io_start(loop, &c->watch, c->fd, ev, client_ready, c);
+	if (rc != 0)
 		client_close(c);
 }
 
@@ -372,7 +487,7 @@ static void client_ready(struct ev_loop *loop, struct ev_io *io, unsigned int ev
 
 	(void)loop;
 	if (events & EV_READ)
-		client_read(c->server, c);
+		client_read(c);
 	if (c->fd >= 0 && (c->out_len > c->out_off || c->close_after_write))
 		client_write(c);
 	if (c->fd >= 0)
@@ -426,9 +541,48 @@ static void close_idle_clients(struct ev_loop *loop, struct ev_timer *t, uint64_
 	(void)late_ns;
 	for (uint32_t i = 0; i < s->max_clients; i++) {
 		struct rpc_client *c = &s->clients[i];
-		if (c->fd >= 0 && now - c->last_active_ms >= s->idle_timeout_ms)
+		if (c->fd >= 0 && c->pending == NULL && now - c->last_active_ms >= s->idle_timeout_ms)
 			client_close(c);
 	}
+}
+
+const struct rpc_async_method *rpc_async_method_find(const char *name)
+{
+	for (const struct rpc_async_method *m = rpc_conn_async_methods; m->name != NULL; m++)
+		if (strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
+
+struct ev_loop *rpc_pending_loop(const struct rpc_pending *p)
+{
+	return p->client->server->loop;
+}
+
+void rpc_pending_set_cancel(struct rpc_pending *p, rpc_cancel_fn cancel, void *ctx)
+{
+	p->cancel = cancel;
+	p->cancel_ctx = ctx;
+}
+
+void rpc_pending_done(struct rpc_pending *p, json_t *result, const struct rpc_error *err)
+{
+	struct rpc_client *c = p->client;
+
+	if (result == NULL)
+		log_failure(p->method, err);
+	json_t *resp = response(p->id, result, err);
+	c->pending = NULL;
+	pending_free(p);
+	add_response(c, resp);
+	c->next_call++;
+	c->last_active_ms = now_ms();
+	if (client_process(c) && c->pending == NULL && !c->close_after_write)
+		client_read(c); /* what arrived meanwhile, and the peer's close */
+	if (c->fd >= 0 && (c->out_len > c->out_off || c->close_after_write))
+		client_write(c);
+	if (c->fd >= 0)
+		client_watch(c);
 }
 
 void rpc_server_close(struct rpc_server *s)

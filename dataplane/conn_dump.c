@@ -4,9 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
-#include <rte_cycles.h>
 #include <rte_ring.h>
 
 #define CONN_DUMP_SLICE 16384 /* flow-table positions visited per worker loop */
@@ -122,25 +120,23 @@ uint32_t conn_dump_positions(const struct lb_worker *w)
 	return w->flows->capacity;
 }
 
-int conn_dump_collect(struct lb_worker *w, struct conn_dump_request *req, uint32_t timeout_ms)
+int conn_dump_post(struct lb_worker *w, struct conn_dump_request *req)
 {
-	uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz() / 1000 * timeout_ms;
-
 	req->count = 0;
 	req->done = 0;
-	if (rte_ring_enqueue(w->requests, req) != 0)
-		return -EBUSY;
-	/* Workers loop continuously (idle ones wake every idle_sleep_us): normally a few loops. */
-	while (!__atomic_load_n(&req->done, __ATOMIC_ACQUIRE)) {
-		if (rte_rdtsc() > deadline) {
-			req->next_abandoned = abandoned;
-			abandoned = req;
-			return -ETIMEDOUT;
-		}
-		struct timespec ts = {0, 50000};
-		nanosleep(&ts, NULL);
-	}
-	return 0;
+	req->next_abandoned = NULL;
+	return rte_ring_enqueue(w->requests, req) == 0 ? 0 : -EBUSY;
+}
+
+bool conn_dump_done(const struct conn_dump_request *req)
+{
+	return __atomic_load_n(&req->done, __ATOMIC_ACQUIRE) != 0;
+}
+
+void conn_dump_abandon(struct conn_dump_request *req)
+{
+	req->next_abandoned = abandoned;
+	abandoned = req;
 }
 
 void conn_dump_reap(bool workers_stopped)

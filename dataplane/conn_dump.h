@@ -1,8 +1,9 @@
 /*
  * Connection listings without touching a worker's flow table from another lcore: the control
  * lcore posts a request for a range of flow-table positions on the worker's ring, the worker
- * fills it in bounded slices from its own loop, then sets `done`. The control side waits with
- * a deadline; a request the worker has not finished by then stays the worker's until it is.
+ * fills it in bounded slices from its own loop, then sets `done`. The control side polls for
+ * `done` from its event loop with a deadline; a request it gives up on stays the worker's until
+ * the worker has finished it.
  */
 #ifndef DPDK_LB_CONN_DUMP_H
 #define DPDK_LB_CONN_DUMP_H
@@ -56,13 +57,15 @@ void conn_dump_request_free(struct conn_dump_request *req);
 /* Flow-table positions of worker w (a dump's cursor runs from 0 to this). */
 uint32_t conn_dump_positions(const struct lb_worker *w);
 
-/*
- * Control side: has worker w fill req (out, max, cursor, end, filter set) and waits at most
- * timeout_ms. 0 when done; -EBUSY when the worker's request ring is full; -ETIMEDOUT when the
- * worker did not finish in time: req then belongs to this module, which frees it once the
- * worker is done with it (conn_dump_reap), and the caller must forget it.
- */
-int conn_dump_collect(struct lb_worker *w, struct conn_dump_request *req, uint32_t timeout_ms);
+/* Control side: posts req (out, max, cursor, end, filter set) to worker w; 0 or -EBUSY (ring
+ * full). The worker owns req until conn_dump_done says it has finished. */
+int conn_dump_post(struct lb_worker *w, struct conn_dump_request *req);
+
+/* Whether the worker has finished req (count and cursor are then final). */
+bool conn_dump_done(const struct conn_dump_request *req);
+
+/* Gives up on a posted request: it is freed once the worker has finished it (conn_dump_reap). */
+void conn_dump_abandon(struct conn_dump_request *req);
 
 /* Frees the timed-out requests the workers have finished; all of them when workers_stopped. */
 void conn_dump_reap(bool workers_stopped);

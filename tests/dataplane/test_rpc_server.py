@@ -265,3 +265,56 @@ def test_system_info_reports_the_control_loops_lateness(pcap_daemon, tmp_path):
                       timeout=10, what="three runs of the 100 ms probe timer")
     assert loop["probe_period_ms"] == 100
     assert 0 <= loop["late_p99_us"] <= loop["late_max_us"]
+
+
+def test_conn_list_answers_later_and_in_order(pcap_daemon, tmp_path):
+    """conn.list is served from the loop's timers: requests pipelined behind it, and calls
+    around it in a batch, are still answered in order."""
+    d = start(pcap_daemon, tmp_path, {})
+    rpc = d.rpc
+    rpc.send_line(b'{"jsonrpc":"2.0","id":1,"method":"conn.list"}\n'
+                  b'{"jsonrpc":"2.0","id":2,"method":"system.info"}\n'
+                  b'{"jsonrpc":"2.0","method":"conn.list"}\n'
+                  b'{"jsonrpc":"2.0","id":3,"method":"conn.list","params":{"limit":0}}\n'
+                  b'{"jsonrpc":"2.0","id":4,"method":"conn.list","params":{"limit":5}}\n')
+    first = rpc.read_reply()
+    assert first["id"] == 1 and first["result"] == {"connections": [], "truncated": False,
+                                                    "cursor": None}
+    assert rpc.read_reply()["id"] == 2
+    bad = rpc.read_reply()
+    assert bad["id"] == 3 and bad["error"]["code"] == -32602
+    assert rpc.read_reply()["id"] == 4
+    batch = [{"jsonrpc": "2.0", "id": i, "method": m}
+             for i, m in enumerate(["system.info", "conn.list", "stats.get", "conn.list"])]
+    rpc.send_line(json.dumps(batch).encode() + b"\n")
+    assert [r["id"] for r in rpc.read_reply()] == [0, 1, 2, 3]
+    # A client that leaves while its conn.list is under way takes nothing down with it.
+    for _ in range(5):
+        s = raw_connect(d.sock)
+        s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"conn.list"}\n')
+        s.close()
+    assert rpc.call("conn.list")["cursor"] is None
+
+
+def test_a_slow_worker_is_an_error_and_does_not_hold_the_loop(pcap_daemon, tmp_path):
+    """A worker asleep 100 ms between polls visits its 262144 flow-table positions in 16 slices,
+    longer than conn.list's 1 s deadline for a worker's part of a page."""
+    wrpcap(str(tmp_path / "empty.pcap"), [Ether()])
+    d = pcap_daemon([tmp_path / "empty.pcap"], dict(BASE, dataplane={
+        "flow_capacity": 262144, "mbufs": 4095, "max_reals": 64, "max_services": 16,
+        "idle_sleep_us": 100000}))
+    other = RpcClient(d.sock)
+    try:
+        t0 = time.monotonic()
+        d.rpc.send_line(b'{"jsonrpc":"2.0","id":1,"method":"conn.list"}\n')
+        # The loop serves others meanwhile: this answer comes well before the deadline.
+        assert other.call("system.info")["version"]
+        assert time.monotonic() - t0 < 0.9
+        reply = d.rpc.read_reply()
+        assert time.monotonic() - t0 >= 0.9
+        assert reply["id"] == 1 and reply["error"]["code"] == -32603, reply
+        assert "did not answer within 1000 ms" in reply["error"]["message"]
+        # The request given up on stays the worker's and is freed once it is done with it:
+        # LeakSanitizer checks that when the fixture stops the daemon.
+    finally:
+        other.close()
