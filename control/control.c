@@ -50,6 +50,7 @@ void control_run(void)
 		rpc_server_poll(rpc, 5);
 		uint64_t now = rte_rdtsc();
 		drain_worker_rings(now);
+		config_store_poll();
 		if (now >= next_load) {
 			stats_update_load_board();
 			next_load = now + LOAD_BOARD_PERIOD_MS * ms;

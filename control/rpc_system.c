@@ -97,6 +97,14 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 	json_object_set_new(info, "last_snapshot_build_us", json_real((double)lb_rt.last_build_ns / 1e3));
 	json_object_set_new(info, "last_snapshot_publish_us",
 			    json_real((double)lb_rt.last_publish_ns / 1e3));
+	struct config_store_publication pub;
+	config_store_last_publication(&pub);
+	json_object_set_new(info, "last_snapshot_rebuilt_services",
+			    json_integer(pub.rebuilt_services));
+	json_object_set_new(info, "last_snapshot_rebuilt_schedulers",
+			    json_integer(pub.rebuilt_schedulers));
+	json_object_set_new(info, "snapshots_pending_free", json_integer(pub.pending_snapshots));
+	json_object_set_new(info, "snapshot_objects_pending_free", json_integer(pub.pending_objects));
 	return info;
 }
 
