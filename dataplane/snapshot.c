@@ -155,7 +155,7 @@ struct build_ctx {
 	bool incremental;  /* prev's objects may be shared */
 	int32_t *match;    /* [cfg->n_services]: index of the same service id in prev_cfg, or -1 */
 	uint8_t *prev_state; /* [prev_cfg->n_services]: enum prev_state */
-	uint32_t n_old_ids;
+	uint32_t n_old_ids, cap_old_ids;
 	uint32_t *old_ids; /* ids of the reals of prev's services that are not kept */
 };
 
@@ -221,6 +221,14 @@ static int retire_previous(struct build_ctx *c, char *err, size_t errlen)
 		LB_SERVICE_FOREACH_DEST(&c->prev_cfg->services[j], r) {
 			if (r->id == 0 || r->id > snap->max_reals)
 				continue;
+			if (c->n_old_ids == c->cap_old_ids) {
+				uint32_t cap = c->cap_old_ids ? c->cap_old_ids * 2 : 64;
+				uint32_t *ids = realloc(c->old_ids, cap * sizeof(*ids));
+				if (ids == NULL)
+					return lb_err(err, errlen, "out of memory");
+				c->old_ids = ids;
+				c->cap_old_ids = cap;
+			}
 			c->old_ids[c->n_old_ids++] = r->id;
 			struct snap_real *sr = c->incremental ? real_slot_mut(snap, r->id) : NULL;
 			if (c->incremental && sr == NULL)
@@ -262,8 +270,10 @@ static int build_services(struct build_ctx *c, char *err, size_t errlen)
 				return -1;
 	}
 	for (uint32_t j = 0; c->prev != NULL && j < c->prev_cfg->n_services; j++) {
+		if (c->prev_state[j] == PREV_KEPT)
+			continue; /* without touching the object: a cache miss per service */
 		struct snap_sched *s = c->prev->services[j]->sched_obj;
-		if (c->prev_state[j] != PREV_KEPT && s->carried_build != snap->build &&
+		if (s->carried_build != snap->build &&
 		    snap_garbage_add(&snap->retired, snap_sched_free, s) != 0)
 			return lb_err(err, errlen, "out of memory");
 	}
@@ -443,14 +453,6 @@ fail:
 	return NULL;
 }
 
-static uint32_t count_dests(const struct lb_config *c)
-{
-	uint32_t n = 0;
-	for (uint32_t i = 0; c != NULL && i < c->n_services; i++)
-		n += c->services[i].n_reals + (c->services[i].has_fallback ? 1 : 0);
-	return n;
-}
-
 struct lb_snapshot *snapshot_build(const struct lb_config *cfg, const struct lb_config *prev_cfg,
 				   struct snapshot_diff *diff, char *err, size_t errlen)
 {
@@ -469,8 +471,7 @@ struct lb_snapshot *snapshot_build(const struct lb_config *cfg, const struct lb_
 	}
 	c.match = malloc((cfg->n_services + 1) * sizeof(*c.match));
 	c.prev_state = calloc(n_prev + 1, 1);
-	c.old_ids = malloc((count_dests(c.prev_cfg) + 1) * sizeof(*c.old_ids));
-	c.snap = c.match && c.prev_state && c.old_ids ? snapshot_alloc(&c) : NULL;
+	c.snap = c.match && c.prev_state ? snapshot_alloc(&c) : NULL;
 	if (c.snap == NULL || (c.prev != NULL && match_services(&c) != 0)) {
 		lb_err(err, errlen, "out of memory");
 		goto fail;

@@ -8,18 +8,39 @@
 
 #include <rte_common.h>
 
+_Static_assert(offsetof(struct lb_service_cfg, port_ranges) < offsetof(struct lb_service_cfg, reals) &&
+		       offsetof(struct lb_service_cfg, reals) <
+			       offsetof(struct lb_service_cfg, local_addrs),
+	       "snap_service_cfg_same compares the segments between these fields in this order");
+
+/* memcmp of [from, to) of two services. */
+static inline bool same_bytes(const struct lb_service_cfg *a, const struct lb_service_cfg *b,
+			      size_t from, size_t to)
+{
+	return memcmp((const char *)a + from, (const char *)b + from, to - from) == 0;
+}
+
 /*
  * Byte comparison is conservative: padding or bytes after a string's NUL may differ between two
- * equal services, which costs a rebuild, never a wrong share. The only pointer, reals, is
- * compared by contents; every other field (new ones included) by bytes.
+ * equal services, which costs a rebuild, never a wrong share. Every byte is compared (fields
+ * added later included) except the reals pointer, compared by contents, and the unused tails of
+ * the two fixed arrays, which are most of the struct.
  */
 bool snap_service_cfg_same(const struct lb_service_cfg *a, const struct lb_service_cfg *b)
 {
-	const size_t head = offsetof(struct lb_service_cfg, reals);
-	const size_t tail = head + sizeof(a->reals);
+	const size_t ranges = offsetof(struct lb_service_cfg, port_ranges);
+	const size_t reals = offsetof(struct lb_service_cfg, reals);
+	const size_t locals = offsetof(struct lb_service_cfg, local_addrs);
 
-	return a->n_reals == b->n_reals && memcmp(a, b, head) == 0 &&
-	       memcmp((const char *)a + tail, (const char *)b + tail, sizeof(*a) - tail) == 0 &&
+	if (a->n_reals != b->n_reals || a->n_port_ranges != b->n_port_ranges ||
+	    a->n_local_addrs != b->n_local_addrs)
+		return false;
+	return same_bytes(a, b, 0, ranges) &&
+	       memcmp(a->port_ranges, b->port_ranges, a->n_port_ranges * sizeof(a->port_ranges[0])) == 0 &&
+	       same_bytes(a, b, ranges + sizeof(a->port_ranges), reals) &&
+	       same_bytes(a, b, reals + sizeof(a->reals), locals) &&
+	       memcmp(a->local_addrs, b->local_addrs, a->n_local_addrs * sizeof(a->local_addrs[0])) == 0 &&
+	       same_bytes(a, b, locals + sizeof(a->local_addrs), sizeof(*a)) &&
 	       (a->n_reals == 0 || memcmp(a->reals, b->reals, a->n_reals * sizeof(*a->reals)) == 0);
 }
 
