@@ -198,10 +198,12 @@ def run_snapshot_bench(build):
     res = {}
     for m in re.finditer(r"(\w+) real addresses: full rebuild ([\d.]+) ms, one-real change "
                          r"build\+publish ([\d.]+) ms \(reclaim ([\d.]+) ms\), 1000-real batch "
-                         r"build\+publish ([\d.]+) ms \(reclaim ([\d.]+) ms\)", out):
+                         r"build\+publish ([\d.]+) ms \(reclaim ([\d.]+) ms\), service "
+                         r"removed build\+publish ([\d.]+) ms \(reclaim ([\d.]+) ms\)", out):
         res[m.group(1)] = {"full_ms": float(m.group(2)), "one_ms": float(m.group(3)),
                            "one_reclaim_ms": float(m.group(4)), "batch_ms": float(m.group(5)),
-                           "batch_reclaim_ms": float(m.group(6))}
+                           "batch_reclaim_ms": float(m.group(6)), "del_ms": float(m.group(7)),
+                           "del_reclaim_ms": float(m.group(8))}
     return res, out
 
 

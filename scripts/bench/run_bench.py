@@ -109,6 +109,11 @@ def rows(res):
         out.append(("control", f"1,000 reals in one snapshot ({what})", f(v["batch_ms"], ".2f"),
                     "ms", "", "", "< 10 ms",
                     f"freeing after the grace period {v['batch_reclaim_ms']:.2f} ms"))
+        if "del_ms" in v:
+            out.append(("control", f"one service of 10,000 removed ({what})",
+                        f(v["del_ms"], ".2f"), "ms", "", "", "",
+                        "lookup tables rebuilt; freeing after the grace period "
+                        f"{v['del_reclaim_ms']:.2f} ms"))
     for k, v in c.get("maglev", {}).items():
         goal = "< 5 ms" if k == "M65537_N1000_equal" else ""
         out.append(("control", f"Maglev build {k.replace('_', ' ')}", f(v["best_ms"], ".2f"),

@@ -5,6 +5,7 @@
  *    publication (the baseline);
  *  - one real: one real's weight changed, incremental build + publish;
  *  - batch: 1,000 reals of 1,000 services changed in one configuration, one snapshot;
+ *  - service removed: one service of 10,000 deleted (the lookup tables are rebuilt);
  *  - reclaim: freeing what a publication left behind once its grace period is over.
  * EAL runs with one lcore and no ports; no worker is registered with RCU, so a grace period is
  * over at once (publishing never waits for workers anyway). Prints figures only. With the
@@ -115,6 +116,7 @@ static void run(int distinct)
 {
 	struct lb_config running, next;
 	double full[REPEATS], one[REPEATS], batch[REPEATS], rec_one[REPEATS], rec_batch[REPEATS];
+	double del[REPEATS], rec_del[REPEATS];
 	double rec;
 	char err[256];
 	struct snapshot_diff diff;
@@ -146,11 +148,18 @@ static void run(int distinct)
 		for (uint32_t k = 0; k < 1000; k++)
 			next.services[k * 10 + (uint32_t)i % 10].reals[k % REALS_PER].weight += 1;
 		batch[i] = commit(&running, &next, &rec_batch[i]);
+
+		/* a service removed from the middle: the lookup tables are rebuilt */
+		lb_config_clone(&running, &next);
+		lb_config_remove_service(&next, 5000);
+		del[i] = commit(&running, &next, &rec_del[i]);
 	}
 	printf("%s real addresses: full rebuild %.3f ms, one-real change build+publish %.3f ms "
-	       "(reclaim %.3f ms), 1000-real batch build+publish %.3f ms (reclaim %.3f ms)\n",
+	       "(reclaim %.3f ms), 1000-real batch build+publish %.3f ms (reclaim %.3f ms), "
+	       "service removed build+publish %.3f ms (reclaim %.3f ms)\n",
 	       distinct ? "distinct" : "shared", median(full, REPEATS), median(one, REPEATS),
-	       median(rec_one, REPEATS), median(batch, REPEATS), median(rec_batch, REPEATS));
+	       median(rec_one, REPEATS), median(batch, REPEATS), median(rec_batch, REPEATS),
+	       median(del, REPEATS), median(rec_del, REPEATS));
 	lb_config_init_defaults(&next); /* no service left: everything is freed */
 	commit(&running, &next, &rec);
 	lb_config_free(&running);
