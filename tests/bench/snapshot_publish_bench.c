@@ -146,7 +146,7 @@ static void run(int distinct)
 
 		lb_config_clone(&running, &next);
 		for (uint32_t k = 0; k < 1000; k++)
-			next.services[k * 10 + (uint32_t)i % 10].reals[k % REALS_PER].weight += 1;
+			next.services[k * 9 + (uint32_t)i % 9].reals[k % REALS_PER].weight += 1;
 		batch[i] = commit(&running, &next, &rec_batch[i]);
 
 		/* a service removed from the middle: the lookup tables are rebuilt */
