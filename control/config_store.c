@@ -73,34 +73,27 @@ static void rollback_ids(const uint32_t *new_ids, uint32_t n_new)
 	}
 }
 
-/* Releases the ids of the running configuration that candidate no longer has. */
-static void release_removed_ids(const struct lb_config *running, const struct lb_config *candidate)
-{
-	uint8_t *keep_real = calloc(lb_rt.max_reals + 1, 1);
-	uint8_t *keep_service = calloc(lb_rt.max_services + 1, 1);
+static struct config_store_publication last_pub;
+static bool neigh_sync_due; /* reals were removed: their neighbours may be unwanted now */
 
-	if (keep_real == NULL || keep_service == NULL)
-		goto out; /* the ids leak until restart rather than being reused too early */
-	for (uint32_t i = 0; i < candidate->n_services; i++) {
-		const struct lb_service_cfg *s = &candidate->services[i];
-		keep_service[s->id] = 1;
-		LB_SERVICE_FOREACH_DEST(s, r)
-			keep_real[r->id] = 1;
+/*
+ * Runs once no worker can hold the snapshot that still had the removed services and reals: only
+ * then may a removed service's persistence templates go (a worker on the old snapshot could still
+ * store one) and its ids be handed out again.
+ */
+static void release_removed_ids(void *arg)
+{
+	struct snapshot_diff *d = arg;
+
+	for (uint32_t k = 0; k < d->n_removed_services; k++) {
+		/* A service added later under this id must not inherit its clients. */
+		persist_table_forget_service(lb_rt.persist, d->removed_services[k]);
+		id_pool_release(&service_ids, d->removed_services[k], false);
 	}
-	for (uint32_t i = 0; running != NULL && i < running->n_services; i++) {
-		const struct lb_service_cfg *s = &running->services[i];
-		if (s->id && !keep_service[s->id]) {
-			/* A service added later under this id must not inherit its clients. */
-			persist_table_forget_service(lb_rt.persist, s->id);
-			id_pool_release(&service_ids, s->id, false);
-		}
-		LB_SERVICE_FOREACH_DEST(s, r)
-			if (r->id && !keep_real[r->id])
-				id_pool_release(&real_ids, r->id, true);
-	}
-out:
-	free(keep_real);
-	free(keep_service);
+	for (uint32_t k = 0; k < d->n_removed_reals; k++)
+		id_pool_release(&real_ids, d->removed_reals[k], true);
+	snapshot_diff_free(d);
+	free(d);
 }
 
 /* Marks the neighbours the configuration needs and frees the others. */
@@ -148,25 +141,38 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 		free(new_ids);
 		return LB_RPC_CAPACITY;
 	}
+	struct snapshot_diff *diff = calloc(1, sizeof(*diff));
 	uint64_t t_build = rte_rdtsc();
-	snap = snapshot_build(candidate, err, errlen);
+	snap = diff == NULL ? NULL
+			    : snapshot_build(candidate, lb_rt.snapshot ? lb_rt.config : NULL, diff,
+					     err, errlen);
 	lb_rt.last_build_ns = (rte_rdtsc() - t_build) * 1000000000ull / lb_rt.tsc_hz;
 	if (snap == NULL) {
+		if (diff == NULL)
+			lb_err(err, errlen, "out of memory");
+		free(diff);
 		rollback_ids(new_ids, n_new);
 		free(new_ids);
 		return JSONRPC_INVALID_PARAMS;
 	}
 	free(new_ids);
+	last_pub.rebuilt_services = diff->n_rebuilt_services;
+	last_pub.rebuilt_schedulers = diff->n_rebuilt_scheds;
+	bool removed = diff->n_removed_services != 0 || diff->n_removed_reals != 0;
 	uint64_t t0 = rte_rdtsc();
-	snapshot_publish(snap);
+	snapshot_publish(snap, removed ? release_removed_ids : NULL, diff);
 	lb_rt.last_publish_ns = (rte_rdtsc() - t0) * 1000000000ull / lb_rt.tsc_hz;
-	LB_LOG(INFO, "configuration generation %lu published: %u services, %u reals "
-		     "(build %lu us, publish %lu us)",
+	LB_LOG(INFO, "configuration generation %lu published: %u services, %u reals, %u services "
+		     "rebuilt, %u schedulers (build %lu us, publish %lu us)",
 	       (unsigned long)snap->generation, candidate->n_services, total_reals,
+	       diff->n_rebuilt_services, diff->n_rebuilt_scheds,
 	       (unsigned long)(lb_rt.last_build_ns / 1000), (unsigned long)(lb_rt.last_publish_ns / 1000));
-	if (lb_rt.config != candidate)
-		release_removed_ids(lb_rt.config, candidate);
-	sync_neighbours(candidate);
+	if (removed) {
+		neigh_sync_due |= diff->n_removed_reals != 0;
+	} else {
+		snapshot_diff_free(diff);
+		free(diff);
+	}
 	generation++;
 	/* The running configuration is valid as a whole: the next candidate starts unmarked. */
 	candidate->incremental = false;
@@ -198,6 +204,22 @@ int config_store_init(char *err, size_t errlen)
 	if (config_store_commit(c, err, errlen) != 0)
 		return -1;
 	return 0;
+}
+
+void config_store_last_publication(struct config_store_publication *p)
+{
+	*p = last_pub;
+	p->pending_snapshots = snapshot_pending();
+	p->pending_objects = snapshot_pending_objects();
+}
+
+void config_store_poll(void)
+{
+	/* Neighbours of removed reals go once no snapshot that used them is left. */
+	if (snapshot_reclaim() == 0 && neigh_sync_due) {
+		neigh_sync_due = false;
+		sync_neighbours(lb_rt.config);
+	}
 }
 
 void config_store_reclaim_ids(void)

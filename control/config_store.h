@@ -25,6 +25,23 @@ uint64_t config_store_generation(void);
 /* The running configuration (read-only for callers). */
 const struct lb_config *config_store_running(void);
 
+/*
+ * Frees what published changes left behind once its grace period is over, then releases removed
+ * ids and unwanted neighbours; never waits. Called on every control loop turn.
+ */
+void config_store_poll(void);
+
+/* What the last publication rebuilt and what is still waiting for a grace period. */
+struct config_store_publication {
+	uint32_t rebuilt_services;   /* services given new objects (the others were shared) */
+	uint32_t rebuilt_schedulers; /* of which with a new scheduler (init ran) */
+	uint32_t pending_snapshots;  /* publications whose old objects are not freed yet */
+	uint32_t pending_objects;    /* objects those hold */
+};
+
+/* Fills p (system.info). */
+void config_store_last_publication(struct config_store_publication *p);
+
 /* Frees draining real ids that no flow uses any more; called periodically. */
 void config_store_reclaim_ids(void);
 

@@ -61,6 +61,8 @@ static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t l
 	/* The exception path both ways: frames for the kernel out of the workers' rings, and what
 	 * the kernel sent on its interfaces (at most a millisecond late). */
 	exception_poll(now);
+	/* Frees what replaced snapshots used once their grace period passed; never waits. */
+	config_store_poll();
 }
 
 static void update_load_board(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)

@@ -105,6 +105,14 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 				      "samples", (int)late.samples, "late_p99_us",
 				      (double)late.p99_ns / 1e3, "late_max_us",
 				      (double)late.max_ns / 1e3));
+	struct config_store_publication pub;
+	config_store_last_publication(&pub);
+	json_object_set_new(info, "last_snapshot_rebuilt_services",
+			    json_integer(pub.rebuilt_services));
+	json_object_set_new(info, "last_snapshot_rebuilt_schedulers",
+			    json_integer(pub.rebuilt_schedulers));
+	json_object_set_new(info, "snapshots_pending_free", json_integer(pub.pending_snapshots));
+	json_object_set_new(info, "snapshot_objects_pending_free", json_integer(pub.pending_objects));
 	return info;
 }
 

@@ -104,7 +104,7 @@ void stats_workers(struct lb_worker_stats *out)
 static void update_overload(struct lb_load_board *b, uint32_t id, uint32_t conns)
 {
 	const struct lb_snapshot *snap = lb_rt.snapshot;
-	const struct snap_real *r = &snap->reals[id];
+	const struct snap_real *r = snap_real_get(snap, id);
 	uint8_t over = b->overloaded[id];
 
 	if (r->gen == 0 || r->u_threshold == 0) {

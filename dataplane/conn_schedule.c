@@ -69,7 +69,7 @@ uint32_t schedule_new(struct lb_worker *w, const struct lb_snapshot *snap,
 		/* Upper limit checked live; the way back down follows the control lcore's hysteresis. */
 		for (uint32_t i = 0; i < ss->n_dests; i++) {
 			uint32_t id = ss->dest_real_ids[i];
-			uint32_t upper = snap->reals[id].u_threshold;
+			uint32_t upper = snap_real_get(snap, id)->u_threshold;
 			marked[i] = ss->dests[i];
 			if (upper != 0 &&
 			    (__atomic_load_n(&lb_rt.load.overloaded[id], __ATOMIC_RELAXED) ||
@@ -79,7 +79,7 @@ uint32_t schedule_new(struct lb_worker *w, const struct lb_snapshot *snap,
 		dests = marked;
 	}
 	int dest = ss->sched->schedule(ss->sched_shared,
-				       snap->sched_state[w->index] + ss->sched_state_offset, dests,
+				       ss->sched_state + (size_t)w->index * ss->sched_state_stride, dests,
 				       ss->n_dests, &req);
 	return dest >= 0 ? ss->dest_real_ids[dest] : ss->fallback_real_id;
 }
@@ -102,7 +102,7 @@ uint32_t schedule_persistent(struct lb_worker *w, const struct lb_snapshot *snap
 	persist_key_make(&key, ss->id, &client, ss->netmask_len);
 	if (persist_table_lookup(lb_rt.persist, &key, now_s, &real_id, &gen8) && real_id != 0 &&
 	    real_id <= snap->max_reals) {
-		const struct snap_real *r = &snap->reals[real_id];
+		const struct snap_real *r = snap_real_get(snap, real_id);
 		if (r->gen != 0 && (uint8_t)r->gen == gen8 && r->service_id == ss->id &&
 		    real_id != ss->fallback_real_id &&
 		    (r->weight > 0 || !ss->expire_quiescent_template)) {
@@ -113,7 +113,7 @@ uint32_t schedule_persistent(struct lb_worker *w, const struct lb_snapshot *snap
 	real_id = schedule_new(w, snap, ss, info, now);
 	/* The fallback server gets no template: clients return to the reals as soon as they can. */
 	if (real_id != 0 && real_id != ss->fallback_real_id) {
-		if (persist_table_store(lb_rt.persist, &key, real_id, snap->reals[real_id].gen, now_s,
+		if (persist_table_store(lb_rt.persist, &key, real_id, snap_real_get(snap, real_id)->gen, now_s,
 					ss->persistent_s))
 			LB_COUNTER_ADD(w->stats->templates_created, 1);
 		else

@@ -59,7 +59,7 @@ uint16_t icmp_owner(const struct lb_worker *w, const struct lb_snapshot *snap,
 	/* The quoted packet is a reply from the VIP: the client it went to names the owner. */
 	snap_service_key_make(&key, &qsrc, q->proto, q->sport);
 	int64_t idx = lookup_table_find(&snap->service_index, &key);
-	if (idx >= 0 && snap->services[idx].steer_by_client)
+	if (idx >= 0 && snap->services[idx]->steer_by_client)
 		return owner_by_client(&qdst, q->dport);
 	/* dr/tun flows live where the NIC's RSS put them: start here, walk on if unknown. */
 	return w->index;
@@ -193,7 +193,7 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 		return;
 	}
 	/* About the real's reply to the client: to the real, by the connection's method. */
-	const struct snap_real *r = &snap->reals[e->real_id];
+	const struct snap_real *r = snap_real_get(snap, e->real_id);
 	if (e->expires <= now || r->gen != e->real_gen) {
 		drop(w, m, LB_DROP_ICMP_NO_FLOW);
 		return;

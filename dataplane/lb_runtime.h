@@ -101,7 +101,7 @@ struct lb_runtime {
 	struct lb_snapshot *snapshot; /* published; read with __atomic_load_n ACQUIRE */
 	uint64_t snapshot_generation;
 	uint64_t last_build_ns;   /* building the last published snapshot */
-	uint64_t last_publish_ns; /* pointer swap + RCU grace period + freeing the old one */
+	uint64_t last_publish_ns; /* pointer swap and queueing the old one for freeing (no wait) */
 	uint64_t flow_table_bytes; /* heap bytes taken by all workers' flow tables */
 
 	/* counters the control lcore writes (exception path), summed with the workers' */

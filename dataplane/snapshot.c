@@ -9,6 +9,7 @@
 #include <rte_malloc.h>
 
 #include "neigh.h"
+#include "snapshot_internal.h"
 
 void snap_service_key_make(struct snap_service_key *k, const struct lb_addr *vip, uint8_t proto,
 			   uint16_t port_host)
@@ -43,6 +44,28 @@ static bool has_static_neighbour(const struct lb_config *cfg, const struct lb_ad
 	return false;
 }
 
+static struct snap_real_page *zero_page; /* no real at all: every untouched page points here */
+
+/* The writable entry of real id: its page is copied first when an earlier build made it. */
+static struct snap_real *real_slot_mut(struct lb_snapshot *snap, uint32_t id)
+{
+	struct snap_real_page **pp = &snap->real_pages[id >> SNAP_REAL_PAGE_SHIFT];
+
+	if ((*pp)->born_build != snap->build) {
+		struct snap_real_page *np = malloc(sizeof(*np));
+		if (np == NULL)
+			return NULL;
+		memcpy(np, *pp, sizeof(*np));
+		np->born_build = snap->build;
+		if (*pp != zero_page && snap_garbage_add(&snap->retired, free, *pp) != 0) {
+			free(np);
+			return NULL;
+		}
+		*pp = np;
+	}
+	return &(*pp)->reals[id & (SNAP_REAL_PAGE_SIZE - 1)];
+}
+
 /* Fills the snapshot's entry for one real (or fallback) server of service sc. */
 static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 		      const struct lb_service_cfg *sc, const struct lb_real_cfg *rc, char *err,
@@ -57,18 +80,19 @@ static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 	port = snapshot_egress_port(&rc->ip);
 	if (port < 0 && has_static_neighbour(cfg, &rc->ip))
 		port = 0;
-	if (port < 0)
-		return lb_err(err, errlen,
-			      "real %s is on none of the appliance's subnets (ports[].address) and has "
-			      "no static neighbour: real servers must be on-link",
+	if (port < 0) /* the on-link rule is the validator's: reaching this is a bug */
+		return lb_err(err, errlen, "internal: real %s has no egress port",
 			      lb_addr_format(&rc->ip, ab, sizeof(ab)));
 	int slot = neigh_table_slot(lb_rt.neigh, &rc->ip, (uint16_t)port);
 	if (slot < 0)
 		return lb_err(err, errlen, "neighbour table full");
-	sr = &snap->reals[rc->id];
+	sr = real_slot_mut(snap, rc->id);
+	if (sr == NULL)
+		return lb_err(err, errlen, "out of memory");
 	sr->gen = rc->gen;
 	sr->service_id = (uint16_t)sc->id;
 	sr->forward = rc->forward;
+	sr->reserved = 0;
 	sr->neigh_slot = (uint32_t)slot;
 	sr->port_id = (uint16_t)port;
 	sr->l4_port = rc->port;
@@ -76,60 +100,6 @@ static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 	sr->l_threshold = rc->l_threshold;
 	sr->weight = rc->weight;
 	sr->ip = rc->ip;
-	return 0;
-}
-
-static int build_service(struct lb_snapshot *snap, const struct lb_config *cfg, uint32_t idx,
-			 char *err, size_t errlen)
-{
-	const struct lb_service_cfg *sc = &cfg->services[idx];
-	struct snap_service *ss = &snap->services[idx];
-	struct sched_params params = {.flags = sc->sched_flags, .table_size = sc->mh_table_size};
-
-	ss->id = sc->id;
-	ss->proto = sc->proto;
-	ss->forward = sc->forward;
-	ss->ops = sc->ops;
-	ss->persistent_s = sc->persistent_s;
-	ss->netmask_len = sc->netmask_len;
-	ss->expire_quiescent_template = sc->expire_quiescent_template < 0
-						? cfg->expire_quiescent_template
-						: sc->expire_quiescent_template != 0;
-	ss->vip = sc->vip;
-	ss->port = sc->port;
-	ss->steer_by_client = lb_service_uses_forward(sc, LB_FWD_NAT);
-	ss->client_addr_mode = sc->client_addr_mode;
-	ss->n_local_addrs = sc->n_local_addrs;
-	memcpy(ss->local_addrs, sc->local_addrs, sizeof(ss->local_addrs));
-	ss->sched = sched_find(sc->scheduler);
-	if (ss->sched == NULL)
-		return lb_err(err, errlen, "unknown scheduler %s", sc->scheduler);
-	ss->n_dests = sc->n_reals;
-	ss->dests = calloc(sc->n_reals + 1, sizeof(*ss->dests));
-	ss->dest_real_ids = calloc(sc->n_reals + 1, sizeof(*ss->dest_real_ids));
-	if (ss->dests == NULL || ss->dest_real_ids == NULL)
-		return lb_err(err, errlen, "out of memory");
-	for (uint32_t j = 0; j < sc->n_reals; j++) {
-		const struct lb_real_cfg *rc = &sc->reals[j];
-		if (build_real(snap, cfg, sc, rc, err, errlen) != 0)
-			return -1;
-		ss->dests[j].weight = rc->weight;
-		ss->dests[j].addr = rc->ip;
-		ss->dests[j].port = rc->port;
-		ss->dest_real_ids[j] = rc->id;
-		if (rc->u_threshold != 0)
-			ss->has_thresholds = true;
-	}
-	if (sc->has_fallback) {
-		if (build_real(snap, cfg, sc, &sc->fallback, err, errlen) != 0)
-			return -1;
-		ss->fallback_real_id = sc->fallback.id;
-	}
-	if (ss->sched->init != NULL) {
-		int rc = ss->sched->init(&ss->sched_shared, ss->dests, ss->n_dests, &params);
-		if (rc != 0)
-			return lb_err(err, errlen, "scheduler %s: %s", sc->scheduler, strerror(-rc));
-	}
 	return 0;
 }
 
@@ -152,7 +122,7 @@ static uint32_t group_key_count(const struct lb_service_cfg *sc)
 	return ports * (uint32_t)__builtin_popcount(group_protos(sc));
 }
 
-static void insert_group_keys(struct lb_snapshot *snap, const struct lb_service_cfg *sc,
+static void insert_group_keys(struct lookup_table *index, const struct lb_service_cfg *sc,
 			      uint32_t idx)
 {
 	static const uint8_t protos[2] = {IPPROTO_TCP, IPPROTO_UDP};
@@ -164,58 +134,235 @@ static void insert_group_keys(struct lb_snapshot *snap, const struct lb_service_
 		for (uint8_t r = 0; r < sc->n_port_ranges; r++)
 			for (uint32_t port = sc->port_ranges[r].lo; port <= sc->port_ranges[r].hi; port++) {
 				snap_service_key_make(&key, &sc->vip, protos[p], (uint16_t)port);
-				(void)lookup_table_insert(&snap->service_index, &key, idx); /* -EEXIST: a plain service wins */
+				(void)lookup_table_insert(index, &key, idx); /* -EEXIST: a plain service wins */
 			}
 	}
 }
 
-struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_t errlen)
+enum prev_state { PREV_REMOVED = 0, PREV_REPLACED, PREV_KEPT };
+
+#define SNAP_OWNS_KEYS 0x1 /* service_index, vip_index, local_index */
+#define SNAP_OWNS_NAT 0x2  /* nat_real_index */
+
+/* One build: the candidate, the published snapshot and the configuration it was built from. */
+struct build_ctx {
+	const struct lb_config *cfg, *prev_cfg;
+	const struct lb_snapshot *prev;
+	struct lb_snapshot *snap;
+	struct snapshot_diff *diff;
+	bool incremental;  /* prev's objects may be shared */
+	int32_t *match;    /* [cfg->n_services]: index of the same service id in prev_cfg, or -1 */
+	uint8_t *prev_state; /* [prev_cfg->n_services]: enum prev_state */
+	uint32_t n_old_ids, cap_old_ids;
+	uint32_t *old_ids; /* ids of the reals of prev's services that are not kept */
+};
+
+static uint64_t build_count;
+
+/* What every service object depends on besides its own configuration. */
+static bool globals_same(const struct lb_config *a, const struct lb_config *b)
 {
-	struct lb_snapshot *snap = calloc(1, sizeof(*snap));
-	size_t state_size = 0;
+	return a->expire_quiescent_template == b->expire_quiescent_template &&
+	       a->n_static_neigh == b->n_static_neigh &&
+	       (a->n_static_neigh == 0 ||
+		memcmp(a->static_neigh, b->static_neigh,
+		       a->n_static_neigh * sizeof(*a->static_neigh)) == 0);
+}
 
-	if (snap == NULL) {
-		lb_err(err, errlen, "out of memory");
-		return NULL;
-	}
-	uint32_t n_keys = cfg->n_services, n_locals = 0, n_nat = 0;
+/* Pairs each service with the previous one of the same id; decides which are kept as they are. */
+static int match_services(struct build_ctx *c)
+{
+	const struct lb_config *cfg = c->cfg, *prev = c->prev_cfg;
+	uint32_t *pos = NULL; /* previous index + 1 by service id, made when positions moved */
+	int rc = 0;
+
 	for (uint32_t i = 0; i < cfg->n_services; i++) {
 		const struct lb_service_cfg *sc = &cfg->services[i];
-		n_keys += group_key_count(sc);
-		n_locals += sc->n_local_addrs;
-		LB_SERVICE_FOREACH_DEST(sc, r)
-			n_nat += r->forward == LB_FWD_NAT; /* sized to what it holds: often nothing */
-	}
-	snap->max_reals = lb_rt.max_reals;
-	snap->expire_nodest_conn = cfg->expire_nodest_conn;
-	snap->n_services = cfg->n_services;
-	snap->services = calloc(cfg->n_services + 1, sizeof(*snap->services));
-	snap->reals = calloc(lb_rt.max_reals + 1, sizeof(*snap->reals));
-	if (snap->services == NULL || snap->reals == NULL ||
-	    lookup_table_init(&snap->service_index, n_keys, sizeof(struct snap_service_key)) ||
-	    lookup_table_init(&snap->vip_index, cfg->n_services, sizeof(struct snap_service_key)) ||
-	    lookup_table_init(&snap->local_index, n_locals, sizeof(struct snap_service_key)) ||
-	    lookup_table_init(&snap->nat_real_index, n_nat, sizeof(struct snap_service_key))) {
-		lb_err(err, errlen, "out of memory");
-		goto fail;
-	}
-	for (uint32_t i = 0; i < cfg->n_services; i++) {
-		const struct lb_service_cfg *sc = &cfg->services[i];
-		struct snap_service_key key;
-
-		if (build_service(snap, cfg, i, err, errlen) != 0)
-			goto fail;
-		snap_service_key_make(&key, &sc->vip, sc->proto, sc->port);
-		if (sc->port != 0 && lookup_table_insert(&snap->service_index, &key, i) != 0) {
-			lb_err(err, errlen, "duplicate service");
-			goto fail;
+		int32_t j = -1;
+		if (i < prev->n_services && prev->services[i].id == sc->id) {
+			j = (int32_t)i;
+		} else {
+			if (pos == NULL) {
+				pos = calloc(lb_rt.max_services + 1, sizeof(*pos));
+				if (pos == NULL) {
+					rc = -1;
+					break;
+				}
+				for (uint32_t k = 0; k < prev->n_services; k++)
+					if (prev->services[k].id <= lb_rt.max_services)
+						pos[prev->services[k].id] = k + 1;
+			}
+			if (sc->id <= lb_rt.max_services)
+				j = (int32_t)pos[sc->id] - 1;
 		}
+		c->match[i] = j;
+		/*
+		 * An RPC candidate (cfg->incremental) marks every service its edits touched: the
+		 * others are the running ones, byte for byte, and need no comparison.
+		 */
+		if (j >= 0)
+			c->prev_state[j] = c->incremental &&
+						   ((cfg->incremental && !sc->changed) ||
+						    snap_service_cfg_same(sc, &prev->services[j]))
+					   ? PREV_KEPT
+					   : PREV_REPLACED;
+	}
+	free(pos);
+	return rc;
+}
+
+/* Retires the previous objects not kept and clears their reals' entries. */
+static int retire_previous(struct build_ctx *c, char *err, size_t errlen)
+{
+	struct lb_snapshot *snap = c->snap;
+
+	for (uint32_t j = 0; j < c->prev_cfg->n_services; j++) {
+		if (c->prev_state[j] == PREV_KEPT)
+			continue;
+		if (snap_garbage_add(&snap->retired, snap_service_free, c->prev->services[j]) != 0)
+			return lb_err(err, errlen, "out of memory");
+		LB_SERVICE_FOREACH_DEST(&c->prev_cfg->services[j], r) {
+			if (r->id == 0 || r->id > snap->max_reals)
+				continue;
+			if (c->n_old_ids == c->cap_old_ids) {
+				uint32_t cap = c->cap_old_ids ? c->cap_old_ids * 2 : 64;
+				uint32_t *ids = realloc(c->old_ids, cap * sizeof(*ids));
+				if (ids == NULL)
+					return lb_err(err, errlen, "out of memory");
+				c->old_ids = ids;
+				c->cap_old_ids = cap;
+			}
+			c->old_ids[c->n_old_ids++] = r->id;
+			struct snap_real *sr = c->incremental ? real_slot_mut(snap, r->id) : NULL;
+			if (c->incremental && sr == NULL)
+				return lb_err(err, errlen, "out of memory");
+			if (sr != NULL)
+				memset(sr, 0, sizeof(*sr));
+		}
+	}
+	if (!c->incremental) /* the table starts empty: every previous page goes */
+		for (uint32_t p = 0; p <= (snap->max_reals >> SNAP_REAL_PAGE_SHIFT); p++)
+			if (c->prev->real_pages[p] != zero_page &&
+			    snap_garbage_add(&snap->retired, free, c->prev->real_pages[p]) != 0)
+				return lb_err(err, errlen, "out of memory");
+	return 0;
+}
+
+/* Shares the kept services' objects and builds the others (and their reals' entries). */
+static int build_services(struct build_ctx *c, char *err, size_t errlen)
+{
+	struct lb_snapshot *snap = c->snap;
+
+	for (uint32_t i = 0; i < c->cfg->n_services; i++) {
+		const struct lb_service_cfg *sc = &c->cfg->services[i];
+		int32_t j = c->match ? c->match[i] : -1;
+		if (j >= 0 && c->prev_state[j] == PREV_KEPT) {
+			snap->services[i] = c->prev->services[j];
+			continue;
+		}
+		struct snap_sched *reuse = NULL;
+		if (j >= 0 && c->incremental && snap_sched_cfg_same(sc, &c->prev_cfg->services[j]))
+			reuse = c->prev->services[j]->sched_obj;
+		snap->services[i] = snap_service_build(c->cfg, sc, reuse, snap->build, err, errlen);
+		if (snap->services[i] == NULL)
+			return -1;
+		c->diff->n_rebuilt_services++;
+		c->diff->n_rebuilt_scheds += reuse == NULL;
+		LB_SERVICE_FOREACH_DEST(sc, r)
+			if (build_real(snap, c->cfg, sc, r, err, errlen) != 0)
+				return -1;
+	}
+	for (uint32_t j = 0; c->prev != NULL && j < c->prev_cfg->n_services; j++) {
+		if (c->prev_state[j] == PREV_KEPT)
+			continue; /* without touching the object: a cache miss per service */
+		struct snap_sched *s = c->prev->services[j]->sched_obj;
+		if (s->carried_build != snap->build &&
+		    snap_garbage_add(&snap->retired, snap_sched_free, s) != 0)
+			return lb_err(err, errlen, "out of memory");
+	}
+	return 0;
+}
+
+/* Whether the service, VIP and local-address keys (and service positions) are all unchanged. */
+static bool keys_unchanged(const struct build_ctx *c)
+{
+	if (!c->incremental || c->cfg->n_services != c->prev_cfg->n_services)
+		return false;
+	for (uint32_t i = 0; i < c->cfg->n_services; i++)
+		if (c->match[i] != (int32_t)i ||
+		    (c->prev_state[i] != PREV_KEPT &&
+		     !snap_service_keys_same(&c->cfg->services[i], &c->prev_cfg->services[i])))
+			return false;
+	return true;
+}
+
+/* Whether the set of nat reals is unchanged. */
+static bool nat_keys_unchanged(const struct build_ctx *c)
+{
+	static const struct lb_service_cfg none;
+
+	if (!c->incremental)
+		return false;
+	for (uint32_t i = 0; i < c->cfg->n_services; i++) {
+		int32_t j = c->match[i];
+		if ((j < 0 || c->prev_state[j] != PREV_KEPT) &&
+		    !snap_service_nat_keys_same(&c->cfg->services[i],
+						j < 0 ? &none : &c->prev_cfg->services[j]))
+			return false;
+	}
+	for (uint32_t j = 0; j < c->prev_cfg->n_services; j++)
+		if (c->prev_state[j] == PREV_REMOVED &&
+		    !snap_service_nat_keys_same(&none, &c->prev_cfg->services[j]))
+			return false;
+	return true;
+}
+
+static int build_key_indexes(struct lb_snapshot *snap, const struct lb_config *cfg)
+{
+	uint32_t n_keys = cfg->n_services, n_locals = 0;
+	struct snap_service_key key;
+
+	for (uint32_t i = 0; i < cfg->n_services; i++) {
+		n_keys += group_key_count(&cfg->services[i]);
+		n_locals += cfg->services[i].n_local_addrs;
+	}
+	snap->owned_indexes |= SNAP_OWNS_KEYS;
+	if (lookup_table_init(&snap->service_index, n_keys, sizeof(struct snap_service_key)) ||
+	    lookup_table_init(&snap->vip_index, cfg->n_services, sizeof(struct snap_service_key)) ||
+	    lookup_table_init(&snap->local_index, n_locals, sizeof(struct snap_service_key)))
+		return -1;
+	for (uint32_t i = 0; i < cfg->n_services; i++) {
+		const struct lb_service_cfg *sc = &cfg->services[i];
+		snap_service_key_make(&key, &sc->vip, sc->proto, sc->port);
+		if (sc->port != 0 && lookup_table_insert(&snap->service_index, &key, i) != 0)
+			return -1; /* duplicates are refused before */
 		snap_service_key_make(&key, &sc->vip, 0, 0);
 		(void)lookup_table_insert(&snap->vip_index, &key, 1); /* -EEXIST is fine */
 		for (uint8_t l = 0; l < sc->n_local_addrs; l++) {
 			snap_service_key_make(&key, &sc->local_addrs[l], 0, 0);
 			(void)lookup_table_insert(&snap->local_index, &key, 1);
 		}
+	}
+	/* Groups after every plain service: VIP:port services win over a group's ranges. */
+	for (uint32_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].port == 0)
+			insert_group_keys(&snap->service_index, &cfg->services[i], i);
+	return 0;
+}
+
+static int build_nat_index(struct lb_snapshot *snap, const struct lb_config *cfg)
+{
+	struct snap_service_key key;
+	uint32_t n_nat = 0;
+
+	for (uint32_t i = 0; i < cfg->n_services; i++)
+		LB_SERVICE_FOREACH_DEST(&cfg->services[i], r)
+			n_nat += r->forward == LB_FWD_NAT; /* sized to what it holds: often nothing */
+	snap->owned_indexes |= SNAP_OWNS_NAT;
+	if (lookup_table_init(&snap->nat_real_index, n_nat, sizeof(struct snap_service_key)))
+		return -1;
+	for (uint32_t i = 0; i < cfg->n_services; i++) {
+		const struct lb_service_cfg *sc = &cfg->services[i];
 		LB_SERVICE_FOREACH_DEST(sc, r) {
 			if (r->forward != LB_FWD_NAT)
 				continue;
@@ -223,59 +370,169 @@ struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_
 			snap_service_key_make(&key, &r->ip, sc->port ? sc->proto : 0, r->port);
 			(void)lookup_table_insert(&snap->nat_real_index, &key, 1);
 		}
-		snap->services[i].sched_state_offset = (uint32_t)state_size;
-		state_size += RTE_ALIGN_CEIL(snap->services[i].sched->lcore_state_size, 8);
 	}
-	/* Groups after every plain service: VIP:port services win over a group's ranges. */
-	for (uint32_t i = 0; i < cfg->n_services; i++)
-		if (cfg->services[i].port == 0)
-			insert_group_keys(snap, &cfg->services[i], i);
-	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
-		/* One block per worker on its own cache lines: no false sharing between lcores. */
-		snap->sched_state[w] = rte_zmalloc("sched_state", state_size + 8, RTE_CACHE_LINE_SIZE);
-		if (snap->sched_state[w] == NULL) {
-			lb_err(err, errlen, "out of memory (scheduler state)");
-			goto fail;
-		}
+	return 0;
+}
+
+/* Index slots of the previous snapshot are retired when this one builds its own. */
+static int retire_slots(struct lb_snapshot *snap, const struct lookup_table *t)
+{
+	return t->slots == NULL ? 0 : snap_garbage_add(&snap->retired, free, t->slots);
+}
+
+/* Shares the lookup tables whose keys did not change, builds the others. */
+static int build_indexes(struct build_ctx *c, char *err, size_t errlen)
+{
+	struct lb_snapshot *snap = c->snap;
+	const struct lb_snapshot *prev = c->prev;
+
+	if (keys_unchanged(c)) {
+		snap->service_index = prev->service_index;
+		snap->vip_index = prev->vip_index;
+		snap->local_index = prev->local_index;
+	} else if (build_key_indexes(snap, c->cfg) != 0 ||
+		   (prev != NULL && (retire_slots(snap, &prev->service_index) ||
+				     retire_slots(snap, &prev->vip_index) ||
+				     retire_slots(snap, &prev->local_index)))) {
+		return lb_err(err, errlen, "out of memory (service index)");
 	}
-	for (int s = 0; s < LB_CONN_STATE_COUNT; s++)
-		snap->timeout_tsc[s] = (uint64_t)cfg->timeouts.by_state[s] * lb_rt.tsc_hz;
+	if (nat_keys_unchanged(c))
+		snap->nat_real_index = prev->nat_real_index;
+	else if (build_nat_index(snap, c->cfg) != 0 ||
+		 (prev != NULL && retire_slots(snap, &prev->nat_real_index)))
+		return lb_err(err, errlen, "out of memory (nat index)");
+	return 0;
+}
+
+/* The ids the new snapshot no longer has, for the config store to release after the grace. */
+static int fill_diff(struct build_ctx *c)
+{
+	struct snapshot_diff *d = c->diff;
+	uint32_t n_prev = c->prev_cfg ? c->prev_cfg->n_services : 0;
+
+	d->removed_services = calloc(n_prev + 1, sizeof(uint32_t));
+	d->removed_reals = calloc(c->n_old_ids + 1, sizeof(uint32_t));
+	if (d->removed_services == NULL || d->removed_reals == NULL)
+		return -1;
+	for (uint32_t j = 0; j < n_prev; j++)
+		if (c->prev_state[j] == PREV_REMOVED)
+			d->removed_services[d->n_removed_services++] = c->prev_cfg->services[j].id;
+	for (uint32_t k = 0; k < c->n_old_ids; k++)
+		if (snap_real_get(c->snap, c->old_ids[k])->gen == 0)
+			d->removed_reals[d->n_removed_reals++] = c->old_ids[k];
+	return 0;
+}
+
+/* The snapshot's own arrays, its real table starting as the previous one's (or empty). */
+static struct lb_snapshot *snapshot_alloc(const struct build_ctx *c)
+{
+	struct lb_snapshot *snap = calloc(1, sizeof(*snap));
+	uint32_t n_pages = (lb_rt.max_reals >> SNAP_REAL_PAGE_SHIFT) + 1;
+
+	if (zero_page == NULL)
+		zero_page = calloc(1, sizeof(*zero_page));
+	if (snap == NULL || zero_page == NULL)
+		goto fail;
+	snap->build = ++build_count;
 	snap->generation = lb_rt.snapshot_generation + 1;
+	snap->max_reals = lb_rt.max_reals;
+	snap->expire_nodest_conn = c->cfg->expire_nodest_conn;
+	for (int s = 0; s < LB_CONN_STATE_COUNT; s++)
+		snap->timeout_tsc[s] = (uint64_t)c->cfg->timeouts.by_state[s] * lb_rt.tsc_hz;
+	snap->n_services = c->cfg->n_services;
+	snap->services = calloc(c->cfg->n_services + 1, sizeof(*snap->services));
+	snap->real_pages = malloc(n_pages * sizeof(*snap->real_pages));
+	if (snap->services == NULL || snap->real_pages == NULL)
+		goto fail;
+	for (uint32_t p = 0; p < n_pages; p++)
+		snap->real_pages[p] = c->incremental ? c->prev->real_pages[p] : zero_page;
 	return snap;
 fail:
-	snapshot_free(snap);
+	if (snap != NULL) {
+		free(snap->services);
+		free(snap->real_pages);
+		free(snap);
+	}
 	return NULL;
 }
 
-void snapshot_publish(struct lb_snapshot *snap)
+struct lb_snapshot *snapshot_build(const struct lb_config *cfg, const struct lb_config *prev_cfg,
+				   struct snapshot_diff *diff, char *err, size_t errlen)
 {
-	struct lb_snapshot *old = lb_rt.snapshot;
+	struct build_ctx c = {.cfg = cfg, .prev = lb_rt.snapshot, .diff = diff};
+	uint32_t n_prev = 0;
 
-	__atomic_store_n(&lb_rt.snapshot, snap, __ATOMIC_RELEASE);
-	lb_rt.snapshot_generation = snap->generation;
-	/* Every worker that was online has passed a quiescent state: nobody reads `old` now. */
-	rte_rcu_qsbr_synchronize(lb_rt.rcu, RTE_QSBR_THRID_INVALID);
-	snapshot_free(old);
+	memset(diff, 0, sizeof(*diff));
+	if (c.prev != NULL) {
+		if (prev_cfg == NULL || prev_cfg->n_services != c.prev->n_services) {
+			lb_err(err, errlen, "internal: previous configuration missing");
+			return NULL;
+		}
+		c.prev_cfg = prev_cfg;
+		n_prev = prev_cfg->n_services;
+		c.incremental = globals_same(cfg, prev_cfg);
+	}
+	c.match = malloc((cfg->n_services + 1) * sizeof(*c.match));
+	c.prev_state = calloc(n_prev + 1, 1);
+	c.snap = c.match && c.prev_state ? snapshot_alloc(&c) : NULL;
+	if (c.snap == NULL || (c.prev != NULL && match_services(&c) != 0)) {
+		lb_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (c.prev == NULL)
+		for (uint32_t i = 0; i < cfg->n_services; i++)
+			c.match[i] = -1;
+	if ((c.prev != NULL && retire_previous(&c, err, errlen) != 0) ||
+	    build_services(&c, err, errlen) != 0 || build_indexes(&c, err, errlen) != 0)
+		goto fail;
+	if (fill_diff(&c) != 0) {
+		lb_err(err, errlen, "out of memory");
+		goto fail;
+	}
+	free(c.match);
+	free(c.prev_state);
+	free(c.old_ids);
+	return c.snap;
+fail:
+	snapshot_discard(c.snap);
+	snapshot_diff_free(diff);
+	free(c.match);
+	free(c.prev_state);
+	free(c.old_ids);
+	return NULL;
 }
 
-void snapshot_free(struct lb_snapshot *snap)
+void snapshot_diff_free(struct snapshot_diff *diff)
+{
+	free(diff->removed_services);
+	free(diff->removed_reals);
+	memset(diff, 0, sizeof(*diff));
+}
+
+void snapshot_discard(struct lb_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
-	for (uint32_t i = 0; snap->services != NULL && i < snap->n_services; i++) {
-		struct snap_service *ss = &snap->services[i];
-		if (ss->sched != NULL && ss->sched->release != NULL)
-			ss->sched->release(ss->sched_shared);
-		free(ss->dests);
-		free(ss->dest_real_ids);
+	for (uint32_t i = 0; i < snap->n_services; i++) {
+		struct snap_service *ss = snap->services[i];
+		if (ss == NULL || ss->born_build != snap->build)
+			continue;
+		if (ss->sched_obj->born_build == snap->build)
+			snap_sched_free(ss->sched_obj);
+		snap_service_free(ss);
 	}
+	for (uint32_t p = 0; p <= (snap->max_reals >> SNAP_REAL_PAGE_SHIFT); p++)
+		if (snap->real_pages[p]->born_build == snap->build)
+			free(snap->real_pages[p]);
+	if (snap->owned_indexes & SNAP_OWNS_KEYS) {
+		lookup_table_free(&snap->service_index);
+		lookup_table_free(&snap->vip_index);
+		lookup_table_free(&snap->local_index);
+	}
+	if (snap->owned_indexes & SNAP_OWNS_NAT)
+		lookup_table_free(&snap->nat_real_index);
+	snap_garbage_drop(snap->retired); /* the previous snapshot still uses all of it */
 	free(snap->services);
-	free(snap->reals);
-	lookup_table_free(&snap->service_index);
-	lookup_table_free(&snap->vip_index);
-	lookup_table_free(&snap->local_index);
-	lookup_table_free(&snap->nat_real_index);
-	for (int w = 0; w < LB_MAX_WORKERS; w++)
-		rte_free(snap->sched_state[w]);
+	free(snap->real_pages);
 	free(snap);
 }

@@ -1,7 +1,10 @@
 /*
  * An immutable configuration snapshot: what workers read on the fast path. The control lcore
- * builds a new one for every change, publishes it with one pointer store, waits for every worker
- * to pass a quiescent state (rte_rcu_qsbr) and only then frees the old one.
+ * builds a new one for every change and publishes it with one pointer store. A build is
+ * incremental: services whose configuration did not change keep their objects (shared between
+ * generations), and the per-real table is paged and copied on write. What the new snapshot no
+ * longer uses is freed once every worker has passed a quiescent state (rte_rcu_qsbr token,
+ * polled by snapshot_reclaim): publishing never waits for the workers.
  */
 #ifndef DPDK_LB_SNAPSHOT_H
 #define DPDK_LB_SNAPSHOT_H
@@ -35,6 +38,17 @@ struct snap_real {
 	struct lb_addr ip;
 };
 
+/* The per-real table is paged so that a change copies only the pages it writes. */
+#define SNAP_REAL_PAGE_SHIFT 9
+#define SNAP_REAL_PAGE_SIZE (1u << SNAP_REAL_PAGE_SHIFT)
+
+struct snap_real_page {
+	struct snap_real reals[SNAP_REAL_PAGE_SIZE];
+	uint64_t born_build; /* build that created it: only that build may write it */
+};
+
+struct snap_sched;
+
 struct snap_service {
 	uint32_t id;
 	uint8_t proto;
@@ -47,7 +61,9 @@ struct snap_service {
 	bool expire_quiescent_template;
 	const struct sched_ops *sched;
 	void *sched_shared;
-	uint32_t sched_state_offset; /* into each worker's sched_state block */
+	/* worker w's scheduler state: sched_state + w * sched_state_stride (cache-line aligned) */
+	uint8_t *sched_state;
+	uint32_t sched_state_stride;
 	uint32_t n_dests;
 	struct sched_dest *dests;
 	uint32_t *dest_real_ids; /* dests[i] is real dest_real_ids[i] */
@@ -57,7 +73,12 @@ struct snap_service {
 	uint8_t client_addr_mode; /* enum lb_client_addr_mode (fnat) */
 	uint8_t n_local_addrs;
 	struct lb_addr local_addrs[LB_MAX_LOCAL_ADDRS]; /* fnat */
+	/* control lcore only */
+	uint64_t born_build;           /* build that made it */
+	struct snap_sched *sched_obj;  /* owns dests, dest_real_ids, sched_shared, sched_state */
 };
+
+struct snap_garbage; /* what a snapshot stopped using: freed after the grace period */
 
 struct lb_snapshot {
 	uint64_t generation;
@@ -66,12 +87,31 @@ struct lb_snapshot {
 	struct lookup_table local_index;   /* fnat local addresses (proto/port 0) -> 1 */
 	struct lookup_table nat_real_index; /* nat reals: key {ip, proto, port} -> 1 (port 0: any) */
 	uint32_t n_services;
-	struct snap_service *services;
+	struct snap_service **services; /* shared with other generations when unchanged */
 	uint32_t max_reals;
-	struct snap_real *reals; /* [max_reals + 1], by real id */
-	uint8_t *sched_state[LB_MAX_WORKERS];
+	struct snap_real_page **real_pages; /* by real id: use snap_real_get */
 	uint64_t timeout_tsc[LB_CONN_STATE_COUNT];
 	bool expire_nodest_conn;
+	/* control lcore only */
+	uint64_t build;        /* number of the build that made it (unique, failed ones included) */
+	uint8_t owned_indexes; /* SNAP_OWNS_* bits: which lookup tables this build made */
+	struct snap_garbage *retired; /* what the previous snapshot used and this one does not */
+};
+
+/* The entry of real `id` (0..max_reals); gen 0 means no such real in the snapshot. */
+static inline const struct snap_real *snap_real_get(const struct lb_snapshot *snap, uint32_t id)
+{
+	return &snap->real_pages[id >> SNAP_REAL_PAGE_SHIFT]->reals[id & (SNAP_REAL_PAGE_SIZE - 1)];
+}
+
+/* Ids the new snapshot dropped: released by the config store once the grace period is over. */
+struct snapshot_diff {
+	uint32_t n_removed_services;
+	uint32_t *removed_services;
+	uint32_t n_removed_reals;
+	uint32_t *removed_reals;
+	uint32_t n_rebuilt_services; /* services given new objects (for logs and benchmarks) */
+	uint32_t n_rebuilt_scheds;   /* of which with a new scheduler state (init ran) */
 };
 
 /* Compares two service keys (20 bytes) without a call to memcmp. */
@@ -94,14 +134,35 @@ static inline bool snap_service_key_equal(const struct snap_service_key *a,
 void snap_service_key_make(struct snap_service_key *k, const struct lb_addr *vip, uint8_t proto,
 			   uint16_t port_host);
 
-/* Builds a snapshot of cfg (ids must be assigned); NULL with err set on failure. */
-struct lb_snapshot *snapshot_build(const struct lb_config *cfg, char *err, size_t errlen);
+/*
+ * Builds a snapshot of cfg (validated, ids assigned) from the published one, which was built from
+ * prev_cfg (NULL: build everything). Services equal in both keep their objects. Fills diff (free
+ * it with snapshot_diff_free); NULL with err set on failure, nothing published changed.
+ */
+struct lb_snapshot *snapshot_build(const struct lb_config *cfg, const struct lb_config *prev_cfg,
+				   struct snapshot_diff *diff, char *err, size_t errlen);
 
-/* Publishes snap to the workers, waits for the grace period and frees the previous one. */
-void snapshot_publish(struct lb_snapshot *snap);
+/* Frees the id lists of a diff. */
+void snapshot_diff_free(struct snapshot_diff *diff);
 
-/* Frees a snapshot that is no longer published. */
-void snapshot_free(struct lb_snapshot *snap);
+/*
+ * Publishes snap without waiting. The previous snapshot and what only it used are freed by
+ * snapshot_reclaim once every worker has passed a quiescent state; then after_grace(arg) runs
+ * (may be NULL).
+ */
+void snapshot_publish(struct lb_snapshot *snap, void (*after_grace)(void *arg), void *arg);
+
+/* Frees what finished its grace period, without waiting; returns the publications still pending. */
+uint32_t snapshot_reclaim(void);
+
+/* Publications whose old objects still wait for their grace period (system.info). */
+uint32_t snapshot_pending(void);
+
+/* Objects (snapshots, services, schedulers, pages, index tables) waiting to be freed. */
+uint32_t snapshot_pending_objects(void);
+
+/* Discards a built snapshot that was never published (frees only what its build made). */
+void snapshot_discard(struct lb_snapshot *snap);
 
 /* The port whose subnet holds ip, or -1 when none does. */
 int snapshot_egress_port(const struct lb_addr *ip);

@@ -251,7 +251,7 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	if (real_id == 0)
 		return XMIT_DROP(LB_DROP_NO_REAL);
 
-	const struct snap_real *r = &snap->reals[real_id];
+	const struct snap_real *r = snap_real_get(snap, real_id);
 	struct flow_key rk;
 	uint32_t rhash = 0;
 	const struct lb_forward_method *method = lb_forward_method_get(r->forward);
@@ -302,7 +302,7 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	}
 	e->forward = r->forward;
 	e->real_id = real_id;
-	e->real_gen = snap->reals[real_id].gen;
+	e->real_gen = snap_real_get(snap, real_id)->gen;
 	e->service_id = (uint16_t)ss->id;
 	e->state = info->proto == IPPROTO_TCP ? LB_TCP_NONE : LB_UDP_STATE;
 	e->expires = now + snap->timeout_tsc[e->state];
@@ -330,7 +330,7 @@ static inline bool flow_reusable(const struct flow_entry *e, const struct lb_sna
 	case LB_TCP_LAST_ACK:
 		return true;
 	default:
-		return snap->reals[e->real_id].gen != e->real_gen;
+		return snap_real_get(snap, e->real_id)->gen != e->real_gen;
 	}
 }
 
@@ -407,7 +407,7 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			created++;
 		}
 		e = &w->flows->entries[pos];
-		const struct snap_real *r = &snap->reals[e->real_id];
+		const struct snap_real *r = snap_real_get(snap, e->real_id);
 		if (unlikely(r->gen != e->real_gen)) {
 			/*
 			 * The real was removed. IPVS expire_nodest_conn: 0 drops and lets the flow
@@ -464,7 +464,7 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 		return;
 	}
 	uint32_t len = rte_pktmbuf_pkt_len(m);
-	const struct snap_real *r = &snap->reals[real_id];
+	const struct snap_real *r = snap_real_get(snap, real_id);
 	struct flow_key ck;
 	flow_key_make(&ck, info);
 	/* Configuration allows ops with dr and tun only: neither needs a reply key. */
@@ -510,7 +510,7 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 		drop(w, m, LB_DROP_NO_REPLY_FLOW);
 		return;
 	}
-	if (unlikely(snap->reals[e->real_id].gen != e->real_gen)) {
+	if (unlikely(snap_real_get(snap, e->real_id)->gen != e->real_gen)) {
 		if (snap->expire_nodest_conn)
 			worker_flow_release(w, fpos);
 		drop(w, m, LB_DROP_NO_REAL);
@@ -711,7 +711,7 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			}
 			continue;
 		}
-		const struct snap_service *ss = &snap->services[idx];
+		const struct snap_service *ss = snap->services[idx];
 		if (may_steer && ss->steer_by_client) {
 			struct lb_addr client = pkt_src_addr(&p->info);
 			uint16_t owner = owner_by_client(&client, p->info.sport);

@@ -4,7 +4,9 @@
 # (dataplane on pcap/null vdevs with the testpmd io ceiling, control plane, end to end on a
 # namespace testbed), prints the table and writes results.{csv,md,json} and PNG charts into
 # build/bench/ or the directory given as the first argument. Other arguments go to
-# scripts/bench/run_bench.py (e.g. --duration 3 --runs 1 for a quick look). Run as root.
+# scripts/bench/run_bench.py (e.g. --duration 3 --runs 1 for a quick look; --baseline-build DIR
+# to measure another commit's daemon build beside this one in the control figures;
+# --publish-paced SECONDS for the 100-changes-per-second run, 60 by default). Run as root.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -63,7 +65,8 @@ echo "== release build ($BUILD)"
 if [ ! -f "$BUILD/build.ninja" ]; then
   meson setup "$BUILD" --buildtype=release -Dnative_arch=true -Db_sanitize=none -Dtests=true
 fi
-ninja -C "$BUILD" dataplane/dpdk-lb control/cli/dpdk-lb-cli tests/bench/maglev_build_bench
+ninja -C "$BUILD" dataplane/dpdk-lb control/cli/dpdk-lb-cli tests/bench/maglev_build_bench \
+  tests/bench/snapshot_publish_bench
 
 # In the background so a signal to this script is handled at once (see cleanup).
 /usr/bin/python3 scripts/bench/run_bench.py --out "$OUT" --build "$BUILD" "$@" &

@@ -1,5 +1,8 @@
 """Control-plane figures: one-real publish time with 10,000 services x 10 reals, packets dropped
-while such changes are published continuously under load, and the Maglev build benchmark."""
+while such changes are published continuously under load (back to back, and paced at 100 per
+second), the snapshot build benchmark (full rebuild vs incremental, 1,000-real batch) and the
+Maglev build benchmark. A baseline daemon build (another commit) can be measured in the same
+run for comparison."""
 import os
 import re
 import subprocess
@@ -32,7 +35,37 @@ def big_services(distinct):
     return svcs
 
 
-def run_publish(build, work, cache, distinct, duration, huge, boot_timeout=1800):
+def paced_changes(d, key, ip, rate, seconds):
+    """real.update at `rate` per second for `seconds` (alternating the weight of one real of a
+    big service and of the traffic service); returns (round trips in ms, changes made, seconds)."""
+    rtts = []
+    t0 = time.monotonic()
+    i = 0
+    while True:
+        due = t0 + i / rate
+        now = time.monotonic()
+        if due - t0 >= seconds:
+            break
+        if due > now:
+            time.sleep(due - now)
+        if i % 2:
+            params = {"service": {"vip": dpl.VIP, "port": 80, "proto": "tcp"}, "ip": "10.0.0.11",
+                      "port": 80, "weight": 1 + (i // 2) % 2}
+        else:
+            params = {"service": key, "ip": ip, "port": 80, "weight": 1 + (i // 2) % 2}
+        t = time.monotonic()
+        d.call("real.update", params)
+        rtts.append((time.monotonic() - t) * 1e3)
+        i += 1
+    return rtts, i, time.monotonic() - t0
+
+
+def percentile(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else None
+
+
+def run_publish(build, work, cache, distinct, duration, huge, boot_timeout=1800, paced_s=60):
     """Boots with 10k x 10 plus the 100k-flow traffic scenario, measures single real.update
     publishes idle and then continuously under load."""
     syn, _ = dpl.pcap(cache, "syn", 100_000)
@@ -64,7 +97,7 @@ def run_publish(build, work, cache, distinct, duration, huge, boot_timeout=1800)
             key = {"vip": target["vip"], "port": 80, "proto": "tcp"}
             ip = target["reals"][3]["ip"]
             rtts, builds, pubs = [], [], []
-            for i in range(5):
+            for i in range(21):
                 t = time.monotonic()
                 d.call("real.update", {"service": key, "ip": ip, "port": 80, "weight": 2 + i % 2})
                 rtts.append((time.monotonic() - t) * 1e3)
@@ -75,6 +108,7 @@ def run_publish(build, work, cache, distinct, duration, huge, boot_timeout=1800)
             res["build_ms"] = median(builds)
             res["publish_ms"] = median(pubs)
             res["total_ms"] = res["build_ms"] + res["publish_ms"]
+            res["update_rtt_p99_ms"] = max(rtts)
             log(f"  one-real change: rpc {res['update_rtt_ms']:.2f} ms, build "
                 f"{res['build_ms']:.2f} ms, publish (swap + RCU) {res['publish_ms']:.3f} ms")
             # baseline rate, then the same interval with changes published back to back
@@ -119,6 +153,27 @@ def run_publish(build, work, cache, distinct, duration, huge, boot_timeout=1800)
             log(f"  under load: {n0} publishes in {load['dt']:.1f} s, dropped {load['dropped']} "
                 f"{load['drop_reasons']}, {base['tx_mpps']:.2f} Mpps without / "
                 f"{load['tx_mpps']:.2f} Mpps with publishing")
+            if paced_s > 0:
+                # the health-check pattern: 100 weight changes per second, under load
+                s0 = d.dataplane_stats()
+                rtts, n, secs = paced_changes(d, key, ip, 100, paced_s)
+                s1 = d.dataplane_stats()
+                paced = interval_rates(s0, s1)
+                res["paced"] = {"seconds": secs, "changes": n, "rate": n / secs,
+                                "dropped": paced["dropped"],
+                                "drop_reasons": paced["drop_reasons"],
+                                "rtt_median_ms": median(rtts),
+                                "rtt_p99_ms": percentile(rtts, 0.99),
+                                "rtt_max_ms": max(rtts), "mpps": paced["tx_mpps"]}
+                info = d.call("system.info")
+                if "snapshots_pending_free" in info:
+                    t = time.monotonic()
+                    wait_until(lambda: d.call("system.info")["snapshots_pending_free"] == 0,
+                               30, 0.01, "old snapshots freed")
+                    res["paced"]["pending_free_drained_s"] = time.monotonic() - t
+                log(f"  paced: {n} changes in {secs:.1f} s ({n / secs:.1f}/s), dropped "
+                    f"{paced['dropped']} {paced['drop_reasons']}, rpc median "
+                    f"{median(rtts):.2f} ms p99 {percentile(rtts, 0.99):.2f} ms")
         finally:
             d.stop()
     finally:
@@ -137,19 +192,38 @@ def run_maglev(build):
     return res, out
 
 
-def run_all(build, work, cache, duration, huge, results):
+def run_snapshot_bench(build):
+    exe = os.path.join(build, "tests", "bench", "snapshot_publish_bench")
+    out = subprocess.run([exe], capture_output=True, text=True, check=True, timeout=600).stdout
+    res = {}
+    for m in re.finditer(r"(\w+) real addresses: full rebuild ([\d.]+) ms, one-real change "
+                         r"build\+publish ([\d.]+) ms \(reclaim ([\d.]+) ms\), 1000-real batch "
+                         r"build\+publish ([\d.]+) ms \(reclaim ([\d.]+) ms\), service "
+                         r"removed build\+publish ([\d.]+) ms \(reclaim ([\d.]+) ms\)", out):
+        res[m.group(1)] = {"full_ms": float(m.group(2)), "one_ms": float(m.group(3)),
+                           "one_reclaim_ms": float(m.group(4)), "batch_ms": float(m.group(5)),
+                           "batch_reclaim_ms": float(m.group(6)), "del_ms": float(m.group(7)),
+                           "del_reclaim_ms": float(m.group(8))}
+    return res, out
+
+
+def run_all(build, work, cache, duration, huge, results, baseline=None, paced_s=60):
     out = results.setdefault("control", {})
+    builds = [("", build)] + ([("_baseline", baseline)] if baseline else [])
     for distinct in (False, True):
         label = "distinct" if distinct else "shared"
-        log(f"publish: 10,000 services x 10 reals ({label} real addresses)")
-        try:
-            # 100,000 distinct neighbours: the boot build is quadratic today (neigh_table_slot
-            # scans the table per real); bounded so the benchmark finishes.
-            out[f"publish_{label}"] = run_publish(build, work, cache, distinct, duration, huge,
-                                                  boot_timeout=150 if distinct else 1800)
-        except Exception as e:  # noqa: BLE001
-            log(f"  FAILED: {e}")
-            out[f"publish_{label}"] = {"error": str(e)}
+        for suffix, b in builds:
+            log(f"publish: 10,000 services x 10 reals ({label} real addresses){suffix}")
+            try:
+                out[f"publish_{label}{suffix}"] = run_publish(
+                    b, work, cache, distinct, duration, huge,
+                    boot_timeout=600 if distinct else 1800, paced_s=paced_s if not suffix else 0)
+            except Exception as e:  # noqa: BLE001
+                log(f"  FAILED: {e}")
+                out[f"publish_{label}{suffix}"] = {"error": str(e)}
+    log("snapshot build benchmark")
+    out["snapshot"], text = run_snapshot_bench(build)
+    log("  " + text.strip().replace("\n", "\n  "))
     log("maglev build benchmark")
     out["maglev"], text = run_maglev(build)
     log("  " + text.strip().replace("\n", "\n  "))

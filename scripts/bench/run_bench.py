@@ -72,15 +72,48 @@ def rows(res):
             out.append(("control", f"one-real publish ({what})", "", "", "", "", "< 10 ms",
                         "ERROR: " + p["error"][:200]))
             continue
-        out.append(("control", f"one-real publish: build+swap+RCU ({what})",
-                    f(p["total_ms"], ".2f"), "ms", "", "", "< 10 ms",
-                    f"build {p['build_ms']:.2f} ms + swap/RCU {p['publish_ms']:.3f} ms; "
+        out.append(("control", f"one-real change: build+publish, daemon ({what})",
+                    f(p["total_ms"], ".2f"), "ms", "", "", "< 1 ms",
+                    f"build {p['build_ms']:.2f} ms + publish {p['publish_ms']:.3f} ms; "
                     f"real.update round trip {p['update_rtt_ms']:.2f} ms; boot {p['boot_s']:.1f} s"))
         out.append(("control", f"drops while publishing under load ({what})",
                     str(p["dropped_under_load"]), "packets", "", "", "0",
                     f"{p['publishes_under_load']} publishes back to back during the interval; "
                     f"{p['mpps_idle_control']:.2f} Mpps without, {p['mpps_publishing']:.2f} Mpps "
                     f"with publishing"))
+    for label in ("shared", "distinct"):
+        p = c.get(f"publish_{label}")
+        b = c.get(f"publish_{label}_baseline")
+        what = f"10k x 10, {label} real addresses"
+        if p and b and not p.get("error") and not b.get("error"):
+            out.append(("control", f"one-real change, baseline build ({what})",
+                        f(b["total_ms"], ".2f"), "ms", "", "", "",
+                        f"build {b['build_ms']:.2f} + publish {b['publish_ms']:.3f} ms; RPC "
+                        f"{b['update_rtt_ms']:.2f} ms (vs {p['total_ms']:.2f} / "
+                        f"{p['update_rtt_ms']:.2f} ms)"))
+        if p and not p.get("error"):
+            out.append(("control", f"one-real change RPC round trip ({what})",
+                        f(p["update_rtt_ms"], ".2f"), "ms", "", "", "< 5 ms",
+                        f"median of 21, max {p['update_rtt_p99_ms']:.2f} ms"))
+        q = (p or {}).get("paced")
+        if q:
+            out.append(("control", f"drops, 100 weight changes/s under load ({what})",
+                        str(q["dropped"]), "packets", "", "", "0",
+                        f"{q['changes']} changes in {q['seconds']:.0f} s ({q['rate']:.1f}/s); RPC "
+                        f"median {q['rtt_median_ms']:.2f} ms, p99 {q['rtt_p99_ms']:.2f} ms; "
+                        f"{q['mpps']:.2f} Mpps"))
+    for label, v in c.get("snapshot", {}).items():
+        what = f"10k x 10, {label} real addresses, snapshot_publish_bench"
+        out.append(("control", f"one-real change build+publish ({what})", f(v["one_ms"], ".3f"),
+                    "ms", "", "", "< 1 ms", f"full rebuild (old way) {v['full_ms']:.2f} ms"))
+        out.append(("control", f"1,000 reals in one snapshot ({what})", f(v["batch_ms"], ".2f"),
+                    "ms", "", "", "< 10 ms",
+                    f"freeing after the grace period {v['batch_reclaim_ms']:.2f} ms"))
+        if "del_ms" in v:
+            out.append(("control", f"one service of 10,000 removed ({what})",
+                        f(v["del_ms"], ".2f"), "ms", "", "", "",
+                        "lookup tables rebuilt; freeing after the grace period "
+                        f"{v['del_reclaim_ms']:.2f} ms"))
     for k, v in c.get("maglev", {}).items():
         goal = "< 5 ms" if k == "M65537_N1000_equal" else ""
         out.append(("control", f"Maglev build {k.replace('_', ' ')}", f(v["best_ms"], ".2f"),
@@ -165,6 +198,10 @@ def main():
                     help="unique SYNs of the new-connection pcap (default: from free memory)")
     ap.add_argument("--no-huge", action="store_true", help="no hugepages for the dataplane runs")
     ap.add_argument("--no-10m", action="store_true")
+    ap.add_argument("--baseline-build", default="",
+                    help="a daemon build of another commit: its publish figures, same run")
+    ap.add_argument("--publish-paced", type=float, default=60,
+                    help="seconds of 100 weight changes per second under load (0: skip)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = os.path.join(args.out, "work")
@@ -196,7 +233,8 @@ def main():
                           only=[s for s in args.scenarios.split(",") if s])
         save()
     if "control" in only:
-        control.run_all(args.build, work, cache, args.duration, huge, res)
+        control.run_all(args.build, work, cache, args.duration, huge, res,
+                        baseline=args.baseline_build or None, paced_s=args.publish_paced)
         save()
     if "e2e" in only:
         e2e.run_all(args.build, args.duration, args.runs, res)
