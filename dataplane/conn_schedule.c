@@ -8,7 +8,7 @@
 #include <rte_random.h>
 
 #include "persist_table.h"
-#include "worker_internal.h"
+#include "conn_schedule.h"
 
 #define MAX_DESTS_WITH_LOAD 4096 /* larger services are scheduled without load figures */
 

@@ -4,7 +4,9 @@
  * from its own slice without a lock. A port is free for a real when no flow of this worker uses
  * (real address, real port, local address, port); the same local port may serve other reals.
  */
-#include "worker_internal.h"
+#include "conn.h"
+#include "flow_owner.h"
+#include "fnat_ports.h"
 
 #define FNAT_PORT_TRIES 64 /* candidates tried before counting the SYN as exhausted */
 
@@ -40,7 +42,7 @@ int fnat_reply_key_alloc(struct lb_worker *w, const struct snap_service *ss,
 		/* Taken by a connection that timed out but was not swept yet: reclaim it. */
 		int32_t owner = w->flows->entries[pos].peer;
 		if (owner != FLOW_NO_PEER && w->flows->entries[owner].expires <= now) {
-			worker_flow_release(w, owner);
+			conn_release(w, owner);
 			return 0;
 		}
 	}

@@ -10,7 +10,8 @@
 #include <rte_mbuf_dyn.h>
 
 #include "nat_rewrite.h"
-#include "worker_internal.h"
+#include "flow_owner.h"
+#include "worker_tx.h"
 
 #define FRAG_BUCKET_ENTRIES 16
 #define MAX_L2_LEN (RTE_ETHER_HDR_LEN + 4 * PKT_MAX_VLANS)

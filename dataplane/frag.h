@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 
 #include "lb_runtime.h"
+#include "worker_tx.h"
 #include "pkt_parse.h"
 
 /* Creates worker w's reassembly table; 0 or -1. */
@@ -49,5 +50,15 @@ void frag_free_death_row(struct lb_worker *w);
  * fragments queued.
  */
 uint32_t frag_send(struct lb_worker *w, uint16_t port, struct rte_mbuf *m);
+
+/* Queues m on port; what exceeds the port's MTU (a reassembled datagram...) is fragmented. */
+static inline void tx_enqueue(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	if (unlikely(rte_pktmbuf_pkt_len(m) > (uint32_t)lb_rt.ports[port].mtu + RTE_ETHER_HDR_LEN)) {
+		(void)frag_send(w, port, m);
+		return;
+	}
+	tx_enqueue_raw(w, port, m);
+}
 
 #endif

@@ -8,7 +8,10 @@
 #include <rte_ether.h>
 
 #include "nat_rewrite.h"
-#include "worker_internal.h"
+#include "flow_owner.h"
+#include "frag.h"
+#include "icmp.h"
+#include "worker_tx.h"
 #include "xmit.h"
 
 #define ND_NA_FLAGS_SOLICITED_OVERRIDE 0x60 /* first byte of the NA flags word */

@@ -106,6 +106,11 @@ bool persist_table_store(struct persist_table *t, const struct persist_key *k, u
 			rte_int128_t expected, desired;
 			expected.val[0] = __atomic_load_n(&s->key_hash, __ATOMIC_ACQUIRE);
 			expected.val[1] = __atomic_load_n(&s->value, __ATOMIC_ACQUIRE);
+			/* Another worker stored our key since the first pass: one template, not two. */
+			if (expected.val[0] == k->hash) {
+				__atomic_store_n(&s->value, value, __ATOMIC_RELEASE);
+				return true;
+			}
 			if (expected.val[0] != 0 && persist_value_expires(expected.val[1]) >= now_s)
 				continue;
 			desired.val[0] = k->hash;

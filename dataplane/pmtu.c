@@ -15,7 +15,7 @@
 
 #include "frag.h"
 #include "nat_rewrite.h"
-#include "worker_internal.h"
+#include "worker_tx.h"
 
 #define IP_DF 0x4000
 #define ICMP_QUOTE_PAYLOAD 8 /* RFC 792: the IP header and 64 bits of the datagram */

@@ -24,7 +24,12 @@
 #include "pkt_parse.h"
 #include "snapshot.h"
 #include "tcp_state.h"
-#include "worker_internal.h"
+#include "conn.h"
+#include "conn_schedule.h"
+#include "flow_owner.h"
+#include "fnat_ports.h"
+#include "icmp.h"
+#include "worker_tx.h"
 #include "xmit.h"
 
 #define EXPIRE_BUDGET_BUSY 64     /* flow slots visited per loop under load */
@@ -141,106 +146,6 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 	neighbour_frame(w, m);
 }
 
-static inline void flow_key_make(struct flow_key *k, const struct pkt_info *info)
-{
-	k->family = info->family;
-	k->proto = info->proto;
-	k->sport = rte_cpu_to_be_16(info->sport);
-	k->dport = rte_cpu_to_be_16(info->dport);
-	k->pad = 0;
-	if (info->family == AF_INET) {
-		memset(k->src, 0, sizeof(k->src));
-		memset(k->dst, 0, sizeof(k->dst));
-		memcpy(k->src, &info->src_v4, 4);
-		memcpy(k->dst, &info->dst_v4, 4);
-	} else {
-		memcpy(k->src, info->src6, 16);
-		memcpy(k->dst, info->dst6, 16);
-	}
-}
-
-static inline void conn_count_adjust(struct lb_worker *w, struct flow_entry *e, uint8_t new_state)
-{
-	bool was_active = e->flags & FLOW_F_ACTIVE;
-	bool is_active = new_state == LB_TCP_ESTABLISHED;
-	struct lb_traffic_counters *rc = &w->real_counters[e->real_id];
-
-	if (was_active == is_active)
-		return;
-	if (is_active) {
-		LB_COUNTER_ADD(rc->active, 1);
-		LB_COUNTER_ADD(rc->inactive, (uint64_t)-1);
-		e->flags |= FLOW_F_ACTIVE;
-	} else {
-		LB_COUNTER_ADD(rc->active, (uint64_t)-1);
-		LB_COUNTER_ADD(rc->inactive, 1);
-		e->flags &= (uint8_t)~FLOW_F_ACTIVE;
-	}
-}
-
-/* Tells the control side about the connection at pos; never waits (a full ring counts a loss). */
-static void conn_event_emit(struct lb_worker *w, uint8_t type, int32_t pos, uint64_t now)
-{
-	const struct flow_entry *e = &w->flows->entries[pos];
-	struct conn_event ev;
-
-	if (w->events == NULL)
-		return;
-	ev = (struct conn_event){.type = type, .state = e->state, .forward = e->forward,
-				 .worker = (uint8_t)w->index, .service_id = e->service_id,
-				 .real_id = e->real_id, .real_gen = e->real_gen};
-	if (type != CONN_EV_ENDED && e->expires > now)
-		ev.timeout_s = (uint32_t)((e->expires - now) / lb_rt.tsc_hz);
-	const struct flow_key *key = flow_table_key(w->flows, pos);
-	const struct flow_key *reply = e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer) : NULL;
-	if (unlikely(key == NULL || (e->peer != FLOW_NO_PEER && reply == NULL))) {
-		LB_COUNTER_ADD(w->stats->conn_events_lost, 1); /* never for a live flow */
-		return;
-	}
-	ev.key = *key;
-	if (reply != NULL) {
-		ev.flags = CONN_EV_F_REPLY;
-		ev.reply_key = *reply;
-	}
-	if (unlikely(rte_ring_sp_enqueue_elem(w->events, &ev, sizeof(ev)) != 0))
-		LB_COUNTER_ADD(w->stats->conn_events_lost, 1);
-}
-
-/* A packet of the connection in direction dir: TCP state, active/inactive counts, expiry. */
-static inline void flow_touch(struct lb_worker *w, const struct lb_snapshot *snap,
-			      struct flow_entry *e, const struct pkt_info *info, enum lb_tcp_dir dir,
-			      uint64_t now)
-{
-	if (info->proto == IPPROTO_TCP) {
-		uint8_t next = lb_tcp_state_next(e->state, dir, info->tcp_flags);
-		if (next != e->state) {
-			conn_count_adjust(w, e, next);
-			e->state = next;
-			e->expires = now + snap->timeout_tsc[e->state];
-			conn_event_emit(w, CONN_EV_STATE, (int32_t)(e - w->flows->entries), now);
-			return;
-		}
-	}
-	e->expires = now + snap->timeout_tsc[e->state];
-}
-
-void worker_flow_release(struct lb_worker *w, int32_t pos)
-{
-	struct flow_entry *e = &w->flows->entries[pos];
-	struct lb_traffic_counters *rc = &w->real_counters[e->real_id];
-
-	conn_event_emit(w, CONN_EV_ENDED, pos, 0);
-	if (e->flags & FLOW_F_ACTIVE)
-		LB_COUNTER_ADD(rc->active, (uint64_t)-1);
-	else
-		LB_COUNTER_ADD(rc->inactive, (uint64_t)-1);
-	if (e->peer != FLOW_NO_PEER)
-		flow_table_remove(w->flows, e->peer);
-	flow_table_remove(w->flows, pos);
-	LB_COUNTER_ADD(w->stats->flows_expired, 1);
-	LB_COUNTER_ADD(w->stats->flows, (uint64_t)-1);
-}
-
 /* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
 static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			   const struct snap_service *ss, const struct flow_key *key, uint32_t hash,
@@ -273,7 +178,7 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 				int32_t owner = w->flows->entries[old].peer;
 				if (owner == FLOW_NO_PEER || w->flows->entries[owner].expires > now)
 					return XMIT_DROP(LB_DROP_REPLY_TUPLE_IN_USE);
-				worker_flow_release(w, owner);
+				conn_release(w, owner);
 			}
 		} else if (fnat_reply_key_alloc(w, ss, r, rport, key, now, &rk, &rhash) != 0) {
 			return XMIT_DROP(LB_DROP_LOCAL_PORTS_EXHAUSTED);
@@ -382,14 +287,14 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		}
 		/* An entry that timed out but was not swept yet is a new connection. */
 		if (pos >= 0 && w->flows->entries[pos].expires <= now) {
-			worker_flow_release(w, pos);
+			conn_release(w, pos);
 			pos = -1;
 		}
 		/* A SYN on a closing connection, or on one whose real is gone, opens a new one. */
 		if (pos >= 0 && info->proto == IPPROTO_TCP &&
 		    (info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_SYN &&
 		    flow_reusable(&w->flows->entries[pos], snap)) {
-			worker_flow_release(w, pos);
+			conn_release(w, pos);
 			pos = -1;
 		}
 		if (pos < 0) {
@@ -414,12 +319,12 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			 * time out; 1 ends the flow now so the client's next SYN goes elsewhere.
 			 */
 			if (snap->expire_nodest_conn)
-				worker_flow_release(w, pos);
+				conn_release(w, pos);
 			drop(w, m, LB_DROP_NO_REAL);
 			continue;
 		}
 		/* nat and fnat see the replies too: the state machine gets both directions. */
-		flow_touch(w, snap, e, info,
+		conn_touch(w, snap, e, info,
 			   e->peer != FLOW_NO_PEER ? LB_TCP_DIR_INPUT : LB_TCP_DIR_INPUT_ONLY, now);
 
 		uint32_t len = rte_pktmbuf_pkt_len(m);
@@ -506,17 +411,17 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 	int32_t fpos = re->peer;
 	struct flow_entry *e = &w->flows->entries[fpos];
 	if (e->expires <= now) {
-		worker_flow_release(w, fpos);
+		conn_release(w, fpos);
 		drop(w, m, LB_DROP_NO_REPLY_FLOW);
 		return;
 	}
 	if (unlikely(snap_real_get(snap, e->real_id)->gen != e->real_gen)) {
 		if (snap->expire_nodest_conn)
-			worker_flow_release(w, fpos);
+			conn_release(w, fpos);
 		drop(w, m, LB_DROP_NO_REAL);
 		return;
 	}
-	flow_touch(w, snap, e, info, LB_TCP_DIR_OUTPUT, now);
+	conn_touch(w, snap, e, info, LB_TCP_DIR_OUTPUT, now);
 
 	if (!pmtu_fits(w, m, info, re->hop_port, 0)) {
 		drop(w, m, LB_DROP_TOO_BIG); /* the real was told the size that fits */
@@ -743,7 +648,7 @@ static void expire_sweep(struct lb_worker *w, uint64_t now, uint32_t budget)
 			ft->sweep_cursor = 0;
 		uint64_t exp = ft->entries[pos].expires;
 		if (exp != 0 && exp <= now)
-			worker_flow_release(w, (int32_t)pos);
+			conn_release(w, (int32_t)pos);
 	}
 }
 
