@@ -1,17 +1,8 @@
 """config.apply: several edits, one snapshot, all or none; config.get's generation."""
 import pytest
-from scapy.all import Ether, wrpcap
 
 from lbdaemon import RpcError
-
-SVC = {"vip": "10.9.0.100", "port": 80, "proto": "tcp"}
-BASE = {"ports": [{"address": "10.9.0.2/24"}]}
-
-
-@pytest.fixture
-def daemon(pcap_daemon, tmp_path):
-    wrpcap(str(tmp_path / "empty.pcap"), [Ether()])
-    return pcap_daemon([tmp_path / "empty.pcap"], dict(BASE))
+from test_rpc import SVC, daemon  # noqa: F401 (the same daemon fixture as the other RPC tests)
 
 
 def edit(method, params):
