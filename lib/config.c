@@ -147,9 +147,6 @@ static int parse_dataplane(const json_t *v, struct lb_config *c, char *err, size
 				     (uint32_t *)((char *)c + dataplane_keys[i].offset), err, errlen))
 			return -1;
 	}
-	if (c->fnat_port_min > c->fnat_port_max)
-		return lb_err(err, errlen, "dataplane.fnat_port_min: %u is above fnat_port_max %u",
-			      c->fnat_port_min, c->fnat_port_max);
 	return 0;
 }
 
@@ -176,10 +173,6 @@ static int parse_kernel_interface(const json_t *v, struct lb_config *c, size_t i
 				      path, LB_IFNAME_LEN - 1);
 		snprintf(name, LB_IFNAME_LEN, "%s", s);
 	}
-	for (size_t k = 0; name[0] != '\0' && k < i; k++)
-		if (strcmp(c->ports[k].kernel_interface, name) == 0)
-			return lb_err(err, errlen, "%s.kernel_interface: \"%s\" is ports[%zu]'s already",
-				      path, name, k);
 	return 0;
 }
 

@@ -189,9 +189,16 @@ static int validate_globals(const struct lb_config *c, char *err, size_t errlen)
 			return lb_err(err, errlen,
 				      "ports[%u].mtu: IPv6 (address6) needs an MTU of at least 1280", p);
 	}
+	for (uint32_t p = 0; p < c->n_ports; p++)
+		for (uint32_t k = 0; c->ports[p].kernel_interface[0] != '\0' && k < p; k++)
+			if (strcmp(c->ports[k].kernel_interface, c->ports[p].kernel_interface) == 0)
+				return lb_err(err, errlen,
+					      "ports[%u].kernel_interface: \"%s\" is ports[%u]'s already", p,
+					      c->ports[p].kernel_interface, k);
 	if (c->fnat_port_min == 0 || c->fnat_port_min > c->fnat_port_max || c->fnat_port_max > 65535)
 		return lb_err(err, errlen,
-			      "dataplane.fnat_port_min/fnat_port_max: need 1 <= min <= max <= 65535");
+			      "dataplane.fnat_port_min: %u is above fnat_port_max %u (need 1 <= min <= "
+			      "max <= 65535)", c->fnat_port_min, c->fnat_port_max);
 	if (c->conn_event_ring != 0 &&
 	    (c->conn_event_ring < 64 || (c->conn_event_ring & (c->conn_event_ring - 1)) != 0))
 		return lb_err(err, errlen,
