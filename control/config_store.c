@@ -5,15 +5,10 @@
 
 #include <rte_cycles.h>
 
+#include "dataplane.h"
 #include "config_validate.h"
 #include "id_pool.h"
-#include "persist_table.h"
 #include "jsonrpc.h"
-#include "lb_log.h"
-#include "lb_runtime.h"
-#include "neigh.h"
-#include "snapshot.h"
-#include "stats.h"
 
 static struct id_pool service_ids;
 static struct id_pool real_ids;

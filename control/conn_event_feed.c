@@ -1,6 +1,6 @@
 #include "conn_event_feed.h"
+#include "dataplane.h"
 
-#include "lb_runtime.h"
 
 #define FEED_BATCH 64
 
@@ -27,11 +27,10 @@ uint32_t conn_event_feed_poll(uint32_t max_per_worker)
 	uint32_t total = 0;
 
 	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
-		struct rte_ring *r = lb_rt.workers[w]->events;
 		uint32_t done = 0;
-		while (r != NULL && done < max_per_worker) {
+		while (done < max_per_worker) {
 			uint32_t want = max_per_worker - done < FEED_BATCH ? max_per_worker - done : FEED_BATCH;
-			uint32_t n = rte_ring_sc_dequeue_burst_elem(r, batch, sizeof(batch[0]), want, NULL);
+			uint32_t n = conn_events_read(lb_rt.workers[w], batch, want);
 			for (uint32_t i = 0; i < n; i++) {
 				if (batch[i].type < 4)
 					read_by_type[batch[i].type]++;

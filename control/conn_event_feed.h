@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "conn_events.h"
+#include "dataplane.h"
 
 #define CONN_EVENT_FEED_MAX_SUBSCRIBERS 8
 

@@ -5,19 +5,12 @@
 #include <string.h>
 
 #include <rte_cycles.h>
-#include <rte_mbuf.h>
-#include <rte_ring.h>
 
+#include "dataplane.h"
 #include "config_store.h"
 #include "conn_event_feed.h"
-#include "conn_dump.h"
 #include "event_loop.h"
-#include "lb_log.h"
-#include "exception.h"
-#include "lb_runtime.h"
-#include "neigh.h"
 #include "rpc_server.h"
-#include "stats.h"
 
 #define LOAD_BOARD_PERIOD_MS 10
 #define NEIGH_PERIOD_MS 100
@@ -42,21 +35,12 @@ static uint64_t n_late_samples;
  * connection events go to their readers, and the exception path moves frames both ways. */
 static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 {
-	void *objs[32];
 	uint64_t now = rte_rdtsc();
 
 	(void)l;
 	(void)t;
 	(void)late_ns;
-	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
-		unsigned int n = rte_ring_dequeue_burst(lb_rt.workers[w]->to_control, objs, 32, NULL);
-		for (unsigned int i = 0; i < n; i++) {
-			struct rte_mbuf *m = objs[i];
-			neigh_table_learn(lb_rt.neigh, rte_pktmbuf_mtod(m, const uint8_t *),
-					  rte_pktmbuf_data_len(m), now);
-			exception_neighbour_frame(m, now);
-		}
-	}
+	exception_neighbour_poll(now);
 	(void)conn_event_feed_poll(CONN_EVENTS_PER_TURN);
 	/* The exception path both ways: frames for the kernel out of the workers' rings, and what
 	 * the kernel sent on its interfaces (at most a millisecond late). */

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dataplane.h"
 #include "config_store.h"
-#include "lb_runtime.h"
 #include "rpc_methods.h"
 
 static json_t *config_get(json_t *params, struct rpc_error *err)

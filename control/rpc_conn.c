@@ -13,10 +13,9 @@
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 
+#include "dataplane.h"
 #include "config_store.h"
-#include "conn_dump.h"
 #include "event_loop.h"
-#include "persist_table.h"
 #include "rpc_async.h"
 #include "rpc_methods.h"
 #include "tcp_state.h"
@@ -69,7 +68,7 @@ static const struct lb_service_cfg *service_by_id(const struct lb_config *c, uin
 }
 
 static bool template_match(const struct conn_dump_filter *f, const struct lb_service_cfg *svc,
-			   const struct persist_slot *s)
+			   const struct persist_template *t)
 {
 	if (f->proto != 0 && svc->proto != f->proto)
 		return false;
@@ -81,44 +80,41 @@ static bool template_match(const struct conn_dump_filter *f, const struct lb_ser
 			return false;
 	}
 	if (f->client_family != 0 &&
-	    (s->family != f->client_family ||
-	     memcmp(s->client, f->client, f->client_family == AF_INET ? 4 : 16) != 0))
+	    (t->family != f->client_family ||
+	     memcmp(t->client, f->client, f->client_family == AF_INET ? 4 : 16) != 0))
 		return false;
 	return true;
 }
 
 /*
  * Appends the live persistence templates from *pos on, as ipvsadm -Lnc shows them: client port
- * 0, state NONE. The table is read while workers may write it; a slot changing under us is
- * skipped. Returns true when it stopped early (list full or budget spent), *pos where to resume.
+ * 0, state NONE. Returns true when it stopped early (list full or budget spent), *pos where to
+ * resume.
  */
 static bool list_templates(const struct lb_config *c, const struct conn_dump_filter *f,
 			   json_t *list, uint32_t limit, uint64_t now, uint32_t *pos,
 			   uint32_t budget)
 {
-	const struct persist_table *t = lb_rt.persist;
-	uint32_t now_s = (uint32_t)(now / lb_rt.tsc_hz);
+	uint32_t now_s = (uint32_t)(now / lb_rt.tsc_hz), end = persist_table_positions(lb_rt.persist);
 
-	for (uint32_t i = *pos; i <= t->mask; i++, budget--) {
-		const struct persist_slot *s = &t->slots[i];
+	for (uint32_t i = *pos; i < end; i++, budget--) {
+		struct persist_template t;
 		*pos = i;
 		if (budget == 0)
 			return true;
-		uint64_t h = __atomic_load_n(&s->key_hash, __ATOMIC_ACQUIRE);
-		uint64_t v = __atomic_load_n(&s->value, __ATOMIC_ACQUIRE);
-		if (h == 0 || persist_value_expires(v) < now_s)
+		if (!persist_table_read(lb_rt.persist, i, now_s, &t))
 			continue;
-		const struct lb_service_cfg *svc = service_by_id(c, s->service_id);
+		const struct lb_service_cfg *svc = service_by_id(c, t.service_id);
 		const struct lb_real_cfg *r = NULL;
-		if (svc == NULL || !template_match(f, svc, s))
+		if (svc == NULL || !template_match(f, svc, &t))
 			continue;
 		LB_SERVICE_FOREACH_DEST(svc, d)
-			if (d->id == persist_value_real(v) && (uint8_t)d->gen == persist_value_gen8(v))
+			if (d->id == t.real_id && (uint8_t)d->gen == t.real_gen8)
 				r = d;
 		if (json_array_size(list) >= limit)
 			return true;
 		char client[LB_ADDR_PORT_STRLEN], virt[LB_ADDR_PORT_STRLEN], real[LB_ADDR_PORT_STRLEN] = "-";
-		struct lb_addr ca = key_addr(s->family, s->client);
+		struct lb_addr ca = key_addr(t.family, t.client);
 		if (r != NULL)
 			lb_addr_port_format(&r->ip, r->port, real, sizeof(real));
 		json_array_append_new(
@@ -127,9 +123,9 @@ static bool list_templates(const struct lb_config *c, const struct conn_dump_fil
 					lb_addr_port_format(&ca, 0, client, sizeof(client)), "virtual",
 					lb_addr_port_format(&svc->vip, svc->port, virt, sizeof(virt)),
 					"real", real, "state", "NONE", "expires",
-					(json_int_t)(persist_value_expires(v) - now_s), "template", 1));
+					(json_int_t)(t.expires_s - now_s), "template", 1));
 	}
-	*pos = t->mask + 1;
+	*pos = end;
 	return false;
 }
 

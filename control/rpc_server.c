@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lb_log.h"
 
+#include "dataplane.h"
 #include "config.h"
 #include "event_loop.h"
 #include "jsonrpc.h"

@@ -1,10 +1,10 @@
 /* service.add, service.update, service.del, service.list */
 #include <string.h>
 
+#include "dataplane.h"
 #include "config_store.h"
 #include "rpc_methods.h"
 #include "scheduler.h"
-#include "stats.h"
 
 static json_t *service_add_edit(struct lb_config *c, json_t *params, struct rpc_error *err)
 {

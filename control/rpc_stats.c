@@ -1,11 +1,10 @@
 /* stats.get */
 #include <stddef.h>
 
+#include "dataplane.h"
 #include "config_store.h"
 #include "conn_event_feed.h"
-#include "counters.h"
 #include "rpc_methods.h"
-#include "stats.h"
 
 static void put_traffic(json_t *o, const struct traffic_sum *t)
 {

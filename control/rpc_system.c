@@ -4,42 +4,29 @@
 #include <rte_cycles.h>
 #include <rte_ether.h>
 
+#include "dataplane.h"
 #include "config_store.h"
 #include "control.h"
-#include "flow_table.h"
-#include "lb_runtime.h"
-#include "neigh.h"
 #include "rpc_methods.h"
 #include "scheduler.h"
 
-/* The real servers' neighbour entries: resolved (with MAC), unresolved, static. */
+static void neighbour_json(const struct neigh_view *n, void *arg)
+{
+	char ab[LB_ADDR_STRLEN], mb[18] = "";
+
+	if (n->resolved)
+		lb_mac_format(n->mac, mb, sizeof(mb));
+	json_array_append_new(arg, json_pack("{s:s, s:i, s:s, s:s}", "ip",
+					     lb_addr_format(&n->ip, ab, sizeof(ab)), "port",
+					     (int)n->port_id, "mac", mb, "state", n->state));
+}
+
+/* The real servers' neighbour entries: resolved (with MAC), unresolved, static, kept. */
 static json_t *neighbours_json(void)
 {
 	json_t *list = json_array();
-	const struct neigh_table *t = lb_rt.neigh;
 
-	for (uint32_t i = 0; i < t->capacity; i++) {
-		const struct neigh_entry *e = &t->entries[i];
-		char ab[LB_ADDR_STRLEN], mb[18] = "";
-		if (!e->in_use)
-			continue;
-		uint64_t w = __atomic_load_n(&e->mac_word, __ATOMIC_ACQUIRE);
-		uint8_t mac[6];
-		for (int k = 5; k >= 0; k--) {
-			mac[k] = (uint8_t)w;
-			w >>= 8;
-		}
-		bool resolved = e->mac_word & NEIGH_VALID;
-		if (resolved)
-			lb_mac_format(mac, mb, sizeof(mb));
-		json_array_append_new(list, json_pack("{s:s, s:i, s:s, s:s}", "ip",
-						      lb_addr_format(&e->ip, ab, sizeof(ab)), "port",
-						      (int)e->port_id, "mac", mb, "state",
-						      e->is_static ? "static"
-						      : !e->wanted  ? "kept"
-						      : resolved    ? "resolved"
-								    : "unresolved"));
-	}
+	neigh_table_foreach(lb_rt.neigh, neighbour_json, list);
 	return list;
 }
 

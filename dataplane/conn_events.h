@@ -24,6 +24,7 @@
 #include <rte_ring_elem.h>
 
 #include "flow_table.h"
+#include "lb_runtime.h"
 
 enum conn_event_type {
 	CONN_EV_CREATED = 1,
@@ -52,5 +53,8 @@ _Static_assert(sizeof(struct conn_event) % 4 == 0, "rte_ring elements are multip
 
 /* Creates worker `index`'s event ring of `size` records (a power of 2); NULL on failure. */
 struct rte_ring *conn_events_ring_create(uint16_t index, uint32_t size, int socket);
+
+/* Control side: moves up to n events of worker w's ring into buf; how many (0 when off). */
+uint32_t conn_events_read(const struct lb_worker *w, struct conn_event *buf, uint32_t n);
 
 #endif

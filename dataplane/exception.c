@@ -8,6 +8,7 @@
  * `ip` command.
  */
 #include "exception.h"
+#include "neigh.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -298,4 +299,19 @@ void exception_poll(uint64_t now)
 {
 	to_kernel(now);
 	from_kernel(now);
+}
+
+void exception_neighbour_poll(uint64_t now)
+{
+	void *objs[32];
+
+	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
+		unsigned int n = rte_ring_dequeue_burst(lb_rt.workers[w]->to_control, objs, 32, NULL);
+		for (unsigned int i = 0; i < n; i++) {
+			struct rte_mbuf *m = objs[i];
+			neigh_table_learn(lb_rt.neigh, rte_pktmbuf_mtod(m, const uint8_t *),
+					  rte_pktmbuf_data_len(m), now);
+			exception_neighbour_frame(m, now);
+		}
+	}
 }

@@ -53,6 +53,12 @@ void exception_to_kernel(struct lb_worker *w, struct rte_mbuf *m, uint64_t now,
 void exception_neighbour_frame(struct rte_mbuf *m, uint64_t now);
 
 /*
+ * Control lcore: drains up to 32 neighbour frames per worker from their rings; the neighbour
+ * table learns from each, then exception_neighbour_frame() takes it.
+ */
+void exception_neighbour_poll(uint64_t now);
+
+/*
  * Control lcore, once per loop turn: writes the workers' frames to the kernel interfaces and
  * queues what the kernel sent (within exception.tx_pps) on worker 0 for its port.
  */

@@ -302,3 +302,23 @@ void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint
 	if (released)
 		rebuild_index(t);
 }
+
+void neigh_table_foreach(const struct neigh_table *t,
+			 void (*fn)(const struct neigh_view *n, void *arg), void *arg)
+{
+	for (uint32_t i = 0; i < t->capacity; i++) {
+		const struct neigh_entry *e = &t->entries[i];
+		struct neigh_view n = {.ip = e->ip, .port_id = e->port_id};
+		if (!e->in_use)
+			continue;
+		uint64_t w = __atomic_load_n(&e->mac_word, __ATOMIC_ACQUIRE);
+		n.resolved = (w & NEIGH_VALID) != 0;
+		for (int k = 5; k >= 0; k--) {
+			n.mac[k] = (uint8_t)w;
+			w >>= 8;
+		}
+		n.state = e->is_static ? "static" : !e->wanted ? "kept" : n.resolved ? "resolved"
+									    : "unresolved";
+		fn(&n, arg);
+	}
+}

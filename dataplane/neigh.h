@@ -62,6 +62,19 @@ void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len
 void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint32_t refresh_s,
 			  uint32_t timeout_s);
 
+/* One neighbour as listings (system.info) show it. */
+struct neigh_view {
+	struct lb_addr ip;
+	uint16_t port_id;
+	bool resolved; /* mac is valid */
+	uint8_t mac[6];
+	const char *state; /* "static", "kept" (no real uses it any more), "resolved", "unresolved" */
+};
+
+/* Calls fn for every entry in use, in table order. Control lcore only. */
+void neigh_table_foreach(const struct neigh_table *t,
+			 void (*fn)(const struct neigh_view *n, void *arg), void *arg);
+
 /* Worker side: copies the MAC of slot into dst; false when unresolved. */
 static inline bool neigh_lookup_mac(const struct neigh_table *t, uint32_t slot,
 				    struct rte_ether_addr *dst)

@@ -141,3 +141,26 @@ void persist_table_forget_service(struct persist_table *t, uint32_t service_id)
 						  __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 	}
 }
+
+uint32_t persist_table_positions(const struct persist_table *t)
+{
+	return t->mask + 1;
+}
+
+bool persist_table_read(const struct persist_table *t, uint32_t pos, uint32_t now_s,
+			struct persist_template *out)
+{
+	const struct persist_slot *s = &t->slots[pos & t->mask];
+	uint64_t h = __atomic_load_n(&s->key_hash, __ATOMIC_ACQUIRE);
+	uint64_t v = __atomic_load_n(&s->value, __ATOMIC_ACQUIRE);
+
+	if (h == 0 || persist_value_expires(v) < now_s)
+		return false;
+	out->service_id = s->service_id;
+	out->real_id = persist_value_real(v);
+	out->real_gen8 = persist_value_gen8(v);
+	out->family = s->family;
+	memcpy(out->client, s->client, sizeof(out->client));
+	out->expires_s = persist_value_expires(v);
+	return true;
+}

@@ -61,6 +61,27 @@ bool persist_table_store(struct persist_table *t, const struct persist_key *k, u
  */
 void persist_table_forget_service(struct persist_table *t, uint32_t service_id);
 
+/* A live template, as listings (conn.list) show it. */
+struct persist_template {
+	uint32_t service_id;
+	uint32_t real_id;
+	uint8_t real_gen8; /* low 8 bits of the real's generation */
+	uint8_t family;    /* of client */
+	uint8_t client[16]; /* masked client address */
+	uint32_t expires_s; /* absolute, in seconds of the TSC clock */
+};
+
+/* Slot positions of the table: the range persist_table_read() takes. */
+uint32_t persist_table_positions(const struct persist_table *t);
+
+/*
+ * Reads the template at slot pos into *out; false when the slot is unused or expired at now_s.
+ * Workers may write the slot meanwhile: a slot changing under the reader reads as expired or
+ * as its new template, never as a mix of key and value.
+ */
+bool persist_table_read(const struct persist_table *t, uint32_t pos, uint32_t now_s,
+			struct persist_template *out);
+
 static inline uint64_t persist_value(uint32_t real_id, uint32_t gen, uint32_t expires_s)
 {
 	return ((uint64_t)(real_id & 0xffffff) << 40) | ((uint64_t)(gen & 0xff) << 32) | expires_s;
