@@ -228,3 +228,196 @@ def run_all(build, work, cache, duration, huge, results, baseline=None, paced_s=
     out["maglev"], text = run_maglev(build)
     log("  " + text.strip().replace("\n", "\n  "))
     return out
+
+
+# --- control loop lateness (issue 9 item 5) ---------------------------------------------------
+#
+# The daemon's probe: a 100 ms periodic timer on the control lcore's event loop records how late
+# the loop ran it, keeping its last 1024 runs; system.info's control_loop gives their p99 and
+# max. Those are the only figures exported (no per-sample history), so a phase's figures must
+# come from a window that holds samples of that phase only: every phase lasts at least
+# LATENESS_WINDOW_S (1024 x 100 ms plus margin; when the loop is late the timer runs less
+# often, hence the check that `samples` is 1024 and the window's span fits the phase), and
+# control_loop is read at the phase's end, while the load still runs. A shorter --lateness-phase
+# (a quick look) gives windows that mix the phase with the one before: `window_mixed` says so.
+# The idle phase comes first, after boot and the 1M-flow prefill have settled, so the boot's
+# long first commit is out of its window too.
+#
+# The load clients (Python, this process) pin their threads to CPU 1, the worker's CPU, so that
+# on a 2-CPU machine they do not preempt the control lcore (CPU 0): what is measured is the
+# loop's own work, not CPU contention from the client.
+LATENESS_WINDOW_S = 1024 * 0.1 + 3
+
+
+def _pin_to_worker_cpu():
+    try:
+        os.sched_setaffinity(0, {1})  # this thread only (Linux)
+    except OSError:
+        pass
+
+
+def _late(d):
+    cl = d.call("system.info")["control_loop"]
+    return {"samples": cl["samples"], "p99_us": cl["late_p99_us"], "max_us": cl["late_max_us"]}
+
+
+def _conn_list_pages(d, limit, stop, stats):
+    """Pages through the whole connection list over and over (a fresh pass when a pass ends)."""
+    _pin_to_worker_cpu()
+    while not stop.is_set():
+        t0 = time.monotonic()
+        cursor, entries, pages = None, 0, 0
+        while not stop.is_set():
+            p = {"limit": limit}
+            if cursor:
+                p["cursor"] = cursor
+            t = time.monotonic()
+            r = d.call("conn.list", p)
+            stats["page_ms"].append((time.monotonic() - t) * 1e3)
+            entries += len(r["connections"])
+            pages += 1
+            stats["entries"] += len(r["connections"])
+            cursor = r["cursor"]
+            if cursor is None:
+                stats["passes"] += 1
+                stats["pass_s"].append(time.monotonic() - t0)
+                stats["pass_entries"] = entries
+                stats["pass_pages"] = pages
+                break
+
+
+def _commits(d, key, ip, stop, stats):
+    """real.update of one weight, back to back (one commit, one snapshot each)."""
+    _pin_to_worker_cpu()
+    i = 0
+    while not stop.is_set():
+        t = time.monotonic()
+        d.call("real.update", {"service": key, "ip": ip, "port": 80, "weight": 1 + i % 2})
+        stats["rtt_ms"].append((time.monotonic() - t) * 1e3)
+        i += 1
+
+
+def _applies(d, svcs, stop, stats):
+    """config.apply of 1,000 real.update edits (real #3 of 1,000 services), back to back."""
+    _pin_to_worker_cpu()
+    i = 0
+    while not stop.is_set():
+        edits = [{"method": "real.update",
+                  "params": {"service": {"vip": s["vip"], "port": 80, "proto": "tcp"},
+                             "ip": s["reals"][3]["ip"], "port": 80, "weight": 1 + i % 2}}
+                 for s in svcs]
+        t = time.monotonic()
+        r = d.call("config.apply", {"edits": edits})
+        stats["rtt_ms"].append((time.monotonic() - t) * 1e3)
+        assert r["applied"] == len(edits), r
+        i += 1
+
+
+def run_lateness(build, work, cache, huge, phase_s=LATENESS_WINDOW_S, flows=1_000_000,
+                 boot_timeout=1800):
+    """Boots with 10,001 services x 10 reals (shared addresses), the 100k-flow established load
+    and `flows` connections (a pcap of unique SYNs replayed once, syn_recv 3600 s), then measures
+    the control loop's lateness idle, while conn.list pages through every connection (limit 1000,
+    then limit 100000), while real.update commits run back to back, and while config.apply
+    commits 1,000 real.update edits per call back to back."""
+    syn, syn_n = dpl.pcap(cache, "syn", flows)
+    ack, ack_n = dpl.pcap(cache, "ack", 100_000, 100_000, 1)
+    per = MBUF_BYTES if huge else MBUF_BYTES_NOHUGE
+    capacity = flows + flows // 4
+    mem = (ack_n + 16384) * per / 2**20 + capacity * 200 / 2**20 + 1024 + 200
+    svcs = [{"vip": dpl.VIP, "port": 80, "proto": "tcp", "scheduler": "wrr",
+             "reals": dpl.reals()}] + big_services(False)
+    n_reals = sum(len(s["reals"]) for s in svcs)
+    dp = {"flow_capacity": capacity, "mbufs": ack_n + 16383, "max_services": N_SERVICES + 16,
+          "max_reals": n_reals + 64, "idle_sleep_us": 0}
+    ports = ["10.1.0.2/24", "10.2.0.2/24", "10.0.0.2/24"]
+    vdevs = [f"net_pcap1,rx_pcap={syn}", f"net_pcap0,rx_pcap={ack},infinite_rx=1",
+             "net_null0,no-rx=1"]
+    phase_s = float(phase_s)
+    res = {"services": len(svcs), "reals": n_reals, "flows_target": flows, "phase_s": phase_s,
+           "window_mixed": phase_s < LATENESS_WINDOW_S, "phases": {}}
+    ctx = HugePages(mem + 256) if huge else None
+    hp = ctx.__enter__() if ctx else None
+    try:
+        t0 = time.monotonic()
+        d = VdevDaemon(build, work, vdevs, ports, mem, dp, svcs, statics=dpl.statics(),
+                       timeouts={"syn_recv": 3600}, huge_dir=hp.dir if hp else None,
+                       start_timeout=boot_timeout)
+        res["boot_s"] = time.monotonic() - t0
+        try:
+            wait_until(lambda: d.dataplane_stats()["flows"] >= flows, 600, 0.5,
+                       f"{flows} flows")
+            res["flows"] = d.dataplane_stats()["flows"]
+            log(f"  booted in {res['boot_s']:.1f} s, {res['flows']:,} flows")
+            from common import Rpc
+
+            def phase(name, target, *args):
+                stop = threading.Event()
+                stats = {"page_ms": [], "entries": 0, "passes": 0, "pass_s": [], "rtt_ms": []}
+                th = None
+                if target:
+                    c = Rpc(d.sock, timeout=600)
+                    th = threading.Thread(target=target, args=(c,) + args + (stop, stats),
+                                          daemon=True)
+                    th.start()
+                s0 = d.dataplane_stats()
+                ts = time.monotonic()
+                while time.monotonic() - ts < phase_s:
+                    # a cheap call every 20 s keeps the connection under rpc.idle_timeout_s
+                    time.sleep(min(20, max(0, phase_s - (time.monotonic() - ts))))
+                    if time.monotonic() - ts < phase_s:
+                        d.call("system.info")
+                late = _late(d)
+                s1 = d.dataplane_stats()
+                dt = time.monotonic() - ts
+                stop.set()
+                if th:
+                    th.join(timeout=600)
+                    c.close()
+                ph = {"seconds": dt, "late_p99_us": late["p99_us"], "late_max_us": late["max_us"],
+                      "samples": late["samples"],
+                      "window_in_phase": late["samples"] * 0.1 <= dt and not res["window_mixed"],
+                      "dropped": s1["dropped"] - s0["dropped"],
+                      "mpps": interval_rates(s0, s1)["tx_mpps"]}
+                if stats["page_ms"]:
+                    ph.update(pages=len(stats["page_ms"]), entries=stats["entries"],
+                              passes=stats["passes"],
+                              pass_s=median(stats["pass_s"]) if stats["pass_s"] else None,
+                              pass_entries=stats.get("pass_entries"),
+                              pass_pages=stats.get("pass_pages"),
+                              page_ms_median=median(stats["page_ms"]),
+                              page_ms_max=max(stats["page_ms"]))
+                if stats["rtt_ms"]:
+                    r = stats["rtt_ms"]
+                    ph.update(calls=len(r), rtt_ms_median=median(r),
+                              rtt_ms_p99=percentile(r, 0.99), rtt_ms_max=max(r))
+                    info = d.call("system.info")
+                    ph["last_build_us"] = info["last_snapshot_build_us"]
+                    ph["last_publish_us"] = info["last_snapshot_publish_us"]
+                res["phases"][name] = ph
+                extra = ""
+                if "pages" in ph:
+                    extra = (f"; {ph['pages']} pages, {ph['entries']:,} entries, {ph['passes']} "
+                             f"full passes ({ph['pass_entries']} entries), page median "
+                             f"{ph['page_ms_median']:.1f} ms max {ph['page_ms_max']:.1f} ms")
+                if "calls" in ph:
+                    extra = (f"; {ph['calls']} calls, rpc median {ph['rtt_ms_median']:.2f} ms "
+                             f"p99 {ph['rtt_ms_p99']:.2f} max {ph['rtt_ms_max']:.2f} ms, last "
+                             f"build {ph['last_build_us'] / 1e3:.2f} ms")
+                log(f"  {name}: late p99 {late['p99_us'] / 1e3:.3f} ms, max "
+                    f"{late['max_us'] / 1e3:.3f} ms over {late['samples']} samples "
+                    f"({dt:.0f} s){extra}")
+
+            target = svcs[1 + 1234]
+            key = {"vip": target["vip"], "port": 80, "proto": "tcp"}
+            phase("idle", None)
+            phase("conn_list", _conn_list_pages, 1000)
+            phase("conn_list_100k", _conn_list_pages, 100_000)
+            phase("commits", _commits, key, target["reals"][3]["ip"])
+            phase("apply_1000", _applies, svcs[1:1001])
+        finally:
+            d.stop()
+    finally:
+        if ctx:
+            ctx.__exit__(None, None, None)
+    return res

@@ -114,6 +114,41 @@ def rows(res):
                         f(v["del_ms"], ".2f"), "ms", "", "", "",
                         "lookup tables rebuilt; freeing after the grace period "
                         f"{v['del_reclaim_ms']:.2f} ms"))
+    lat = c.get("lateness")
+    if lat and lat.get("error"):
+        out.append(("control", "control loop lateness, 100 ms timer", "", "", "", "", "",
+                    "ERROR: " + lat["error"][:200]))
+    elif lat:
+        idle = lat["phases"].get("idle")
+        titles = {"idle": "idle",
+                  "conn_list": f"conn.list paged through {lat['flows']:,} connections, limit 1000",
+                  "conn_list_100k": f"conn.list paged through {lat['flows']:,} connections, "
+                                    "limit 100000",
+                  "commits": "real.update commits back to back, 10k x 10",
+                  "apply_1000": "config.apply of 1,000 real.update edits back to back, 10k x 10"}
+        for k, ph in lat["phases"].items():
+            note = (f"max {ph['late_max_us'] / 1e3:.2f} ms; {ph['samples']} samples in "
+                    f"{ph['seconds']:.0f} s" + ("" if ph["window_in_phase"] else
+                                                 " (window mixes the phase before)"))
+            if "pages" in ph:
+                note += (f"; {ph['passes']} full passes, page median {ph['page_ms_median']:.1f} "
+                         f"ms")
+            if "calls" in ph:
+                note += (f"; {ph['calls']} calls, RPC median {ph['rtt_ms_median']:.2f} ms, "
+                         f"max {ph['rtt_ms_max']:.2f} ms")
+            ratio = (ph["late_p99_us"] / idle["late_p99_us"]
+                     if idle and idle["late_p99_us"] and k != "idle" else None)
+            out.append(("control", f"control loop lateness p99, 100 ms timer: {titles.get(k, k)}",
+                        f(ph["late_p99_us"] / 1e3, ".3f"), "ms",
+                        f(idle["late_p99_us"] / 1e3, ".3f") if idle and k != "idle" else "",
+                        f(ratio, ".1f"), "", note))
+        ap = lat["phases"].get("apply_1000")
+        if ap and "calls" in ap:
+            out.append(("control", "1,000 reals through config.apply, one RPC (10k x 10)",
+                        f(ap["rtt_ms_median"], ".2f"), "ms", "", "", "< 10 ms",
+                        f"median RPC of {ap['calls']}, p99 {ap['rtt_ms_p99']:.2f} ms; last build "
+                        f"{ap['last_build_us'] / 1e3:.2f} ms + publish "
+                        f"{ap['last_publish_us'] / 1e3:.3f} ms"))
     for k, v in c.get("maglev", {}).items():
         goal = "< 5 ms" if k == "M65537_N1000_equal" else ""
         out.append(("control", f"Maglev build {k.replace('_', ' ')}", f(v["best_ms"], ".2f"),
@@ -192,7 +227,7 @@ def main():
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=3)
-    ap.add_argument("--only", default="dataplane,control,e2e")
+    ap.add_argument("--only", default="dataplane,control,lateness,e2e")
     ap.add_argument("--scenarios", default="", help="comma-separated dataplane scenario keys")
     ap.add_argument("--new-conn-syns", type=int, default=0,
                     help="unique SYNs of the new-connection pcap (default: from free memory)")
@@ -202,6 +237,11 @@ def main():
                     help="a daemon build of another commit: its publish figures, same run")
     ap.add_argument("--publish-paced", type=float, default=60,
                     help="seconds of 100 weight changes per second under load (0: skip)")
+    ap.add_argument("--lateness-phase", type=float, default=control.LATENESS_WINDOW_S,
+                    help="seconds per phase of the control-loop lateness scenario (default: the "
+                    "probe's 1024-sample window, so each phase's figures are its own)")
+    ap.add_argument("--lateness-flows", type=int, default=1_000_000,
+                    help="connections in the tables while conn.list pages through them")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = os.path.join(args.out, "work")
@@ -235,6 +275,16 @@ def main():
     if "control" in only:
         control.run_all(args.build, work, cache, args.duration, huge, res,
                         baseline=args.baseline_build or None, paced_s=args.publish_paced)
+        save()
+    if "lateness" in only:
+        log("control loop lateness: 10,000 services x 10 reals, "
+            f"{args.lateness_flows:,} connections")
+        try:
+            res.setdefault("control", {})["lateness"] = control.run_lateness(
+                args.build, work, cache, huge, args.lateness_phase, args.lateness_flows)
+        except Exception as e:  # noqa: BLE001
+            log(f"  FAILED: {e}")
+            res.setdefault("control", {})["lateness"] = {"error": str(e)}
         save()
     if "e2e" in only:
         e2e.run_all(args.build, args.duration, args.runs, res)
