@@ -22,6 +22,12 @@
 
 #define CONN_LIST_DEFAULT 1000
 #define CONN_LIST_MAX 100000
+/*
+ * Entries one page may hold, whatever `limit` asks: the finished page is encoded and freed in one
+ * loop turn, and 100,000 entries held the loop 0.3-0.8 s (bench "lateness"). A bigger limit
+ * ends the page early with a cursor, as a page that spent its scan budget does.
+ */
+#define CONN_LIST_PAGE_MAX 4096
 /* Positions one call visits at most: a bound on its work whatever the filters match. */
 #define CONN_LIST_SCAN_POSITIONS (1u << 20)
 /* How long a worker may take to fill its part of a page before the call fails. */
@@ -406,6 +412,8 @@ static int conn_list_start(json_t *params, struct rpc_pending *p, struct rpc_err
 	}
 	if (parse_filter(params, &filter, err) != 0 || parse_cursor(params, &cur, err) != 0)
 		return -1;
+	if (limit > CONN_LIST_PAGE_MAX)
+		limit = CONN_LIST_PAGE_MAX;
 	l = calloc(1, sizeof(*l));
 	if (l == NULL || (l->req = conn_dump_request_new(limit)) == NULL) {
 		free(l);

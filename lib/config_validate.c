@@ -12,6 +12,8 @@
 
 #define LB_MAX_WEIGHT 65535
 #define PATH_LEN 160
+/* changed services checked for duplicates one scan each; more take the hashed check */
+#define INCREMENTAL_DUPLICATE_SCANS 8
 
 /* Whether the dataplane can reach ip: a port's subnet holds it, or a static neighbour names it. */
 static bool real_is_on_link(const struct lb_config *c, const struct lb_addr *ip)
@@ -253,8 +255,15 @@ static int64_t other_with_same_key(const struct lb_config *c, uint32_t self)
 /* A service appears once: the dataplane's lookup would hide the second one. */
 static int validate_unique_services(const struct lb_config *c, char *err, size_t errlen)
 {
-	if (c->incremental) {
-		/* The unchanged ones were unique: only a changed key can collide, O(services) each. */
+	uint32_t n_changed = 0;
+	for (uint32_t i = 0; c->incremental && i < c->n_services; i++)
+		n_changed += c->services[i].changed;
+	/*
+	 * The unchanged ones were unique: only a changed key can collide, O(services) each. Past a
+	 * few changed services the hashed check of every key is cheaper (a 1,000-edit config.apply
+	 * spent 70 ms here on 10k services).
+	 */
+	if (c->incremental && n_changed <= INCREMENTAL_DUPLICATE_SCANS) {
 		for (uint32_t i = 0; i < c->n_services; i++) {
 			int64_t first = c->services[i].changed ? other_with_same_key(c, i) : -1;
 			if (first >= 0)

@@ -59,8 +59,8 @@ static int make_config(struct lb_config *c, uint32_t n_services, uint32_t n_real
 	return 0;
 }
 
-/* incremental: an RPC edit's candidate, one service marked changed. */
-static void bench(uint32_t n_services, uint32_t n_reals, int distinct, int incremental)
+/* incremental: an RPC edit's candidate with that many services marked changed (0: whole). */
+static void bench(uint32_t n_services, uint32_t n_reals, int distinct, uint32_t incremental)
 {
 	struct lb_config c;
 	char err[LB_ERR_LEN];
@@ -70,8 +70,9 @@ static void bench(uint32_t n_services, uint32_t n_reals, int distinct, int incre
 		fprintf(stderr, "out of memory\n");
 		exit(1);
 	}
-	c.incremental = incremental;
-	c.services[n_services / 2].changed = incremental;
+	c.incremental = incremental != 0;
+	for (uint32_t i = 0; i < incremental; i++)
+		c.services[(n_services / 2 + i * 7) % n_services].changed = true;
 	for (int r = 0; r < REPEATS; r++) {
 		double t0 = now_ms();
 		if (lb_config_validate(&c, err, sizeof(err)) != LB_VALID) {
@@ -83,9 +84,9 @@ static void bench(uint32_t n_services, uint32_t n_reals, int distinct, int incre
 		if (dt < best)
 			best = dt;
 	}
-	printf("validate %u services x %u reals (%s addresses, %s): best %.3f ms, mean %.3f ms\n",
-	       n_services, n_reals, distinct ? "distinct" : "shared",
-	       incremental ? "one service changed" : "whole config", best, total / REPEATS);
+	printf("validate %u services x %u reals (%s addresses, %u changed%s): best %.3f ms, "
+	       "mean %.3f ms\n", n_services, n_reals, distinct ? "distinct" : "shared", incremental,
+	       incremental ? "" : ": whole config", best, total / REPEATS);
 	lb_config_free(&c);
 }
 
@@ -96,5 +97,7 @@ int main(void)
 	bench(1000, 10, 0, 0);
 	bench(10000, 10, 0, 1);
 	bench(10000, 10, 1, 1);
+	bench(10000, 10, 0, 8);
+	bench(10000, 10, 0, 1000);
 	return 0;
 }

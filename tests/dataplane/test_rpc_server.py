@@ -320,3 +320,22 @@ def test_a_slow_worker_is_an_error_and_does_not_hold_the_loop(pcap_daemon, tmp_p
         # LeakSanitizer checks that when the fixture stops the daemon.
     finally:
         other.close()
+
+
+def test_a_page_holds_at_most_4096_connections(pcap_daemon, tmp_path):
+    """A page is encoded in one loop turn, so it is capped whatever `limit` asks: 5,000
+    connections come back as 4,096 and a cursor to the rest."""
+    from scapy.all import IP, TCP
+    syns = [Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) /
+            IP(src=f"10.8.{i // 250}.{i % 250 + 1}", dst=VIP) / TCP(sport=20000, dport=80, flags="S")
+            for i in range(5000)]
+    wrpcap(str(tmp_path / "in.pcap"), syns)
+    cfg = conn_config()
+    cfg["dataplane"] = {"flow_capacity": 16384, "mbufs": 8191, "max_reals": 64, "max_services": 16}
+    d = pcap_daemon([tmp_path / "in.pcap"], cfg)
+    d.wait_rx(len(syns))
+    first = d.rpc.call("conn.list", {"limit": 100000})
+    assert len(first["connections"]) == 4096
+    assert first["truncated"] is True and first["cursor"] is not None
+    rest = d.rpc.call("conn.list", {"limit": 100000, "cursor": first["cursor"]})
+    assert len(rest["connections"]) == 5000 - 4096 and rest["cursor"] is None
