@@ -173,6 +173,44 @@ def rows(res):
                     note += f"; {r['rps'] / hap['rps']:.2f} x HAProxy"
             out.append((f"e2e {mode}", title, f(r["rps"], ".0f"), "req/s",
                         f(direct["rps"], ".0f") if direct else "", f(ratio, ".3f"), goal, note))
+    fl = e.get("flood")
+    if fl and fl.get("error"):
+        out.append(("e2e flood", "exception path under a flood", "", "", "", "", "",
+                    "ERROR: " + fl["error"][:200]))
+    elif fl:
+        base = f(fl["baseline_cps"], ".0f")
+        what = (f"hping3 --flood SYNs, {fl['sent_pps']:,.0f}/s, exception.rx_pps "
+                f"{fl['rx_pps_limit']}")
+        out.append(("e2e flood", "VIP new connections, no flood (baseline)", base, "conn/s",
+                    base, "1", "", f"wrk -t1 -c32 Connection: close, {fl['phase_s']:.0f} s; "
+                    f"after the floods {fl['after_cps']:.0f} conn/s"
+                    + (f"; CPUs idle {fl['baseline_idle']:.0%}" if "baseline_idle" in fl else "")))
+        out.append(("e2e flood", "VIP new connections, flood at the port address",
+                    f(fl["port_cps"], ".0f"), "conn/s", base, f(fl["port_ratio"], ".3f"),
+                    ">= 0.9", what + f"; {fl['port_vs_unowned']:.2f} x the unowned-address "
+                    "control" + (f"; CPUs idle {fl['port_idle']:.0%}, irq+softirq "
+                                 f"{fl['port_softirq']:.0%} (without flood "
+                                 f"{fl['baseline_softirq']:.0%}), hping3 alone "
+                                 f"{fl['hping3_cpus']:.2f} CPUs" if "port_idle" in fl else "")))
+        out.append(("e2e flood", "VIP new connections, same flood at an unowned address",
+                    f(fl["unowned_cps"], ".0f"), "conn/s", base, f(fl["unowned_ratio"], ".3f"),
+                    "", f"hping3 {fl['unowned_sent_pps']:,.0f}/s, dropped as not_vip "
+                    f"(+{fl['unowned_not_vip']:,}), exception_rx +{fl['unowned_exception_rx']}: "
+                    "the flood's own cost on the shared cores"))
+        out.append(("e2e flood", "flood frames sent at the port address", f(fl["sent"], ".0f"),
+                    "packets", "", "", "", f"in {fl['flood_s']:.1f} s; exception_dropped "
+                    f"+{fl['exception_dropped']:,}, exception_rx +{fl['exception_rx']:,}, "
+                    f"exception_tx +{fl['exception_tx']:,}"))
+        krx = max(r["port"]["kernel_rx"] for r in fl["rounds"])
+        allowed = min(fl["rx_pps_limit"] * r["port"]["flood_s"] + fl["burst"]
+                      for r in fl["rounds"])
+        out.append(("e2e flood", "frames delivered to the kernel interface per second",
+                    f(fl["kernel_rx_pps"], ".0f"), "frames/s", str(fl["rx_pps_limit"]),
+                    f(fl["kernel_rx_pps"] / fl["rx_pps_limit"], ".3f"),
+                    f"<= {fl['rx_pps_limit']} + burst",
+                    f"dlb0 rx_packets over the flood (median of {len(fl['rounds'])} rounds); "
+                    f"most in one round {krx:,}, least allowed rx_pps x seconds + burst "
+                    f"{fl['burst']} = {allowed:,.0f}"))
     return out
 
 
@@ -227,7 +265,7 @@ def main():
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=3)
-    ap.add_argument("--only", default="dataplane,control,lateness,e2e")
+    ap.add_argument("--only", default="dataplane,control,lateness,e2e,flood")
     ap.add_argument("--scenarios", default="", help="comma-separated dataplane scenario keys")
     ap.add_argument("--new-conn-syns", type=int, default=0,
                     help="unique SYNs of the new-connection pcap (default: from free memory)")
@@ -288,6 +326,14 @@ def main():
         save()
     if "e2e" in only:
         e2e.run_all(args.build, args.duration, args.runs, res)
+        save()
+    if "flood" in only:
+        log("e2e: the exception path under a flood")
+        try:
+            e2e.run_flood(args.build, args.duration, args.runs, res)
+        except Exception as e:  # noqa: BLE001
+            log(f"  FAILED: {e}")
+            res.setdefault("e2e", {})["flood"] = {"error": str(e)}
         save()
     save()
     write_plot_data(res, args.out)
