@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # dpdk-lb benchmarks, one command: installs what is missing, builds a release build
 # (build-release: -O3 via buildtype=release, -march=native, no sanitizers), runs every scenario
-# (dataplane on pcap/null vdevs with the testpmd io ceiling, control plane, end to end on a
-# namespace testbed), prints the table and writes results.{csv,md,json} and PNG charts into
+# (dataplane on pcap/null vdevs with the testpmd io ceiling, control plane and control-loop
+# lateness, end to end on a namespace testbed, the exception path under an hping3 flood), prints
+# the table and writes results.{csv,md,json} and PNG charts into
 # build/bench/ or the directory given as the first argument. Other arguments go to
 # scripts/bench/run_bench.py (e.g. --duration 3 --runs 1 for a quick look; --baseline-build DIR
 # to measure another commit's daemon build beside this one in the control figures;
