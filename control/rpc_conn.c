@@ -442,8 +442,3 @@ const struct rpc_async_method rpc_conn_async_methods[] = {
 	{"conn.list", conn_list_start},
 	{NULL, NULL},
 };
-
-/* conn.list is served asynchronously (rpc_conn_async_methods); this table is empty. */
-const struct rpc_method rpc_conn_methods[] = {
-	{NULL, NULL},
-};

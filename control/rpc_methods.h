@@ -68,7 +68,6 @@ extern const struct rpc_edit_method rpc_real_edits[];
 extern const struct rpc_method rpc_service_methods[];
 extern const struct rpc_method rpc_real_methods[];
 extern const struct rpc_method rpc_stats_methods[];
-extern const struct rpc_method rpc_conn_methods[];
 extern const struct rpc_method rpc_config_methods[];
 extern const struct rpc_method rpc_system_methods[];
 

@@ -357,14 +357,14 @@ static int build_nat_index(struct lb_snapshot *snap, const struct lb_config *cfg
 
 	for (uint32_t i = 0; i < cfg->n_services; i++)
 		LB_SERVICE_FOREACH_DEST(&cfg->services[i], r)
-			n_nat += r->forward == LB_FWD_NAT; /* sized to what it holds: often nothing */
+			n_nat += lb_forward_steers_by_client(r->forward); /* sized to what it holds */
 	snap->owned_indexes |= SNAP_OWNS_NAT;
 	if (lookup_table_init(&snap->nat_real_index, n_nat, sizeof(struct snap_service_key)))
 		return -1;
 	for (uint32_t i = 0; i < cfg->n_services; i++) {
 		const struct lb_service_cfg *sc = &cfg->services[i];
 		LB_SERVICE_FOREACH_DEST(sc, r) {
-			if (r->forward != LB_FWD_NAT)
+			if (!lb_forward_steers_by_client(r->forward))
 				continue;
 			/* Group reals have port 0 (the client's port is kept): match any source port. */
 			snap_service_key_make(&key, &r->ip, sc->port ? sc->proto : 0, r->port);

@@ -77,7 +77,7 @@ bool snap_service_keys_same(const struct lb_service_cfg *a, const struct lb_serv
 static bool has_nat_dest(const struct lb_service_cfg *sc)
 {
 	LB_SERVICE_FOREACH_DEST(sc, r)
-		if (r->forward == LB_FWD_NAT)
+		if (lb_forward_steers_by_client(r->forward))
 			return true;
 	return false;
 }
@@ -201,7 +201,7 @@ struct snap_service *snap_service_build(const struct lb_config *cfg,
 						: sc->expire_quiescent_template != 0;
 	ss->vip = sc->vip;
 	ss->port = sc->port;
-	ss->steer_by_client = lb_service_uses_forward(sc, LB_FWD_NAT);
+	ss->steer_by_client = lb_service_steers_by_client(sc);
 	ss->client_addr_mode = sc->client_addr_mode;
 	ss->n_local_addrs = sc->n_local_addrs;
 	memcpy(ss->local_addrs, sc->local_addrs, sizeof(ss->local_addrs));

@@ -213,6 +213,9 @@ int lb_service_forward_options_from_json(const json_t *obj, const char *path,
 /* True when svc or one of its servers forwards with method fwd. */
 bool lb_service_uses_forward(const struct lb_service_cfg *svc, uint8_t fwd);
 
+/* True when svc or one of its servers forwards with a method whose flows are steered by client. */
+bool lb_service_steers_by_client(const struct lb_service_cfg *svc);
+
 /* Parses the optional "fallback" server of obj into svc (null removes it); 0 or -1 with err. */
 int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb_service_cfg *svc,
 				  char *err, size_t errlen);

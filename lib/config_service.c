@@ -104,6 +104,16 @@ bool lb_service_uses_forward(const struct lb_service_cfg *svc, uint8_t fwd)
 	return false;
 }
 
+bool lb_service_steers_by_client(const struct lb_service_cfg *svc)
+{
+	if (lb_forward_steers_by_client(svc->forward))
+		return true;
+	LB_SERVICE_FOREACH_DEST(svc, r)
+		if (lb_forward_steers_by_client(r->forward))
+			return true;
+	return false;
+}
+
 int lb_service_forward_options_from_json(const json_t *obj, const char *path,
 					 struct lb_service_cfg *svc, char *err, size_t errlen)
 {

@@ -7,6 +7,7 @@
 #define DPDK_LB_FORWARD_METHOD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum lb_forward {
@@ -38,6 +39,15 @@ struct lb_forward_method {
 
 /* The descriptor of method fwd, or NULL when fwd is not a method. */
 const struct lb_forward_method *lb_forward_method_get(uint8_t fwd);
+
+/* True when fwd's flows belong to the worker a hash of the client names (nat): its replies come
+ * back addressed to the client, recognised by the real's address as their source. */
+static inline bool lb_forward_steers_by_client(uint8_t fwd)
+{
+	const struct lb_forward_method *m = lb_forward_method_get(fwd);
+
+	return m != NULL && m->steering == LB_STEER_CLIENT_HASH;
+}
 
 /* The method called name ("dr" ...); its enum lb_forward value, or -1. */
 int lb_forward_method_find(const char *name);
