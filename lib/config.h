@@ -210,9 +210,6 @@ int lb_service_persistence_from_json(const json_t *obj, const char *path,
 int lb_service_forward_options_from_json(const json_t *obj, const char *path,
 					 struct lb_service_cfg *svc, char *err, size_t errlen);
 
-/* True when svc or one of its servers forwards with method fwd. */
-bool lb_service_uses_forward(const struct lb_service_cfg *svc, uint8_t fwd);
-
 /* True when svc or one of its servers forwards with a method whose flows are steered by client. */
 bool lb_service_steers_by_client(const struct lb_service_cfg *svc);
 

@@ -94,16 +94,6 @@ static int parse_forward(const json_t *obj, const char *path, uint8_t *out, char
 	return 0;
 }
 
-bool lb_service_uses_forward(const struct lb_service_cfg *svc, uint8_t fwd)
-{
-	if (svc->forward == fwd)
-		return true;
-	LB_SERVICE_FOREACH_DEST(svc, r)
-		if (r->forward == fwd)
-			return true;
-	return false;
-}
-
 bool lb_service_steers_by_client(const struct lb_service_cfg *svc)
 {
 	if (lb_forward_steers_by_client(svc->forward))
