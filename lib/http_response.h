@@ -1,0 +1,52 @@
+/*
+ * An HTTP/1.x response read incrementally from bytes as they arrive: status line, headers,
+ * body by Content-Length, chunked transfer coding, or up to the end of the stream. Pure code,
+ * bounded, for the http/https health checks and the "http" feedback agent.
+ */
+#ifndef DPDK_LB_HTTP_RESPONSE_H
+#define DPDK_LB_HTTP_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_BODY_MAX 16384 /* body bytes kept for matching; more are read and dropped */
+
+enum http_parse_result {
+	HTTP_PARSE_MORE = 0, /* need more bytes */
+	HTTP_PARSE_DONE,     /* the whole response was read (body complete) */
+	HTTP_PARSE_ERROR,    /* malformed: why says how */
+};
+
+struct http_response {
+	/* result */
+	uint16_t status;      /* 100-599 */
+	char reason[64];
+	char body[HTTP_BODY_MAX + 1]; /* NUL-terminated, truncated to HTTP_BODY_MAX */
+	size_t body_len;      /* bytes kept in body */
+	uint64_t body_total;  /* bytes of body seen */
+	bool head_only;       /* set by the caller before parsing: a HEAD response has no body */
+	/* parser state (internal) */
+	uint8_t phase;
+	uint64_t content_length; /* UINT64_MAX = not given */
+	bool chunked;
+	uint64_t chunk_left;
+	char line[1024];
+	size_t line_len;
+	char why[96];
+};
+
+/* Prepares r for a new response; head_only: the request was HEAD. */
+void http_response_init(struct http_response *r, bool head_only);
+
+/*
+ * Feeds len bytes; returns DONE once the response is complete (extra bytes are ignored), ERROR
+ * with r->why set on malformed input (status line, header line over 1023 bytes, bad chunk size).
+ */
+enum http_parse_result http_response_feed(struct http_response *r, const uint8_t *data,
+					  size_t len);
+
+/* The stream ended: DONE when the response is complete or its body runs to the end, else ERROR. */
+enum http_parse_result http_response_eof(struct http_response *r);
+
+#endif
