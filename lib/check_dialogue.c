@@ -7,10 +7,8 @@
 
 /* One row per protocol file: adding a protocol is a new check_proto_NAME.c and a row here
  * (alphabetical). */
-extern const struct check_proto check_proto_placeholder_;
-
 static const struct check_proto *const protos[] = {
-	&check_proto_placeholder_,
+	NULL, /* placeholder until the protocol files land */
 };
 
 #define N_PROTOS (sizeof(protos) / sizeof(protos[0]))
@@ -18,7 +16,7 @@ static const struct check_proto *const protos[] = {
 const struct check_proto *check_proto_find(const char *name)
 {
 	for (size_t i = 0; i < N_PROTOS; i++)
-		if (strcmp(protos[i]->name, name) == 0)
+		if (protos[i] != NULL && strcmp(protos[i]->name, name) == 0)
 			return protos[i];
 	return NULL;
 }
@@ -26,7 +24,7 @@ const struct check_proto *check_proto_find(const char *name)
 const struct check_proto *check_proto_for_port(uint16_t port)
 {
 	for (size_t i = 0; i < N_PROTOS; i++)
-		if (protos[i]->default_port != 0 && protos[i]->default_port == port)
+		if (protos[i] != NULL && protos[i]->default_port == port && port != 0)
 			return protos[i];
 	return NULL;
 }
@@ -38,8 +36,9 @@ const char *check_proto_names(void)
 	if (names[0] == '\0') {
 		size_t off = 0;
 		for (size_t i = 0; i < N_PROTOS; i++)
-			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
-						i ? ", " : "", protos[i]->name);
+			if (protos[i] != NULL)
+				off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+							off ? ", " : "", protos[i]->name);
 	}
 	return names;
 }
