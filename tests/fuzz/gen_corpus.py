@@ -171,6 +171,38 @@ RPC = {
 }
 
 
+# fuzz_http_response: first byte = HEAD flag (bit 0) and read size ((b >> 1) % 16 + 1)
+HTTP = {
+    "content_length.txt": b"\x00HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: x\r\n\r\nhello",
+    "chunked.txt": b"\x06HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                   b"5;name=value\r\nhello\r\nA\r\n world 123\r\n0;last\r\nExpires: never\r\n\r\n",
+    "to_eof.txt": b"\x02HTTP/1.0 503 Service Unavailable\nContent-Type: text/html\n\n<html>down</html>\n",
+    "head.txt": b"\x01HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n",
+    "interim.txt": b"\x00HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                   b"HTTP/1.1 204 No Content\r\n\r\n",
+    "cl_list.txt": b"\x08HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\ncontent-length: 2\r\n"
+                   b"X-Fold: a\r\n  b\r\n\r\nokEXTRA",
+    "bad_chunk.txt": b"\x1eHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\nzz\r\n",
+    "long_header.txt": b"\x00HTTP/1.1 200 OK\r\nX: " + b"a" * 1100 + b"\r\n\r\n",
+    "big_body.txt": b"\x1fHTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n" + b"0123456789" * 2000,
+}
+
+# fuzz_agent_reply: the first byte also scales the configured weight (b x 300)
+AGENT = {
+    "percent.txt": b"50%\n",
+    "drain.txt": b"drain\r\n",
+    "down_text.txt": b"down #disk full, 98%\n",
+    "up_ready.txt": b"up ready 75%\n",
+    "words.txt": b" \tUP,Ready,weight:7 WEIGHT:150% maxconn:30 stopped fail maint\r\nnext line\n",
+    "incomplete.txt": b"up ready 75%",
+    "lvs_20.txt": b"20\n",
+    "lvs_90.txt": b"90",
+    "http_agent.txt": b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n30\n",
+    "http_chunked.txt": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n8\r\n0\r\n\r\n",
+    "bad_number.txt": b"weight:65536 25601% maxconn:-1\n",
+}
+
+
 def write(target, name, data):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -185,6 +217,10 @@ def main():
         write("config", name, (json.dumps(doc, indent=2) + "\n").encode())
     for name, text in RPC.items():
         write("jsonrpc", name, text.encode())
+    for name, data in HTTP.items():
+        write("http_response", name, data)
+    for name, data in AGENT.items():
+        write("agent_reply", name, data)
 
 
 if __name__ == "__main__":
