@@ -203,6 +203,38 @@ AGENT = {
 }
 
 
+def dns_answer(qid=0x1234):
+    """A DNS answer to an A query for www.example.com (one A record)."""
+    q = b"".join(bytes([len(p)]) + p for p in b"www.example.com".split(b".")) + b"\0"
+    return struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + q + struct.pack("!HH", 1, 1) + \
+        b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + bytes([10, 0, 0, 11])
+
+
+# fuzz_check_dialogue: "NAME\n", a flags byte (see the target), then what the server sends
+DIALOGUE = {
+    "http_ok.txt": b"http\n\x02HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nstatus ok",
+    "http_503.txt": b"http\n\x80HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+    "https_chunked.txt": b"https\n\x62HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"7\r\n200 ok \r\n0\r\n\r\n",
+    "http_head.txt": b"http\n\x24HTTP/1.0 301 Moved\r\nLocation: /\r\n\r\n",
+    "simpletcp.txt": b"simpletcp\n\x42+OK ready, all ok\r\n",
+    "simpletcp_eof.txt": b"simpletcp\n\x40-ERR no\r\n",
+    "sip_ok.txt": b"sip\n\x00SIP/2.0 200 Keepalive\r\nVia: SIP/2.0/UDP 10.0.0.1:40000\r\n"
+                  b"Call-ID: x@10.0.0.1\r\ni: y\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+    "sip_trying.txt": b"sip\n\x00SIP/2.0 100 Trying\r\n\r\n",
+    "nntp.txt": b"nntp\n\x80200 news.example.com ready\r\n",
+    "nntp_bad.txt": b"nntp\n\x00502 go away\r\n",
+    "smtp.txt": b"smtp\n\x00220 mail.example.com ESMTP\r\n250-mail.example.com\r\n250-SIZE 1000\r\n"
+                b"250 HELP\r\n221 bye\r\n",
+    "ftp.txt": b"ftp\n\x08220 (vsFTPd 3.0.3)\r\n331 Please specify the password.\r\n"
+               b"230 Login successful.\r\n",
+    "pop3.txt": b"pop3\n\x08+OK Dovecot ready.\r\n+OK\r\n+OK Logged in.\r\n",
+    "imap.txt": b"imap\n\x08* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n"
+                b"a1 OK Logged in\r\n* BYE\r\na2 OK Logout\r\n",
+    "dns.bin": b"dns\n\x00" + dns_answer(),
+}
+
+
 def write(target, name, data):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -221,6 +253,8 @@ def main():
         write("http_response", name, data)
     for name, data in AGENT.items():
         write("agent_reply", name, data)
+    for name, data in DIALOGUE.items():
+        write("check_dialogue", name, data)
 
 
 if __name__ == "__main__":
