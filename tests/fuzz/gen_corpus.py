@@ -171,6 +171,70 @@ RPC = {
 }
 
 
+# fuzz_http_response: first byte = HEAD flag (bit 0) and read size ((b >> 1) % 16 + 1)
+HTTP = {
+    "content_length.txt": b"\x00HTTP/1.1 200 OK\r\nContent-Length: 5\r\nServer: x\r\n\r\nhello",
+    "chunked.txt": b"\x06HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                   b"5;name=value\r\nhello\r\nA\r\n world 123\r\n0;last\r\nExpires: never\r\n\r\n",
+    "to_eof.txt": b"\x02HTTP/1.0 503 Service Unavailable\nContent-Type: text/html\n\n<html>down</html>\n",
+    "head.txt": b"\x01HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n",
+    "interim.txt": b"\x00HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                   b"HTTP/1.1 204 No Content\r\n\r\n",
+    "cl_list.txt": b"\x08HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\ncontent-length: 2\r\n"
+                   b"X-Fold: a\r\n  b\r\n\r\nokEXTRA",
+    "bad_chunk.txt": b"\x1eHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\nzz\r\n",
+    "long_header.txt": b"\x00HTTP/1.1 200 OK\r\nX: " + b"a" * 1100 + b"\r\n\r\n",
+    "big_body.txt": b"\x1fHTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n" + b"0123456789" * 2000,
+}
+
+# fuzz_agent_reply: the first byte also scales the configured weight (b x 300)
+AGENT = {
+    "percent.txt": b"50%\n",
+    "drain.txt": b"drain\r\n",
+    "down_text.txt": b"down #disk full, 98%\n",
+    "up_ready.txt": b"up ready 75%\n",
+    "words.txt": b" \tUP,Ready,weight:7 WEIGHT:150% maxconn:30 stopped fail maint\r\nnext line\n",
+    "incomplete.txt": b"up ready 75%",
+    "lvs_20.txt": b"20\n",
+    "lvs_90.txt": b"90",
+    "http_agent.txt": b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n30\n",
+    "http_chunked.txt": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n8\r\n0\r\n\r\n",
+    "bad_number.txt": b"weight:65536 25601% maxconn:-1\n",
+}
+
+
+def dns_answer(qid=0x1234):
+    """A DNS answer to an A query for www.example.com (one A record)."""
+    q = b"".join(bytes([len(p)]) + p for p in b"www.example.com".split(b".")) + b"\0"
+    return struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + q + struct.pack("!HH", 1, 1) + \
+        b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 300, 4) + bytes([10, 0, 0, 11])
+
+
+# fuzz_check_dialogue: "NAME\n", a flags byte (see the target), then what the server sends
+DIALOGUE = {
+    "http_ok.txt": b"http\n\x02HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nstatus ok",
+    "http_503.txt": b"http\n\x80HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n",
+    "https_chunked.txt": b"https\n\x62HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         b"7\r\n200 ok \r\n0\r\n\r\n",
+    "http_head.txt": b"http\n\x24HTTP/1.0 301 Moved\r\nLocation: /\r\n\r\n",
+    "simpletcp.txt": b"simpletcp\n\x42+OK ready, all ok\r\n",
+    "simpletcp_eof.txt": b"simpletcp\n\x40-ERR no\r\n",
+    "sip_ok.txt": b"sip\n\x00SIP/2.0 200 Keepalive\r\nVia: SIP/2.0/UDP 10.0.0.1:40000\r\n"
+                  b"Call-ID: x@10.0.0.1\r\ni: y\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+    "sip_trying.txt": b"sip\n\x00SIP/2.0 100 Trying\r\n\r\n",
+    "nntp.txt": b"nntp\n\x80200 news.example.com ready\r\n",
+    "nntp_bad.txt": b"nntp\n\x00502 go away\r\n",
+    "smtp.txt": b"smtp\n\x00220 mail.example.com ESMTP\r\n250-mail.example.com\r\n250-SIZE 1000\r\n"
+                b"250 HELP\r\n221 bye\r\n",
+    "ftp.txt": b"ftp\n\x08220 (vsFTPd 3.0.3)\r\n331 Please specify the password.\r\n"
+               b"230 Login successful.\r\n",
+    "pop3.txt": b"pop3\n\x08+OK Dovecot ready.\r\n+OK\r\n+OK Logged in.\r\n",
+    "imap.txt": b"imap\n\x08* OK [CAPABILITY IMAP4rev1] Dovecot ready.\r\n"
+                b"a1 OK Logged in\r\n* BYE\r\na2 OK Logout\r\n",
+    "dns.bin": b"dns\n\x00" + dns_answer(),
+}
+
+
 def write(target, name, data):
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -185,6 +249,12 @@ def main():
         write("config", name, (json.dumps(doc, indent=2) + "\n").encode())
     for name, text in RPC.items():
         write("jsonrpc", name, text.encode())
+    for name, data in HTTP.items():
+        write("http_response", name, data)
+    for name, data in AGENT.items():
+        write("agent_reply", name, data)
+    for name, data in DIALOGUE.items():
+        write("check_dialogue", name, data)
 
 
 if __name__ == "__main__":
