@@ -7,10 +7,17 @@
 
 /* One row per protocol file: adding a protocol is a new check_proto_NAME.c and a row here
  * (alphabetical). */
-extern const struct check_proto check_proto_placeholder_;
+extern const struct check_proto check_proto_dns, check_proto_ftp, check_proto_imap,
+	check_proto_ldap, check_proto_mysql, check_proto_pop3, check_proto_smtp;
 
 static const struct check_proto *const protos[] = {
-	&check_proto_placeholder_,
+	&check_proto_dns,
+	&check_proto_ftp,
+	&check_proto_imap,
+	&check_proto_ldap,
+	&check_proto_mysql,
+	&check_proto_pop3,
+	&check_proto_smtp,
 };
 
 #define N_PROTOS (sizeof(protos) / sizeof(protos[0]))
