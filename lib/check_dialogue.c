@@ -7,15 +7,14 @@
 
 /* One row per protocol file: adding a protocol is a new check_proto_NAME.c and a row here
  * (alphabetical). */
-extern const struct check_proto check_proto_http, check_proto_https, check_proto_nntp,
-	check_proto_simpletcp, check_proto_sip;
+extern const struct check_proto check_proto_dns, check_proto_ftp, check_proto_http,
+	check_proto_https, check_proto_imap, check_proto_ldap, check_proto_mysql, check_proto_nntp,
+	check_proto_pop3, check_proto_simpletcp, check_proto_sip, check_proto_smtp;
 
 static const struct check_proto *const protos[] = {
-	&check_proto_http,
-	&check_proto_https,
-	&check_proto_nntp,
-	&check_proto_simpletcp,
-	&check_proto_sip,
+	&check_proto_dns,  &check_proto_ftp,  &check_proto_http,      &check_proto_https,
+	&check_proto_imap, &check_proto_ldap, &check_proto_mysql,     &check_proto_nntp,
+	&check_proto_pop3, &check_proto_simpletcp, &check_proto_sip, &check_proto_smtp,
 };
 
 #define N_PROTOS (sizeof(protos) / sizeof(protos[0]))

@@ -68,7 +68,7 @@ static const char full_doc[] =
 	"               \"interval\": 0.5, \"timeout\": 2.0, \"negotiate_timeout\": 3.25, \"failures\": 2,"
 	"               \"successes\": 3, \"quiescent\": false, \"request\": \"/health\", \"method\": \"HEAD\","
 	"               \"host\": \"www.example.com\", \"status\": \"200-204,301\", \"receive\": \"ok\","
-	"               \"receive_regex\": \"^o+k$\", \"verify\": true, \"ca_file\": \"/etc/ssl/ca.pem\","
+	"               \"receive_regex\": \"^o+k$\", \"verify\": false, \"ca_file\": \"/etc/ssl/ca.pem\","
 	"               \"login\": \"u\", \"password\": \"p\", \"database\": \"d\", \"query_type\": \"SOA\","
 	"               \"command\": \"/bin/check\", \"notify\": \"/bin/mail-admin\"},"
 	"    \"agent\": {\"type\": \"haproxy\", \"port\": 3334, \"interval\": 2.0, \"timeout\": 1.5,"
