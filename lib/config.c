@@ -609,9 +609,12 @@ int lb_config_clone(const struct lb_config *src, struct lb_config *dst)
 	dst->services = dup_array(src->services, src->n_services, sizeof(*src->services), &failed);
 	if (dst->services == NULL)
 		dst->n_services = 0;
-	for (uint32_t i = 0; i < dst->n_services; i++)
+	for (uint32_t i = 0; i < dst->n_services; i++) {
 		dst->services[i].reals = dup_array(src->services[i].reals, src->services[i].n_reals,
 						   sizeof(struct lb_real_cfg), &failed);
+		/* immutable once parsed: shared, not copied (up to 64 KiB per clone otherwise) */
+		json_incref(dst->services[i].fallback_page);
+	}
 	dst->eal_argv = calloc(src->eal_argc + 1, sizeof(char *));
 	if (dst->eal_argv == NULL)
 		failed = 1;
