@@ -7,6 +7,7 @@
 
 #include "dataplane.h"
 #include "config_validate.h"
+#include "holding_page.h"
 #include "id_pool.h"
 #include "jsonrpc.h"
 
@@ -97,6 +98,8 @@ static void sync_neighbours(const struct lb_config *c)
 	neigh_table_unmark(lb_rt.neigh);
 	for (uint32_t i = 0; i < c->n_services; i++)
 		LB_SERVICE_FOREACH_DEST(&c->services[i], r) {
+			if (lb_forward_method_get(r->forward)->appliance)
+				continue; /* the local fallback is the appliance itself */
 			int port = snapshot_egress_port(&r->ip);
 			(void)neigh_table_slot(lb_rt.neigh, &r->ip, port < 0 ? 0 : (uint16_t)port);
 		}
@@ -178,6 +181,7 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 		*lb_rt.config = *candidate;
 		memset(candidate, 0, sizeof(*candidate));
 	}
+	holding_page_sync(lb_rt.config);
 	return 0;
 }
 

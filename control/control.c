@@ -10,6 +10,7 @@
 #include "config_store.h"
 #include "conn_event_feed.h"
 #include "event_loop.h"
+#include "holding_page.h"
 #include "rpc_server.h"
 
 #define LOAD_BOARD_PERIOD_MS 10
@@ -128,6 +129,7 @@ int control_init(char *err, size_t errlen)
 			      err, errlen);
 	if (rpc == NULL)
 		goto fail;
+	holding_page_init(loop, lb_rt.config);
 	if (start_periodic(&drain_timer, RING_DRAIN_PERIOD_MS) != 0 ||
 	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
 	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
@@ -160,6 +162,7 @@ void control_shutdown(void)
 {
 	rpc_server_close(rpc);
 	rpc = NULL;
+	holding_page_close();
 	if (loop != NULL) {
 		ev_timer_stop(loop, &drain_timer);
 		ev_timer_stop(loop, &load_timer);
