@@ -1,7 +1,7 @@
 /*
  * Replays the server sides captured from real servers (tests/fuzz/corpus/check_dialogue, made by
  * tests/fuzz/gen_corpus.py; the encoding is fuzz_check_dialogue.c's) and checks each verdict:
- * the dialogues agree with vsftpd, dovecot, slapd, MariaDB and dnsmasq, not only with the
+ * the dialogues agree with vsftpd, dovecot, slapd, MariaDB, dnsmasq and postfix, not only with the
  * exchanges written by hand in the other tests. The corpus directory is argv[1].
  */
 #include <setjmp.h>
@@ -55,6 +55,8 @@ static const struct {
 	{"pop3_dovecot_greeting.bin", CHECK_UP, ""},
 	{"pop3_dovecot_login.bin", CHECK_UP, ""},
 	{"pop3_dovecot_login_refused.bin", CHECK_DOWN, "login refused: -ERR [AUTH]"},
+	{"smtp_postfix.bin", CHECK_UP, ""},
+	{"smtp_postfix_rejected.bin", CHECK_DOWN, "greeting 554 5.7.1"},
 	{"smtp_python_smtpd.bin", CHECK_UP, ""},
 };
 
