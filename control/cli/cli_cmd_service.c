@@ -234,8 +234,9 @@ static int call_quiet(struct cli_ctx *ctx, const char *method, json_t *params)
 
 /*
  * The service named by key in service.list, for an update that merges check or agent keys
- * into the current objects: 0 with *list (a new reference, or NULL when the daemon has no such
- * service: the update then fails there) and *svc inside it; 1 after a failed call.
+ * into the current objects: 0 with *list (service.list's result, a new reference) and *svc in
+ * it (NULL when the daemon has no such service: the update then fails there); 1 after a failed
+ * call.
  */
 static int current_service(struct cli_ctx *ctx, const json_t *key, json_t **list, json_t **svc)
 {
