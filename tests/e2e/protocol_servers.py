@@ -173,6 +173,11 @@ http {{
             if (-f {dir}/wrong-body) {{ return 200 "maintenance\\n"; }}
             return 200 "{body} {name}\\n";
         }}
+        location = /big {{
+            root {www};
+            default_type application/octet-stream;
+            limit_rate {rate};
+        }}
         location / {{ return 200 "{name}\\n"; }}
     }}
 }}
@@ -181,7 +186,8 @@ http {{
 
 class Nginx(Server):
     """HTTP on 8080 and HTTPS on 8443 (one server block): / answers the backend's name (for
-    traffic through the VIP), /health "healthy NAME". wrong: "status" (503) or "body" (200
+    traffic through the VIP), /big the testbed's large file (rate-limited like the testbed's
+    nginx), /health "healthy NAME". wrong: "status" (503) or "body" (200
     "maintenance"); set_wrong(True) means "status"."""
     name = "nginx"
     port = 8080
@@ -194,7 +200,8 @@ class Nginx(Server):
         with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
             f.write(NGINX_CONF.format(dir=self.dir, http=self.port, https=self.https_port,
                                       cert=self.cert, key=self.key, health=HEALTH_PATH,
-                                      body=HEALTH_BODY, name=self.b["name"]))
+                                      body=HEALTH_BODY, name=self.b["name"],
+                                      www=self.tb.www, rate=self.tb.rate))
 
     def _start(self):
         return self.env.start(["nginx", "-p", self.dir + "/", "-c",
