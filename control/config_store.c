@@ -6,7 +6,9 @@
 #include <rte_cycles.h>
 
 #include "dataplane.h"
+#include "admin_state_file.h"
 #include "config_validate.h"
+#include "health.h"
 #include "id_pool.h"
 #include "jsonrpc.h"
 
@@ -111,7 +113,29 @@ static uint32_t count_reals(const struct lb_config *c)
 	return n;
 }
 
-int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
+/*
+ * What the dataplane is given for each real of the services the candidate touches (all of them
+ * for a whole configuration): the wish combined with the health and agent observations.
+ */
+static void derive_effective_weights(struct lb_config *candidate)
+{
+	for (uint32_t i = 0; i < candidate->n_services; i++) {
+		struct lb_service_cfg *s = &candidate->services[i];
+		if (candidate->incremental && !s->changed)
+			continue;
+		for (uint32_t j = 0; j < s->n_reals; j++) {
+			struct lb_effective e = health_effective(s, &s->reals[j]);
+			s->reals[j].eff_weight = e.weight;
+			s->reals[j].eff_out = e.out;
+		}
+		if (s->has_fallback) {
+			s->fallback.eff_weight = s->fallback.weight;
+			s->fallback.eff_out = false;
+		}
+	}
+}
+
+static int commit_candidate(struct lb_config *candidate, bool observed, char *err, size_t errlen)
 {
 	uint32_t n_new = 0, total_reals = count_reals(candidate);
 	uint32_t *new_ids;
@@ -136,6 +160,7 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 		free(new_ids);
 		return LB_RPC_CAPACITY;
 	}
+	derive_effective_weights(candidate);
 	struct snapshot_diff *diff = calloc(1, sizeof(*diff));
 	uint64_t t_build = rte_rdtsc();
 	snap = diff == NULL ? NULL
@@ -157,8 +182,9 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 	uint64_t t0 = rte_rdtsc();
 	snapshot_publish(snap, removed ? release_removed_ids : NULL, diff);
 	lb_rt.last_publish_ns = (rte_rdtsc() - t0) * 1000000000ull / lb_rt.tsc_hz;
-	LB_LOG(INFO, "configuration generation %lu published: %u services, %u reals, %u services "
+	LB_LOG(INFO, "%s %lu published: %u services, %u reals, %u services "
 		     "rebuilt, %u schedulers (build %lu us, publish %lu us)",
+	       observed ? "observed weights, snapshot" : "configuration, snapshot",
 	       (unsigned long)snap->generation, candidate->n_services, total_reals,
 	       diff->n_rebuilt_services, diff->n_rebuilt_scheds,
 	       (unsigned long)(lb_rt.last_build_ns / 1000), (unsigned long)(lb_rt.last_publish_ns / 1000));
@@ -168,7 +194,10 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 		snapshot_diff_free(diff);
 		free(diff);
 	}
-	generation++;
+	/* Observations are not configuration: config.apply's if_generation does not see them. */
+	if (!observed)
+		generation++;
+	health_sync(candidate, !candidate->incremental);
 	/* The running configuration is valid as a whole: the next candidate starts unmarked. */
 	candidate->incremental = false;
 	for (uint32_t i = 0; i < candidate->n_services; i++)
@@ -181,9 +210,34 @@ int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 	return 0;
 }
 
+int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
+{
+	return commit_candidate(candidate, false, err, errlen);
+}
+
+int config_store_refresh(const uint8_t *dirty, uint32_t max_id, char *err, size_t errlen)
+{
+	struct lb_config candidate;
+	bool any = false;
+
+	if (lb_config_clone(lb_rt.config, &candidate) != 0)
+		return lb_err(err, errlen, "out of memory");
+	candidate.incremental = true;
+	for (uint32_t i = 0; i < candidate.n_services; i++) {
+		struct lb_service_cfg *s = &candidate.services[i];
+		s->changed = s->id <= max_id && dirty[s->id];
+		any |= s->changed;
+	}
+	int rc = any ? commit_candidate(&candidate, true, err, errlen) : 0;
+	lb_config_free(&candidate);
+	return rc;
+}
+
 int config_store_init(char *err, size_t errlen)
 {
 	struct lb_config *c = lb_rt.config;
+	char serr[LB_ERR_LEN];
+	int n;
 
 	if (id_pool_init(&service_ids, lb_rt.max_services) != 0 ||
 	    id_pool_init(&real_ids, lb_rt.max_reals) != 0 ||
@@ -195,6 +249,13 @@ int config_store_init(char *err, size_t errlen)
 					   port < 0 ? 0 : (uint16_t)port, c->static_neigh[i].mac) < 0)
 			return lb_err(err, errlen, "neighbours.static: table full");
 	}
+	/* The operator's drains and offlines of the last run come back before anything is published. */
+	admin_state_file_init(c, lb_rt.config_path);
+	n = admin_state_file_apply(c, serr, sizeof(serr));
+	if (n < 0)
+		LB_LOG(ERR, "health: admin states not restored: %s", serr);
+	else if (n > 0)
+		LB_LOG(NOTICE, "health: %d admin states restored from %s", n, admin_state_file_path());
 	/* The boot configuration commits onto itself: same checks as any RPC change. */
 	if (config_store_commit(c, err, errlen) != 0)
 		return -1;

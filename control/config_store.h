@@ -19,6 +19,13 @@ int config_store_init(char *err, size_t errlen);
  */
 int config_store_commit(struct lb_config *candidate, char *err, size_t errlen);
 
+/*
+ * Republishes the running configuration's services whose id is marked in dirty[0..max_id]
+ * with fresh effective weights (health and agent observations changed): the same validator
+ * and incremental publication, without a new generation. 0 or a JSON-RPC error code.
+ */
+int config_store_refresh(const uint8_t *dirty, uint32_t max_id, char *err, size_t errlen);
+
 /* Generation of the running configuration: 1 after boot, +1 per committed change. */
 uint64_t config_store_generation(void);
 

@@ -10,6 +10,7 @@
 #include "config_store.h"
 #include "conn_event_feed.h"
 #include "event_loop.h"
+#include "health.h"
 #include "rpc_server.h"
 
 #define LOAD_BOARD_PERIOD_MS 10
@@ -118,11 +119,14 @@ int control_init(char *err, size_t errlen)
 	ev_timer_init(&neigh_timer, maintain_neighbours, NULL);
 	ev_timer_init(&reclaim_timer, reclaim_ids, NULL);
 	ev_timer_init(&probe_timer, probe_lateness, NULL);
-	if (config_store_init(err, errlen) != 0)
-		return -1;
 	loop = ev_loop_new(err, errlen);
 	if (loop == NULL)
 		return -1;
+	/* The checker first: the boot configuration's commit gives it its targets. */
+	if (health_init(loop, lb_rt.max_services, lb_rt.max_reals, lb_rt.config->health_max_processes,
+			err, errlen) != 0 ||
+	    config_store_init(err, errlen) != 0)
+		goto fail;
 	rpc = rpc_server_open(loop, lb_rt.config->rpc_socket, lb_rt.config->rpc_max_clients,
 			      lb_rt.config->rpc_max_request_bytes, lb_rt.config->rpc_idle_timeout_s,
 			      err, errlen);
@@ -160,6 +164,7 @@ void control_shutdown(void)
 {
 	rpc_server_close(rpc);
 	rpc = NULL;
+	health_shutdown();
 	if (loop != NULL) {
 		ev_timer_stop(loop, &drain_timer);
 		ev_timer_stop(loop, &load_timer);

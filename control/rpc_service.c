@@ -3,6 +3,7 @@
 
 #include "dataplane.h"
 #include "config_store.h"
+#include "health.h"
 #include "rpc_methods.h"
 #include "scheduler.h"
 
@@ -30,7 +31,7 @@ static json_t *service_update_edit(struct lb_config *c, json_t *params, struct r
 					   "sched_flags", "mh_table_size", "ops",     "forward",
 					   "fallback",	  "persistent",	   "netmask", "expire_quiescent_template",
 					   "ports",	  "protos",	   "local_addresses", "client_address",
-					   NULL};
+					   "check",	  "agent",	   NULL};
 	json_t *v;
 
 	if (rpc_check_keys(params, keys, err) != 0)
@@ -52,6 +53,7 @@ static json_t *service_update_edit(struct lb_config *c, json_t *params, struct r
 	    lb_service_sched_options_from_json(params, "params", s, err->message,
 					       sizeof(err->message)) != 0 ||
 	    lb_service_fallback_from_json(params, "params", s, err->message, sizeof(err->message)) ||
+	    lb_service_health_from_json(params, "params", s, err->message, sizeof(err->message)) ||
 	    lb_service_persistence_from_json(params, "params", s, err->message,
 					     sizeof(err->message)) != 0)
 		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "%s", err->message);
@@ -108,6 +110,8 @@ static json_t *service_list(json_t *params, struct rpc_error *err)
 			stats_real(j < s->n_reals ? s->reals[j].id : s->fallback.id, &t);
 			json_object_set_new(r, "active", json_integer(t.active));
 			json_object_set_new(r, "inactive", json_integer(t.inactive));
+			if (j < s->n_reals)
+				health_real_summary(&s->reals[j], r);
 		}
 		json_array_append_new(list, o);
 	}

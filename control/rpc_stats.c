@@ -4,6 +4,7 @@
 #include "dataplane.h"
 #include "config_store.h"
 #include "conn_event_feed.h"
+#include "health.h"
 #include "rpc_methods.h"
 
 static void put_traffic(json_t *o, const struct traffic_sum *t)
@@ -91,7 +92,16 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 				      "state_changed", (json_int_t)ev[CONN_EV_STATE], "ended",
 				      (json_int_t)ev[CONN_EV_ENDED], "lost",
 				      (json_int_t)ws.conn_events_lost));
-	return json_pack("{s:o, s:o}", "services", services, "dataplane", dp);
+	struct health_counters hc;
+	health_counters_get(&hc);
+	json_t *health = json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "checks", (json_int_t)hc.checks,
+		"checks_failed", (json_int_t)hc.checks_failed, "checks_not_run",
+		(json_int_t)hc.checks_not_run, "agent_polls", (json_int_t)hc.agent_polls,
+		"agent_failures", (json_int_t)hc.agent_failures, "state_changes",
+		(json_int_t)hc.state_changes, "publications", (json_int_t)hc.publications, "targets",
+		(json_int_t)hc.targets, "processes", (json_int_t)hc.processes);
+	return json_pack("{s:o, s:o, s:o}", "services", services, "dataplane", dp, "health", health);
 fail:
 	json_decref(services);
 	json_decref(drops);

@@ -104,6 +104,7 @@ uint32_t schedule_persistent(struct lb_worker *w, const struct lb_snapshot *snap
 	    real_id <= snap->max_reals) {
 		const struct snap_real *r = snap_real_get(snap, real_id);
 		if (r->gen != 0 && (uint8_t)r->gen == gen8 && r->service_id == ss->id &&
+		    !(r->flags & SNAP_REAL_OUT) &&
 		    real_id != ss->fallback_real_id &&
 		    (r->weight > 0 || !ss->expire_quiescent_template)) {
 			persist_table_store(lb_rt.persist, &key, real_id, r->gen, now_s, ss->persistent_s);

@@ -197,7 +197,7 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 	}
 	/* About the real's reply to the client: to the real, by the connection's method. */
 	const struct snap_real *r = snap_real_get(snap, e->real_id);
-	if (e->expires <= now || r->gen != e->real_gen) {
+	if (e->expires <= now || !snap_real_serves(r, e->real_gen)) {
 		drop(w, m, LB_DROP_ICMP_NO_FLOW);
 		return;
 	}

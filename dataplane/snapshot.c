@@ -92,13 +92,13 @@ static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 	sr->gen = rc->gen;
 	sr->service_id = (uint16_t)sc->id;
 	sr->forward = rc->forward;
-	sr->reserved = 0;
+	sr->flags = rc->eff_out ? SNAP_REAL_OUT : 0;
 	sr->neigh_slot = (uint32_t)slot;
 	sr->port_id = (uint16_t)port;
 	sr->l4_port = rc->port;
 	sr->u_threshold = rc->u_threshold;
 	sr->l_threshold = rc->l_threshold;
-	sr->weight = rc->weight;
+	sr->weight = rc->eff_weight;
 	sr->ip = rc->ip;
 	return 0;
 }

@@ -28,7 +28,7 @@ struct snap_real {
 	uint32_t gen;        /* 0 = no real with this id in the snapshot */
 	uint16_t service_id;
 	uint8_t forward;
-	uint8_t reserved;
+	uint8_t flags; /* SNAP_REAL_OUT */
 	uint32_t neigh_slot;
 	uint16_t port_id; /* egress DPDK port */
 	uint16_t l4_port; /* host order */
@@ -37,6 +37,19 @@ struct snap_real {
 	uint32_t weight;
 	struct lb_addr ip;
 };
+
+/*
+ * Taken out of scheduling (health down without quiescent, offline, agent maint): no new
+ * connections, its templates are ignored and its flows are treated as those of a removed real
+ * (ipvs.expire_nodest_conn), as IPVS treats a real ldirectord removed.
+ */
+#define SNAP_REAL_OUT 0x1
+
+/* Whether r still serves the flows of generation gen: not removed, not out of scheduling. */
+static inline bool snap_real_serves(const struct snap_real *r, uint32_t gen)
+{
+	return r->gen == gen && !(r->flags & SNAP_REAL_OUT);
+}
 
 /* The per-real table is paged so that a change copies only the pages it writes. */
 #define SNAP_REAL_PAGE_SHIFT 9

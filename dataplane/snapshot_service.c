@@ -51,8 +51,8 @@ bool snap_sched_cfg_same(const struct lb_service_cfg *a, const struct lb_service
 		return false;
 	for (uint32_t j = 0; j < a->n_reals; j++) {
 		const struct lb_real_cfg *x = &a->reals[j], *y = &b->reals[j];
-		if (x->id != y->id || x->weight != y->weight || x->port != y->port ||
-		    !lb_addr_equal(&x->ip, &y->ip))
+		if (x->id != y->id || x->eff_weight != y->eff_weight || x->eff_out != y->eff_out ||
+		    x->port != y->port || !lb_addr_equal(&x->ip, &y->ip))
 			return false;
 	}
 	return true;
@@ -137,18 +137,22 @@ static struct snap_sched *sched_build(const struct lb_service_cfg *sc, uint64_t 
 	/* Whole cache lines per worker: no false sharing between lcores. */
 	s->stride = (uint32_t)RTE_MAX(RTE_ALIGN_CEIL(s->ops->lcore_state_size, RTE_CACHE_LINE_SIZE),
 				      (size_t)RTE_CACHE_LINE_SIZE);
-	s->n_dests = sc->n_reals;
 	s->dests = calloc(sc->n_reals + 1, sizeof(*s->dests));
 	s->dest_real_ids = calloc(sc->n_reals + 1, sizeof(*s->dest_real_ids));
 	s->state = aligned_alloc(RTE_CACHE_LINE_SIZE, (size_t)s->stride * lb_rt.n_workers);
 	if (s->dests == NULL || s->dest_real_ids == NULL || s->state == NULL)
 		goto oom;
 	memset(s->state, 0, (size_t)s->stride * lb_rt.n_workers);
+	/* A real out of scheduling is no destination at all, as if ldirectord had removed it. */
+	s->n_dests = 0;
 	for (uint32_t j = 0; j < sc->n_reals; j++) {
-		s->dests[j].weight = sc->reals[j].weight;
-		s->dests[j].addr = sc->reals[j].ip;
-		s->dests[j].port = sc->reals[j].port;
-		s->dest_real_ids[j] = sc->reals[j].id;
+		const struct lb_real_cfg *rc = &sc->reals[j];
+		if (rc->eff_out)
+			continue;
+		s->dests[s->n_dests].weight = rc->eff_weight;
+		s->dests[s->n_dests].addr = rc->ip;
+		s->dests[s->n_dests].port = rc->port;
+		s->dest_real_ids[s->n_dests++] = rc->id;
 	}
 	if (s->ops->init != NULL) {
 		int rc = s->ops->init(&s->shared, s->dests, s->n_dests, &params);

@@ -235,7 +235,7 @@ static inline bool flow_reusable(const struct flow_entry *e, const struct lb_sna
 	case LB_TCP_LAST_ACK:
 		return true;
 	default:
-		return snap_real_get(snap, e->real_id)->gen != e->real_gen;
+		return !snap_real_serves(snap_real_get(snap, e->real_id), e->real_gen);
 	}
 }
 
@@ -313,9 +313,9 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		}
 		e = &w->flows->entries[pos];
 		const struct snap_real *r = snap_real_get(snap, e->real_id);
-		if (unlikely(r->gen != e->real_gen)) {
+		if (unlikely(!snap_real_serves(r, e->real_gen))) {
 			/*
-			 * The real was removed. IPVS expire_nodest_conn: 0 drops and lets the flow
+			 * The real was removed (or taken out of scheduling). IPVS expire_nodest_conn: 0 drops and lets the flow
 			 * time out; 1 ends the flow now so the client's next SYN goes elsewhere.
 			 */
 			if (snap->expire_nodest_conn)
@@ -415,7 +415,7 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 		drop(w, m, LB_DROP_NO_REPLY_FLOW);
 		return;
 	}
-	if (unlikely(snap_real_get(snap, e->real_id)->gen != e->real_gen)) {
+	if (unlikely(!snap_real_serves(snap_real_get(snap, e->real_id), e->real_gen))) {
 		if (snap->expire_nodest_conn)
 			conn_release(w, fpos);
 		drop(w, m, LB_DROP_NO_REAL);

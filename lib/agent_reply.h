@@ -58,6 +58,14 @@ int agent_reply_parse_haproxy(const char *buf, size_t len, struct agent_reply *o
 			      size_t whylen);
 
 /*
+ * Parses what the "http" agent variant answered to a GET on its port, up to the end of the
+ * stream: an HTTP/1.x response whose status is 2xx and whose body is an LVS reply, or (agents
+ * that send no headers) the bare LVS reply. 0, or -1 with why set.
+ */
+int agent_reply_parse_http(const char *buf, size_t len, struct agent_reply *out, char *why,
+			   size_t whylen);
+
+/*
  * The weight an agent's reply gives a real whose configured weight is configured: the
  * percentage or absolute weight when given, else unchanged (configured); capped at 65535.
  */

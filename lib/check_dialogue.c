@@ -7,10 +7,14 @@
 
 /* One row per protocol file: adding a protocol is a new check_proto_NAME.c and a row here
  * (alphabetical). */
-extern const struct check_proto check_proto_placeholder_;
+extern const struct check_proto check_proto_dns, check_proto_ftp, check_proto_http,
+	check_proto_https, check_proto_imap, check_proto_ldap, check_proto_mysql, check_proto_nntp,
+	check_proto_pop3, check_proto_simpletcp, check_proto_sip, check_proto_smtp;
 
 static const struct check_proto *const protos[] = {
-	&check_proto_placeholder_,
+	&check_proto_dns,  &check_proto_ftp,  &check_proto_http,      &check_proto_https,
+	&check_proto_imap, &check_proto_ldap, &check_proto_mysql,     &check_proto_nntp,
+	&check_proto_pop3, &check_proto_simpletcp, &check_proto_sip, &check_proto_smtp,
 };
 
 #define N_PROTOS (sizeof(protos) / sizeof(protos[0]))
@@ -18,7 +22,7 @@ static const struct check_proto *const protos[] = {
 const struct check_proto *check_proto_find(const char *name)
 {
 	for (size_t i = 0; i < N_PROTOS; i++)
-		if (strcmp(protos[i]->name, name) == 0)
+		if (protos[i] != NULL && strcmp(protos[i]->name, name) == 0)
 			return protos[i];
 	return NULL;
 }
@@ -26,7 +30,7 @@ const struct check_proto *check_proto_find(const char *name)
 const struct check_proto *check_proto_for_port(uint16_t port)
 {
 	for (size_t i = 0; i < N_PROTOS; i++)
-		if (protos[i]->default_port != 0 && protos[i]->default_port == port)
+		if (protos[i] != NULL && protos[i]->default_port == port && port != 0)
 			return protos[i];
 	return NULL;
 }
@@ -38,8 +42,9 @@ const char *check_proto_names(void)
 	if (names[0] == '\0') {
 		size_t off = 0;
 		for (size_t i = 0; i < N_PROTOS; i++)
-			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
-						i ? ", " : "", protos[i]->name);
+			if (protos[i] != NULL)
+				off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+							off ? ", " : "", protos[i]->name);
 	}
 	return names;
 }
@@ -120,4 +125,36 @@ size_t check_dialogue_line(const struct check_dialogue *d)
 	const uint8_t *nl = memchr(d->rx, '\n', d->rx_len);
 
 	return nl == NULL ? 0 : (size_t)(nl - d->rx) + 1;
+}
+
+const char *check_dialogue_quote(const uint8_t *s, size_t n, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	for (size_t i = 0; i < n && k + 1 < outlen; i++)
+		out[k++] = (s[i] < 0x20 || s[i] >= 0x7f) ? '?' : (char)s[i];
+	if (outlen > 0)
+		out[k] = '\0';
+	return out;
+}
+
+const char *check_dialogue_uri_host(const char *host, char *out, size_t outlen)
+{
+	const char *first = strchr(host, ':');
+	bool bracket = first != NULL && strchr(first + 1, ':') != NULL && host[0] != '[';
+	size_t k = 0;
+
+	if (outlen == 0)
+		return out;
+	if (bracket && k + 1 < outlen)
+		out[k++] = '[';
+	for (const char *c = host; *c != '\0' && k + 1 < outlen; c++)
+		if ((unsigned char)*c > 0x20 && (unsigned char)*c != 0x7f)
+			out[k++] = *c;
+	if (bracket && k + 1 < outlen)
+		out[k++] = ']';
+	out[k] = '\0';
+	return out;
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http_response.h"
+
 #define CHECK_MAX_STATUS_RANGES 8
 #define CHECK_RX_MAX 65536 /* bytes a dialogue keeps of what the server sent; more is an error */
 #define CHECK_TX_MAX 2048  /* the longest message a dialogue sends */
@@ -53,7 +55,10 @@ struct check_dialogue {
 	uint8_t tx[CHECK_TX_MAX];    /* to send before reading again */
 	size_t tx_len;
 	char why[CHECK_WHY_LEN];     /* CHECK_DOWN: the reason ("status 503 not in 200-299") */
-	uint8_t scratch[256];        /* protocol state that is not bytes received (mysql salt ...) */
+	union {
+		uint8_t scratch[256];      /* protocol state that is not bytes received (mysql salt ...) */
+		struct http_response http; /* http, https: the response parsed as it arrives */
+	};
 };
 
 struct check_proto {
@@ -112,5 +117,18 @@ enum check_verdict check_dialogue_down(struct check_dialogue *d, const char *fmt
  * complete yet.
  */
 size_t check_dialogue_line(const struct check_dialogue *d);
+
+/*
+ * Writes s[0..n) into out as printable text for a why (other bytes become '?', CR/LF at the
+ * end dropped), cut to outlen - 1 characters; returns out.
+ */
+const char *check_dialogue_quote(const uint8_t *s, size_t n, char *out, size_t outlen);
+
+/*
+ * host as it goes into a URI or Host header: spaces and control characters left out (no header
+ * injection), an IPv6 literal (two colons or more, no brackets) put in brackets; cut to
+ * outlen - 1 characters. Returns out.
+ */
+const char *check_dialogue_uri_host(const char *host, char *out, size_t outlen);
 
 #endif

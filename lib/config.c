@@ -76,6 +76,7 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->exception_rx_pps = 20000;
 	c->exception_tx_pps = 20000;
 	c->exception_burst = 256;
+	c->health_max_processes = 32;
 	c->neigh_refresh_s = 30;
 	c->neigh_timeout_s = 90;
 	lb_timeouts_default(&c->timeouts);
@@ -240,6 +241,27 @@ static int parse_exception(const json_t *v, struct lb_config *c, char *err, size
 	return 0;
 }
 
+static int parse_health(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"max_processes", "state_file", NULL};
+	json_t *f;
+
+	if (!json_is_object(v))
+		return lb_err(err, errlen, "health: must be an object");
+	if (lb_json_check_keys(v, "health", keys, err, errlen) != 0 ||
+	    lb_json_get_uint(v, "max_processes", "health", 1, 4096, &c->health_max_processes, err,
+			     errlen) != 0)
+		return -1;
+	f = json_object_get(v, "state_file");
+	if (f != NULL) {
+		if (!json_is_string(f) || json_string_length(f) >= sizeof(c->health_state_file))
+			return lb_err(err, errlen, "health.state_file: must be a path of at most %zu bytes",
+				      sizeof(c->health_state_file) - 1);
+		snprintf(c->health_state_file, sizeof(c->health_state_file), "%s", json_string_value(f));
+	}
+	return 0;
+}
+
 static int parse_neighbours(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"refresh", "timeout", "static", NULL};
@@ -346,7 +368,8 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 {
 	/* "generation" is what config.get adds: informational, so its output loads as a file. */
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
-					   "timeouts", "ipvs", "services",  "exception", "generation", NULL};
+					   "timeouts", "ipvs", "services",  "exception", "generation",
+					   "health", NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -367,6 +390,8 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = parse_exception(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "neighbours")) != NULL)
 		rc = parse_neighbours(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "health")) != NULL)
+		rc = parse_health(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "timeouts")) != NULL)
 		rc = parse_timeouts(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "ipvs")) != NULL)
@@ -448,6 +473,9 @@ json_t *lb_config_to_json(const struct lb_config *c)
 			    json_pack("{s:I, s:I, s:I}", "rx_pps", (json_int_t)c->exception_rx_pps,
 				      "tx_pps", (json_int_t)c->exception_tx_pps, "burst",
 				      (json_int_t)c->exception_burst));
+	json_object_set_new(root, "health",
+			    json_pack("{s:I, s:s}", "max_processes", (json_int_t)c->health_max_processes,
+				      "state_file", c->health_state_file));
 	for (uint32_t i = 0; i < c->n_static_neigh; i++) {
 		char mac[18];
 		json_array_append_new(
@@ -519,15 +547,25 @@ int lb_config_remove_stale_tmp(const char *path)
 
 long lb_config_save_file(const struct lb_config *c, const char *path, char *err, size_t errlen)
 {
-	char tmp[4096], dirbuf[4096];
 	json_t *root = lb_config_to_json(c);
-	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	long written;
+
+	if (root == NULL)
+		return lb_err(err, errlen, "out of memory serialising the configuration");
+	written = lb_json_save_file(root, path, err, errlen);
+	json_decref(root);
+	return written;
+}
+
+long lb_json_save_file(const json_t *root, const char *path, char *err, size_t errlen)
+{
+	char tmp[4096], dirbuf[4096];
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	long written = -1;
 	int fd = -1;
 
-	json_decref(root);
 	if (text == NULL)
-		return lb_err(err, errlen, "out of memory serialising the configuration");
+		return lb_err(err, errlen, "out of memory serialising %s", path);
 	/* A save killed half-way leaves its temporary file: the next save clears it away. */
 	lb_config_remove_stale_tmp(path);
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
@@ -609,9 +647,13 @@ int lb_config_clone(const struct lb_config *src, struct lb_config *dst)
 	dst->services = dup_array(src->services, src->n_services, sizeof(*src->services), &failed);
 	if (dst->services == NULL)
 		dst->n_services = 0;
-	for (uint32_t i = 0; i < dst->n_services; i++)
+	for (uint32_t i = 0; i < dst->n_services; i++) {
 		dst->services[i].reals = dup_array(src->services[i].reals, src->services[i].n_reals,
 						   sizeof(struct lb_real_cfg), &failed);
+		if (dst->services[i].reals == NULL)
+			dst->services[i].n_reals = 0;
+		lb_service_retain(&dst->services[i]);
+	}
 	dst->eal_argv = calloc(src->eal_argc + 1, sizeof(char *));
 	if (dst->eal_argv == NULL)
 		failed = 1;

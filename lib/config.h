@@ -42,6 +42,14 @@ struct lb_real_cfg {
 	uint32_t weight;
 	uint32_t u_threshold; /* 0 = none: above it the real takes no new connection */
 	uint32_t l_threshold; /* 0 = 3/4 of u_threshold: below it the real takes them again */
+	uint8_t admin_state;  /* enum lb_admin_state: the operator's wish (online, drain, offline) */
+	json_t *check;        /* this real's check keys over the service's (owned reference), or NULL */
+	/*
+	 * runtime, never saved: what the dataplane is given, derived at commit from the wish and
+	 * the health and agent observations (health.h); never written back into weight
+	 */
+	uint32_t eff_weight;
+	bool eff_out; /* out of scheduling: not a scheduler destination, its templates ignored */
 	uint32_t id;  /* runtime: the dataplane's real id, 0 = not yet assigned; never saved */
 	uint32_t gen; /* runtime: generation of that id, so flows of a deleted real are told apart */
 };
@@ -70,6 +78,8 @@ struct lb_service_cfg {
 	uint8_t n_local_addrs;
 	struct lb_addr local_addrs[LB_MAX_LOCAL_ADDRS];
 	uint8_t client_addr_mode; /* enum lb_client_addr_mode */
+	json_t *check; /* normalised health check (owned reference), or NULL: no checking */
+	json_t *agent; /* normalised feedback agent (owned reference), or NULL: none */
 	uint32_t id; /* runtime: the dataplane's service id, 0 = not yet assigned */
 	bool changed; /* runtime: edited in a candidate since it was cloned (lb_config.incremental) */
 };
@@ -134,6 +144,10 @@ struct lb_config {
 
 	struct lb_timeouts timeouts;
 
+	/* health checks: concurrent external/notify processes; file of admin states ("" = none) */
+	uint32_t health_max_processes;
+	char health_state_file[LB_SOCKET_PATH_LEN * 2];
+
 	uint32_t n_services;
 	struct lb_service_cfg *services;
 
@@ -168,6 +182,9 @@ int lb_config_remove_stale_tmp(const char *path);
  * temporary files of path; bytes written or -1.
  */
 long lb_config_save_file(const struct lb_config *c, const char *path, char *err, size_t errlen);
+
+/* Writes a JSON document to path the same atomic way; bytes written or -1 with err. */
+long lb_json_save_file(const json_t *root, const char *path, char *err, size_t errlen);
 
 /* Deep copy, runtime ids included; 0 or -1 (out of memory, dst left empty). */
 int lb_config_clone(const struct lb_config *src, struct lb_config *dst);
@@ -246,6 +263,28 @@ void lb_config_remove_service(struct lb_config *c, uint32_t idx);
 
 /* Appends a real to svc; 0 or -1 out of memory. */
 int lb_service_append_real(struct lb_service_cfg *svc, const struct lb_real_cfg *real);
+
+/* ---- health keys (config_health.c) ---- */
+
+/* Parses the optional "check" and "agent" of obj into svc (null removes); 0 or -1 with err. */
+int lb_service_health_from_json(const json_t *obj, const char *path, struct lb_service_cfg *svc,
+				char *err, size_t errlen);
+
+/* Parses the optional "state" and "check" override of a real object; 0 or -1 with err. */
+int lb_real_health_from_json(const json_t *obj, const char *path, struct lb_real_cfg *real,
+			     char *err, size_t errlen);
+
+/* Adds "check" and "agent" of svc to its object o. */
+void lb_service_health_to_json(const struct lb_service_cfg *svc, json_t *o);
+
+/* Adds "state" (and "check" when overridden) of real to its object o. */
+void lb_real_health_to_json(const struct lb_real_cfg *real, json_t *o);
+
+/* Drops what real owns (its check reference); the struct itself is the caller's. */
+void lb_real_release(struct lb_real_cfg *real);
+
+/* Takes new references to everything svc shares with its copy (after a memberwise copy). */
+void lb_service_retain(struct lb_service_cfg *svc);
 
 /* Removes real idx from svc. */
 void lb_service_remove_real(struct lb_service_cfg *svc, uint32_t idx);

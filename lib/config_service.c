@@ -170,8 +170,8 @@ int lb_service_key_from_json(const json_t *obj, const char *path, struct lb_addr
 int lb_real_from_json(const json_t *obj, const char *path, const struct lb_service_cfg *svc,
 		      struct lb_real_cfg *real, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"service", "ip",	     "port",	    "weight",
-					   "forward", "u_threshold", "l_threshold", NULL};
+	static const char *const keys[] = {"service",	  "ip",		 "port",  "weight", "forward",
+					   "u_threshold", "l_threshold", "state", "check",  NULL};
 	json_t *v;
 	uint32_t port = svc->port, weight = 1;
 
@@ -194,7 +194,9 @@ int lb_real_from_json(const json_t *obj, const char *path, const struct lb_servi
 	real->port = (uint16_t)port;
 	real->weight = weight;
 	real->forward = svc->forward;
-	return parse_forward(obj, path, &real->forward, err, errlen);
+	if (parse_forward(obj, path, &real->forward, err, errlen) != 0)
+		return -1;
+	return lb_real_health_from_json(obj, path, real, err, errlen);
 }
 
 static const struct {
@@ -245,7 +247,7 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 					   "sched_flags", "mh_table_size", "ops",     "forward",
 					   "reals",	  "fallback",	   "persistent", "netmask",
 					   "expire_quiescent_template", "ports", "protos",
-					   "local_addresses", "client_address", NULL};
+					   "local_addresses", "client_address", "check", "agent", NULL};
 	json_t *v;
 
 	memset(svc, 0, sizeof(*svc));
@@ -267,7 +269,6 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 	    lb_service_sched_options_from_json(obj, path, svc, err, errlen) != 0 ||
 	    lb_service_persistence_from_json(obj, path, svc, err, errlen) != 0)
 		return -1;
-
 	v = json_object_get(obj, "reals");
 	if (v != NULL) {
 		if (!with_reals)
@@ -296,7 +297,8 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 		}
 	}
 	/* Rules between values are the validator's (config_validate.c), run before any commit. */
-	if (lb_service_fallback_from_json(obj, path, svc, err, errlen) != 0) {
+	if (lb_service_health_from_json(obj, path, svc, err, errlen) != 0 ||
+	    lb_service_fallback_from_json(obj, path, svc, err, errlen) != 0) {
 		lb_service_free(svc);
 		return -1;
 	}
@@ -424,8 +426,11 @@ int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb
 		return 0;
 	}
 	snprintf(fpath, sizeof(fpath), "%s.fallback", path);
-	if (json_is_object(v) && json_object_get(v, "service") != NULL)
-		return lb_err(err, errlen, "%s.service: unknown key", fpath);
+	static const char *const not_here[] = {"service", "check", "state"};
+	for (size_t k = 0; k < sizeof(not_here) / sizeof(not_here[0]); k++)
+		if (json_is_object(v) && json_object_get(v, not_here[k]) != NULL)
+			return lb_err(err, errlen, "%s.%s: unknown key (the fallback server is not checked)",
+				      fpath, not_here[k]);
 	struct lb_real_cfg fb;
 	if (lb_real_from_json(v, fpath, svc, &fb, err, errlen) != 0)
 		return -1;
@@ -442,12 +447,15 @@ int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb
 json_t *lb_real_to_json(const struct lb_real_cfg *real)
 {
 	char ab[LB_ADDR_STRLEN];
-
-	return json_pack("{s:s, s:I, s:I, s:s, s:I, s:I}", "ip",
+	json_t *o = json_pack("{s:s, s:I, s:I, s:s, s:I, s:I}", "ip",
 			 lb_addr_format(&real->ip, ab, sizeof(ab)), "port", (json_int_t)real->port,
 			 "weight", (json_int_t)real->weight, "forward", lb_forward_name(real->forward),
 			 "u_threshold", (json_int_t)real->u_threshold, "l_threshold",
 			 (json_int_t)real->l_threshold);
+
+	if (o != NULL)
+		lb_real_health_to_json(real, o);
+	return o;
 }
 
 json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
@@ -491,8 +499,9 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 			json_object_set_new(o, "ports", ports);
 			json_object_set_new(o, "protos", protos);
 		}
-		json_object_set_new(o, "fallback",
-				    svc->has_fallback ? lb_real_to_json(&svc->fallback) : json_null());
+		json_t *fb = svc->has_fallback ? lb_real_to_json(&svc->fallback) : json_null();
+		json_object_del(fb, "state"); /* the fallback is never checked nor drained */
+		json_object_set_new(o, "fallback", fb);
 		json_t *laddrs = json_array();
 		for (uint8_t k = 0; k < svc->n_local_addrs; k++)
 			json_array_append_new(laddrs, json_string(lb_addr_format(&svc->local_addrs[k], ab,
@@ -503,6 +512,7 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 		json_object_set_new(o, "mh_table_size",
 				    json_integer(svc->mh_table_size ? svc->mh_table_size
 								    : SCHED_MH_DEFAULT_TABLE_SIZE));
+		lb_service_health_to_json(svc, o);
 	}
 	if (o != NULL && with_reals) {
 		json_t *reals = json_array();
@@ -569,6 +579,7 @@ void lb_service_remove_real(struct lb_service_cfg *svc, uint32_t idx)
 {
 	if (idx >= svc->n_reals)
 		return;
+	lb_real_release(&svc->reals[idx]);
 	memmove(&svc->reals[idx], &svc->reals[idx + 1],
 		(svc->n_reals - idx - 1) * sizeof(svc->reals[0]));
 	svc->n_reals--;
@@ -576,6 +587,12 @@ void lb_service_remove_real(struct lb_service_cfg *svc, uint32_t idx)
 
 void lb_service_free(struct lb_service_cfg *svc)
 {
+	for (uint32_t i = 0; i < svc->n_reals; i++)
+		lb_real_release(&svc->reals[i]);
+	json_decref(svc->check);
+	json_decref(svc->agent);
+	svc->check = NULL;
+	svc->agent = NULL;
 	free(svc->reals);
 	svc->reals = NULL;
 	svc->n_reals = 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_validate_health.h"
 #include "lookup_table.h"
 #include "sched_util.h"
 #include "scheduler.h"
@@ -175,7 +176,7 @@ static int validate_service(const struct lb_config *c, const struct lb_service_c
 		if (validate_dest(c, svc, &svc->fallback, rpath, err, errlen) != LB_VALID)
 			return LB_INVALID;
 	}
-	return LB_VALID;
+	return lb_validate_service_health(svc, path, err, errlen);
 }
 
 /* The settings outside services that the dataplane depends on. */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #define HTTP_BODY_MAX 16384 /* body bytes kept for matching; more are read and dropped */
+#define HTTP_MAX_HEADERS 128 /* header (and trailer) lines per response */
+#define HTTP_MAX_INTERIM 16  /* 1xx interim responses skipped before the final one */
 
 enum http_parse_result {
 	HTTP_PARSE_MORE = 0, /* need more bytes */
@@ -30,7 +32,10 @@ struct http_response {
 	uint8_t phase;
 	uint64_t content_length; /* UINT64_MAX = not given */
 	bool chunked;
-	uint64_t chunk_left;
+	bool transfer_coded;  /* a Transfer-Encoding was given: Content-Length is ignored */
+	uint64_t chunk_left;  /* body bytes left in this chunk, or of the Content-Length body */
+	uint16_t n_headers;   /* header lines of this response so far */
+	uint8_t n_interim;    /* 1xx responses skipped */
 	char line[1024];
 	size_t line_len;
 	char why[96];
@@ -41,7 +46,9 @@ void http_response_init(struct http_response *r, bool head_only);
 
 /*
  * Feeds len bytes; returns DONE once the response is complete (extra bytes are ignored), ERROR
- * with r->why set on malformed input (status line, header line over 1023 bytes, bad chunk size).
+ * with r->why set on malformed input (status line, header line over 1023 bytes, bad chunk size,
+ * more than HTTP_MAX_HEADERS header lines or HTTP_MAX_INTERIM 1xx responses). Once DONE or
+ * ERROR, every later call returns the same.
  */
 enum http_parse_result http_response_feed(struct http_response *r, const uint8_t *data,
 					  size_t len);

@@ -1,0 +1,56 @@
+/*
+ * smtp negotiate check (RFC 5321): the 220 greeting, then EHLO answered 250. Multi-line replies
+ * ("220-..." up to "220 ...") are read whole. On success d->tx holds QUIT, a courtesy the
+ * checker sends before closing when it can.
+ */
+#include <string.h>
+
+#include "check_dialogue.h"
+#include "check_text.h"
+
+enum smtp_step { SMTP_GREETING = 0, SMTP_EHLO };
+
+static const char *ehlo_name(const struct check_dialogue *d)
+{
+	return d->params->host[0] != '\0' ? d->params->host : "dpdk-lb";
+}
+
+static enum check_verdict smtp_advance(struct check_dialogue *d)
+{
+	struct check_numbered_reply r;
+	char said[CHECK_QUOTE_LEN];
+	size_t scan;
+	int got;
+
+	memcpy(&scan, d->scratch, sizeof(scan));
+	got = check_numbered_reply(d, &scan, &r);
+	memcpy(d->scratch, &scan, sizeof(scan));
+	if (got == 0)
+		return CHECK_MORE;
+	if (got < 0)
+		return check_dialogue_down(d, "not an SMTP reply: \"%s\"",
+					   check_text_quote(said, sizeof(said), d->rx, d->rx_len));
+	check_text_quote(said, sizeof(said), r.text, r.text_len);
+	check_dialogue_consume(d, r.len);
+	memset(d->scratch, 0, sizeof(scan));
+	if (d->step == SMTP_GREETING) {
+		if (r.code != 220)
+			return check_dialogue_down(d, "greeting %03u %s (220 expected)", r.code, said);
+		if (!check_text_is_safe_arg(ehlo_name(d)))
+			return check_dialogue_down(d, "EHLO name has control characters");
+		if (!check_dialogue_sendf(d, "EHLO %s\r\n", ehlo_name(d)))
+			return CHECK_DOWN;
+		d->step = SMTP_EHLO;
+		return CHECK_MORE;
+	}
+	if (r.code != 250)
+		return check_dialogue_down(d, "EHLO answered %03u %s (250 expected)", r.code, said);
+	check_dialogue_sendf(d, "QUIT\r\n");
+	return CHECK_UP;
+}
+
+const struct check_proto check_proto_smtp = {
+	.name = "smtp",
+	.default_port = 25,
+	.advance = smtp_advance,
+};
