@@ -91,6 +91,27 @@ def wait_checks(lb, key, ip, port, n, timeout):
         what=f"{n} checks of real {ip}")
 
 
+def wait_down(lb, key, ip, port, pattern, timeout):
+    """Polls until the real is down with a last_error that matches pattern (a regex,
+    case-insensitive): the first failed check may say something else (a server reloading
+    answers late), the following ones must say this. Returns the entry and the seconds."""
+    t0 = time.monotonic()
+    last = {}
+
+    def ok():
+        r = real_status(lb, key, ip, port)
+        last["r"] = r
+        return r if r["state"] == "down" and re.search(pattern, r["last_error"] or "", re.I) \
+            else None
+
+    try:
+        r = wait_until(ok, timeout=timeout, interval=0.05,
+                       what=f"real {ip} down with last_error /{pattern}/")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; last health.status entry: {last.get('r')!r}") from None
+    return r, time.monotonic() - t0
+
+
 def assert_error(r, pattern):
     """last_error of entry r says, in words, what pattern (a regex, case-insensitive) says."""
     err = r.get("last_error") or ""

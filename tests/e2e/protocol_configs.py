@@ -79,6 +79,7 @@ seccomp_sandbox=NO
 xferlog_enable=NO
 dual_log_enable=NO
 vsftpd_log_file={dir}/vsftpd.log
+delay_failed_login=0
 """
 
 DOVECOT_CONF = """\
@@ -90,6 +91,7 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 log_path = {dir}/dovecot.log
+auth_failure_delay = 0
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
