@@ -210,44 +210,50 @@ def _wait_eff(lb, tb, key, want, timeout=10):
                                               f"(now {_eff(lb, tb, key)})")
 
 
-HAPROXY_STEPS = [("50%", 50, "up"), ("drain", 0, "up"), ("down", 0, "down"),
-                 ("up ready 75%", 75, "up")]
+# reply, b1's effective weight, health.status "reason" (the health check keeps saying "up":
+# an agent's "down" is the agent's observation, shown in reason and the weight)
+HAPROXY_STEPS = [("50%", 50, "agent"), ("drain", 0, "agent drain"),
+                 ("down", 0, "agent down (quiescent)"), ("up ready 75%", 75, "agent")]
 
 
-@pytest.fixture(scope="module")
-def haproxy_service(lb_holder, testbed, webs):
-    """VIP:8080 wrr, agent haproxy every 0.3 s sending "hc-send\\n", agents b1 100%, b2 100%,
-    b3 100% (b1's reply is what each step changes)."""
-    lb = lb_holder.ensure()
-    agents = {b["name"]: AgentServer(testbed, b, "haproxy", "100%").start()
-              for b in testbed.backends}
-    try:
-        params = _params(testbed, scheduler="wrr",
-                         agent={"type": "haproxy", "port": 3333, "interval": 0.3,
-                                "timeout": 1.0, "send": "hc-send\n"})
-        with H.service(lb, params) as key:
-            yield lb, key, agents
-    finally:
-        for a in agents.values():
-            a.stop()
+class TestHaproxyAgent:
+    """One service and three agents for the steps, which run in order on b1's agent."""
 
+    @pytest.fixture(scope="class")
+    def haproxy_service(self, lb_holder, testbed, webs):
+        """VIP:8080 wrr, agent haproxy every 0.3 s sending "hc-send\\n", agents answering
+        100%; b1's reply is what each step changes."""
+        lb = lb_holder.ensure()
+        agents = {}
+        try:
+            for b in testbed.backends:
+                agents[b["name"]] = AgentServer(testbed, b, "haproxy", "100%").start()
+            params = _params(testbed, scheduler="wrr",
+                             agent={"type": "haproxy", "port": 3333, "interval": 0.3,
+                                    "timeout": 1.0, "send": "hc-send\n"})
+            with H.service(lb, params) as key:
+                yield lb, key, agents
+        finally:
+            for a in agents.values():
+                a.stop()
 
-@pytest.mark.parametrize("reply,weight,state", HAPROXY_STEPS,
-                         ids=[s[0].replace(" ", "-").replace("%", "pct") for s in HAPROXY_STEPS])
-def test_haproxy_agent_sets_the_weight(haproxy_service, testbed, workers, reply, weight,
-                                       state):
-    lb, key, agents = haproxy_service
-    agents["b1"].set(reply)
-    polls = agents["b1"].connections()
-    agents["b1"].wait_polled(polls + 1)
-    _wait_eff(lb, testbed, key, {"b1": weight, "b2": WEIGHT, "b3": WEIGHT})
-    r = H.real_status(lb, key, testbed.backends[0]["ip"], PORT)
-    assert r["state"] == state, r
-    assert r["agent"] is not None and r["agent"]["reply"].strip() == reply, r
-    assert r["agent"]["error"] == "", r
-    assert b"hc-send\n" in agents["b1"].sent()[-1], agents["b1"].sent()[-1:]
-    counts = _split(testbed, N)
-    _assert_shares(counts, {"b1": weight, "b2": WEIGHT, "b3": WEIGHT}, N, workers)
+    @pytest.mark.parametrize("reply,weight,reason", HAPROXY_STEPS,
+                             ids=[s[0].replace(" ", "-").replace("%", "pct")
+                                  for s in HAPROXY_STEPS])
+    def test_haproxy_agent_sets_the_weight(self, haproxy_service, testbed, workers, reply,
+                                           weight, reason):
+        lb, key, agents = haproxy_service
+        agents["b1"].set(reply)
+        polls = agents["b1"].connections()
+        agents["b1"].wait_polled(polls + 1)
+        _wait_eff(lb, testbed, key, {"b1": weight, "b2": WEIGHT, "b3": WEIGHT})
+        r = H.real_status(lb, key, testbed.backends[0]["ip"], PORT)
+        assert r["state"] == "up" and r["reason"] == reason, r
+        assert r["agent"] is not None and r["agent"]["reply"].strip() == reply, r
+        assert r["agent"]["error"] == "", r
+        assert b"hc-send\n" in agents["b1"].sent()[-1], agents["b1"].sent()[-1:]
+        counts = _split(testbed, N)
+        _assert_shares(counts, {"b1": weight, "b2": WEIGHT, "b3": WEIGHT}, N, workers)
 
 
 @pytest.mark.parametrize("mode", ["agent", "http"])
@@ -267,13 +273,19 @@ def test_lvs_agent_idle_cpu_sets_the_weight(lb, testbed, workers, webs, agents, 
         _assert_shares(counts, {"b1": 20, "b2": 90, "b3": 90}, N, workers)
 
 
+def _health_counters(lb):
+    """stats.get's health counters (top level "health"; HEALTH_API.md said under "global")."""
+    st = H.call(lb, "stats.get")
+    return st["health"] if "health" in st else st["global"]["health"]
+
+
 def test_unreachable_agent_leaves_the_weight_and_is_counted(lb, testbed, webs, agents):
     params = _params(testbed, scheduler="wrr",
                      agent={"type": "haproxy", "port": 3333, "interval": 0.3, "timeout": 1.0})
     started = agents("haproxy", {"b1": "50%", "b2": "100%", "b3": "100%"})
     with H.service(lb, params) as key:
         _wait_eff(lb, testbed, key, {"b1": 50, "b2": WEIGHT, "b3": WEIGHT})
-        before = H.call(lb, "stats.get")["global"]["health"]["agent_failures"]
+        before = _health_counters(lb)["agent_failures"]
         started["b1"].stop()
         r = H.wait_until(lambda: (lambda x: x if x["agent"] and x["agent"]["failures"] >= 2
                                   else None)(H.real_status(lb, key, testbed.backends[0]["ip"],
@@ -281,7 +293,7 @@ def test_unreachable_agent_leaves_the_weight_and_is_counted(lb, testbed, webs, a
                          timeout=10, what="two failed agent polls")
         assert r["agent"]["error"] != "", r
         assert r["effective_weight"] == 50 and r["state"] == "up", r
-        after = H.call(lb, "stats.get")["global"]["health"]["agent_failures"]
+        after = _health_counters(lb)["agent_failures"]
         assert after >= before + 2, (before, after)
 
 
