@@ -102,6 +102,12 @@ userdb {{
   args = uid={user} gid={user} home={home}
 }}
 mail_location = maildir:{home}/Maildir
+# no auth penalty for the checker's repeated failures from one address (up to 15 s of delay)
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 service imap-login {{
   inet_listener imap {{
     port = 143
