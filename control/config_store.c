@@ -9,6 +9,7 @@
 #include "admin_state_file.h"
 #include "config_validate.h"
 #include "health.h"
+#include "holding_page.h"
 #include "id_pool.h"
 #include "jsonrpc.h"
 
@@ -99,6 +100,8 @@ static void sync_neighbours(const struct lb_config *c)
 	neigh_table_unmark(lb_rt.neigh);
 	for (uint32_t i = 0; i < c->n_services; i++)
 		LB_SERVICE_FOREACH_DEST(&c->services[i], r) {
+			if (lb_forward_method_get(r->forward)->appliance)
+				continue; /* the local fallback is the appliance itself */
 			int port = snapshot_egress_port(&r->ip);
 			(void)neigh_table_slot(lb_rt.neigh, &r->ip, port < 0 ? 0 : (uint16_t)port);
 		}
@@ -212,7 +215,12 @@ static int commit_candidate(struct lb_config *candidate, bool observed, char *er
 
 int config_store_commit(struct lb_config *candidate, char *err, size_t errlen)
 {
-	return commit_candidate(candidate, false, err, errlen);
+	int rc = commit_candidate(candidate, false, err, errlen);
+
+	/* Observed weights never change a fallback: only configuration commits move listeners. */
+	if (rc == 0)
+		holding_page_sync(lb_rt.config);
+	return rc;
 }
 
 int config_store_refresh(const uint8_t *dirty, uint32_t max_id, char *err, size_t errlen)

@@ -11,6 +11,7 @@
 #include "conn_event_feed.h"
 #include "event_loop.h"
 #include "health.h"
+#include "holding_page.h"
 #include "rpc_server.h"
 
 #define LOAD_BOARD_PERIOD_MS 10
@@ -132,6 +133,7 @@ int control_init(char *err, size_t errlen)
 			      err, errlen);
 	if (rpc == NULL)
 		goto fail;
+	holding_page_init(loop, lb_rt.config);
 	if (start_periodic(&drain_timer, RING_DRAIN_PERIOD_MS) != 0 ||
 	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
 	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
@@ -165,6 +167,7 @@ void control_shutdown(void)
 	rpc_server_close(rpc);
 	rpc = NULL;
 	health_shutdown();
+	holding_page_close();
 	if (loop != NULL) {
 		ev_timer_stop(loop, &drain_timer);
 		ev_timer_stop(loop, &load_timer);

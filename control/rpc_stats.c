@@ -101,6 +101,12 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 		"agent_failures", (json_int_t)hc.agent_failures, "state_changes",
 		(json_int_t)hc.state_changes, "publications", (json_int_t)hc.publications, "targets",
 		(json_int_t)hc.targets, "processes", (json_int_t)hc.processes);
+	uint64_t p99, lmax;
+	uint32_t nlate;
+	health_lateness(&p99, &lmax, &nlate);
+	json_object_set_new(health, "timer_lateness",
+			    json_pack("{s:f, s:f, s:I}", "p99_ms", p99 / 1e6, "max_ms", lmax / 1e6,
+				      "samples", (json_int_t)nlate));
 	return json_pack("{s:o, s:o, s:o}", "services", services, "dataplane", dp, "health", health);
 fail:
 	json_decref(services);

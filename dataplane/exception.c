@@ -44,11 +44,12 @@ struct lb_in6_ifreq {
 	int ifindex;
 };
 
-static int write_proc(const char *ifname, const char *knob, const char *value)
+/* /proc/sys/net/<ip>/conf/<ifname>/<knob> = value; ip is "ipv4" or "ipv6". */
+static int write_proc(const char *ip, const char *ifname, const char *knob, const char *value)
 {
 	char path[128];
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/%s", ifname, knob);
+	snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", ip, ifname, knob);
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -79,6 +80,14 @@ static int set_ipv4(const char *ifname, const struct lb_addr *a, uint8_t prefix,
 	close(fd);
 	if (rc != 0)
 		return lb_err(err, errlen, "%s: setting its IPv4 address: %s", ifname, strerror(saved));
+	/*
+	 * The kernel's ARP requests must come from this address: the dataplane passes the kernel
+	 * the replies addressed to the port's address only, not those to a VIP the kernel answers
+	 * from (the holding page, control/holding_page.c).
+	 */
+	if (write_proc("ipv4", ifname, "arp_announce", "2") != 0)
+		return lb_err(err, errlen, "%s: cannot set arp_announce (/proc/sys/net/ipv4/conf/%s): %s",
+			      ifname, ifname, strerror(errno));
 	return 0;
 }
 
@@ -88,7 +97,8 @@ static int set_ipv6(const char *ifname, const struct lb_addr *a, uint8_t prefix,
 	struct lb_in6_ifreq req;
 
 	/* The dataplane owns and defends the address: the kernel must not probe for it. */
-	if (write_proc(ifname, "disable_ipv6", "0") != 0 || write_proc(ifname, "accept_dad", "0") != 0)
+	if (write_proc("ipv6", ifname, "disable_ipv6", "0") != 0 ||
+	    write_proc("ipv6", ifname, "accept_dad", "0") != 0)
 		return lb_err(err, errlen, "%s: cannot enable IPv6 (/proc/sys/net/ipv6/conf/%s): %s",
 			      ifname, ifname, strerror(errno));
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);

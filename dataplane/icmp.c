@@ -215,7 +215,8 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 		return;
 	}
 	LB_COUNTER_ADD(w->stats->icmp_errors_relayed, 1);
-	tx_enqueue(w, (uint16_t)port, m);
+	if (port != XMIT_CONSUMED) /* local: the kernel's connection gets its error */
+		tx_enqueue(w, (uint16_t)port, m);
 }
 
 void icmp_handle(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,

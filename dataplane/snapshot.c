@@ -66,26 +66,56 @@ static struct snap_real *real_slot_mut(struct lb_snapshot *snap, uint32_t id)
 	return &(*pp)->reals[id & (SNAP_REAL_PAGE_SIZE - 1)];
 }
 
+/*
+ * The appliance's own kernel (local fallback): no neighbour, no egress port. The packet goes to
+ * the kernel of the port it came in on; its path-MTU check uses the widest port, so nothing a
+ * port accepted is refused.
+ */
+static uint16_t widest_port(void)
+{
+	uint16_t best = 0;
+
+	for (uint16_t p = 1; p < lb_rt.n_ports; p++)
+		if (lb_rt.ports[p].mtu > lb_rt.ports[best].mtu)
+			best = p;
+	return best;
+}
+
+/* Egress port and neighbour slot of real rc; 0, or -1 with err set. */
+static int real_egress(const struct lb_config *cfg, const struct lb_real_cfg *rc, int *port,
+		       int *slot, char *err, size_t errlen)
+{
+	char ab[LB_ADDR_STRLEN];
+
+	if (lb_forward_method_get(rc->forward)->appliance) {
+		*port = widest_port();
+		*slot = -1; /* no neighbour: SNAP_NO_NEIGH_SLOT */
+		return 0;
+	}
+	*port = snapshot_egress_port(&rc->ip);
+	if (*port < 0 && has_static_neighbour(cfg, &rc->ip))
+		*port = 0;
+	if (*port < 0) /* the on-link rule is the validator's: reaching this is a bug */
+		return lb_err(err, errlen, "internal: real %s has no egress port",
+			      lb_addr_format(&rc->ip, ab, sizeof(ab)));
+	*slot = neigh_table_slot(lb_rt.neigh, &rc->ip, (uint16_t)*port);
+	if (*slot < 0)
+		return lb_err(err, errlen, "neighbour table full");
+	return 0;
+}
+
 /* Fills the snapshot's entry for one real (or fallback) server of service sc. */
 static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 		      const struct lb_service_cfg *sc, const struct lb_real_cfg *rc, char *err,
 		      size_t errlen)
 {
-	char ab[LB_ADDR_STRLEN];
 	struct snap_real *sr;
-	int port;
+	int port = 0, slot = -1;
 
 	if (rc->id == 0 || rc->id > snap->max_reals)
 		return lb_err(err, errlen, "internal: real without id");
-	port = snapshot_egress_port(&rc->ip);
-	if (port < 0 && has_static_neighbour(cfg, &rc->ip))
-		port = 0;
-	if (port < 0) /* the on-link rule is the validator's: reaching this is a bug */
-		return lb_err(err, errlen, "internal: real %s has no egress port",
-			      lb_addr_format(&rc->ip, ab, sizeof(ab)));
-	int slot = neigh_table_slot(lb_rt.neigh, &rc->ip, (uint16_t)port);
-	if (slot < 0)
-		return lb_err(err, errlen, "neighbour table full");
+	if (real_egress(cfg, rc, &port, &slot, err, errlen) != 0)
+		return -1;
 	sr = real_slot_mut(snap, rc->id);
 	if (sr == NULL)
 		return lb_err(err, errlen, "out of memory");
@@ -93,7 +123,7 @@ static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 	sr->service_id = (uint16_t)sc->id;
 	sr->forward = rc->forward;
 	sr->flags = rc->eff_out ? SNAP_REAL_OUT : 0;
-	sr->neigh_slot = (uint32_t)slot;
+	sr->neigh_slot = slot < 0 ? SNAP_NO_NEIGH_SLOT : (uint32_t)slot;
 	sr->port_id = (uint16_t)port;
 	sr->l4_port = rc->port;
 	sr->u_threshold = rc->u_threshold;

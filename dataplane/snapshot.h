@@ -24,12 +24,14 @@ struct snap_service_key {
 	uint8_t addr[16];
 };
 
+#define SNAP_NO_NEIGH_SLOT UINT32_MAX
+
 struct snap_real {
 	uint32_t gen;        /* 0 = no real with this id in the snapshot */
 	uint16_t service_id;
 	uint8_t forward;
 	uint8_t flags; /* SNAP_REAL_OUT */
-	uint32_t neigh_slot;
+	uint32_t neigh_slot; /* SNAP_NO_NEIGH_SLOT: the appliance itself (local fallback) */
 	uint16_t port_id; /* egress DPDK port */
 	uint16_t l4_port; /* host order */
 	uint32_t u_threshold;

@@ -353,7 +353,8 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		LB_COUNTER_ADD(w->real_counters[e->real_id].inbytes, len);
 		LB_COUNTER_ADD(w->service_counters[e->service_id].inpkts, 1);
 		LB_COUNTER_ADD(w->service_counters[e->service_id].inbytes, len);
-		tx_enqueue(w, (uint16_t)port, m);
+		if (port != XMIT_CONSUMED)
+			tx_enqueue(w, (uint16_t)port, m);
 	}
 }
 
@@ -391,7 +392,8 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
 	LB_COUNTER_ADD(w->service_counters[ss->id].inpkts, 1);
 	LB_COUNTER_ADD(w->service_counters[ss->id].inbytes, len);
-	tx_enqueue(w, (uint16_t)port, m);
+	if (port != XMIT_CONSUMED)
+		tx_enqueue(w, (uint16_t)port, m);
 }
 
 /* A reply of a nat/fnat connection (real -> client or real -> local address). */

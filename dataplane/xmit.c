@@ -9,12 +9,14 @@ extern const struct xmit_ops xmit_dr_ops;
 extern const struct xmit_ops xmit_tun_ops;
 extern const struct xmit_ops xmit_nat_ops;
 extern const struct xmit_ops xmit_fnat_ops;
+extern const struct xmit_ops xmit_local_ops;
 
 static const struct xmit_ops *const xmit_table[LB_FWD_COUNT] = {
 	[LB_FWD_DR] = &xmit_dr_ops,
 	[LB_FWD_TUN] = &xmit_tun_ops,
 	[LB_FWD_NAT] = &xmit_nat_ops,
 	[LB_FWD_FNAT] = &xmit_fnat_ops,
+	[LB_FWD_LOCAL] = &xmit_local_ops,
 };
 
 const struct xmit_ops *xmit_ops_get(uint8_t forward)

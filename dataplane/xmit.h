@@ -25,8 +25,9 @@ struct xmit_ops {
 	/* bytes the method puts in front of an IPv4 / IPv6 packet: what the egress MTU must fit */
 	uint8_t encap_v4, encap_v6;
 	/*
-	 * Rewrites m (client -> real direction) and returns the egress port, or XMIT_DROP(reason)
-	 * when the packet must be dropped (m is then still the caller's to free).
+	 * Rewrites m (client -> real direction) and returns the egress port, XMIT_DROP(reason)
+	 * when the packet must be dropped (m is then still the caller's to free), or XMIT_CONSUMED
+	 * when the method took m itself (local: handed to the kernel).
 	 */
 	int (*to_real)(struct lb_worker *w, struct rte_mbuf *m, const struct xmit_ctx *x);
 	/*
@@ -56,6 +57,9 @@ static inline uint16_t xmit_encap_len(const struct xmit_ops *ops, uint8_t family
 {
 	return family == AF_INET6 ? ops->encap_v6 : ops->encap_v4;
 }
+
+/* to_real() took the packet itself (not to be sent or freed by the caller). */
+#define XMIT_CONSUMED 0x10000
 
 /* Encodes a drop reason as a to_real() return value. */
 #define XMIT_DROP(reason) (-1 - (int)(reason))

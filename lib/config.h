@@ -28,6 +28,7 @@ struct lb_port_range {
 };
 
 #define LB_MAX_LOCAL_ADDRS 16 /* fnat local addresses of one service */
+#define LB_FALLBACK_PAGE_MAX 65536 /* bytes of a local fallback's holding page */
 
 /* How fnat real servers learn the client's address. */
 enum lb_client_addr_mode {
@@ -74,6 +75,12 @@ struct lb_service_cfg {
 	struct lb_real_cfg *reals;
 	bool has_fallback;
 	struct lb_real_cfg fallback; /* "sorry" server: used only while no real can take a connection */
+	/*
+	 * fallback {"local": true}: the fallback is {VIP, port, LB_FWD_LOCAL} and this is its page, a
+	 * JSON string shared by reference between clones (lb_config_clone increfs, lb_service_free
+	 * decrefs); NULL = the default page
+	 */
+	json_t *fallback_page;
 	/* fnat: the client side of a connection becomes one of these addresses and a local port */
 	uint8_t n_local_addrs;
 	struct lb_addr local_addrs[LB_MAX_LOCAL_ADDRS];
@@ -289,7 +296,16 @@ void lb_service_retain(struct lb_service_cfg *svc);
 /* Removes real idx from svc. */
 void lb_service_remove_real(struct lb_service_cfg *svc, uint32_t idx);
 
-/* Frees the reals of svc. */
+/* True when svc's fallback is the appliance's holding page ({"local": true}). */
+static inline bool lb_service_fallback_is_local(const struct lb_service_cfg *svc)
+{
+	return svc->has_fallback && svc->fallback.forward == LB_FWD_LOCAL;
+}
+
+/* The holding page of a local fallback: its configured page or the default one. */
+const char *lb_service_fallback_page(const struct lb_service_cfg *svc, size_t *len);
+
+/* Frees the reals (and holding page) of svc. */
 void lb_service_free(struct lb_service_cfg *svc);
 
 /* printf-style error into err (NULL-safe); always returns -1 so callers can `return lb_err(...)`. */

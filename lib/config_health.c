@@ -99,6 +99,7 @@ void lb_service_retain(struct lb_service_cfg *svc)
 {
 	json_incref(svc->check);
 	json_incref(svc->agent);
+	json_incref(svc->fallback_page); /* immutable once parsed: shared, not copied */
 	for (uint32_t i = 0; i < svc->n_reals; i++)
 		json_incref(svc->reals[i].check);
 }

@@ -412,10 +412,51 @@ int lb_service_persistence_from_json(const json_t *obj, const char *path,
 	return 0;
 }
 
+static const char default_page[] =
+	"<!DOCTYPE html>\n<html><head><title>Service temporarily unavailable</title></head>\n"
+	"<body><h1>Service temporarily unavailable</h1>\n"
+	"<p>Please try again in a few moments.</p></body></html>\n";
+
+const char *lb_service_fallback_page(const struct lb_service_cfg *svc, size_t *len)
+{
+	if (svc->fallback_page != NULL) {
+		*len = json_string_length(svc->fallback_page);
+		return json_string_value(svc->fallback_page);
+	}
+	*len = sizeof(default_page) - 1;
+	return default_page;
+}
+
+/* {"local": true, "page": "..."}: the appliance serves the holding page itself. */
+static int local_fallback_from_json(const json_t *v, const char *fpath, struct lb_service_cfg *svc,
+				    struct lb_real_cfg *fb, json_t **page, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"local", "page", NULL};
+
+	if (lb_json_check_keys(v, fpath, keys, err, errlen) != 0)
+		return -1;
+	if (!json_is_true(json_object_get(v, "local")))
+		return lb_err(err, errlen, "%s.local: must be true (or leave it out and give ip)", fpath);
+	json_t *p = json_object_get(v, "page");
+	if (p != NULL && !json_is_null(p)) {
+		if (!json_is_string(p) || json_string_length(p) == 0 ||
+		    json_string_length(p) > LB_FALLBACK_PAGE_MAX)
+			return lb_err(err, errlen, "%s.page: must be a string of 1-%u bytes (HTML)", fpath,
+				      LB_FALLBACK_PAGE_MAX);
+		*page = json_incref(p);
+	}
+	memset(fb, 0, sizeof(*fb));
+	fb->ip = svc->vip;
+	fb->port = svc->port;
+	fb->forward = LB_FWD_LOCAL;
+	return 0;
+}
+
 int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb_service_cfg *svc,
 				  char *err, size_t errlen)
 {
 	json_t *v = json_object_get(obj, "fallback");
+	json_t *page = NULL;
 	char fpath[128];
 
 	if (v == NULL)
@@ -423,6 +464,8 @@ int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb
 	if (json_is_null(v)) {
 		svc->has_fallback = false;
 		memset(&svc->fallback, 0, sizeof(svc->fallback));
+		json_decref(svc->fallback_page);
+		svc->fallback_page = NULL;
 		return 0;
 	}
 	snprintf(fpath, sizeof(fpath), "%s.fallback", path);
@@ -432,16 +475,38 @@ int lb_service_fallback_from_json(const json_t *obj, const char *path, struct lb
 			return lb_err(err, errlen, "%s.%s: unknown key (the fallback server is not checked)",
 				      fpath, not_here[k]);
 	struct lb_real_cfg fb;
-	if (lb_real_from_json(v, fpath, svc, &fb, err, errlen) != 0)
+	if (json_is_object(v) && json_object_get(v, "local") != NULL) {
+		if (local_fallback_from_json(v, fpath, svc, &fb, &page, err, errlen) != 0)
+			return -1;
+	} else if (lb_real_from_json(v, fpath, svc, &fb, err, errlen) != 0) {
 		return -1;
+	}
 	/* Same server as before: keep its id so its counters and neighbour entry carry on. */
-	if (svc->has_fallback && lb_addr_equal(&svc->fallback.ip, &fb.ip) && svc->fallback.port == fb.port) {
+	if (svc->has_fallback && lb_addr_equal(&svc->fallback.ip, &fb.ip) &&
+	    svc->fallback.port == fb.port && svc->fallback.forward == fb.forward) {
 		fb.id = svc->fallback.id;
 		fb.gen = svc->fallback.gen;
 	}
 	svc->fallback = fb;
 	svc->has_fallback = true;
+	json_decref(svc->fallback_page);
+	svc->fallback_page = page;
 	return 0;
+}
+
+/* The fallback as config.get and the config file write it: a server, or the local page. */
+static json_t *fallback_to_json(const struct lb_service_cfg *svc)
+{
+	if (!svc->has_fallback)
+		return json_null();
+	if (!lb_service_fallback_is_local(svc)) {
+		json_t *fb = lb_real_to_json(&svc->fallback);
+		json_object_del(fb, "state"); /* the fallback is never checked nor drained */
+		return fb;
+	}
+	size_t len;
+	const char *page = lb_service_fallback_page(svc, &len);
+	return json_pack("{s:b, s:s%}", "local", 1, "page", page, len);
 }
 
 json_t *lb_real_to_json(const struct lb_real_cfg *real)
@@ -499,9 +564,7 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 			json_object_set_new(o, "ports", ports);
 			json_object_set_new(o, "protos", protos);
 		}
-		json_t *fb = svc->has_fallback ? lb_real_to_json(&svc->fallback) : json_null();
-		json_object_del(fb, "state"); /* the fallback is never checked nor drained */
-		json_object_set_new(o, "fallback", fb);
+		json_object_set_new(o, "fallback", fallback_to_json(svc));
 		json_t *laddrs = json_array();
 		for (uint8_t k = 0; k < svc->n_local_addrs; k++)
 			json_array_append_new(laddrs, json_string(lb_addr_format(&svc->local_addrs[k], ab,
@@ -593,6 +656,8 @@ void lb_service_free(struct lb_service_cfg *svc)
 	json_decref(svc->agent);
 	svc->check = NULL;
 	svc->agent = NULL;
+	json_decref(svc->fallback_page);
+	svc->fallback_page = NULL;
 	free(svc->reals);
 	svc->reals = NULL;
 	svc->n_reals = 0;

@@ -39,7 +39,7 @@ static int validate_dest(const struct lb_config *c, const struct lb_service_cfg 
 	const struct lb_forward_method *m = lb_forward_method_get(r->forward);
 	char ab[LB_ADDR_STRLEN];
 
-	if (m == NULL)
+	if (m == NULL || m->appliance)
 		return lb_err(err, errlen, "%s.forward: must be one of: %s", path,
 			      lb_forward_method_names());
 	if (r->ip.family != svc->vip.family)
@@ -93,7 +93,7 @@ static int validate_service_options(const struct lb_service_cfg *svc, const char
 		return lb_err(err, errlen, "%s.proto: must be tcp or udp", path);
 	if (svc->vip.family != AF_INET && svc->vip.family != AF_INET6)
 		return lb_err(err, errlen, "%s.vip: must be an IPv4 or IPv6 address", path);
-	if (m == NULL)
+	if (m == NULL || m->appliance)
 		return lb_err(err, errlen, "%s.forward: must be one of: %s", path,
 			      lb_forward_method_names());
 	if (svc->port == 0 && svc->n_port_ranges == 0)
@@ -149,6 +149,40 @@ static bool same_real(const struct lb_real_cfg *a, const struct lb_real_cfg *b)
 	return a->port == b->port && lb_addr_equal(&a->ip, &b->ip);
 }
 
+/*
+ * A local fallback (the holding page): an HTTP listener on VIP:port in the appliance's kernel,
+ * reached through the exception path, so a TCP service with one port and a kernel interface.
+ */
+static int validate_local_fallback(const struct lb_config *c, const struct lb_service_cfg *svc,
+				   const char *path, char *err, size_t errlen)
+{
+	const struct lb_real_cfg *fb = &svc->fallback;
+	bool kernel_if = false;
+
+	if (svc->proto != IPPROTO_TCP || (svc->protos & LB_PROTO_BIT_UDP))
+		return lb_err(err, errlen, "%s.local: the holding page is HTTP: TCP services only", path);
+	if (svc->port == 0)
+		return lb_err(err, errlen,
+			      "%s.local: not for a service group (port 0): the holding page listens on "
+			      "one port", path);
+	if (svc->ops)
+		return lb_err(err, errlen, "%s.local: not with one-packet scheduling (ops)", path);
+	/* The kernel would solicit the client from its link-local address, whose advertisements
+	 * the exception path does not pass back (only those for the port's address). */
+	if (svc->vip.family != AF_INET)
+		return lb_err(err, errlen, "%s.local: IPv4 VIPs only (IPv6: not supported yet)", path);
+	if (!lb_addr_equal(&fb->ip, &svc->vip) || fb->port != svc->port)
+		return lb_err(err, errlen, "%s: a local fallback listens on the service's VIP and port",
+			      path);
+	for (uint32_t p = 0; p < c->n_ports && !kernel_if; p++)
+		kernel_if = c->ports[p].kernel_interface[0] != '\0';
+	if (!kernel_if)
+		return lb_err(err, errlen,
+			      "%s.local: the holding page is served by the appliance's kernel: a port "
+			      "needs a kernel_interface (exception path)", path);
+	return LB_VALID;
+}
+
 /* Every rule of one service of configuration c; err NULL: the verdict alone, no strings built. */
 static int validate_service(const struct lb_config *c, const struct lb_service_cfg *svc,
 			    const char *path, char *err, size_t errlen)
@@ -173,7 +207,9 @@ static int validate_service(const struct lb_config *c, const struct lb_service_c
 	if (svc->has_fallback) {
 		if (err != NULL)
 			snprintf(rpath, sizeof(rpath), "%s.fallback", path);
-		if (validate_dest(c, svc, &svc->fallback, rpath, err, errlen) != LB_VALID)
+		if ((lb_service_fallback_is_local(svc)
+			     ? validate_local_fallback(c, svc, rpath, err, errlen)
+			     : validate_dest(c, svc, &svc->fallback, rpath, err, errlen)) != LB_VALID)
 			return LB_INVALID;
 	}
 	return lb_validate_service_health(svc, path, err, errlen);

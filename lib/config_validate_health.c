@@ -4,8 +4,10 @@
  */
 #include "config_validate_health.h"
 
+#include <netinet/in.h>
 #include <regex.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "health_config.h"
@@ -20,6 +22,14 @@ static int validate_check(const struct lb_check_cfg *chk, uint16_t real_port, co
 		return lb_err(err, errlen,
 			      "%s.service: no protocol is known for port %u; name one of: %s", path,
 			      chk->port ? chk->port : real_port, check_proto_names());
+	const struct check_proto *proto = lb_check_proto(chk, real_port);
+	if (chk->type == LB_CHECK_NEGOTIATE && proto != NULL && strcmp(proto->name, "dns") == 0 &&
+	    (chk->request[0] == '\0' || strcmp(chk->request, "/") == 0))
+		return lb_err(err, errlen, "%s.request: a dns check needs the name to query", path);
+	if (chk->type == LB_CHECK_NEGOTIATE && proto != NULL && proto->datagram &&
+	    chk->protocol == IPPROTO_TCP)
+		return lb_err(err, errlen, "%s.protocol: the %s check runs over UDP only", path,
+			      proto->name);
 	if (chk->type == LB_CHECK_EXTERNAL && chk->command[0] == '\0')
 		return lb_err(err, errlen, "%s.command: an external check needs a command", path);
 	if (chk->verify && chk->ca_file[0] != '\0' && access(chk->ca_file, R_OK) != 0)

@@ -13,6 +13,8 @@ static const struct lb_forward_method methods[LB_FWD_COUNT] = {
 	[LB_FWD_FNAT] = {.name = "fnat", .display_name = "FullNat", .long_name = "full NAT",
 			 .reply_key = true, .rewrites_source = true,
 			 .steering = LB_STEER_LOCAL_PORT, .needs_local_addrs = true},
+	[LB_FWD_LOCAL] = {.name = "local", .display_name = "Local", .long_name = "local holding page",
+			  .steering = LB_STEER_RECEIVER, .keeps_port = true, .appliance = true},
 };
 
 const struct lb_forward_method *lb_forward_method_get(uint8_t fwd)
@@ -23,7 +25,7 @@ const struct lb_forward_method *lb_forward_method_get(uint8_t fwd)
 int lb_forward_method_find(const char *name)
 {
 	for (int f = 0; f < LB_FWD_COUNT; f++)
-		if (strcmp(methods[f].name, name) == 0)
+		if (!methods[f].appliance && strcmp(methods[f].name, name) == 0)
 			return f;
 	return -1;
 }
@@ -34,7 +36,9 @@ const char *lb_forward_method_names(void)
 
 	if (names[0] == '\0')
 		for (int f = 0; f < LB_FWD_COUNT; f++) {
-			if (f > 0)
+			if (methods[f].appliance)
+				continue;
+			if (names[0] != '\0')
 				strcat(names, ", ");
 			strcat(names, methods[f].name);
 		}

@@ -15,6 +15,7 @@ enum lb_forward {
 	LB_FWD_TUN,    /* IP-in-IP to the real, which answers the client directly */
 	LB_FWD_NAT,    /* LVS masquerading: destination rewritten, replies come back through us */
 	LB_FWD_FNAT,   /* full NAT: the client side becomes a local address and port as well */
+	LB_FWD_LOCAL,  /* the appliance's own kernel (a local fallback's holding page); not a real's */
 	LB_FWD_COUNT,
 };
 
@@ -35,6 +36,9 @@ struct lb_forward_method {
 	bool keeps_port;          /* the packet is handed over unchanged: real port = service port */
 	bool ops_allowed;         /* one-packet scheduling needs no reply key, so no flow */
 	bool needs_local_addrs;   /* the service must list local_addresses */
+	/* the destination is the appliance's own kernel (exception path): no neighbour, no egress
+	 * port; never written as a forward, only as a fallback {"local": true} */
+	bool appliance;
 };
 
 /* The descriptor of method fwd, or NULL when fwd is not a method. */
@@ -49,10 +53,11 @@ static inline bool lb_forward_steers_by_client(uint8_t fwd)
 	return m != NULL && m->steering == LB_STEER_CLIENT_HASH;
 }
 
-/* The method called name ("dr" ...); its enum lb_forward value, or -1. */
+/* The method called name ("dr" ...); its enum lb_forward value, or -1 (appliance rows too:
+ * they are not written as a forward). */
 int lb_forward_method_find(const char *name);
 
-/* "dr, tun, nat, fnat": the names of the methods, for error messages. */
+/* "dr, tun, nat, fnat": the names a forward may take, for error messages. */
 const char *lb_forward_method_names(void);
 
 #endif

@@ -54,7 +54,7 @@ static const struct cli_option no_opts[] = {{NULL, 0, false, 0}};
 #define SERVICE_OPTS_USAGE                                                                         \
 	"[--scheduler|-s SCHED] [--forward FWD|-g|-i|-m|--fullnat] [--persistent|-p SECONDS]\n"    \
 	"       [--netmask|-M MASK] [--sched-flags|-b fallback,port] [--ops|-o]\n"                  \
-	"       [--fallback IP[:PORT]|none] [--ports 80,443,LO-HI] [--protos tcp,udp]\n"           \
+	"       [--fallback IP[:PORT]|local|none] [--ports 80,443,LO-HI] [--protos tcp,udp]\n"     \
 	"       [--laddr IP,IP...] [--client-address none|toa]"
 #define REAL_OPTS_USAGE                                                                            \
 	"[--weight|-w W] [--forward FWD|-g|-i|-m|--fullnat] [--u-threshold|-x N] [--l-threshold|-y N]"
@@ -171,6 +171,10 @@ static int scan_mutation(struct cli_args *it, const struct cli_option *opts, int
 			char err[160];
 			if (strcmp(value, "none") == 0) {
 				json_object_set_new(m->extra, "fallback", json_null());
+				break;
+			}
+			if (strcmp(value, "local") == 0) { /* the appliance's holding page, 503 */
+				json_object_set_new(m->extra, "fallback", json_pack("{s:b}", "local", 1));
 				break;
 			}
 			if (cli_parse_endpoint(value, false, &fb, err, sizeof(err)) != 0)

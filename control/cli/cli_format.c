@@ -127,9 +127,14 @@ void cli_print_service_table(const json_t *services)
 		real = json_object_get(svc, "fallback");
 		if (json_is_object(real)) {
 			char rname[CLI_ENDPOINT_STRLEN];
-			real_name(rname, sizeof(rname), real);
+			bool local = json_is_true(json_object_get(real, "local"));
+			/* a local fallback is the appliance's holding page on the VIP itself */
+			if (local)
+				snprintf(rname, sizeof(rname), "holding page");
+			else
+				real_name(rname, sizeof(rname), real);
 			printf("  -> %-28s %-7s %-6s %-10llu %llu\n", rname,
-			       cli_forward_display(get_str(real, "forward", "?")), "-",
+			       local ? "Local" : cli_forward_display(get_str(real, "forward", "?")), "-",
 			       get_u64(real, "active"), get_u64(real, "inactive"));
 		}
 	}

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "http_response.h"
 
 static void poll_close(struct agent_poll *p)
 {
@@ -41,54 +40,31 @@ static void first_line(const char *s, char *out, size_t n)
 	out[k] = '\0';
 }
 
-/* The body of an http agent's answer: after the headers, or all of it without a status line. */
-static int http_body(struct agent_poll *p, const char **body, size_t *len, char *why, size_t wl)
-{
-	static struct http_response resp;
-
-	if (strncmp(p->buf, "HTTP/", 5) != 0) {
-		*body = p->buf;
-		*len = p->len;
-		return 0;
-	}
-	http_response_init(&resp, false);
-	if (http_response_feed(&resp, (const uint8_t *)p->buf, p->len) == HTTP_PARSE_ERROR ||
-	    (http_response_eof(&resp) != HTTP_PARSE_DONE))
-		return lb_err(why, wl, "bad HTTP answer: %s", resp.why);
-	if (resp.status < 200 || resp.status > 299)
-		return lb_err(why, wl, "HTTP status %u", resp.status);
-	memcpy(p->buf, resp.body, resp.body_len);
-	p->buf[resp.body_len] = '\0';
-	p->len = resp.body_len;
-	*body = p->buf;
-	*len = p->len;
-	return 0;
-}
-
 static void finish(struct agent_poll *p)
 {
 	struct agent_reply reply;
 	char why[AGENT_WHY_LEN], line[AGENT_WHY_LEN];
-	const char *body = p->buf;
-	size_t len = p->len;
 	int rc;
 
 	p->buf[p->len] = '\0';
-	if (p->cfg->type == LB_AGENT_HTTP && http_body(p, &body, &len, why, sizeof(why)) != 0) {
-		fail(p, "%s", why);
-		return;
-	}
-	first_line(body, line, sizeof(line));
-	if (p->cfg->type == LB_AGENT_HAPROXY)
-		rc = agent_reply_parse_haproxy(body, len, &reply, why, sizeof(why));
+	first_line(p->buf, line, sizeof(line));
+	if (p->cfg->type == LB_AGENT_HTTP)
+		rc = agent_reply_parse_http(p->buf, p->len, &reply, why, sizeof(why));
+	else if (p->cfg->type == LB_AGENT_HAPROXY)
+		rc = agent_reply_parse_haproxy(p->buf, p->len, &reply, why, sizeof(why));
 	else
-		rc = agent_reply_parse_lvs(body, len, &reply, why, sizeof(why));
+		rc = agent_reply_parse_lvs(p->buf, p->len, &reply, why, sizeof(why));
 	poll_close(p);
 	if (rc != 0) {
 		char msg[AGENT_WHY_LEN * 2 + 8];
 		snprintf(msg, sizeof(msg), "%s: \"%s\"", why, line);
 		p->done(p, false, NULL, msg);
 		return;
+	}
+	/* For http the line worth showing is the body's (the integer), not the status line. */
+	if (p->cfg->type == LB_AGENT_HTTP) {
+		const char *body = strstr(p->buf, "\r\n\r\n");
+		first_line(body != NULL ? body + 4 : p->buf, line, sizeof(line));
 	}
 	p->done(p, true, &reply, line);
 }

@@ -167,9 +167,23 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, unsigned int events)
 	step(run, run->impl);
 }
 
+/* The dialogue's goodbye (QUIT, LOGOUT, an unbind): sent once if it fits, never waited for. */
+static void say_goodbye(struct nego_state *st)
+{
+	if (st->dlg.tx_len == 0 || st->fd < 0)
+		return;
+	if (st->ssl != NULL)
+		(void)SSL_write(st->ssl, st->dlg.tx, (int)st->dlg.tx_len);
+	else
+		(void)send(st->fd, st->dlg.tx, st->dlg.tx_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ERR_clear_error();
+}
+
 /* Judges a verdict; true when the run ended. */
 static bool judge(struct check_run *run, struct nego_state *st, enum check_verdict v)
 {
+	if (v != CHECK_MORE)
+		say_goodbye(st);
 	if (v == CHECK_UP) {
 		nego_end(run, true, "answered as expected");
 		return true;
@@ -306,6 +320,11 @@ static void connected(struct ev_loop *loop, int fd, int err, void *arg)
 		return;
 	}
 	check_dialogue_begin(&st->dlg, run->proto, &st->params);
+	if (st->dlg.tx_len == 0 && st->dlg.why[0] != '\0') { /* it could not even build a request */
+		snprintf(why, sizeof(why), "%s", st->dlg.why);
+		nego_end(run, false, why);
+		return;
+	}
 	if (ev_io_start(loop, &st->io, fd, EV_READ | EV_WRITE, on_io, run) != 0) {
 		nego_end(run, false, "epoll failed");
 		return;

@@ -51,6 +51,9 @@ struct health_counters {
 	uint32_t targets, processes;
 };
 
+/* How late the last few thousand check and agent timers ran: p99, max, and how many. */
+void health_lateness(uint64_t *p99_ns, uint64_t *max_ns, uint32_t *samples);
+
 /* Totals since start (stats.get). */
 void health_counters_get(struct health_counters *c);
 

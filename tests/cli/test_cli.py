@@ -646,3 +646,18 @@ def test_list_shows_persistence_and_group_ports(daemon):
     r = run("list", daemon=daemon)
     assert r.returncode == 0, r.stderr
     assert "TCP  10.0.0.100:0 rr persistent 300 mask 255.255.255.0 ports 80,443-444" in r.stdout
+
+
+def test_local_fallback_option_and_listing(daemon):
+    daemon.answers["service.update"] = {"ok": 1}
+    assert run("service", "update", "tcp", "10.0.0.100:80", "--fallback", "local",
+               daemon=daemon).returncode == 0
+    assert daemon.requests[0]["params"] == {"vip": "10.0.0.100", "port": 80, "proto": "tcp",
+                                            "fallback": {"local": True}}
+    svc = {"vip": "10.0.0.100", "port": 80, "proto": "tcp", "scheduler": "rr", "forward": "dr",
+           "reals": [], "fallback": {"local": True, "page": "<p>x</p>", "active": 2,
+                                     "inactive": 1}}
+    daemon.answers["service.list"] = {"services": [svc]}
+    r = run("list", daemon=daemon)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "  -> holding page                 Local   -      2          1"

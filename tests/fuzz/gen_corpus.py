@@ -237,8 +237,9 @@ DIALOGUE = {
 
 
 # Server sides captured from real servers by running the dialogues against them (Debian 12:
-# vsftpd 3.0.3, dovecot 2.3.19, slapd 2.5.13, MariaDB 10.11.19, dnsmasq; smtp from Python's
-# smtpd module, postfix would not start outside systemd here). Each: (protocol, flags, feeds).
+# vsftpd 3.0.3, dovecot 2.3.19, slapd 2.5.13, MariaDB 10.11.19, dnsmasq 2.90, postfix 3.7.11
+# (started with start-fg; the rejected greeting with smtpd_client_restrictions = reject) and
+# Python's smtpd module). Each: (protocol, flags, feeds).
 CHECK_CAPTURED = {
     "dns_dnsmasq_a.bin": ("dns", 1, [
         b'\x124\x85\x80\x00\x01\x00\x01\x00\x00\x00\x00\x03www\x07example\x03com'
@@ -354,6 +355,22 @@ CHECK_CAPTURED = {
         b'+OK Dovecot (Debian) ready.\r\n',
         b'+OK\r\n',
         b'-ERR [AUTH] Authentication failed.\r\n',
+    ]),
+    "smtp_postfix.bin": ("smtp", 0, [
+        b'220 mail.h12.test ESMTP Postfix\r\n',
+        b'250-mail.h12.test\r\n'
+        b'250-PIPELINING\r\n'
+        b'250-SIZE 10240000\r\n'
+        b'250-VRFY\r\n'
+        b'250-ETRN\r\n'
+        b'250-ENHANCEDSTATUSCODES\r\n'
+        b'250-8BITMIME\r\n'
+        b'250-DSN\r\n'
+        b'250-SMTPUTF8\r\n'
+        b'250 CHUNKING\r\n',
+    ]),
+    "smtp_postfix_rejected.bin": ("smtp", 0, [
+        b'554 5.7.1 <unknown[127.0.0.1]>: Client host rejected: Access denied\r\n',
     ]),
     "smtp_python_smtpd.bin": ("smtp", 0, [
         b'220 localhost Python SMTP proxy version 0.3\r\n',

@@ -507,7 +507,7 @@ static void test_mysql_handshake_without_login(void **state)
 	assert_int_equal(feed_bytewise(hs, n), CHECK_UP);
 }
 
-/* Logs in as bob; returns the offset of the auth answer in tx (after the 20-byte check). */
+/* Runs the handshake with p (login bob) and checks the HandshakeResponse41 sent, field by field. */
 static void login_as_bob(const struct check_params *p, bool with_db)
 {
 	uint8_t hs[200];

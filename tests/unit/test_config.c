@@ -745,7 +745,80 @@ static void test_service_helpers(void **state)
 	assert_string_equal(lb_forward_display_name(LB_FWD_NAT), "Masq");
 	assert_string_equal(lb_forward_display_name(LB_FWD_FNAT), "FullNat");
 	assert_string_equal(lb_forward_name(LB_FWD_FNAT), "fnat");
+	assert_string_equal(lb_forward_name(LB_FWD_LOCAL), "local");
+	assert_int_equal(lb_forward_method_find("local"), -1); /* not a forward one can write */
 	lb_config_free(&c);
+}
+
+
+/* fallback {"local": true}: the appliance's holding page, parsed, written back, shared by clones. */
+static void test_local_fallback(void **state)
+{
+	static const char doc[] =
+		"{\"ports\": [{\"address\": \"10.0.0.2/24\"}], \"services\": ["
+		"{\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"reals\": [{\"ip\": \"10.0.0.11\"}],"
+		" \"fallback\": {\"local\": true, \"page\": \"<html>back soon</html>\"}},"
+		"{\"vip\": \"10.0.0.101\", \"port\": 80, \"proto\": \"tcp\", \"fallback\": {\"local\": true}}]}";
+	struct lb_config c, copy, again;
+	size_t len;
+
+	(void)state;
+	parse_ok(doc, &c);
+	assert_int_equal(lb_config_validate(&c, NULL, 0), LB_VALID);
+	const struct lb_service_cfg *s = &c.services[0];
+	assert_true(lb_service_fallback_is_local(s));
+	assert_int_equal(s->fallback.forward, LB_FWD_LOCAL);
+	assert_true(lb_addr_equal(&s->fallback.ip, &s->vip));
+	assert_int_equal(s->fallback.port, 80);
+	assert_string_equal(lb_service_fallback_page(s, &len), "<html>back soon</html>");
+	assert_int_equal(len, strlen("<html>back soon</html>"));
+	/* no page: the default one, written back as it is served */
+	assert_non_null(strstr(lb_service_fallback_page(&c.services[1], &len), "temporarily"));
+
+	json_t *j = lb_config_to_json(&c);
+	json_t *fb = json_object_get(json_array_get(json_object_get(j, "services"), 0), "fallback");
+	assert_true(json_is_true(json_object_get(fb, "local")));
+	assert_string_equal(json_string_value(json_object_get(fb, "page")), "<html>back soon</html>");
+	assert_int_equal(json_object_size(fb), 2);
+	char *text = json_dumps(j, 0);
+	parse_ok(text, &again);
+	assert_config_json_equal(&c, &again);
+	free(text);
+	json_decref(j);
+	lb_config_free(&again);
+
+	/* clones share the page by reference; each frees its own (ASan checks the counts) */
+	assert_int_equal(lb_config_clone(&c, &copy), 0);
+	assert_ptr_equal(copy.services[0].fallback_page, c.services[0].fallback_page);
+	lb_config_free(&c);
+	assert_string_equal(lb_service_fallback_page(&copy.services[0], &len), "<html>back soon</html>");
+	/* fallback null removes the page with the fallback */
+	json_t *none = load_json("{\"fallback\": null}");
+	assert_int_equal(lb_service_fallback_from_json(none, "params", &copy.services[0], NULL, 0), 0);
+	assert_false(copy.services[0].has_fallback);
+	assert_null(copy.services[0].fallback_page);
+	json_decref(none);
+	lb_config_free(&copy);
+
+#define SVC_LOCAL(fb) "{\"ports\": [{\"address\": \"10.0.0.2/24\"}], \"services\": [{\"vip\": " \
+	"\"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"fallback\": " fb "}]}"
+	expect_error(SVC_LOCAL("{\"local\": false}"), "services[0].fallback.local: must be true");
+	expect_error(SVC_LOCAL("{\"local\": true, \"ip\": \"10.0.0.9\"}"),
+		     "services[0].fallback.ip: unknown key");
+	expect_error(SVC_LOCAL("{\"local\": true, \"page\": 5}"),
+		     "services[0].fallback.page: must be a string of 1-65536 bytes");
+	expect_error(SVC_LOCAL("{\"local\": true, \"page\": \"\"}"), "services[0].fallback.page");
+	/* "local" is no forward a real (or a server fallback) can name */
+	expect_error(SVC_LOCAL("{\"ip\": \"10.0.0.9\", \"forward\": \"local\"}"),
+		     "services[0].fallback.forward: must be one of: dr, tun, nat, fnat");
+#undef SVC_LOCAL
+	char *big = malloc(LB_FALLBACK_PAGE_MAX + 200);
+	int n = snprintf(big, 200, "{\"ports\": [{\"address\": \"10.0.0.2/24\"}], \"services\": [{\"vip\": "
+			 "\"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"fallback\": {\"local\": true, \"page\": \"");
+	memset(big + n, 'x', LB_FALLBACK_PAGE_MAX + 1);
+	strcpy(big + n + LB_FALLBACK_PAGE_MAX + 1, "\"}}]}");
+	expect_error(big, "services[0].fallback.page: must be a string of 1-65536 bytes");
+	free(big);
 }
 
 int main(void)
@@ -770,6 +843,7 @@ int main(void)
 		cmocka_unit_test(test_save_file),
 		cmocka_unit_test(test_clone_deep_copy),
 		cmocka_unit_test(test_service_helpers),
+		cmocka_unit_test(test_local_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

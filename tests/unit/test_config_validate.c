@@ -207,6 +207,25 @@ static void test_incremental_checks_changed_services(void **state)
 	lb_config_free(&c);
 }
 
+
+/* A local fallback (holding page): TCP, one port, IPv4, a kernel interface. */
+static void test_local_fallback_rules(void **state)
+{
+	(void)state;
+	expect_valid(DOC("{" SVC_TCP ", \"fallback\": {\"local\": true, \"page\": \"<p>x</p>\"}}"));
+	expect_refused(DOC("{" SVC_UDP ", \"fallback\": {\"local\": true}}"), LB_INVALID,
+		       "services[0].fallback.local", "TCP services only");
+	expect_refused(DOC("{\"vip\": \"10.0.0.100\", \"port\": 0, \"proto\": \"tcp\", \"ports\": "
+			   "[80, 443], \"fallback\": {\"local\": true}}"),
+		       LB_INVALID, "services[0].fallback.local", "service group");
+	expect_refused(DOC("{\"vip\": \"2001:db8::100\", \"port\": 80, \"proto\": \"tcp\", "
+			   "\"fallback\": {\"local\": true}}"),
+		       LB_INVALID, "services[0].fallback.local", "IPv4 VIPs only");
+	expect_refused("{\"ports\": [{\"address\": \"10.0.0.2/24\", \"kernel_interface\": false}], "
+		       "\"services\": [{" SVC_TCP ", \"fallback\": {\"local\": true}}]}",
+		       LB_INVALID, "services[0].fallback.local", "kernel_interface");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +237,7 @@ int main(void)
 		cmocka_unit_test(test_capacities),
 		cmocka_unit_test(test_struct_level_rules),
 		cmocka_unit_test(test_incremental_checks_changed_services),
+		cmocka_unit_test(test_local_fallback_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
