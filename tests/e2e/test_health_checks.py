@@ -102,8 +102,6 @@ def _cases(tb, ps, ext):
             ("certificate", lambda: None, lambda: None, r"certif|verif|ssl|tls")]),
         "dns": lambda: Case(dns, dns.check(), 53, "udp", stopped=STOPPED_UDP, wrong=[
             ("nxdomain",) + wrong(dns) + (r"nxdomain|rcode|no answer|answer|name",)]),
-        "dns-tcp": lambda: Case(dns, dns.check(protocol="tcp"), 53, wrong=[
-            ("nxdomain",) + wrong(dns) + (r"nxdomain|rcode|no answer|answer|name",)]),
         "smtp": lambda: Case(smtp, smtp.check(), 25, wrong=[
             ("banner",) + wrong(smtp) + (r"554|banner|greeting|220",)]),
         # PAM delays a failed login by about 2 s
@@ -144,12 +142,12 @@ def _cases(tb, ps, ext):
     }
 
 
-UP = ["connect-tcp", "connect-udp", "http", "https", "dns", "dns-tcp", "smtp", "ftp", "pop3",
+UP = ["connect-tcp", "connect-udp", "http", "https", "dns", "smtp", "ftp", "pop3",
       "imap", "ldap", "mysql", "sip", "nntp", "simpletcp", "connects-then-negotiate", "ping",
       "on", "external"]
 STOPPED = [c for c in UP if c != "on"]
 WRONG = [("http", "status"), ("http", "body"), ("https", "status"), ("https", "body"),
-         ("https", "certificate"), ("dns", "nxdomain"), ("dns-tcp", "nxdomain"),
+         ("https", "certificate"), ("dns", "nxdomain"),
          ("smtp", "banner"), ("ftp", "login"), ("pop3", "login"), ("imap", "login"),
          ("ldap", "login"), ("mysql", "login"), ("nntp", "banner"), ("simpletcp", "status"),
          ("simpletcp", "body"), ("connects-then-negotiate", "status"), ("external", "hangs")]
