@@ -34,6 +34,7 @@ import uuid
 from protocol_configs import (DOVECOT_CONF, KAMAILIO_CFG, NGINX_CONF, POSTFIX_MAIN,
                               POSTFIX_MASTER, POSTFIX_WRONG, SLAPD_BASE, SLAPD_CONF,
                               VSFTPD_CONF)
+from methods import require_tools
 from testbed import PYTHON, nsrun, run, wait_until, _kill_pid
 
 DNS_NAME = "www.hc.test"
@@ -73,6 +74,7 @@ class Server:
     port = 0
     udp = False
     check_service = ""
+    tools = ()   # programs it needs (scripts/bootstrap.sh installs them)
 
     def __init__(self, env):
         self.env = env
@@ -154,6 +156,7 @@ class Nginx(Server):
     traffic through the VIP), /big the testbed's large file (rate-limited like the testbed's
     nginx), /health "healthy NAME". wrong: "status" (503) or "body" (200
     "maintenance"); set_wrong(True) means "status"."""
+    tools = ("nginx", "openssl", "curl")
     name = "nginx"
     port = 8080
     https_port = 8443
@@ -201,6 +204,7 @@ class Nginx(Server):
 
 
 class Dnsmasq(Server):
+    tools = ("dnsmasq", "dig")
     name = "dnsmasq"
     port = 53
     udp = True
@@ -241,6 +245,7 @@ class Postfix(Server):
     """postfix's master run directly (master -c CONFDIR -d -s) with smtpd only; peer name
     lookups off (the namespaces have no DNS). max_use = 1: every connection gets a fresh smtpd,
     so a reload (SIGHUP) takes effect at the next connection."""
+    tools = ("/usr/lib/postfix/sbin/master",)
     name = "postfix"
     port = 25
     check_service = "smtp"
@@ -309,6 +314,7 @@ class TestUser:
 
 
 class Vsftpd(Server):
+    tools = ("vsftpd", "useradd", "chpasswd")
     name = "vsftpd"
     port = 21
     check_service = "ftp"
@@ -342,6 +348,7 @@ class Vsftpd(Server):
 
 class Dovecot(Server):
     """IMAP on 143 and POP3 on 110 (one dovecot). The passwd-file is re-read when it changes."""
+    tools = ("dovecot", "useradd")
     name = "dovecot"
     port = 143
     pop3_port = 110
@@ -393,6 +400,7 @@ class Dovecot(Server):
 class Slapd(Server):
     """slapd -f slapd.conf, an mdb database loaded with slapadd: the suffix and one user entry
     whose simple bind the check does (wrong: its userPassword replaced, as the rootdn)."""
+    tools = ("slapd", "slapadd", "ldapmodify", "ldapwhoami")
     name = "slapd"
     port = 389
     check_service = "ldap"
@@ -434,6 +442,7 @@ class Mariadb(Server):
     """mariadbd on a datadir made by mariadb-install-db, its own socket, port 3306; a user
     MYSQL_USER@'%' with PASSWORD and database MYSQL_DB (wrong: ALTER USER to another
     password)."""
+    tools = ("mariadbd", "mariadb-install-db", "mariadb")
     name = "mariadb"
     port = 3306
     check_service = "mysql"
@@ -487,6 +496,7 @@ class Mariadb(Server):
 class Kamailio(Server):
     """kamailio answering SIP OPTIONS with 200 over UDP, on the backend's address and the VIP.
     No wrong mode: down = stopped."""
+    tools = ("kamailio", "sipsak")
     name = "kamailio"
     port = 5060
     udp = True
@@ -517,6 +527,7 @@ class Kamailio(Server):
 class Jamnntpd(Server):
     """jamnntpd on 119, every client allowed (banner 200/201); wrong: an allow file that lists
     nobody, so the greeting is "502 Access denied." """
+    tools = ("jamnntpd",)
     name = "jamnntpd"
     port = 119
     check_service = "nntp"
@@ -582,6 +593,7 @@ class ProtocolServers:
 
     def start_all(self, names=None):
         names = list(names or self.servers)
+        require_tools(*sorted({t for n in names for t in self.servers[n].tools}))
         try:
             for n in names:
                 self.servers[n].start()
