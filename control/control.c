@@ -11,6 +11,7 @@
 #include "conn_event_feed.h"
 #include "event_loop.h"
 #include "health.h"
+#include "lateness_window.h"
 #include "holding_page.h"
 #include "rpc_server.h"
 
@@ -25,13 +26,11 @@
 #define QUIT_CHECK_MS 5
 /* A timer that does nothing but measure how late the loop runs it (system.info). */
 #define LATENESS_PROBE_PERIOD_MS 100
-#define LATENESS_SAMPLES 1024 /* the last ~100 s */
 
 static struct ev_loop *loop;
 static struct rpc_server *rpc;
 static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer, probe_timer;
-static uint64_t late_samples[LATENESS_SAMPLES];
-static uint64_t n_late_samples;
+static struct lateness_window loop_lateness; /* the last ~400 s */
 
 /* Every millisecond: ARP/ND frames from the workers feed the neighbour table (and the kernel),
  * connection events go to their readers, and the exception path moves frames both ways. */
@@ -80,31 +79,14 @@ static void probe_lateness(struct ev_loop *l, struct ev_timer *t, uint64_t late_
 {
 	(void)l;
 	(void)t;
-	late_samples[n_late_samples++ % LATENESS_SAMPLES] = late_ns;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
+	lateness_record(&loop_lateness, late_ns);
 }
 
 void control_loop_lateness(struct control_lateness *out)
 {
-	static uint64_t sorted[LATENESS_SAMPLES];
-	uint32_t n = n_late_samples < LATENESS_SAMPLES ? (uint32_t)n_late_samples
-						       : LATENESS_SAMPLES;
-
 	memset(out, 0, sizeof(*out));
 	out->period_ms = LATENESS_PROBE_PERIOD_MS;
-	out->samples = n;
-	if (n == 0)
-		return;
-	memcpy(sorted, late_samples, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_u64);
-	out->p99_ns = sorted[(n * 99 + 99) / 100 - 1];
-	out->max_ns = sorted[n - 1];
+	lateness_summary(&loop_lateness, &out->p99_ns, &out->max_ns, &out->samples);
 }
 
 /* Each periodic job runs at once, then every period_ms. */

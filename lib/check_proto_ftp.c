@@ -67,21 +67,11 @@ static enum check_verdict ftp_advance(struct check_dialogue *d)
 	for (;;) {
 		struct check_numbered_reply r;
 		char said[CHECK_QUOTE_LEN];
-		size_t scan;
-		int got;
+		enum check_verdict v;
 
-		memcpy(&scan, d->scratch, sizeof(scan));
-		got = check_numbered_reply(d, &scan, &r);
-		memcpy(d->scratch, &scan, sizeof(scan));
-		if (got == 0)
-			return CHECK_MORE;
-		if (got < 0)
-			return check_dialogue_down(d, "not an FTP reply: \"%s\"",
-						   check_text_quote(said, sizeof(said), d->rx, d->rx_len));
-		check_text_quote(said, sizeof(said), r.text, r.text_len);
-		check_dialogue_consume(d, r.len);
-		memset(d->scratch, 0, sizeof(scan));
-		enum check_verdict v = ftp_reply(d, r.code, said);
+		if (check_next_numbered_reply(d, "FTP", &r, said, &v) <= 0)
+			return v;
+		v = ftp_reply(d, r.code, said);
 		/* a 120 preliminary reply: the 220 may already be buffered behind it */
 		if (v != CHECK_MORE || d->tx_len > 0)
 			return v;

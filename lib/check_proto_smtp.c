@@ -19,20 +19,10 @@ static enum check_verdict smtp_advance(struct check_dialogue *d)
 {
 	struct check_numbered_reply r;
 	char said[CHECK_QUOTE_LEN];
-	size_t scan;
-	int got;
+	enum check_verdict v;
 
-	memcpy(&scan, d->scratch, sizeof(scan));
-	got = check_numbered_reply(d, &scan, &r);
-	memcpy(d->scratch, &scan, sizeof(scan));
-	if (got == 0)
-		return CHECK_MORE;
-	if (got < 0)
-		return check_dialogue_down(d, "not an SMTP reply: \"%s\"",
-					   check_text_quote(said, sizeof(said), d->rx, d->rx_len));
-	check_text_quote(said, sizeof(said), r.text, r.text_len);
-	check_dialogue_consume(d, r.len);
-	memset(d->scratch, 0, sizeof(scan));
+	if (check_next_numbered_reply(d, "SMTP", &r, said, &v) <= 0)
+		return v;
 	if (d->step == SMTP_GREETING) {
 		if (r.code != 220)
 			return check_dialogue_down(d, "greeting %03u %s (220 expected)", r.code, said);

@@ -93,3 +93,28 @@ bool check_text_is_safe_arg(const char *s)
 			return false;
 	return true;
 }
+
+int check_next_numbered_reply(struct check_dialogue *d, const char *proto,
+			      struct check_numbered_reply *r, char said[CHECK_QUOTE_LEN],
+			      enum check_verdict *v)
+{
+	size_t scan;
+	int got;
+
+	memcpy(&scan, d->scratch, sizeof(scan));
+	got = check_numbered_reply(d, &scan, r);
+	memcpy(d->scratch, &scan, sizeof(scan));
+	if (got == 0) {
+		*v = CHECK_MORE;
+		return 0;
+	}
+	if (got < 0) {
+		*v = check_dialogue_down(d, "not an %s reply: \"%s\"", proto,
+					 check_text_quote(said, CHECK_QUOTE_LEN, d->rx, d->rx_len));
+		return -1;
+	}
+	check_text_quote(said, CHECK_QUOTE_LEN, r->text, r->text_len);
+	check_dialogue_consume(d, r->len);
+	memset(d->scratch, 0, sizeof(scan));
+	return 1;
+}

@@ -32,6 +32,16 @@ struct check_numbered_reply {
 int check_numbered_reply(const struct check_dialogue *d, size_t *scan,
 			 struct check_numbered_reply *r);
 
+/*
+ * Takes the next whole numbered reply off d->rx for protocol proto ("SMTP"), keeping the
+ * resumable scan position in d->scratch: 1 with r filled and the server's first line quoted
+ * into said (the reply is consumed); 0 with *v = CHECK_MORE when it is incomplete; -1 with
+ * *v = CHECK_DOWN ("not an SMTP reply: ...") when it is no numbered reply.
+ */
+int check_next_numbered_reply(struct check_dialogue *d, const char *proto,
+			      struct check_numbered_reply *r, char said[CHECK_QUOTE_LEN],
+			      enum check_verdict *v);
+
 /* Writes the first line of s (n bytes, up to CR or LF) into out as printable ASCII ('?' for
  * other bytes), truncated to cap - 1 characters; returns out. */
 const char *check_text_quote(char *out, size_t cap, const uint8_t *s, size_t n);

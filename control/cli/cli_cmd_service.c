@@ -5,8 +5,9 @@
 
 #include "cli_cmd_util.h"
 #include "cli_commands.h"
-#include "cli_rpc.h"
 #include "cli_format.h"
+#include "cli_health_opts.h"
+#include "cli_rpc.h"
 
 enum {
 	OPT_SCHEDULER = 1,
@@ -38,6 +39,8 @@ static const struct cli_option service_opts[] = {
 	{"ports", 0, true, OPT_PORTS},		   {"protos", 0, true, OPT_PROTOS},
 	{"fullnat", 0, false, OPT_FWD_FNAT},	   {"laddr", 0, true, OPT_LADDR},
 	{"client-address", 0, true, OPT_CLIENT_ADDRESS},
+	CLI_CHECK_OPTIONS,
+	CLI_AGENT_OPTIONS,
 	{NULL, 0, false, 0},
 };
 
@@ -46,6 +49,8 @@ static const struct cli_option real_opts[] = {
 	{"gatewaying", 'g', false, OPT_FWD_DR},  {"ipip", 'i', false, OPT_FWD_TUN},
 	{"masquerading", 'm', false, OPT_FWD_NAT}, {"u-threshold", 'x', true, OPT_U_THRESHOLD},
 	{"l-threshold", 'y', true, OPT_L_THRESHOLD}, {"fullnat", 0, false, OPT_FWD_FNAT},
+	{"state", 0, true, HOPT_STATE},
+	CLI_CHECK_OPTIONS,
 	{NULL, 0, false, 0},
 };
 
@@ -55,9 +60,11 @@ static const struct cli_option no_opts[] = {{NULL, 0, false, 0}};
 	"[--scheduler|-s SCHED] [--forward FWD|-g|-i|-m|--fullnat] [--persistent|-p SECONDS]\n"    \
 	"       [--netmask|-M MASK] [--sched-flags|-b fallback,port] [--ops|-o]\n"                  \
 	"       [--fallback IP[:PORT]|local|none] [--ports 80,443,LO-HI] [--protos tcp,udp]\n"     \
-	"       [--laddr IP,IP...] [--client-address none|toa]"
+	"       [--laddr IP,IP...] [--client-address none|toa]\n"                                 \
+	CLI_CHECK_OPTS_USAGE "\n" CLI_AGENT_OPTS_USAGE
 #define REAL_OPTS_USAGE                                                                            \
-	"[--weight|-w W] [--forward FWD|-g|-i|-m|--fullnat] [--u-threshold|-x N] [--l-threshold|-y N]"
+	"[--weight|-w W] [--forward FWD|-g|-i|-m|--fullnat] [--u-threshold|-x N] [--l-threshold|-y N]\n" \
+	"       [--state online|drain|offline] (a check override:)\n" CLI_CHECK_OPTS_USAGE
 
 /* What one of these commands was told on its command line. */
 struct mutation {
@@ -68,7 +75,14 @@ struct mutation {
 	unsigned long weight;
 	bool has_weight;
 	json_t *extra; /* further params, as the daemon names them */
+	struct cli_health_edit health;
 };
+
+static void mutation_free(struct mutation *m)
+{
+	json_decref(m->extra);
+	cli_health_edit_free(&m->health);
+}
 
 /* "a,b,c" into a JSON array; numbers become integers when as_numbers. */
 static json_t *csv_array(const char *text, bool as_numbers)
@@ -192,6 +206,12 @@ static int scan_mutation(struct cli_args *it, const struct cli_option *opts, int
 			json_object_set_new(m->extra, id == OPT_U_THRESHOLD ? "u_threshold" : "l_threshold",
 					    json_integer((json_int_t)n));
 			break;
+		default: { /* the health options (cli_health_opts.h) */
+			char err[200];
+			if (cli_health_option(&m->health, id, value, err, sizeof(err)) != 0)
+				return cli_usage_error(it, "%s", err);
+			break;
+		}
 		}
 	}
 	if (m->n_positional < n_expected)
@@ -212,6 +232,72 @@ static int call_quiet(struct cli_ctx *ctx, const char *method, json_t *params)
 	return CLI_EXIT_OK;
 }
 
+/*
+ * The service named by key in service.list, for an update that merges check or agent keys
+ * into the current objects: 0 with *list (a new reference, or NULL when the daemon has no such
+ * service: the update then fails there) and *svc inside it; 1 after a failed call.
+ */
+static int current_service(struct cli_ctx *ctx, const json_t *key, json_t **list, json_t **svc)
+{
+	const char *proto = json_string_value(json_object_get(key, "proto"));
+	const char *vip = json_string_value(json_object_get(key, "vip"));
+	json_int_t port = json_integer_value(json_object_get(key, "port"));
+	size_t i;
+	json_t *s;
+
+	*svc = NULL;
+	if (cli_rpc_call(ctx, "service.list", NULL, list) != 0)
+		return 1;
+	json_array_foreach(json_object_get(*list, "services"), i, s) {
+		if (json_equal(json_object_get(s, "proto"), json_object_get(key, "proto")) &&
+		    json_integer_value(json_object_get(s, "port")) == port && proto != NULL &&
+		    vip != NULL && json_string_value(json_object_get(s, "vip")) != NULL &&
+		    strcmp(json_string_value(json_object_get(s, "vip")), vip) == 0) {
+			*svc = s;
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Adds the health options to params; on an update with check/agent keys, merged over the
+ * current objects (real_ep: the real whose override is edited, NULL for a service). -1 to go
+ * on, else the exit code.
+ */
+static int add_health(struct cli_ctx *ctx, struct cli_args *it, struct mutation *m,
+		      json_t *params, const json_t *key, const struct cli_endpoint *real_ep,
+		      bool update)
+{
+	json_t *list = NULL, *svc = NULL, *base_check = NULL, *base_agent = NULL;
+	char err[200];
+
+	if (update && cli_health_has_keys(&m->health)) {
+		if (current_service(ctx, key, &list, &svc) != 0)
+			return CLI_EXIT_FAILURE;
+		if (real_ep == NULL) {
+			base_check = json_object_get(svc, "check");
+			base_agent = json_object_get(svc, "agent");
+		} else {
+			size_t i;
+			json_t *r;
+			struct cli_endpoint ep = *real_ep;
+			if (!ep.has_port) { /* the daemon's default: the service's port */
+				ep.has_port = true;
+				ep.port = (unsigned)json_integer_value(json_object_get(key, "port"));
+			}
+			json_array_foreach(json_object_get(svc, "reals"), i, r)
+				if (json_is_string(json_object_get(r, "ip")) &&
+				    cli_endpoint_equals(&ep, json_string_value(json_object_get(r, "ip")),
+							json_integer_value(json_object_get(r, "port"))))
+					base_check = json_object_get(r, "check");
+		}
+	}
+	int rc = cli_health_apply(&m->health, params, base_check, base_agent, err, sizeof(err));
+	json_decref(list);
+	return rc == 0 ? -1 : cli_usage_error(it, "%s", err);
+}
+
 static int service_command(struct cli_ctx *ctx, int argc, char **argv, const char *command,
 			   const char *usage, const char *method, bool with_options,
 			   bool need_change)
@@ -223,25 +309,31 @@ static int service_command(struct cli_ctx *ctx, int argc, char **argv, const cha
 	cli_args_init(&it, argc, argv, command, usage, &ctx->json);
 	rc = scan_mutation(&it, with_options ? service_opts : no_opts, 2, &m);
 	if (rc >= 0) {
-		json_decref(m.extra);
+		mutation_free(&m);
 		return rc;
 	}
 	/* Refuse a no-op update here: it is almost certainly a forgotten option. */
-	if (need_change && m.scheduler == NULL && m.forward == NULL && json_object_size(m.extra) == 0) {
-		json_decref(m.extra);
+	if (need_change && m.scheduler == NULL && m.forward == NULL &&
+	    json_object_size(m.extra) == 0 && !cli_health_has_any(&m.health)) {
+		mutation_free(&m);
 		return cli_usage_error(&it, "nothing to update: give an option to change");
 	}
 	json_t *params = cli_service_key_from_args(&it, m.positional[0], m.positional[1], &rc);
 	if (params == NULL) {
-		json_decref(m.extra);
+		mutation_free(&m);
 		return rc;
 	}
 	json_object_update(params, m.extra);
-	json_decref(m.extra);
 	if (m.scheduler != NULL)
 		json_object_set_new(params, "scheduler", json_string(m.scheduler));
 	if (m.forward != NULL)
 		json_object_set_new(params, "forward", json_string(m.forward));
+	rc = add_health(ctx, &it, &m, params, params, NULL, need_change);
+	mutation_free(&m);
+	if (rc >= 0) {
+		json_decref(params);
+		return rc;
+	}
 	return call_quiet(ctx, method, params);
 }
 
@@ -276,38 +368,36 @@ static int real_command(struct cli_ctx *ctx, int argc, char **argv, const char *
 
 	cli_args_init(&it, argc, argv, command, usage, &ctx->json);
 	rc = scan_mutation(&it, with_options ? real_opts : no_opts, 3, &m);
-	if (rc >= 0) {
-		json_decref(m.extra);
-		return rc;
-	}
-	if (need_change && !m.has_weight && m.forward == NULL && json_object_size(m.extra) == 0) {
-		json_decref(m.extra);
-		return cli_usage_error(&it, "nothing to update: give --weight, --forward or a threshold");
-	}
-	if (cli_parse_endpoint(m.positional[2], false, &rip, err, sizeof(err)) != 0) {
-		json_decref(m.extra);
-		return cli_usage_error(&it, "RIP[:PORT] %s", err);
-	}
-	json_t *key = cli_service_key_from_args(&it, m.positional[0], m.positional[1], &rc);
-	if (key == NULL) {
-		json_decref(m.extra);
-		return rc;
-	}
-	json_t *params = json_pack("{s:o, s:s}", "service", key, "ip", rip.ip);
-	if (params == NULL) {
-		json_decref(m.extra);
+	if (rc < 0 && need_change && !m.has_weight && m.forward == NULL &&
+	    json_object_size(m.extra) == 0 && !cli_health_has_any(&m.health))
+		rc = cli_usage_error(&it, "nothing to update: give --weight, --forward, a threshold, "
+					  "--state or a check option");
+	if (rc < 0 && cli_parse_endpoint(m.positional[2], false, &rip, err, sizeof(err)) != 0)
+		rc = cli_usage_error(&it, "RIP[:PORT] %s", err);
+	json_t *key = rc < 0 ? cli_service_key_from_args(&it, m.positional[0], m.positional[1], &rc)
+			     : NULL;
+	json_t *params = key != NULL ? json_pack("{s:O, s:s}", "service", key, "ip", rip.ip) : NULL;
+	if (key != NULL && params == NULL) {
 		fprintf(stderr, "%s: out of memory\n", CLI_PROGRAM);
-		return CLI_EXIT_FAILURE;
+		rc = CLI_EXIT_FAILURE;
 	}
-	/* Without a port the daemon uses the service's, which is what DR needs anyway. */
-	if (rip.has_port)
-		json_object_set_new(params, "port", json_integer(rip.port));
-	if (m.has_weight)
-		json_object_set_new(params, "weight", json_integer((json_int_t)m.weight));
-	if (m.forward != NULL)
-		json_object_set_new(params, "forward", json_string(m.forward));
-	json_object_update(params, m.extra);
-	json_decref(m.extra);
+	if (params != NULL) {
+		/* Without a port the daemon uses the service's, which is what DR needs anyway. */
+		if (rip.has_port)
+			json_object_set_new(params, "port", json_integer(rip.port));
+		if (m.has_weight)
+			json_object_set_new(params, "weight", json_integer((json_int_t)m.weight));
+		if (m.forward != NULL)
+			json_object_set_new(params, "forward", json_string(m.forward));
+		json_object_update(params, m.extra);
+		rc = add_health(ctx, &it, &m, params, key, &rip, need_change);
+	}
+	json_decref(key);
+	mutation_free(&m);
+	if (rc >= 0) {
+		json_decref(params);
+		return rc;
+	}
 	return call_quiet(ctx, method, params);
 }
 

@@ -16,6 +16,12 @@ int cmd_service_del(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_real_add(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_real_update(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_real_del(struct cli_ctx *ctx, int argc, char **argv);
+/* real drain|offline|online: real.drain, real.offline, real.online. */
+int cmd_real_drain(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_real_offline(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_real_online(struct cli_ctx *ctx, int argc, char **argv);
+/* health: health.status as a table. */
+int cmd_health(struct cli_ctx *ctx, int argc, char **argv);
 /* stats: stats.get with the dataplane counters. */
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
 /* conns: conn.list as ipvsadm -Lnc. */

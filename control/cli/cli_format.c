@@ -95,13 +95,82 @@ static void print_persistence(const json_t *svc)
 	}
 }
 
-void cli_print_service_table(const json_t *services)
+/* Whether the daemon reports effective weights and health in service.list (it did not always). */
+static bool have_health_columns(const json_t *services)
 {
 	size_t i, j;
 	const json_t *svc, *real;
 
+	json_array_foreach(services, i, svc)
+		json_array_foreach(json_object_get(svc, "reals"), j, real)
+			if (json_object_get(real, "effective_weight") != NULL ||
+			    json_object_get(real, "health") != NULL)
+				return true;
+	return false;
+}
+
+/* "up", "down/drain", "up/offline": the health observed, then the operator's wish if not online. */
+static void real_state(char *buf, size_t len, const json_t *real)
+{
+	const char *admin = get_str(real, "state", "online");
+
+	if (strcmp(admin, "online") == 0)
+		snprintf(buf, len, "%s", get_str(real, "health", "-"));
+	else
+		snprintf(buf, len, "%s/%s", get_str(real, "health", "-"), admin);
+}
+
+static void print_real_line(const json_t *real, bool health)
+{
+	char rname[CLI_ENDPOINT_STRLEN], eff[24], state[48];
+
+	real_name(rname, sizeof(rname), real);
+	/* ipvsadm pads the last column too; we do not, to avoid trailing blanks. */
+	printf("  -> %-28s %-7s %-6lld %-10llu ", rname,
+	       cli_forward_display(get_str(real, "forward", "?")), get_int(real, "weight"),
+	       get_u64(real, "active"));
+	if (!health) {
+		printf("%llu\n", get_u64(real, "inactive"));
+		return;
+	}
+	if (json_is_integer(json_object_get(real, "effective_weight")))
+		snprintf(eff, sizeof(eff), "%lld", get_int(real, "effective_weight"));
+	else
+		snprintf(eff, sizeof(eff), "-");
+	if (json_is_false(json_object_get(real, "in_service")))
+		snprintf(eff, sizeof(eff), "out");
+	real_state(state, sizeof(state), real);
+	printf("%-9llu %-9s %s\n", get_u64(real, "inactive"), eff, state);
+}
+
+static void print_fallback_line(const json_t *fb, bool health)
+{
+	char rname[CLI_ENDPOINT_STRLEN];
+	bool local = json_is_true(json_object_get(fb, "local"));
+
+	/* a local fallback is the appliance's holding page on the VIP itself */
+	if (local)
+		snprintf(rname, sizeof(rname), "holding page");
+	else
+		real_name(rname, sizeof(rname), fb);
+	printf("  -> %-28s %-7s %-6s %-10llu ", rname,
+	       local ? "Local" : cli_forward_display(get_str(fb, "forward", "?")), "-",
+	       get_u64(fb, "active"));
+	if (health)
+		printf("%-9llu %-9s %s\n", get_u64(fb, "inactive"), "-", "-");
+	else
+		printf("%llu\n", get_u64(fb, "inactive"));
+}
+
+void cli_print_service_table(const json_t *services)
+{
+	size_t i, j;
+	const json_t *svc, *real;
+	bool health = have_health_columns(services);
+
 	printf("Prot LocalAddress:Port Scheduler Flags\n"
-	       "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
+	       "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn%s\n",
+	       health ? " EffWeight State" : "");
 	json_array_foreach(services, i, svc) {
 		char name[CLI_ENDPOINT_STRLEN + 16];
 		service_name(name, sizeof(name), svc);
@@ -114,29 +183,12 @@ void cli_print_service_table(const json_t *services)
 			printf("%s%s-%s", k ? "," : " ", sched, json_string_value(flag));
 		print_persistence(svc);
 		putchar('\n');
-		json_array_foreach(json_object_get(svc, "reals"), j, real) {
-			char rname[CLI_ENDPOINT_STRLEN];
-			real_name(rname, sizeof(rname), real);
-			/* ipvsadm pads the last column too; we do not, to avoid trailing blanks. */
-			printf("  -> %-28s %-7s %-6lld %-10llu %llu\n", rname,
-			       cli_forward_display(get_str(real, "forward", "?")),
-			       get_int(real, "weight"), get_u64(real, "active"),
-			       get_u64(real, "inactive"));
-		}
+		json_array_foreach(json_object_get(svc, "reals"), j, real)
+			print_real_line(real, health);
 		/* The sorry server, as keepalived's sorry_server: used only when no real can take. */
 		real = json_object_get(svc, "fallback");
-		if (json_is_object(real)) {
-			char rname[CLI_ENDPOINT_STRLEN];
-			bool local = json_is_true(json_object_get(real, "local"));
-			/* a local fallback is the appliance's holding page on the VIP itself */
-			if (local)
-				snprintf(rname, sizeof(rname), "holding page");
-			else
-				real_name(rname, sizeof(rname), real);
-			printf("  -> %-28s %-7s %-6s %-10llu %llu\n", rname,
-			       local ? "Local" : cli_forward_display(get_str(real, "forward", "?")), "-",
-			       get_u64(real, "active"), get_u64(real, "inactive"));
-		}
+		if (json_is_object(real))
+			print_fallback_line(real, health);
 	}
 }
 

@@ -29,6 +29,12 @@ void cli_print_conn_table(const json_t *connections);
 /* system.info as "field value" lines. */
 void cli_print_system_info(const json_t *info);
 
+/* health.status's services as a table; now: the current unix time, for the ages. */
+void cli_print_health_table(const json_t *services, double now);
+
+/* A duration as "45s", "12m05s", "3h02m" or "5d04h" (negative: 0s). */
+void cli_format_age(char *buf, size_t len, double seconds);
+
 /* ipvsadm's name of a forwarding method ("dr" -> "Route"); unknown names are returned as is. */
 const char *cli_forward_display(const char *forward);
 

@@ -31,6 +31,10 @@ static const struct command commands[] = {
 	{"real", "add", cmd_real_add},
 	{"real", "update", cmd_real_update},
 	{"real", "del", cmd_real_del},
+	{"real", "drain", cmd_real_drain},
+	{"real", "offline", cmd_real_offline},
+	{"real", "online", cmd_real_online},
+	{"health", NULL, cmd_health},
 	{"stats", NULL, cmd_stats},
 	{"conns", NULL, cmd_conns},
 	{"config", "get", cmd_config_get},
@@ -64,6 +68,10 @@ static void print_usage(FILE *out)
 		"  real add PROTO VIP:PORT RIP[:PORT] [--weight|-w W] [--forward FWD|-g|-i|-m]\n"
 		"  real update PROTO VIP:PORT RIP[:PORT] [--weight|-w W] [--forward FWD|-g|-i|-m]\n"
 		"  real del PROTO VIP:PORT RIP[:PORT]\n"
+		"  real drain|offline|online PROTO VIP:PORT RIP[:PORT]\n"
+		"                       the operator's wish: weight 0, out, or back to the weight\n"
+		"  health [PROTO VIP:PORT]\n"
+		"                       health checks and agents: state, last check, effective weight\n"
 		"  stats [--exact] [PROTO VIP:PORT]\n"
 		"                       traffic counters and dataplane counters\n"
 		"  conns [--limit N]    connections, like ipvsadm -Lnc\n"
@@ -75,7 +83,8 @@ static void print_usage(FILE *out)
 		"\n"
 		"PROTO is tcp or udp; IPv6 addresses are written [addr]:port. -g, -i, -m\n"
 		"select forwarding dr, tun, nat as in ipvsadm; --fullnat selects fnat (give the\n"
-		"service --laddr local addresses). 'service add --help' lists every option.\n"
+		"service --laddr local addresses). 'service add --help' lists every option,\n"
+		"health checks (--check TYPE, --check-*) and feedback agents (--agent TYPE) too.\n"
 		"Exit status: 0 success, 1 RPC or connection failure, 2 usage error.\n",
 		CLI_PROGRAM, DEFAULT_SOCKET, DEFAULT_TIMEOUT_MS / 1000);
 }

@@ -8,6 +8,7 @@
 
 #include "admin_state_file.h"
 #include "config_store.h"
+#include "lateness_window.h"
 #include "lb_log.h"
 
 #define AGENT_COALESCE_NS (50 * EV_NS_PER_MS) /* agent replies of one tick: one snapshot */
@@ -28,37 +29,12 @@ static uint32_t epoch;
 static struct ev_timer publish_timer;
 static struct health_counters counters;
 
-/* How late check and agent timers ran (the last LATE_SAMPLES of them): the scale benchmark's
- * check lateness, in stats.get. */
-#define LATE_SAMPLES 4096
-static uint64_t late_samples[LATE_SAMPLES];
-static uint64_t n_late;
-
-static void record_lateness(uint64_t late_ns)
-{
-	late_samples[n_late++ % LATE_SAMPLES] = late_ns;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
+/* How late check and agent timers ran: the scale benchmark's check lateness (stats.get). */
+static struct lateness_window lateness;
 
 void health_lateness(uint64_t *p99_ns, uint64_t *max_ns, uint32_t *samples)
 {
-	static uint64_t sorted[LATE_SAMPLES];
-	uint32_t n = n_late < LATE_SAMPLES ? (uint32_t)n_late : LATE_SAMPLES;
-
-	*p99_ns = *max_ns = 0;
-	*samples = n;
-	if (n == 0)
-		return;
-	memcpy(sorted, late_samples, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_u64);
-	*p99_ns = sorted[(n * 99 + 99) / 100 - 1];
-	*max_ns = sorted[n - 1];
+	lateness_summary(&lateness, p99_ns, max_ns, samples);
 }
 
 double health_wall_now(void)
@@ -245,7 +221,7 @@ static void check_tick(struct ev_loop *l, struct ev_timer *tm, uint64_t late_ns)
 	char why[CHECK_RUN_WHY_LEN];
 	uint64_t timeout_ms;
 
-	record_lateness(late_ns);
+	lateness_record(&lateness, late_ns);
 	if (t->running) /* a timeout longer than the interval: this round is skipped */
 		return;
 	const struct check_runner *runner = round_runner(t, &timeout_ms);
@@ -390,7 +366,7 @@ static void agent_tick(struct ev_loop *l, struct ev_timer *tm, uint64_t late_ns)
 	struct health_target *t = tm->arg;
 	char why[AGENT_WHY_LEN];
 
-	record_lateness(late_ns);
+	lateness_record(&lateness, late_ns);
 	if (t->poll.in_flight)
 		return;
 	t->poll.loop = l;

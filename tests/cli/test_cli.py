@@ -661,3 +661,313 @@ def test_local_fallback_option_and_listing(daemon):
     r = run("list", daemon=daemon)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "  -> holding page                 Local   -      2          1"
+
+
+# ---- health checks, feedback agents and the operator's wish (issue 10) ----
+
+def health_status(now):
+    """A health.status result whose ages are stable for the length of a test."""
+    return {"services": [
+        {"vip": "10.0.0.100", "port": 80, "proto": "tcp", "check": "negotiate",
+         "agent": "haproxy", "all_down": False, "fallback_active": False, "reals": [
+             {"ip": "10.0.0.11", "port": 80, "state": "up", "admin": "online", "checked": True,
+              "since": now - (3 * 86400 + 5 * 3600 + 1800), "last_check": now - (125 * 60 + 30),
+              "latency_ms": 1.234, "last_error": "", "failures": 0, "successes": 57,
+              "checks": 90, "weight": 10, "effective_weight": 7, "in_service": True,
+              "reason": "agent",
+              "agent": {"reply": "up 75%", "error": "", "weight_pct": 75, "failures": 0,
+                        "last_poll": now - 1}},
+             {"ip": "10.0.0.12", "port": 8080, "state": "down", "admin": "drain",
+              "checked": True, "since": now - (2 * 3600 + 3 * 60 + 20),
+              "last_check": now - 7200.5, "latency_ms": 123.4,
+              "last_error": "status 503 not in 200-299", "failures": 3, "successes": 0,
+              "checks": 12, "weight": 5, "effective_weight": 0, "in_service": True,
+              "reason": "drain",
+              "agent": {"reply": "", "error": "connection refused", "weight_pct": None,
+                        "failures": 4, "last_poll": None}},
+         ]},
+        {"vip": "2001:db8::100", "port": 443, "proto": "udp", "check": 3, "agent": None,
+         "all_down": True, "fallback_active": True, "reals": [
+             {"ip": "2001:db8::11", "port": 443, "state": "unknown", "admin": "offline",
+              "checked": True, "since": None, "last_check": None, "latency_ms": None,
+              "last_error": "", "failures": 0, "successes": 0, "checks": 0, "weight": 1,
+              "effective_weight": 0, "in_service": False, "reason": "offline", "agent": None},
+         ]},
+    ]}
+
+
+def test_health_table(daemon):
+    daemon.answers["health.status"] = health_status(time.time())
+    r = run("health", daemon=daemon)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "Prot LocalAddress:Port Check Agent",
+        "  -> RemoteAddress:Port           State   Admin   Since   Checked Latency  Fail/OK"
+        " Weight->Eff Why",
+        "TCP  10.0.0.100:80 negotiate haproxy",
+        "  -> 10.0.0.11:80                 up      online  3d05h   2h05m   1.23ms   0/57   "
+        " 10->7       agent \"up 75%\"",
+        "  -> 10.0.0.12:8080               down    drain   2h03m   2h00m   123ms    3/0    "
+        " 5->0        drain; status 503 not in 200-299; agent error: connection refused",
+        "UDP  [2001:db8::100]:443 3 - (all down: fallback active)",
+        "  -> [2001:db8::11]:443           unknown offline -       -       -        0/0    "
+        " 1->out      offline",
+    ]
+    assert daemon.requests[0]["method"] == "health.status"
+    assert "params" not in daemon.requests[0]
+    assert r.stderr == ""
+
+
+def test_health_one_service_and_json(daemon):
+    status = health_status(1e9)
+    daemon.answers["health.status"] = status
+    r = run("health", "tcp", "10.0.0.100:80", "--json", daemon=daemon)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == status
+    assert daemon.requests[0]["params"] == {
+        "service": {"vip": "10.0.0.100", "port": 80, "proto": "tcp"}}
+    daemon.answers["health.status"] = ("error", -32602, "params.service: no such service")
+    r = run("health", "udp", "10.0.0.1:53", daemon=daemon)
+    assert r.returncode == 1
+    assert r.stderr == ("dpdk-lb-cli: health.status: params.service: no such service"
+                        " (code -32602)\n")
+
+
+def test_health_ages_and_latencies(daemon):
+    now = time.time()
+    status = health_status(now)
+    real = status["services"][0]["reals"][0]
+    shown = []
+    for since, latency in ((now - 42.4, 0.5), (now - 61, 12.34), (now + 30, 4321.0)):
+        real.update(since=since, latency_ms=latency)
+        daemon.answers["health.status"] = status
+        r = run("health", daemon=daemon)
+        assert r.returncode == 0, r.stderr
+        shown.append(r.stdout.splitlines()[3].split()[4:7:2])
+    # seconds, minutes and seconds; a time in the future (another clock) is 0 s
+    assert [s[0] for s in shown][2] == "0s"
+    assert re.fullmatch(r"4[23]s", shown[0][0]) and re.fullmatch(r"1m0[12]s", shown[1][0])
+    assert [s[1] for s in shown] == ["0.50ms", "12.3ms", "4321ms"]
+
+
+def test_real_admin_commands(daemon):
+    key = {"vip": "10.0.0.100", "port": 80, "proto": "tcp"}
+    for state in ("drain", "offline", "online"):
+        daemon.answers[f"real.{state}"] = {"state": state, "weight": 5,
+                                           "effective_weight": 5 if state == "online" else 0}
+    assert run("real", "drain", "tcp", "10.0.0.100:80", "10.0.0.11", daemon=daemon).stdout == ""
+    r = run("real", "offline", "TCP", "10.0.0.100:80", "10.0.0.11:8080", daemon=daemon)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == ""
+    r = run("--json", "real", "online", "tcp", "10.0.0.100:80", "10.0.0.11", daemon=daemon)
+    assert r.returncode == 0 and json.loads(r.stdout) == {"state": "online", "weight": 5,
+                                                          "effective_weight": 5}
+    assert [(q["method"], q["params"]) for q in daemon.requests] == [
+        ("real.drain", {"service": key, "ip": "10.0.0.11"}),
+        ("real.offline", {"service": key, "ip": "10.0.0.11", "port": 8080}),
+        ("real.online", {"service": key, "ip": "10.0.0.11"}),
+    ]
+    daemon.answers["real.drain"] = ("error", -32003, "no such real server in this service")
+    r = run("real", "drain", "tcp", "10.0.0.100:80", "10.0.0.99", daemon=daemon)
+    assert r.returncode == 1 and "no such real server" in r.stderr
+
+
+def test_service_add_check_and_agent_options(daemon):
+    daemon.answers["service.add"] = {"ok": 1}
+    assert run("service", "add", "tcp", "10.0.0.100:80", "-s", "wlc", "--check", "negotiate",
+               "--check-service", "http", "--check-port", "8080", "--check-interval", "2.5",
+               "--check-timeout", "1", "--negotiate-timeout", "20", "--failures", "3",
+               "--successes", "2", "--no-quiescent", "--request", "/health", "--method", "head",
+               "--host", "www.example.com", "--status", "200-299,301", "--receive", "ok",
+               "--receive-regex", "^up", "--verify", "--ca-file", "/etc/ca.pem",
+               "--login", "u", "--password", "p", "--database", "db", "--query-type", "AAAA",
+               "--notify", "/usr/local/bin/alert", "--check-protocol", "TCP",
+               "--agent", "haproxy", "--agent-port", "4444", "--agent-interval", "2",
+               "--agent-timeout", "0.5", "--agent-send", "ping\n",
+               daemon=daemon).returncode == 0
+    assert daemon.requests[0]["params"] == {
+        "vip": "10.0.0.100", "port": 80, "proto": "tcp", "scheduler": "wlc",
+        "check": {"type": "negotiate", "service": "http", "port": 8080, "interval": 2.5,
+                  "timeout": 1, "negotiate_timeout": 20, "failures": 3, "successes": 2,
+                  "quiescent": False, "request": "/health", "method": "HEAD",
+                  "host": "www.example.com", "status": "200-299,301", "receive": "ok",
+                  "receive_regex": "^up", "verify": True, "ca_file": "/etc/ca.pem",
+                  "login": "u", "password": "p", "database": "db", "query_type": "AAAA",
+                  "notify": "/usr/local/bin/alert", "protocol": "tcp"},
+        "agent": {"type": "haproxy", "port": 4444, "interval": 2, "timeout": 0.5,
+                  "send": "ping\n"}}
+
+
+def test_ldirectord_spellings_and_check_types(daemon):
+    daemon.answers["service.add"] = {"ok": 1}
+    assert run("service", "add", "tcp", "10.0.0.100:21", "--checktype", "3", "--checkport", "21",
+               "--checkinterval", "10", "--checktimeout", "5", "--negotiatetimeout", "30",
+               "--failurecount", "2", "--quiescent", "--httpmethod", "GET", "--virtualhost",
+               "h", "--passwd", "x", "--login", "anonymous", "--no-verify",
+               daemon=daemon).returncode == 0
+    assert daemon.requests[0]["params"]["check"] == {
+        "type": 3, "port": 21, "interval": 10, "timeout": 5, "negotiate_timeout": 30,
+        "failures": 2, "quiescent": True, "method": "GET", "host": "h", "password": "x",
+        "login": "anonymous", "verify": False}
+    for t in ("connect", "ping", "external", "on", "off"):
+        assert run("service", "add", "udp", "10.0.0.100:53", "--check", t,
+                   daemon=daemon).returncode == 0
+        assert daemon.requests[-1]["params"]["check"] == {"type": t}
+    assert run("service", "add", "tcp", "10.0.0.100:80", "--check", "external",
+               "--check-command", "/bin/check.sh", daemon=daemon).returncode == 0
+    assert daemon.requests[-1]["params"]["check"] == {"type": "external",
+                                                      "command": "/bin/check.sh"}
+
+
+CURRENT = {"services": [
+    {"vip": "10.0.0.100", "port": 80, "proto": "tcp", "scheduler": "rr", "forward": "dr",
+     "check": {"type": "negotiate", "service": "", "port": 0, "interval": 10.0, "timeout": 5.0,
+               "request": "/health", "receive": "ok", "quiescent": True},
+     "agent": {"type": "agent", "port": 3333, "interval": 10.0, "timeout": 5.0, "send": ""},
+     "reals": [
+         {"ip": "10.0.0.11", "port": 80, "weight": 1, "forward": "dr", "state": "online",
+          "check": {"port": 8081, "request": "/other"}},
+         {"ip": "10.0.0.12", "port": 80, "weight": 1, "forward": "dr", "state": "online"},
+     ]},
+    {"vip": "10.0.0.100", "port": 80, "proto": "udp", "scheduler": "rr", "forward": "dr",
+     "check": None, "agent": None, "reals": []},
+]}
+
+
+def test_service_update_merges_into_the_current_check(daemon):
+    """Only the keys given change: the others keep what the service has."""
+    daemon.answers.update({"service.list": CURRENT, "service.update": {"ok": 1}})
+    assert run("service", "update", "tcp", "10.0.0.100:80", "--check-interval", "2",
+               "--agent-timeout", "1", daemon=daemon).returncode == 0
+    assert [q["method"] for q in daemon.requests] == ["service.list", "service.update"]
+    sent = daemon.requests[1]["params"]
+    assert sent["check"] == dict(CURRENT["services"][0]["check"], interval=2)
+    assert sent["agent"] == dict(CURRENT["services"][0]["agent"], timeout=1)
+    # a new agent type takes its own default interval unless one is given
+    assert run("service", "update", "tcp", "10.0.0.100:80", "--agent", "haproxy",
+               daemon=daemon).returncode == 0
+    assert daemon.requests[-1]["params"]["agent"] == {"type": "haproxy", "port": 3333,
+                                                      "timeout": 5.0, "send": ""}
+    # a service without a check gets one from the keys given (the other keys: defaults)
+    assert run("service", "update", "udp", "10.0.0.100:80", "--check", "connect",
+               "--check-port", "53", daemon=daemon).returncode == 0
+    assert daemon.requests[-1]["params"]["check"] == {"type": "connect", "port": 53}
+    # removing needs no lookup
+    n = len(daemon.requests)
+    assert run("service", "update", "tcp", "10.0.0.100:80", "--check", "none", "--agent",
+               "none", daemon=daemon).returncode == 0
+    assert [q["method"] for q in daemon.requests[n:]] == ["service.update"]
+    assert daemon.requests[-1]["params"] == {"vip": "10.0.0.100", "port": 80, "proto": "tcp",
+                                             "check": None, "agent": None}
+
+
+def test_service_update_agent_options_need_an_agent(daemon):
+    daemon.answers.update({"service.list": CURRENT, "service.update": {"ok": 1}})
+    r = run("service", "update", "udp", "10.0.0.100:80", "--agent-port", "4444", daemon=daemon)
+    assert r.returncode == 2 and "need an agent" in r.stderr
+    assert [q["method"] for q in daemon.requests] == ["service.list"]  # nothing changed
+
+
+def test_real_check_override_and_state(daemon):
+    key = {"vip": "10.0.0.100", "port": 80, "proto": "tcp"}
+    daemon.answers.update({"service.list": CURRENT, "real.add": {}, "real.update": {}})
+    assert run("real", "add", "tcp", "10.0.0.100:80", "10.0.0.13", "-w", "2", "--state",
+               "drain", "--check-port", "8443", "--check", "connect",
+               daemon=daemon).returncode == 0
+    assert daemon.requests[-1]["params"] == {"service": key, "ip": "10.0.0.13", "weight": 2,
+                                             "state": "drain",
+                                             "check": {"port": 8443, "type": "connect"}}
+    # an update merges into the real's own override (the port defaults to the service's)
+    assert run("real", "update", "tcp", "10.0.0.100:80", "10.0.0.11", "--receive", "alive",
+               daemon=daemon).returncode == 0
+    assert [q["method"] for q in daemon.requests[-2:]] == ["service.list", "real.update"]
+    assert daemon.requests[-1]["params"] == {"service": key, "ip": "10.0.0.11", "check": {
+        "port": 8081, "request": "/other", "receive": "alive"}}
+    assert run("real", "update", "tcp", "10.0.0.100:80", "10.0.0.12:80", "--request", "/x",
+               daemon=daemon).returncode == 0
+    assert daemon.requests[-1]["params"]["check"] == {"request": "/x"}
+    # --state alone and --check none need no lookup
+    n = len(daemon.requests)
+    assert run("real", "update", "tcp", "10.0.0.100:80", "10.0.0.11", "--state", "offline",
+               "--check", "none", daemon=daemon).returncode == 0
+    assert [q["method"] for q in daemon.requests[n:]] == ["real.update"]
+    assert daemon.requests[-1]["params"] == {"service": key, "ip": "10.0.0.11",
+                                             "state": "offline", "check": None}
+
+
+def test_list_effective_weight_and_state_columns(daemon):
+    services = json.loads(json.dumps(SERVICES))
+    r0, r1 = services["services"][0]["reals"]
+    r0.update(state="online", health="up", effective_weight=1, in_service=True)
+    r1.update(state="drain", health="down", effective_weight=0, in_service=True)
+    services["services"][1]["reals"][0].update(state="offline", health="unknown",
+                                               effective_weight=0, in_service=False)
+    services["services"][1]["fallback"] = {"ip": "2001:db8::99", "port": 443, "forward": "tun",
+                                           "active": 1, "inactive": 2}
+    daemon.answers["service.list"] = services
+    r = run("list", daemon=daemon)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == [
+        "Prot LocalAddress:Port Scheduler Flags",
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn EffWeight State",
+        "TCP  10.0.0.100:80 rr",
+        "  -> 10.0.0.11:80                 Route   1      0          0         1         up",
+        "  -> 10.0.0.12:80                 Route   100    12345      7         0         down/drain",
+        "UDP  [2001:db8::100]:443 wlc",
+        "  -> [2001:db8::11]:8443          Tunnel  0      0          3         out       "
+        "unknown/offline",
+        "  -> [2001:db8::99]:443           Tunnel  -      1          2         -         -",
+    ]
+
+
+@pytest.mark.parametrize("argv", [
+    ["service", "add", "tcp", "10.0.0.1:80", "--check", "bogus"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--check", "0"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--check", "1001"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--check-interval", "0"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--check-interval", "-1"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--check-interval", "1e9"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--check-timeout", "soon"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--check-port", "65536"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--failures", "0"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--successes", "1001"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--method", "POST"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--check-protocol", "sctp"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--check", "none", "--check-port", "80"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--agent", "snmp"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--agent-port", "0"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--agent-port", "4444"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--agent", "none", "--agent-port", "4444"],
+    ["service", "add", "tcp", "10.0.0.1:80", "--quiescent=yes"],
+    ["service", "del", "tcp", "10.0.0.1:80", "--check", "on"],
+    ["real", "add", "tcp", "10.0.0.1:80", "10.0.0.2", "--state", "maint"],
+    ["real", "add", "tcp", "10.0.0.1:80", "10.0.0.2", "--agent", "http"],
+    ["real", "del", "tcp", "10.0.0.1:80", "10.0.0.2", "--state", "drain"],
+    ["real", "drain", "tcp", "10.0.0.1:80"],
+    ["real", "drain", "tcp", "10.0.0.1:80", "10.0.0.2", "extra"],
+    ["real", "drain", "tcp", "10.0.0.1:80", "10.0.0.2", "-w", "1"],
+    ["real", "online", "icmp", "10.0.0.1:80", "10.0.0.2"],
+    ["health", "tcp"],
+    ["health", "tcp", "10.0.0.1"],
+    ["health", "tcp", "10.0.0.1:80", "extra"],
+])
+def test_health_usage_errors(daemon, argv):
+    r = run(*argv, daemon=daemon)
+    assert r.returncode == 2, (argv, r.stdout, r.stderr)
+    assert r.stderr.startswith("dpdk-lb-cli: ")
+    assert r.stdout == ""
+    assert daemon.requests == []
+
+
+def test_health_help(daemon):
+    r = run("--help")
+    for cmd in ["health [PROTO VIP:PORT]", "real drain|offline|online", "--check TYPE"]:
+        assert cmd in r.stdout, cmd
+    r = run("service", "update", "--help", daemon=daemon)
+    assert r.returncode == 0
+    for opt in ["--check TYPE|N|none", "--check-interval S", "--agent none|agent|http|haproxy",
+                "--receive-regex RE", "--no-quiescent"]:
+        assert opt in r.stdout, opt
+    r = run("real", "add", "-h", daemon=daemon)
+    assert "--state online|drain|offline" in r.stdout and "--check-port N" in r.stdout
+    assert "--agent" not in r.stdout
+    assert daemon.requests == []

@@ -34,7 +34,7 @@ def test_service_and_real_lifecycle(daemon):
     assert got["scheduler"] == "wrr" and got["forward"] == "dr" and got["reals"] == []
     r = rpc.call("real.add", {"service": SVC, "ip": "10.9.0.11", "weight": 3})
     assert r == {"ip": "10.9.0.11", "port": 80, "weight": 3, "forward": "dr",
-                 "u_threshold": 0, "l_threshold": 0}
+                 "u_threshold": 0, "l_threshold": 0, "state": "online"}
     rpc.call("real.add", {"service": SVC, "ip": "10.9.0.12"})
     assert rpc.call("real.update", {"service": SVC, "ip": "10.9.0.12", "weight": 0})["weight"] == 0
     assert rpc.call("service.update", dict(SVC, scheduler="rr"))["scheduler"] == "rr"
