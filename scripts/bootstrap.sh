@@ -17,6 +17,9 @@ REQUIRED=(
   dnsmasq-base bind9-dnsutils
   # end-to-end test of the exception path: a SYN flood at the appliance's own address
   hping3
+  # end-to-end tests of the health checks (issue 10): real protocol servers and their clients
+  postfix vsftpd dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server mariadb-client
+  kamailio sipsak jamnntpd openssl
 )
 OPTIONAL=(wrk)
 
@@ -45,6 +48,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
+# slapd and postfix ask questions when installed: no initial directory, no mail configuration
+# (the tests run both from their own config files)
+if command -v debconf-set-selections >/dev/null; then
+  printf '%s\n' "slapd slapd/no_configuration boolean true" \
+    "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+fi
 echo "bootstrap: installing: ${missing[*]} ${missing_opt[*]}"
 apt-get update -q
 if [ ${#missing[@]} -gt 0 ]; then
