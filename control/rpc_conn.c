@@ -55,13 +55,13 @@ static struct lb_addr key_addr(uint8_t family, const uint8_t *bytes)
 	return a;
 }
 
-/* The configured real with this id and generation, or NULL when it was removed. */
+/* The configured real (or fallback server) with this id and generation, or NULL when removed. */
 static const struct lb_real_cfg *real_by_id(const struct lb_config *c, uint32_t id, uint32_t gen)
 {
 	for (uint32_t i = 0; i < c->n_services; i++)
-		for (uint32_t j = 0; j < c->services[i].n_reals; j++)
-			if (c->services[i].reals[j].id == id && c->services[i].reals[j].gen == gen)
-				return &c->services[i].reals[j];
+		LB_SERVICE_FOREACH_DEST(&c->services[i], r)
+			if (r->id == id && r->gen == gen)
+				return r;
 	return NULL;
 }
 

@@ -3,6 +3,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ether.h>
+#include <rte_mempool.h>
 
 #include "dataplane.h"
 #include "config_store.h"
@@ -100,6 +101,10 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 			    json_integer(pub.rebuilt_schedulers));
 	json_object_set_new(info, "snapshots_pending_free", json_integer(pub.pending_snapshots));
 	json_object_set_new(info, "snapshot_objects_pending_free", json_integer(pub.pending_objects));
+	/* The one packet pool: a pool running dry stops every port's receive side. */
+	json_object_set_new(info, "mbufs",
+			    json_pack("{s:I, s:I}", "size", (json_int_t)lb_rt.pool->size,
+				      "available", (json_int_t)rte_mempool_avail_count(lb_rt.pool)));
 	return info;
 }
 

@@ -104,6 +104,111 @@ static json_t *csv_array(const char *text, bool as_numbers)
 	return a;
 }
 
+/* --fallback none|local|RIP[:PORT] into m->extra; -1 to go on, or the exit code. */
+static int fallback_option(struct cli_args *it, const char *value, struct mutation *m)
+{
+	struct cli_endpoint fb;
+	char err[160];
+
+	if (strcmp(value, "none") == 0) {
+		json_object_set_new(m->extra, "fallback", json_null());
+		return -1;
+	}
+	if (strcmp(value, "local") == 0) { /* the appliance's holding page, 503 */
+		json_object_set_new(m->extra, "fallback", json_pack("{s:b}", "local", 1));
+		return -1;
+	}
+	if (cli_parse_endpoint(value, false, &fb, err, sizeof(err)) != 0)
+		return cli_usage_error(it, "--fallback %s", err);
+	json_t *o = json_pack("{s:s}", "ip", fb.ip);
+	if (fb.has_port)
+		json_object_set_new(o, "port", json_integer(fb.port));
+	json_object_set_new(m->extra, "fallback", o);
+	return -1;
+}
+
+/* Options with a number: weight, persistence, netmask, thresholds; -1 to go on, or the exit. */
+static int number_option(struct cli_args *it, int id, const char *value, struct mutation *m)
+{
+	unsigned long n;
+
+	switch (id) {
+	case OPT_WEIGHT:
+		if (cli_parse_ulong(value, 0, 65535, &m->weight) != 0)
+			return cli_usage_error(it, "'%s': weight must be 0-65535", value);
+		m->has_weight = true;
+		return -1;
+	case OPT_PERSISTENT:
+		if (cli_parse_ulong(value, 0, 31536000, &n) != 0)
+			return cli_usage_error(it, "'%s': persistence timeout must be 0-31536000 s", value);
+		json_object_set_new(m->extra, "persistent", json_integer((json_int_t)n));
+		return -1;
+	case OPT_NETMASK:
+		if (cli_parse_ulong(value, 0, 128, &n) == 0)
+			json_object_set_new(m->extra, "netmask", json_integer((json_int_t)n));
+		else
+			json_object_set_new(m->extra, "netmask", json_string(value));
+		return -1;
+	default: /* OPT_U_THRESHOLD, OPT_L_THRESHOLD */
+		if (cli_parse_ulong(value, 0, 4294967295UL, &n) != 0)
+			return cli_usage_error(it, "'%s': threshold must be 0-4294967295", value);
+		json_object_set_new(m->extra, id == OPT_U_THRESHOLD ? "u_threshold" : "l_threshold",
+				    json_integer((json_int_t)n));
+		return -1;
+	}
+}
+
+/* One option of a mutation into m; -1 to go on, or the exit code. */
+static int mutation_option(struct cli_args *it, int id, const char *value, struct mutation *m)
+{
+	char err[200];
+
+	switch (id) {
+	case OPT_SCHEDULER:
+		m->scheduler = value;
+		return -1;
+	case OPT_FORWARD:
+		m->forward = value;
+		return -1;
+	case OPT_FWD_DR:
+	case OPT_FWD_TUN:
+	case OPT_FWD_NAT:
+	case OPT_FWD_FNAT:
+		m->forward = id == OPT_FWD_DR ? "dr" : id == OPT_FWD_TUN ? "tun"
+			     : id == OPT_FWD_NAT ? "nat" : "fnat";
+		return -1;
+	case OPT_LADDR:
+	case OPT_SCHED_FLAGS:
+	case OPT_PROTOS:
+	case OPT_PORTS:
+		json_object_set_new(m->extra,
+				    id == OPT_LADDR	    ? "local_addresses"
+				    : id == OPT_SCHED_FLAGS ? "sched_flags"
+				    : id == OPT_PROTOS	    ? "protos"
+							    : "ports",
+				    csv_array(value, id == OPT_PORTS));
+		return -1;
+	case OPT_CLIENT_ADDRESS:
+		json_object_set_new(m->extra, "client_address", json_string(value));
+		return -1;
+	case OPT_OPS:
+		json_object_set_new(m->extra, "ops", json_true());
+		return -1;
+	case OPT_FALLBACK:
+		return fallback_option(it, value, m);
+	case OPT_WEIGHT:
+	case OPT_PERSISTENT:
+	case OPT_NETMASK:
+	case OPT_U_THRESHOLD:
+	case OPT_L_THRESHOLD:
+		return number_option(it, id, value, m);
+	default: /* the health options (cli_health_opts.h) */
+		if (cli_health_option(&m->health, id, value, err, sizeof(err)) != 0)
+			return cli_usage_error(it, "%s", err);
+		return -1;
+	}
+}
+
 /*
  * Scans argv for exactly n_expected positionals and the options in opts; returns -1 to go on,
  * or the exit code to return (help printed, or a usage error).
@@ -112,12 +217,11 @@ static int scan_mutation(struct cli_args *it, const struct cli_option *opts, int
 			 struct mutation *m)
 {
 	const char *value;
-	int id;
+	int id, rc;
 
 	memset(m, 0, sizeof(*m));
 	m->extra = json_object();
 	while ((id = cli_args_next(it, opts, &value)) != CLI_ARG_END) {
-		unsigned long n;
 		switch (id) {
 		case CLI_ARG_ERROR:
 			return CLI_EXIT_USAGE;
@@ -128,90 +232,9 @@ static int scan_mutation(struct cli_args *it, const struct cli_option *opts, int
 				return cli_usage_error(it, "unexpected argument '%s'", value);
 			m->positional[m->n_positional++] = value;
 			break;
-		case OPT_SCHEDULER:
-			m->scheduler = value;
-			break;
-		case OPT_FORWARD:
-			m->forward = value;
-			break;
-		case OPT_FWD_DR:
-			m->forward = "dr";
-			break;
-		case OPT_FWD_TUN:
-			m->forward = "tun";
-			break;
-		case OPT_FWD_NAT:
-			m->forward = "nat";
-			break;
-		case OPT_FWD_FNAT:
-			m->forward = "fnat";
-			break;
-		case OPT_LADDR:
-			json_object_set_new(m->extra, "local_addresses", csv_array(value, false));
-			break;
-		case OPT_CLIENT_ADDRESS:
-			json_object_set_new(m->extra, "client_address", json_string(value));
-			break;
-		case OPT_WEIGHT:
-			if (cli_parse_ulong(value, 0, 65535, &m->weight) != 0)
-				return cli_usage_error(it, "'%s': weight must be 0-65535", value);
-			m->has_weight = true;
-			break;
-		case OPT_PERSISTENT:
-			if (cli_parse_ulong(value, 0, 31536000, &n) != 0)
-				return cli_usage_error(it, "'%s': persistence timeout must be 0-31536000 s", value);
-			json_object_set_new(m->extra, "persistent", json_integer((json_int_t)n));
-			break;
-		case OPT_NETMASK:
-			if (cli_parse_ulong(value, 0, 128, &n) == 0)
-				json_object_set_new(m->extra, "netmask", json_integer((json_int_t)n));
-			else
-				json_object_set_new(m->extra, "netmask", json_string(value));
-			break;
-		case OPT_SCHED_FLAGS:
-			json_object_set_new(m->extra, "sched_flags", csv_array(value, false));
-			break;
-		case OPT_OPS:
-			json_object_set_new(m->extra, "ops", json_true());
-			break;
-		case OPT_PORTS:
-			json_object_set_new(m->extra, "ports", csv_array(value, true));
-			break;
-		case OPT_PROTOS:
-			json_object_set_new(m->extra, "protos", csv_array(value, false));
-			break;
-		case OPT_FALLBACK: {
-			struct cli_endpoint fb;
-			char err[160];
-			if (strcmp(value, "none") == 0) {
-				json_object_set_new(m->extra, "fallback", json_null());
-				break;
-			}
-			if (strcmp(value, "local") == 0) { /* the appliance's holding page, 503 */
-				json_object_set_new(m->extra, "fallback", json_pack("{s:b}", "local", 1));
-				break;
-			}
-			if (cli_parse_endpoint(value, false, &fb, err, sizeof(err)) != 0)
-				return cli_usage_error(it, "--fallback %s", err);
-			json_t *o = json_pack("{s:s}", "ip", fb.ip);
-			if (fb.has_port)
-				json_object_set_new(o, "port", json_integer(fb.port));
-			json_object_set_new(m->extra, "fallback", o);
-			break;
-		}
-		case OPT_U_THRESHOLD:
-		case OPT_L_THRESHOLD:
-			if (cli_parse_ulong(value, 0, 4294967295UL, &n) != 0)
-				return cli_usage_error(it, "'%s': threshold must be 0-4294967295", value);
-			json_object_set_new(m->extra, id == OPT_U_THRESHOLD ? "u_threshold" : "l_threshold",
-					    json_integer((json_int_t)n));
-			break;
-		default: { /* the health options (cli_health_opts.h) */
-			char err[200];
-			if (cli_health_option(&m->health, id, value, err, sizeof(err)) != 0)
-				return cli_usage_error(it, "%s", err);
-			break;
-		}
+		default:
+			if ((rc = mutation_option(it, id, value, m)) != -1)
+				return rc;
 		}
 	}
 	if (m->n_positional < n_expected)
