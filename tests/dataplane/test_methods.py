@@ -162,8 +162,11 @@ def test_nat_flows_are_handed_to_the_worker_owning_the_client(pcap_daemon, tmp_p
     for c in conns:
         port = int(c["client"].rsplit(":", 1)[1])
         assert c["worker"] == owner(CLIENT, port), c
-    # About half of them arrived on the other worker's queue.
-    assert 4 <= stats["dataplane"]["handoffs"] <= 28
+    # Every packet that arrived on the queue of the worker not owning it was handed over once.
+    misplaced = sum(owner(CLIENT, 42000 + i) != 0 for i in range(16)) + \
+        sum(owner(CLIENT, 43000 + i) != 1 for i in range(16))
+    assert 0 < misplaced < 32
+    assert stats["dataplane"]["handoffs"] == misplaced
     assert sum(len(rdpcap(f)) for f in d.tx_pcaps if os.path.getsize(f) > 24) == 32
 
 
@@ -666,12 +669,14 @@ def test_icmp_error_walks_to_the_worker_holding_a_dr_flow(pcap_daemon, tmp_path)
     quoted = IP(src=VIP, dst=CLIENT) / TCP(sport=80, dport=49000, flags="A")
     err = Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src="10.9.0.1", dst=VIP) / \
         ICMP(type=3, code=4, nexthopmtu=1200) / quoted
-    # the other queue sees unrelated traffic first, so the SYN's flow exists by the time
-    filler = [from_client(UDP(sport=1, dport=9), dst="10.9.0.99") for _ in range(2000)]
+    # Ordered by construction, not by timing: worker 0 receives the SYN in its first rx burst
+    # (the ports are started and the snapshot published before the workers are launched), and
+    # every loop turn handles the rx burst before the walk ring (worker_main), so the error
+    # that worker 1 misses and passes on meets the flow whenever worker 1 got it.
     wrpcap(str(tmp_path / "q0.pcap"), [syn])
-    wrpcap(str(tmp_path / "q1.pcap"), filler + [err])
+    wrpcap(str(tmp_path / "q1.pcap"), [err])
     d = pcap_daemon([tmp_path / "q0.pcap", tmp_path / "q1.pcap"], config("dr"), workers=2)
-    d.wait_rx(2002)
+    d.wait_rx(2)
     from lbdaemon import wait_until
     stats = wait_until(lambda: (s := d.stats()) and s["dataplane"]["icmp_errors_relayed"] == 1 and s,
                        what="the error relayed by the flow's worker")
