@@ -307,3 +307,31 @@ def test_control_ring_full_when_neighbour_frames_come_faster_than_it_drains(pcap
     assert full > 0, dp
     assert dp["neighbour_frames"] + full == n
     assert dp["dropped"] == full
+
+
+def nat_owner(ip, port, workers=2):
+    """The worker owning a nat connection (dataplane/flow_owner.h), as test_methods.py has it."""
+    addr = int.from_bytes(bytes(int(x) for x in ip.split(".")), "little")
+    h = ((addr ^ ((port * 0x9E3779B1) & 0xFFFFFFFF)) * 0x85EBCA6B) & 0xFFFFFFFF
+    return (h >> 16) % workers
+
+
+def test_handoff_ring_full_when_the_owner_falls_behind(pcap_daemon, tmp_path):
+    """Both queues carry packets of one nat client that worker 1 owns: worker 0 only hands its
+    packets over, worker 1 handles its own queue and the hand-overs, so it falls behind and its
+    4096-slot ring overflows. Every packet is counted once: handed over or refused."""
+    sport = next(p for p in range(40000, 41000) if nat_owner(CLIENT, p) == 1)
+    ack = frame(TCP(sport=sport, dport=80, flags="A"))  # no flow: handled as no_flow
+    n = 20000
+    wrpcap(str(tmp_path / "q0.pcap"), [ack] * n)
+    wrpcap(str(tmp_path / "q1.pcap"), [ack] * n)
+    svc = {"vip": VIP, "port": 80, "proto": "tcp", "scheduler": "rr", "forward": "nat",
+           "reals": [{"ip": REAL, "port": 8080}]}
+    cfg = config([svc], dataplane={"mbufs": 32767, "flow_capacity": 4096})
+    d = pcap_daemon([tmp_path / "q0.pcap", tmp_path / "q1.pcap"], cfg, workers=2)
+    dp = d.wait_rx(2 * n)["dataplane"]
+    full = dp["drop_reasons"]["handoff_ring_full"]
+    assert full > 0, dp
+    assert dp["handoffs"] + full == n
+    assert dp["drop_reasons"]["no_flow"] == 2 * n - full
+    assert dp["dropped"] == 2 * n
