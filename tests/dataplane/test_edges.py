@@ -93,6 +93,7 @@ class LiveDaemon:
         self.ns = f"dlbe{uuid.uuid4().hex[:8]}"
         self.prefix = "dlbe" + uuid.uuid4().hex[:8]
         self.d = None
+        self.sent = 0
         self._ip("netns", "add", self.ns)
         try:
             for k in ("all", "default"):
@@ -106,6 +107,9 @@ class LiveDaemon:
                           "--lcores", "0@0,1@1", "--vdev", "net_af_packet0,iface=lb",
                           "--log-level", "lib.eal:warning"]
             cfg["ports"] = [dict(p, kernel_interface=False) for p in cfg.get("ports", [])]
+            cfg["dataplane"] = {"flow_capacity": 4096, "mbufs": 4095, "max_reals": 64,
+                                "max_services": 16, "idle_sleep_us": 200,
+                                **cfg.get("dataplane", {})}
             self.d = PcapDaemon([os.devnull], cfg, netns=self.ns)
         except BaseException:
             self.close()
@@ -121,6 +125,7 @@ class LiveDaemon:
         """Writes frames (scapy packets, addressed to the port's MAC) into the veth."""
         hexes = [bytes(f).hex() for f in frames]
         self._ns("/usr/bin/python3", "-c", SENDER, "cl", *hexes)
+        self.sent += len(frames)
 
     @property
     def rpc(self):
@@ -335,3 +340,116 @@ def test_handoff_ring_full_when_the_owner_falls_behind(pcap_daemon, tmp_path):
     assert dp["handoffs"] + full == n
     assert dp["drop_reasons"]["no_flow"] == 2 * n - full
     assert dp["dropped"] == 2 * n
+
+
+# ---- connections whose real or service goes away --------------------------------------------
+
+def conn_reals(ld):
+    return {c["client"]: c["real"] for c in ld.rpc.call("conn.list")["connections"]}
+
+
+@pytest.mark.parametrize("expire_nodest_conn", [False, True])
+def test_real_del_with_live_connections(live, expire_nodest_conn):
+    """The connection's packets are dropped as no_real. expire_nodest_conn false: the flow stays
+    until it times out and every packet is dropped; true: its next packet ends it (and the one
+    after finds no flow). Either way the client's next SYN on that port goes to a real left."""
+    ld = live(config([service("tcp", reals=(REAL, REAL2))],
+                     ipvs={"expire_nodest_conn": expire_nodest_conn}))
+    ld.send(live_frame(TCP(sport=33000, dport=80, flags="S")))
+    received(ld, 1)
+    assert conn_reals(ld) == {f"{CLIENT}:33000": f"{REAL}:80"}
+    ld.rpc.call("real.del", {"service": SVC, "ip": REAL, "port": 80})
+    ack = live_frame(TCP(sport=33000, dport=80, flags="A"))
+    ld.send(ack, ack)
+    dp = received(ld, 3)["dataplane"]
+    if expire_nodest_conn:
+        assert dp["drop_reasons"]["no_real"] == 1 and dp["drop_reasons"]["no_flow"] == 1
+        assert (dp["flows"], dp["flows_expired"]) == (0, 1)
+    else:
+        assert dp["drop_reasons"]["no_real"] == 2 and dp["drop_reasons"]["no_flow"] == 0
+        assert (dp["flows"], dp["flows_expired"]) == (1, 0)
+    assert dp["dropped"] == 2
+    ld.send(live_frame(TCP(sport=33000, dport=80, flags="S")))
+    s = received(ld, 4)
+    assert conn_reals(ld) == {f"{CLIENT}:33000": f"{REAL2}:80"}
+    assert [(r["ip"], r["conns"], r["inpkts"]) for r in s["services"][0]["reals"]] == \
+        [(REAL2, 1, 1)]
+    assert s["dataplane"]["dropped"] == 2
+
+
+def test_service_del_with_live_connections(live):
+    """A deleted service's connections no longer match anything: their packets are not_vip."""
+    ld = live(config([service("udp")]))
+    ld.send(*[live_frame(UDP(sport=34000 + i, dport=80) / Raw(b"q")) for i in range(3)])
+    s = received(ld, 3)
+    assert s["services"][0]["inpkts"] == 3 and s["dataplane"]["flows"] == 3
+    ld.rpc.call("service.del", USVC)
+    ld.send(*[live_frame(UDP(sport=34000 + i, dport=80) / Raw(b"q")) for i in range(3)])
+    dp = received(ld, 6)["dataplane"]
+    assert dp["drop_reasons"]["not_vip"] == 3 and dp["dropped"] == 3
+    assert ld.rpc.call("service.list")["services"] == []
+
+
+# ---- thresholds: the way back ---------------------------------------------------------------
+
+def threshold_daemon(live, u, l):
+    """One UDP service: REAL with thresholds u/l, and a fallback server that takes what REAL
+    refuses; UDP flows live 3 s."""
+    svc = service("udp", fallback={"ip": FALLBACK, "port": 80})
+    svc["reals"][0].update(u_threshold=u, l_threshold=l)
+    return live(config([svc], timeouts={"udp": 3}))
+
+
+def open_flows(ld, sports):
+    ld.send(*[live_frame(UDP(sport=p, dport=80) / Raw(b"q")) for p in sports])
+    return received(ld, ld.sent)
+
+
+def probe(ld, sport):
+    """A new connection: which server took it (by the servers' conns counters: conn.list shows a
+    fallback server's connections with real "-")."""
+    def taken(s):
+        return {REAL: real_of(s, REAL)["conns"], FALLBACK: s["services"][0]["fallback"]["conns"]}
+    before = taken(ld.stats())
+    after = taken(open_flows(ld, [sport]))
+    took = [k for k in before if after[k] == before[k] + 1]
+    assert len(took) == 1 and sum(after.values()) == sum(before.values()) + 1, (before, after)
+    return took[0]
+
+
+def real_conns(ld):
+    return conns_of(ld.stats(), REAL)
+
+
+def staggered(ld, first, then):
+    """Opens `first` flows, and `then` more once a second has passed, so they expire apart."""
+    open_flows(ld, range(35000, 35000 + first))
+    # expires counts whole seconds left of 3: at most 1 left means at least a second passed
+    wait_until(lambda: all(c["expires"] <= 1 for c in ld.rpc.call("conn.list")["connections"]),
+               timeout=3, interval=0.05, what="a second to pass")
+    open_flows(ld, range(35100, 35100 + then))
+    assert real_conns(ld) == first + then
+
+
+def test_overloaded_real_comes_back_below_three_quarters_of_u_threshold(live):
+    """u_threshold 4 without l_threshold: at 4 the real takes nothing new; at 3 (not below 3/4
+    of 4) still nothing; below 3 it is admitted again (IPVS)."""
+    ld = threshold_daemon(live, 4, 0)
+    staggered(ld, 1, 3)
+    assert probe(ld, 36000) == FALLBACK
+    wait_until(lambda: real_conns(ld) == 3, timeout=4, interval=0.05, what="one flow expired")
+    assert probe(ld, 36001) == FALLBACK, "3 is not below 3/4 of 4"
+    wait_until(lambda: real_conns(ld) == 0, timeout=4, interval=0.05, what="all flows expired")
+    assert probe(ld, 36002) == REAL
+
+
+def test_overloaded_real_comes_back_below_l_threshold(live):
+    """u_threshold 4, l_threshold 2: at 2 (which the 3/4 rule would admit) the real still takes
+    nothing; below 2 it is admitted again."""
+    ld = threshold_daemon(live, 4, 2)
+    staggered(ld, 2, 2)
+    assert probe(ld, 36100) == FALLBACK
+    wait_until(lambda: real_conns(ld) == 2, timeout=4, interval=0.05, what="two flows expired")
+    assert probe(ld, 36101) == FALLBACK, "2 is not below l_threshold 2"
+    wait_until(lambda: real_conns(ld) == 0, timeout=4, interval=0.05, what="all flows expired")
+    assert probe(ld, 36102) == REAL
