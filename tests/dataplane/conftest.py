@@ -6,6 +6,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lbdaemon import DAEMON, PcapDaemon  # noqa: E402
+from accounting import accounting_rule  # noqa: E402,F401 (autouse: docs/api.md's rule)
 
 
 @pytest.fixture

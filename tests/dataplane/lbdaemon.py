@@ -132,9 +132,18 @@ class PcapDaemon:
         return self.rpc.call("stats.get")
 
     def wait_rx(self, n):
-        """Waits until the dataplane has received n packets (the whole pcap)."""
-        return wait_until(lambda: self.stats()["dataplane"]["rx_packets"] >= n, timeout=15,
-                          what=f"{n} packets received")
+        """Waits until the dataplane has received n packets (the whole pcap) and every received
+        frame has its fate in the counters (transmitted, handed on or dropped: the accounting
+        rule, tests/dataplane/accounting.py), so that stats read next see all of them."""
+        from accounting import problems, settled
+        retired = getattr(self, "retired", 0)  # what deleted services forwarded
+        try:
+            return wait_until(lambda: (s := self.stats()) and settled(s, n, retired) and s,
+                              timeout=15, what=f"{n} packets received and accounted for")
+        except AssertionError:
+            s = self.stats()
+            raise AssertionError(f"{n} packets sent, rx_packets {s['dataplane']['rx_packets']}: "
+                                 + "; ".join(problems(s, retired))) from None
 
     def sent(self):
         """Every packet the daemon transmitted, over all ports (read after stop())."""

@@ -336,6 +336,12 @@ def kernel_has_ipip(ns):
     return has()
 
 
+def tunl0_rx_packets(ns):
+    """Packets the ipip fallback device tunl0 of namespace ns received (decapsulated)."""
+    out = nsrun(ns, ["ip", "-s", "-j", "link", "show", "tunl0"]).stdout
+    return int(json.loads(out)[0]["stats64"]["rx"]["packets"])
+
+
 def require_tools(*tools):
     """Fails (not skips: scripts/bootstrap.sh installs them) when a tool is missing."""
     missing = [t for t in tools if shutil.which(t) is None]
@@ -354,6 +360,7 @@ class MethodEnv:
         self.undo = []       # callables, run in reverse order
         self.prepared = set()
         self.decap_counts = {}   # backend name -> count file (user-space decapsulator)
+        self.tunl0_base = {}     # backend name -> (namespace, tunl0's rx_packets when prepared)
 
     # -- processes ----------------------------------------------------------------------------
 
@@ -435,6 +442,8 @@ class MethodEnv:
                 nsrun(ns, ["ip", "link", "set", "tunl0", "up"])
                 self.undo.append(lambda ns=ns: nsrun(ns, ["ip", "link", "set", "tunl0", "down"],
                                                      check=False))
+                # tunl0 counts what it decapsulated: the proof that traffic came through it
+                self.tunl0_base[b["name"]] = (ns, tunl0_rx_packets(ns))
             else:
                 for k in ("all", "default"):
                     self.set_sysctl(ns, f"net.ipv4.conf.{k}.rp_filter", 0)
@@ -454,8 +463,10 @@ class MethodEnv:
         return True
 
     def decapsulated(self):
-        """Packets each user-space decapsulator forwarded (empty with the kernel's tunl0)."""
-        out = {}
+        """Packets each backend's decapsulator forwarded: the user-space one's count, or what
+        the kernel's tunl0 received since the backend was prepared."""
+        out = {name: tunl0_rx_packets(ns) - base
+               for name, (ns, base) in self.tunl0_base.items()}
         for name, path in self.decap_counts.items():
             try:
                 with open(path) as f:
@@ -508,6 +519,7 @@ class MethodEnv:
                 errors.append(e)
         self.prepared.clear()
         self.decap_counts.clear()
+        self.tunl0_base.clear()
         if errors:
             raise errors[0]
 

@@ -144,6 +144,9 @@ def check_answer(r, names):
     """One UDP_FRAG_CLIENT / UDP_FRAG_CRAFTED result: answered by a backend that got the whole
     datagram. Returns the backend's name."""
     assert r["reply"] is not None, f"no answer to the {r.get('length')}-byte datagram: {r}"
+    # every test here sends with its reals' neighbours resolved (Pins, or waited for): a
+    # datagram that needed a retry was lost on the way
+    assert r["tries"] == 1, f"answered only after {r['tries']} tries: {r}"
     name, length, digest = r["reply"].split()
     assert name in names, r
     assert int(length) == r.get("length", int(length)), r

@@ -104,10 +104,18 @@ def test_too_long_request_is_refused_and_connection_closed(lb):
             pass   # the daemon may close before reading it all; the reply is still expected
         r = c.read_reply()
         assert r["error"]["code"] == -32600, r
-        with pytest.raises((ConnectionError, OSError)):
-            # closed: EOF (or reset) instead of an answer
+        # closed: EOF or a reset instead of an answer; a timeout (still open) fails
+        c.sock.settimeout(10)
+        try:
             c.send_line(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "system.info"}))
-            c.read_reply()
+            r = c.read_reply()
+            pytest.fail(f"the connection answered after the refusal: {r}")
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        except ConnectionError as e:   # the client's EOF
+            assert "closed" in str(e), e
+        except TimeoutError:
+            pytest.fail("the connection is still open 10 s after the refusal (no EOF, no reset)")
     finally:
         c.close()
     assert "version" in lb.call("system.info")

@@ -165,12 +165,13 @@ def test_stats_count_connections_and_cli_lists_service(testbed, lb, service):
     out = lb.cli("list", "--stats").stdout
     svc_lines = [ln for ln in out.splitlines() if f"{testbed.vip}:80" in ln]
     assert svc_lines, out
-    assert str(n) in tokens_after(svc_lines[0], f"{testbed.vip}:80"), \
-        f"service conns {n} not on its line:\n{out}"
+    # Conns is the first column after the address (ipvsadm -Ln --stats)
+    assert tokens_after(svc_lines[0], f"{testbed.vip}:80")[0] == str(n), \
+        f"service conns {n} not in its Conns column:\n{out}"
     for b in testbed.backends:
         rows = [ln for ln in out.splitlines() if f"{b['ip']}:80" in ln]
         assert rows, out
-        assert str(got[b["name"]]) in tokens_after(rows[0], f"{b['ip']}:80"), out
+        assert tokens_after(rows[0], f"{b['ip']}:80")[0] == str(got[b["name"]]), out
 
 
 def tokens_after(line, addr):
