@@ -355,6 +355,7 @@ def run_health_scale(build, duration, runs, results, outdir=None):
         svcs = services(tb, addrs)
         cfg = tb.daemon_config(services=svcs)
         d = tb.start_daemon(cfg, timeout=60)
+        rounds, failure = [], None
         try:
             testbed.wait_until(lambda: tb.curl()[0] == 0, timeout=30, interval=0.2,
                                what="the VIP answering")
@@ -363,7 +364,6 @@ def run_health_scale(build, duration, runs, results, outdir=None):
             log(f"health scale: {N_SERVICES} services x {REALS_PER} reals, check {CHECK}, "
                 f"agent {AGENT}; VIP load wrk -t1 -c{WRK_CONNS} Connection: close; "
                 f"{duration:.0f} s per phase, {runs} round(s)")
-            rounds = []
             for i in range(runs):
                 r = {}
                 r["idle"] = run_phase(d, sampler, tb, duration, False, False)
@@ -404,9 +404,13 @@ def run_health_scale(build, duration, runs, results, outdir=None):
                 rounds.append(r)
             time.sleep(1)
             h = health_counters(d)
-        except Exception:
+        except Exception as e:  # noqa: BLE001
             diagnose(d)
-            raise
+            if not rounds:
+                raise
+            # the rounds done are figures; the failure (e.g. the AF_XDP receive stall) is one too
+            failure, h = f"round {len(rounds) + 1}: {e}", None
+            log(f"  round {len(rounds) + 1} FAILED: {e}; reporting the {len(rounds)} round(s) done")
         finally:
             logtxt = d.read_log()
             if outdir:
@@ -414,6 +418,8 @@ def run_health_scale(build, duration, runs, results, outdir=None):
                     f.write(logtxt)
             d.stop()
         out["health"] = summarise(rounds, h, logtxt, duration, addrs)
+        if failure:
+            out["health"]["failed"] = failure
     finally:
         tb.down()
         neigh_gc_restore(prev_gc)

@@ -261,6 +261,9 @@ def health_rows(h):
     out.append(("e2e health", "VIP new connections, checks on", f(h["vip_cps_with"], ".0f"),
                 "conn/s", f(h["vip_cps_without"], ".0f"), f(h["vip_ratio"], ".3f"), "",
                 "ratio: median of the rounds' with/without"))
+    if h.get("failed"):
+        out.append(("e2e health", f"rounds done: {len(h['rounds'])} (figures above)", "", "", "",
+                    "", "", "FAILED " + h["failed"][:200]))
     return out
 
 
