@@ -2,12 +2,14 @@
 # dpdk-lb benchmarks, one command: installs what is missing, builds a release build
 # (build-release: -O3 via buildtype=release, -march=native, no sanitizers), runs every scenario
 # (dataplane on pcap/null vdevs with the testpmd io ceiling, control plane and control-loop
-# lateness, end to end on a namespace testbed, the exception path under an hping3 flood), prints
-# the table and writes results.{csv,md,json} and PNG charts into
-# build/bench/ or the directory given as the first argument. Other arguments go to
-# scripts/bench/run_bench.py (e.g. --duration 3 --runs 1 for a quick look; --baseline-build DIR
-# to measure another commit's daemon build beside this one in the control figures;
-# --publish-paced SECONDS for the 100-changes-per-second run, 60 by default). Run as root.
+# lateness, end to end on a namespace testbed, the exception path under an hping3 flood, and
+# health checks at scale: 1,000 reals with HTTP checks every second and 1,000 agents every 2 s
+# against nginx and agent processes, `--only health`), prints the table and writes
+# results.{csv,md,json} and PNG charts into build/bench/ or the directory given as the first
+# argument. Other arguments go to scripts/bench/run_bench.py (e.g. --duration 3 --runs 1 for a
+# quick look; --baseline-build DIR to measure another commit's daemon build beside this one in
+# the control figures; --publish-paced SECONDS for the 100-changes-per-second run, 60 by
+# default). Run as root.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -25,6 +27,9 @@ fi
 
 RUN_PID=
 HUGE_BEFORE="$(cat /proc/sys/vm/nr_hugepages)"
+# the health scenario raises the kernel's (global) ARP table thresholds for ~1,000 neighbours
+NEIGH=/proc/sys/net/ipv4/neigh/default
+GC_BEFORE="$(cat $NEIGH/gc_thresh2) $(cat $NEIGH/gc_thresh3)"
 cleanup() {
   local rc=$?
   trap - INT TERM
@@ -44,6 +49,9 @@ cleanup() {
     rmdir "$m" 2>/dev/null || true
   done
   echo "$HUGE_BEFORE" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+  read -r gc2 gc3 <<< "$GC_BEFORE"
+  echo "$gc2" > $NEIGH/gc_thresh2 2>/dev/null || true
+  echo "$gc3" > $NEIGH/gc_thresh3 2>/dev/null || true
   rm -rf /var/run/dpdk/dlbb* "$OUT/work"
   exit $rc
 }

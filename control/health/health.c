@@ -403,8 +403,13 @@ static void sync_agent(struct health_target *t, const struct lb_service_cfg *svc
 	    lb_agent_from_json(svc->agent, "agent", &t->agent_cfg, err, sizeof(err)) != 0 ||
 	    t->agent_cfg.type == LB_AGENT_NONE)
 		return;
-	/* The reals of a service are polled together, one tick for all: one snapshot a tick. */
-	uint64_t first = (uint64_t)(svc->id % 997) * t->agent_cfg.interval_ms / 997 * EV_NS_PER_MS;
+	/* The reals of a service are polled together, one tick for all: one snapshot a tick. The
+	 * services' ticks are spread over the interval by the golden-ratio sequence of their ids:
+	 * consecutive ids land far apart, however few services there are (id % 997 put 100
+	 * services' 1,000 polls into the first tenth of each interval, a burst the exception
+	 * path's rate limit cut into). */
+	uint32_t frac = (uint32_t)svc->id * 2654435769u;
+	uint64_t first = ((uint64_t)frac * t->agent_cfg.interval_ms >> 32) * EV_NS_PER_MS;
 	ev_timer_start(loop, &t->agent_timer, first, (uint64_t)t->agent_cfg.interval_ms * EV_NS_PER_MS);
 }
 

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import control  # noqa: E402
 import dataplane  # noqa: E402
 import e2e  # noqa: E402
+import health_scale  # noqa: E402
 from common import log  # noqa: E402
 
 
@@ -211,6 +212,58 @@ def rows(res):
                     f"dlb0 rx_packets over the flood (median of {len(fl['rounds'])} rounds); "
                     f"most in one round {krx:,}, least allowed rx_pps x seconds + burst "
                     f"{fl['burst']} = {allowed:,.0f}"))
+    out += health_rows(e.get("health"))
+    return out
+
+
+def health_rows(h):
+    """Rows of the health-check scale scenario (scripts/bench/health_scale.py)."""
+    if not h:
+        return []
+    if h.get("error"):
+        return [("e2e health", "1,000 checks/s + 500 agent polls/s", "", "", "", "", "",
+                 "ERROR: " + h["error"][:200])]
+    out = []
+    what = (f"{h['reals']:,} reals ({h['services']} x {h['reals'] // h['services']}), http "
+            f"negotiate every {h['check']['interval']} s, haproxy agents every "
+            f"{h['agent']['interval']} s")
+
+    def cpu_note(p):
+        return (f"daemon {p['daemon']:.3f} CPU (worker {p['worker']:.3f}), backends (nginx + "
+                f"agents) {p['backends']:.3f}, wrk {p['wrk']:.3f}; machine idle "
+                f"{p['machine_idle']:.0%}, softirq {p['machine_softirq']:.0%}")
+    for phase, title in (("idle", "no checks, idle"), ("wrk", "no checks, VIP load"),
+                         ("checks_idle", "checks on, idle"), ("checks_wrk", "checks on, VIP load")):
+        p = h[phase]
+        base = h["idle"]["control"] if phase != "idle" else None
+        out.append(("e2e health", f"control thread CPU, {title} ({what})", f(p["control"], ".3f"),
+                    "CPUs", f(base, ".3f"), "", "", cpu_note(p)))
+    for phase, title in (("checks_idle", "idle"), ("checks_wrk", "VIP load")):
+        p = h[phase]
+        out.append(("e2e health", f"checks completed per second, {title}",
+                    f(p["checks_per_s"], ".0f"), "checks/s", "1000",
+                    f(p["checks_per_s"] / 1000, ".3f"), "", ""))
+        out.append(("e2e health", f"agent polls per second, {title}",
+                    f(p["agent_polls_per_s"], ".0f"), "polls/s", "500",
+                    f(p["agent_polls_per_s"] / 500, ".3f"), "", ""))
+        out.append(("e2e health", f"check/agent timer lateness p99, {title}",
+                    f(p["late_p99_ms"], ".2f"), "ms", "", "", "",
+                    f"median of 2 s windows; worst window {p['late_p99_ms_worst']:.2f} ms, max "
+                    f"{p['late_max_ms']:.2f} ms"))
+    out.append(("e2e health", "failures while checks were on", str(h["while_on_checks_failed"]),
+                "checks", "", "", "0",
+                f"of {h['while_on_checks']:,} checks; agent failures {h['while_on_agent_failures']} "
+                f"of {h['while_on_agent_polls']:,} polls; not run {h['while_on_checks_not_run']}; "
+                f"'down' log lines {h['log_down']}"))
+    out.append(("e2e health", "VIP new connections, no checks", f(h["vip_cps_without"], ".0f"),
+                "conn/s", f(h["vip_cps_without"], ".0f"), "1", "",
+                f"wrk -t1 -c{h['wrk_conns']} Connection: close, {h['phase_s']:.0f} s"))
+    out.append(("e2e health", "VIP new connections, checks on", f(h["vip_cps_with"], ".0f"),
+                "conn/s", f(h["vip_cps_without"], ".0f"), f(h["vip_ratio"], ".3f"), "",
+                "ratio: median of the rounds' with/without"))
+    if h.get("failed"):
+        out.append(("e2e health", f"rounds done: {len(h['rounds'])} (figures above)", "", "", "",
+                    "", "", "FAILED " + h["failed"][:200]))
     return out
 
 
@@ -265,7 +318,7 @@ def main():
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=3)
-    ap.add_argument("--only", default="dataplane,control,lateness,e2e,flood")
+    ap.add_argument("--only", default="dataplane,control,lateness,e2e,flood,health")
     ap.add_argument("--scenarios", default="", help="comma-separated dataplane scenario keys")
     ap.add_argument("--new-conn-syns", type=int, default=0,
                     help="unique SYNs of the new-connection pcap (default: from free memory)")
@@ -334,6 +387,14 @@ def main():
         except Exception as e:  # noqa: BLE001
             log(f"  FAILED: {e}")
             res.setdefault("e2e", {})["flood"] = {"error": str(e)}
+        save()
+    if "health" in only:
+        log("e2e: 1,000 health checks per second and 500 agent polls per second")
+        try:
+            health_scale.run_health_scale(args.build, args.duration, args.runs, res, args.out)
+        except Exception as e:  # noqa: BLE001
+            log(f"  FAILED: {e}")
+            res.setdefault("e2e", {})["health"] = {"error": str(e)}
         save()
     save()
     write_plot_data(res, args.out)
