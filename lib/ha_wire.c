@@ -216,6 +216,7 @@ static int check_record(const struct ha_conn_record *r, const uint8_t *raw, char
 
 static void record_read(struct ha_conn_record *r, const uint8_t *p)
 {
+	memset(r, 0, sizeof(*r)); /* padding too: callers may compare records whole */
 	r->kind = p[REC_KIND];
 	r->event = p[REC_EVENT];
 	r->state = p[REC_STATE];
@@ -273,6 +274,7 @@ static int body_advert(const uint8_t *b, size_t n, struct ha_advert *a, char *er
 	if (n != HA_ADVERT_BODY_LEN)
 		return reject(err, errlen, "advert body is %zu bytes, not %d", n,
 			      HA_ADVERT_BODY_LEN);
+	memset(a, 0, sizeof(*a));
 	a->priority = b[0];
 	a->state = b[1];
 	a->flags = b[2];
