@@ -160,7 +160,7 @@ static int encode(const struct ha_msg *m, uint8_t *buf, size_t cap)
 	int n = ha_wire_encode(buf, cap, &key, m, err, sizeof(err));
 	if (n < 0)
 		fail_msg("encode refused: %s", err);
-	return n;
+	return n < 0 ? 0 : n;
 }
 
 /* Decodes buf and expects a refusal whose reason contains `reason`. */
