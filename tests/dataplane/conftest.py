@@ -5,7 +5,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbdaemon import DAEMON, PcapDaemon  # noqa: E402
+from lbdaemon import DAEMON, PcapDaemon, sanitizer_report  # noqa: E402
 
 
 @pytest.fixture
@@ -24,8 +24,12 @@ def pcap_daemon(tmp_path):
     bad = []
     for d in started:
         rc = d.stop()
-        # A sanitizer report or an unclean shutdown shows up as a non-zero exit.
+        # A sanitizer report or an unclean shutdown shows up as a non-zero exit (stop() turns a
+        # report in the log of a daemon that exited 0 into 1).
         if rc != 0:
-            bad.append(f"daemon exited {rc}:\n{d.read_log()[-4000:]}")
+            log = d.read_log()
+            report = sanitizer_report(log)
+            bad.append(f"daemon exited {rc}" + (f" with a sanitizer report: {report}" if report else "")
+                       + f":\n{log[-4000:]}")
         shutil.rmtree(d.dir, ignore_errors=True)
     assert not bad, "\n".join(bad)
