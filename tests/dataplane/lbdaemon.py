@@ -105,7 +105,8 @@ class PcapDaemon:
                           "idle_sleep_us": 200},
         }
         extra = dict(config_extra)
-        cfg["rpc"].update(extra.pop("rpc", {}))  # the socket stays in this run's directory
+        cfg["rpc"].update(extra.pop("rpc", {}))  # a test may give its own socket path
+        self.sock = cfg["rpc"]["socket"]
         cfg.update(extra)
         # Kernel interfaces (exception path) only where a test asks for them, and then in a
         # namespace of its own (netns): never the host's interfaces and routes.
