@@ -61,7 +61,7 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   if [ "$engine" = libfuzzer ]; then
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$dir/tests/fuzz/libfuzzer_$t" \
-      -runs="$RUNS" -seed="$seed" -print_final_stats=1 -max_len=65536 \
+      -runs="$RUNS" -seed="$seed" -print_final_stats=1 \
       -artifact_prefix="$OUT/$t.crashes/" "$OUT/$t.corpus" "$corpus" >"$log" 2>&1
   else
     FUZZ_SEED="$seed" FUZZ_CRASH_DIR="$OUT/$t.crashes" \
