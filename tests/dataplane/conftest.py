@@ -5,7 +5,11 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lbdaemon import DAEMON, PcapDaemon, sanitizer_report  # noqa: E402
+from lbdaemon import DAEMON, SANITIZER_ENV, PcapDaemon, sanitizer_report  # noqa: E402
+
+# Every daemon a test starts itself (test_publish, test_startup, test_rpc) inherits this: a UBSan
+# finding stops it with a non-zero exit that the test checks, as PcapDaemon's do.
+os.environ.update(SANITIZER_ENV)
 
 
 @pytest.fixture
