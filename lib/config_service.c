@@ -561,7 +561,12 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 				json_array_append_new(protos, json_string("tcp"));
 			if (pm & LB_PROTO_BIT_UDP)
 				json_array_append_new(protos, json_string("udp"));
-			json_object_set_new(o, "ports", ports);
+			/* a group without ports is invalid, but what was parsed must read back:
+			 * the parser takes a missing "ports", not an empty one */
+			if (svc->n_port_ranges)
+				json_object_set_new(o, "ports", ports);
+			else
+				json_decref(ports);
 			json_object_set_new(o, "protos", protos);
 		}
 		json_object_set_new(o, "fallback", fallback_to_json(svc));

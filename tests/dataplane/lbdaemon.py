@@ -13,6 +13,19 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.join(REPO, os.environ.get("DPDK_LB_BUILD", "build"))
 DAEMON = os.path.join(BUILD, "dataplane", "dpdk-lb")
 
+# With a sanitizer build (build-san), a UBSan finding stops the daemon with a stack trace, as an
+# ASan one does (by default UBSan only prints and carries on); the log is scanned as well.
+SANITIZER_ENV = {"UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
+SANITIZER_MARKERS = ("runtime error:", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer")
+
+
+def sanitizer_report(log):
+    """The first line of log that holds a sanitizer report marker, or None."""
+    for line in log.splitlines():
+        if any(m in line for m in SANITIZER_MARKERS):
+            return line
+    return None
+
 
 def wait_until(predicate, timeout=10.0, interval=0.05, what="condition"):
     """Polls predicate until it returns a truthy value or the deadline passes."""
@@ -92,7 +105,8 @@ class PcapDaemon:
                           "idle_sleep_us": 200},
         }
         extra = dict(config_extra)
-        cfg["rpc"].update(extra.pop("rpc", {}))  # the socket stays in this run's directory
+        cfg["rpc"].update(extra.pop("rpc", {}))  # a test may give its own socket path
+        self.sock = cfg["rpc"]["socket"]
         cfg.update(extra)
         # Kernel interfaces (exception path) only where a test asks for them, and then in a
         # namespace of its own (netns): never the host's interfaces and routes.
@@ -106,7 +120,9 @@ class PcapDaemon:
         self.log = open(self.log_path, "w")
         wrap = ["ip", "netns", "exec", netns] if netns else []
         self.proc = subprocess.Popen(wrap + [DAEMON, "-c", self.config_path], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, **SANITIZER_ENV))
+        self.result = None
         self.rpc = None
         try:
             self.rpc = wait_until(self._connect, timeout=20, what="the RPC socket")
@@ -151,9 +167,11 @@ class PcapDaemon:
         return [p for f in self.tx_pcaps if os.path.getsize(f) > 24 for p in rdpcap(f)]
 
     def stop(self):
-        """SIGTERM and wait: the pcap PMD flushes the tx files when the port closes."""
+        """SIGTERM and wait: the pcap PMD flushes the tx files when the port closes. Returns the
+        exit status, or 1 when the daemon exited 0 but its log holds a sanitizer report (so that
+        every `assert d.stop() == 0` also catches those)."""
         if self.log.closed:
-            return self.proc.returncode
+            return self.result
         if self.rpc:
             self.rpc.close()
             self.rpc = None
@@ -167,7 +185,10 @@ class PcapDaemon:
         self.log.close()
         # EAL leaves its runtime directory behind: a test run must not
         shutil.rmtree(os.path.join("/var/run/dpdk", self.prefix), ignore_errors=True)
-        return self.proc.returncode
+        self.result = self.proc.returncode
+        if self.result == 0 and sanitizer_report(self.read_log()):
+            self.result = 1
+        return self.result
 
 
 def run_pcap(pcap_daemon, tmp_path, packets, cfg, workers=1):

@@ -41,8 +41,10 @@ def testbed():
 
 
 class LB:
-    """The module's daemon: restarted transparently if a previous test crashed it. config, when
-    given, makes its config dict (default: testbed.daemon_config())."""
+    """The module's daemon. A daemon found dead (it died after the test that used it last) fails
+    the test asking for it; the test after that gets a new one. A daemon that exits non-zero when
+    stopped fails there too. config, when given, makes its config dict (default:
+    testbed.daemon_config())."""
 
     def __init__(self, tb, config=None):
         self.tb = tb
@@ -50,14 +52,21 @@ class LB:
         self.d = None
 
     def ensure(self):
-        if self.d is None or not self.d.alive():
+        if self.d is not None and not self.d.alive():
+            d, self.d = self.d, None
+            rc = d.stop()
+            pytest.fail(f"the daemon died since the previous test (exit {rc}):\n"
+                        + d.read_log()[-3000:])
+        if self.d is None:
             self.d = self.tb.start_daemon(self.config() if self.config else None)
         return self.d
 
     def stop(self):
         if self.d is not None:
-            rc = self.d.stop()
-            self.d = None
+            d, self.d = self.d, None
+            rc = d.stop()
+            if rc != 0:
+                pytest.fail(f"the daemon exited {rc} when stopped:\n" + d.read_log()[-3000:])
             return rc
         return None
 
@@ -79,6 +88,7 @@ def lb(lb_holder, request):
         # Show why it died; the next test gets a new daemon.
         log = d.read_log()[-3000:]
         lb_holder.d = None
+        d.stop()
         if getattr(request.node, "rep_call_failed", True) is False:
             pytest.fail(f"daemon died during the test:\n{log}")
 

@@ -654,7 +654,10 @@ class Daemon:
         self.proc = subprocess.Popen(["ip", "netns", "exec", self.tb.ns_lb, daemon_path(),
                                       "-c", self.config_path],
                                      stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     # a sanitizer build's UBSan findings stop the daemon
+                                     env=dict(os.environ,
+                                              UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"))
         log.close()
         self.tb.add_pid(self.proc.pid)
         self.tb.add_prefix(self.file_prefix())

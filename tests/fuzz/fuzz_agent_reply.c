@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agent_reply.h"
+#include "fuzz_progress.h"
 
 #define FUZZ_CHECK(cond)                                                                         \
 	do {                                                                                     \
@@ -51,6 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	why[0] = '\0';
 	int rc = agent_reply_parse_haproxy(s, size, &r, why, sizeof(why));
 	check_reply(rc, &r, why, configured);
+	if (rc == 0)
+		fuzz_progress_reached();
 	if (memchr(s, '\n', size) == NULL && memchr(s, '\r', size) == NULL)
 		FUZZ_CHECK(rc == -1);
 

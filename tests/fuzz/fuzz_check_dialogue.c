@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "check_dialogue.h"
+#include "fuzz_progress.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FUZZ_HAS_ASAN 1
@@ -70,6 +71,8 @@ static enum check_verdict feed(const uint8_t *data, size_t len)
 	POISON(dlg.rx + valid, CHECK_RX_MAX - valid);
 	enum check_verdict v = check_dialogue_feed(&dlg, data, len);
 	UNPOISON(dlg.rx, CHECK_RX_MAX);
+	if (dlg.step > 0 || v == CHECK_UP) /* the dialogue took a step: past the first check */
+		fuzz_progress_reached();
 	return v;
 }
 

@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 
 #include "ha_wire.h"
+#include "fuzz_progress.h"
 
 #define FUZZ_HA_KEY "dpdk-lb-ha-wire-fuzz-key-32bytes" /* 32 bytes, public: tests only */
 
@@ -44,6 +45,7 @@ static void check_one(const uint8_t *data, size_t size)
 		return;
 	}
 	FUZZ_CHECK(size <= HA_WIRE_MSG_MAX);
+	fuzz_progress_reached(); /* decoded: form, HMAC and body rules passed */
 	if (m.type == HA_MSG_CONN_BATCH)
 		FUZZ_CHECK(m.batch.count >= 1 && m.batch.count <= HA_WIRE_MAX_RECORDS);
 	if (m.type == HA_MSG_CONFIG)

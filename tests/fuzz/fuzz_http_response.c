@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "http_response.h"
+#include "fuzz_progress.h"
 
 #define FUZZ_CHECK(cond)                                                                         \
 	do {                                                                                     \
@@ -62,6 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	http_response_init(&whole, head);
 	enum http_parse_result rw = http_response_feed(&whole, s, n);
 	check_bounds(&whole, rw);
+	if (whole.status != 0) /* past the status line */
+		fuzz_progress_reached();
 
 	http_response_init(&cut, head);
 	enum http_parse_result rc = HTTP_PARSE_MORE;

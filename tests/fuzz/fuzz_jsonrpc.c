@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_progress.h"
 #include "jsonrpc.h"
 #include "line_buffer.h"
 
@@ -60,6 +61,8 @@ static void handle_call(const struct jsonrpc_message *m, size_t i)
 		return;
 	}
 	json_decref(id);
+	/* a valid request: past the JSON parser and the request checks */
+	fuzz_progress_reached();
 	FUZZ_CHECK(req.root != NULL && req.method != NULL);
 	FUZZ_CHECK(json_is_object(req.params));
 	FUZZ_CHECK(req.id == NULL || json_is_null(req.id) || json_is_string(req.id) ||

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_progress.h"
 #include "pkt_parse.h"
 
 #define FUZZ_CHECK(cond)                                                                         \
@@ -98,6 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(r == PKT_PARSE_IPV4 || r == PKT_PARSE_ARP || r == PKT_PARSE_UNSUPPORTED ||
 		   r == PKT_PARSE_MALFORMED || r == PKT_PARSE_IPV4_FRAGMENT || r == PKT_PARSE_IPV6 ||
 		   r == PKT_PARSE_IPV6_FRAGMENT);
+	/* a frame the parser accepted (anything but malformed or unsupported) */
+	if (r != PKT_PARSE_MALFORMED && r != PKT_PARSE_UNSUPPORTED)
+		fuzz_progress_reached();
 	if (r == PKT_PARSE_IPV6_FRAGMENT)
 		FUZZ_CHECK(info.l4_off == info.l3_off + 48u && info.l3_off + 48u <= size);
 	if (r == PKT_PARSE_IPV6) {

@@ -119,6 +119,10 @@ CONFIGS = {
         for i, s in enumerate(["rr", "wrr", "lc", "wlc", "sed", "nq", "dh", "sh", "mh", "lblc",
                                "lblcr", "fo", "ovf", "twos"])]},
     "invalid_port.json": {"services": [{"vip": "10.0.0.1", "port": 70000, "proto": "tcp"}]},
+    # a group without "ports": parsed, invalid, and must serialise to something that parses
+    # again (the fuzzer's first random-seed find: it serialised as "ports": [])
+    "group_without_ports.json": {"ports": [{"address": "10.0.0.2/24"}], "services": [
+        {"vip": "10.0.0.100", "port": 0, "proto": "tcp", "reals": [{"ip": "10.0.0.11"}]}]},
 }
 
 

@@ -2,17 +2,26 @@
  * Runs a libFuzzer-style target without libFuzzer, so fuzz targets work as ordinary tests
  * under gcc with ASan/UBSan:
  *
- *   fuzz_TARGET [CORPUS_DIR [N [SEED]]]
+ *   fuzz_TARGET CORPUS_DIR [N [SEED]]
  *
- * runs LLVMFuzzerTestOneInput over every file in CORPUS_DIR (in name order), then over N
+ * runs LLVMFuzzerTestOneInput over every file in CORPUS_DIR (in name order), then over up to N
  * (default 20000) inputs made by mutating corpus entries: bit flips, byte changes, truncation,
- * insertion, deletion, duplication and splicing. The pseudo-random sequence is seeded
- * deterministically (SEED, default fixed), so a failure reproduces with the same arguments.
- * Every input is an exact-size heap copy so the sanitizers catch reads past its end.
+ * insertion, deletion, duplication and splicing. A missing or empty CORPUS_DIR is an error
+ * (a fuzz run without its seeds searches nothing).
+ *
+ * Environment:
+ *   FUZZ_SEED      seed of the mutations (also the third argument); default: a random one. The
+ *                  seed is printed first, so a failing run can be replayed with it.
+ *   FUZZ_SECONDS   time budget: stop mutating after this many seconds (N stays the upper bound)
+ *   FUZZ_MIN_REACH_PERCENT  least share of the mutated inputs that must get past the target's
+ *                  first rejection (the target calls fuzz_progress_reached(), fuzz_progress.h);
+ *                  below it the run fails, so a target whose inputs all die at the first check
+ *                  (e.g. the JSON parser) cannot pass for a search of what lies behind it
+ *   FUZZ_CRASH_DIR where a failing input is written (default: the current directory)
  *
  * When a run dies (sanitizer report, abort, crash), the input is written to
- * $FUZZ_CRASH_DIR/crash-TARGET-ITERATION (default: the current directory) and the iteration is
- * printed; rerunning the target with that file as the only corpus entry and N = 0 replays it.
+ * $FUZZ_CRASH_DIR/crash-TARGET-ITERATION and the iteration is printed; rerunning the target with
+ * that file as the only corpus entry and N = 0 replays it.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strdup, when built outside meson */
@@ -25,8 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "fuzz_progress.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
 #define DRIVER_HAS_SANITIZER 1
@@ -45,9 +58,14 @@
 #define MAX_INPUT_SIZE (64 * 1024)
 #define MAX_CORPUS_FILE (1024 * 1024)
 #define DEFAULT_ITERATIONS 20000
-#define DEFAULT_SEED 0x6c625f66757a7a31ull /* "lb_fuzz1" */
+#define FALLBACK_SEED 0x6c625f66757a7a31ull /* "lb_fuzz1": when no seed can be drawn */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, as in libFuzzer: a target that knows its input's structure mutates it itself (half
+ * of the inputs), and may call LLVMFuzzerMutate for plain byte mutations. */
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed)
+	__attribute__((weak));
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 
 struct corpus_entry {
 	uint8_t *data;
@@ -66,6 +84,14 @@ static size_t current_size;
 static long current_iteration = -1;
 
 static uint64_t rng_state;
+
+/* Whether the input now running got past the target's first rejection. */
+static int current_reached;
+
+void fuzz_progress_reached(void)
+{
+	current_reached = 1;
+}
 
 /* xorshift64*: small, fast and the same everywhere. */
 static uint64_t rng_next(void)
@@ -144,6 +170,7 @@ static void run_one(const uint8_t *data, size_t size, long iteration)
 	current_input = copy;
 	current_size = size;
 	current_iteration = iteration;
+	current_reached = 0;
 	/* an empty input is passed as a valid pointer with size 0, as libFuzzer does */
 	(void)LLVMFuzzerTestOneInput(copy, size);
 	current_input = NULL;
@@ -175,7 +202,7 @@ static int read_file(const char *path, struct corpus_entry *out)
 	return 0;
 }
 
-/* Loads every regular file of dir, in name order; a missing dir is an empty corpus. */
+/* Loads every regular file of dir, in name order; a missing dir leaves c empty. */
 static void load_corpus(const char *dir, struct corpus *c)
 {
 	DIR *d = opendir(dir);
@@ -186,8 +213,7 @@ static void load_corpus(const char *dir, struct corpus *c)
 	c->entries = NULL;
 	c->count = 0;
 	if (d == NULL) {
-		fprintf(stderr, "standalone_driver: corpus %s: %s (continuing without it)\n", dir,
-			strerror(errno));
+		fprintf(stderr, "standalone_driver: corpus %s: %s\n", dir, strerror(errno));
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -323,27 +349,100 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* A seed from FUZZ_SEED, else a random one (never 0: xorshift would stay at 0). */
+static uint64_t pick_seed(const char *given)
+{
+	uint64_t seed = 0;
+
+	if (given != NULL && *given != '\0')
+		seed = strtoull(given, NULL, 0);
+	else if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	return seed ? seed : FALLBACK_SEED;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double env_double(const char *name, double fallback)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtod(v, NULL) : fallback;
+}
+
+static const struct corpus *mutate_corpus;
+
+/* libFuzzer's byte mutator, for custom mutators: one to three of the driver's mutations. */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size)
+{
+	size_t n = 1 + rng_below(3);
+
+	if (max_size < MAX_INPUT_SIZE) /* mutate_once needs MAX_INPUT_SIZE bytes of room */
+		return size;
+	for (size_t m = 0; m < n; m++)
+		mutate_once(data, &size, mutate_corpus);
+	return size;
+}
+
+/* Makes one mutated input in buf from a random corpus entry; returns its size. */
+static size_t make_input(uint8_t *buf, const struct corpus *c)
+{
+	const struct corpus_entry *e = &c->entries[rng_below(c->count)];
+	size_t size = e->size < MAX_INPUT_SIZE ? e->size : MAX_INPUT_SIZE;
+
+	memcpy(buf, e->data, size);
+	mutate_corpus = c;
+	if (LLVMFuzzerCustomMutator != NULL && rng_below(2)) {
+		/* a few structured edits stacked */
+		size_t n = 1 + rng_below(4);
+		for (size_t m = 0; m < n; m++)
+			size = LLVMFuzzerCustomMutator(buf, size, MAX_INPUT_SIZE, (unsigned int)rng_next());
+		return size;
+	}
+	/* mostly small edits, sometimes many stacked */
+	size_t n_mutations = rng_below(4) == 0 ? 1 + rng_below(16) : 1 + rng_below(3);
+	for (size_t m = 0; m < n_mutations; m++)
+		mutate_once(buf, &size, c);
+	return size;
+}
+
 int main(int argc, char **argv)
 {
 	struct corpus corpus = {NULL, 0};
-	long iterations = DEFAULT_ITERATIONS;
-	uint64_t seed = DEFAULT_SEED;
+	long iterations = DEFAULT_ITERATIONS, it, reached = 0;
 	uint8_t *buf;
 
 	target_name = base_name(argv[0]);
-	if (argc > 1 && argv[1][0] != '\0')
-		load_corpus(argv[1], &corpus);
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: %s CORPUS_DIR [N [SEED]]\n", argv[0]);
+		return 2;
+	}
 	if (argc > 2) {
 		char *end;
 		iterations = strtol(argv[2], &end, 10);
 		if (*end != '\0' || iterations < 0) {
-			fprintf(stderr, "usage: %s [CORPUS_DIR [N [SEED]]]\n", argv[0]);
+			fprintf(stderr, "usage: %s CORPUS_DIR [N [SEED]]\n", argv[0]);
 			return 2;
 		}
 	}
-	if (argc > 3)
-		seed = strtoull(argv[3], NULL, 0);
-	rng_state = seed ? seed : DEFAULT_SEED;
+	uint64_t seed = pick_seed(argc > 3 ? argv[3] : getenv("FUZZ_SEED"));
+	double budget = env_double("FUZZ_SECONDS", 0), min_reach = env_double("FUZZ_MIN_REACH_PERCENT", 0);
+	rng_state = seed;
+	/* first, so that it is in the log whatever happens next */
+	fprintf(stderr, "%s: seed 0x%llx (replay: FUZZ_SEED=0x%llx %s %s %ld)\n", target_name,
+		(unsigned long long)seed, (unsigned long long)seed, argv[0], argv[1], iterations);
+	load_corpus(argv[1], &corpus);
+	if (corpus.count == 0) {
+		fprintf(stderr, "%s: no corpus in %s: a fuzz run needs its seed inputs\n", target_name,
+			argv[1]);
+		return 2;
+	}
 	install_crash_handlers();
 
 	for (size_t i = 0; i < corpus.count; i++)
@@ -352,26 +451,24 @@ int main(int argc, char **argv)
 	buf = malloc(MAX_INPUT_SIZE);
 	if (buf == NULL)
 		return 2;
-	for (long it = 0; it < iterations; it++) {
-		size_t size = 0;
-		if (corpus.count) {
-			const struct corpus_entry *e = &corpus.entries[rng_below(corpus.count)];
-			size = e->size < MAX_INPUT_SIZE ? e->size : MAX_INPUT_SIZE;
-			memcpy(buf, e->data, size);
-		} else {
-			size = rng_below(256);
-			for (size_t i = 0; i < size; i++)
-				buf[i] = (uint8_t)rng_next();
-		}
-		/* mostly small edits, sometimes many stacked */
-		size_t n_mutations = rng_below(4) == 0 ? 1 + rng_below(16) : 1 + rng_below(3);
-		for (size_t m = 0; m < n_mutations; m++)
-			mutate_once(buf, &size, &corpus);
-		run_one(buf, size, it);
+	double start = now_s();
+	for (it = 0; it < iterations; it++) {
+		/* the clock is read every 256 inputs only: it is not free */
+		if (budget > 0 && (it & 255) == 0 && now_s() - start >= budget)
+			break;
+		run_one(buf, make_input(buf, &corpus), it);
+		reached += current_reached;
 	}
 	free(buf);
-	printf("%s: %zu corpus inputs and %ld mutated inputs run (seed 0x%llx)\n", target_name,
-	       corpus.count, iterations, (unsigned long long)seed);
+	double share = it ? 100.0 * (double)reached / (double)it : 0;
+	printf("%s: %zu corpus inputs and %ld mutated inputs run in %.1f s (seed 0x%llx); %ld (%.1f%%) "
+	       "got past the first rejection\n",
+	       target_name, corpus.count, it, now_s() - start, (unsigned long long)seed, reached, share);
 	free_corpus(&corpus);
+	if (min_reach > 0 && (it == 0 || share < min_reach)) {
+		printf("%s: FAILED: %.1f%% of the mutated inputs got past the first rejection, at least "
+		       "%.1f%% expected (FUZZ_MIN_REACH_PERCENT)\n", target_name, share, min_reach);
+		return 1;
+	}
 	return 0;
 }
