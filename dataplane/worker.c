@@ -349,12 +349,14 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			drop(w, m, (enum lb_drop_reason)(-port - 1));
 			continue;
 		}
+		/* A packet handed to the kernel (local fallback) is counted there, exactly once. */
+		if (port == XMIT_CONSUMED)
+			continue;
 		LB_COUNTER_ADD(w->real_counters[e->real_id].inpkts, 1);
 		LB_COUNTER_ADD(w->real_counters[e->real_id].inbytes, len);
 		LB_COUNTER_ADD(w->service_counters[e->service_id].inpkts, 1);
 		LB_COUNTER_ADD(w->service_counters[e->service_id].inbytes, len);
-		if (port != XMIT_CONSUMED)
-			tx_enqueue(w, (uint16_t)port, m);
+		tx_enqueue(w, (uint16_t)port, m);
 	}
 }
 

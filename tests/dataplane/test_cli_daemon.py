@@ -59,10 +59,10 @@ def test_list_shows_what_the_daemon_holds(daemon):
     assert out[0] == f"IP Virtual Server version {version} (dpdk-lb)"
     assert out[1:] == [
         "Prot LocalAddress:Port Scheduler Flags",
-        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn EffWeight State",
         f"TCP  {VIP}:80 rr",
-        f"  -> {R1}:80                 Route   1      0          2",
-        f"  -> {R2}:80                 Route   2      0          1",
+        f"  -> {R1 + ':80':<28} {'Route':<7} {1:<6} {0:<10} {2:<9} {1:<9} up",
+        f"  -> {R2 + ':80':<28} {'Route':<7} {2:<6} {0:<10} {1:<9} {2:<9} up",
     ]
     assert cli(daemon, "service", "list").stdout == cli(daemon, "list").stdout
     assert cli(daemon, "list", "-n", "tcp", f"{VIP}:80").stdout.splitlines() == out[1:]
