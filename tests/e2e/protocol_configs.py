@@ -1,22 +1,9 @@
 """Configuration file templates of the protocol servers (tests/e2e/protocol_servers.py),
 formatted there with each server's directory, addresses and credentials."""
 
-NGINX_CONF = """\
-user root root;
-worker_processes 1;
-daemon off;
-master_process on;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log {dir}/access.log;
-    client_body_temp_path {dir}/tmp/body;
-    proxy_temp_path {dir}/tmp/proxy;
-    fastcgi_temp_path {dir}/tmp/fastcgi;
-    uwsgi_temp_path {dir}/tmp/uwsgi;
-    scgi_temp_path {dir}/tmp/scgi;
-    keepalive_timeout 0;
+from testbed import nginx_head
+
+NGINX_CONF = nginx_head(256) + """\
     server {{
         listen 0.0.0.0:{http};
         listen 0.0.0.0:{https} ssl;

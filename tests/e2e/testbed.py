@@ -213,14 +213,16 @@ def cleanup_state_file(path):
 # ---------------------------------------------------------------------------------------------
 
 
-NGINX_CONF = """\
+# The head of every nginx.conf the tests write (a private prefix, no keep-alive); {dir} is filled
+# by the caller's format(), WORKER_CONNECTIONS by nginx_head().
+NGINX_HEAD = """\
 user root root;
 worker_processes 1;
 daemon off;
 master_process on;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
+events {{ worker_connections WORKER_CONNECTIONS; }}
 http {{
     access_log {dir}/access.log;
     client_body_temp_path {dir}/tmp/body;
@@ -229,6 +231,15 @@ http {{
     uwsgi_temp_path {dir}/tmp/uwsgi;
     scgi_temp_path {dir}/tmp/scgi;
     keepalive_timeout 0;
+"""
+
+
+def nginx_head(worker_connections):
+    """NGINX_HEAD with its connection limit, still a format() template."""
+    return NGINX_HEAD.replace("WORKER_CONNECTIONS", str(worker_connections))
+
+
+NGINX_CONF = nginx_head(1024) + """\
     server {{
 {listen}
         server_name _;
