@@ -7,6 +7,7 @@
 #include <rte_cycles.h>
 
 #include "dataplane.h"
+#include "config_replace.h"
 #include "config_store.h"
 #include "conn_event_feed.h"
 #include "event_loop.h"
@@ -130,6 +131,19 @@ fail:
 	return -1;
 }
 
+/* SIGHUP: an invalid file leaves the running configuration as it is, and says why. */
+static void reload_config_file(void)
+{
+	char err[LB_ERR_LEN];
+
+	LB_LOG(NOTICE, "reload: reading %s (SIGHUP)", lb_rt.config_path);
+	if (config_reload_file(lb_rt.config_path, err, sizeof(err)) != 0)
+		LB_LOG(ERR, "reload refused: %s", err);
+	else
+		LB_LOG(NOTICE, "reload: %s applied, configuration generation %llu", lb_rt.config_path,
+		       (unsigned long long)config_store_generation());
+}
+
 void control_run(void)
 {
 	/* Re-armed from here, so that the wait between init and the first turn is not counted
@@ -137,6 +151,8 @@ void control_run(void)
 	ev_timer_start(loop, &probe_timer, LATENESS_PROBE_PERIOD_MS * EV_NS_PER_MS,
 		       LATENESS_PROBE_PERIOD_MS * EV_NS_PER_MS);
 	while (!__atomic_load_n(&lb_rt.quit, __ATOMIC_RELAXED)) {
+		if (__atomic_exchange_n(&lb_rt.reload, false, __ATOMIC_RELAXED))
+			reload_config_file();
 		if (ev_loop_run_once(loop, QUIT_CHECK_MS) < 0) {
 			LB_LOG(ERR, "control loop: %s", strerror(errno));
 			break;

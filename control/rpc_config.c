@@ -1,8 +1,9 @@
-/* config.get, config.save, config.apply */
+/* config.get, config.save, config.apply, config.reload */
 #include <stdio.h>
 #include <string.h>
 
 #include "dataplane.h"
+#include "config_replace.h"
 #include "config_store.h"
 #include "rpc_methods.h"
 
@@ -115,9 +116,36 @@ static json_t *config_save(json_t *params, struct rpc_error *err)
 	return json_pack("{s:s, s:I}", "path", path, "bytes", (json_int_t)n);
 }
 
+/* config.reload: the file (the daemon's own by default) replaces the services, as SIGHUP does. */
+static json_t *config_reload(json_t *params, struct rpc_error *err)
+{
+	static const char *const keys[] = {"path", NULL};
+	const char *path = lb_rt.config_path;
+	json_t *v;
+
+	if (rpc_check_keys(params, keys, err) != 0)
+		return NULL;
+	v = json_object_get(params, "path");
+	if (v != NULL) {
+		if (!json_is_string(v) || json_string_length(v) == 0)
+			return rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.path: must be a file path");
+		path = json_string_value(v);
+	}
+	uint64_t before = config_store_generation();
+	int code = config_reload_file(path, err->message, sizeof(err->message));
+	if (code != 0) {
+		err->code = code;
+		return NULL;
+	}
+	return json_pack("{s:s, s:I, s:b}", "path", path, "generation",
+			 (json_int_t)config_store_generation(), "changed",
+			 config_store_generation() != before);
+}
+
 const struct rpc_method rpc_config_methods[] = {
 	{"config.get", config_get},
 	{"config.save", config_save},
 	{"config.apply", config_apply},
+	{"config.reload", config_reload},
 	{NULL, NULL},
 };

@@ -118,6 +118,7 @@ struct lb_runtime {
 	uint16_t fnat_port_min, fnat_port_max; /* worker w owns ports min + w + k * n_workers */
 
 	volatile bool quit;
+	volatile bool reload; /* SIGHUP: reload the configuration file (control lcore) */
 };
 
 extern struct lb_runtime lb_rt;

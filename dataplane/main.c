@@ -35,6 +35,13 @@ static void on_signal(int sig)
 	__atomic_store_n(&lb_rt.quit, true, __ATOMIC_RELAXED);
 }
 
+/* `systemctl reload`: the control loop reloads the file on its next turn (config_replace.h). */
+static void on_sighup(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&lb_rt.reload, true, __ATOMIC_RELAXED);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: dpdk-lb -c CONFIG.json [-- EAL-ARGS...]\n"
@@ -227,6 +234,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, on_sighup);
 
 	init_runtime(cfg, config_path);
 

@@ -90,6 +90,8 @@ def replaying_daemon():
     rpc = None
     try:
         rpc = wait_until(connect, timeout=20, what="the RPC socket")
+        # what the reload tests (test_config_reload.py) need besides the RPC connection
+        rpc.config_path, rpc.proc, rpc.log_path = cfg_path, proc, log_path
         yield rpc
     finally:
         if rpc:
