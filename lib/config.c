@@ -77,6 +77,8 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->exception_tx_pps = 20000;
 	c->exception_burst = 256;
 	c->health_max_processes = 32;
+	c->system.hugepage_kb = 2048;
+	snprintf(c->system.hugetlbfs, sizeof(c->system.hugetlbfs), "/dev/hugepages");
 	c->neigh_refresh_s = 30;
 	c->neigh_timeout_s = 90;
 	lb_timeouts_default(&c->timeouts);
@@ -369,7 +371,7 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 	/* "generation" is what config.get adds: informational, so its output loads as a file. */
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
 					   "timeouts", "ipvs", "services",  "exception", "generation",
-					   "health", NULL};
+					   "health", "system", NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -392,6 +394,8 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = parse_neighbours(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "health")) != NULL)
 		rc = parse_health(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "system")) != NULL)
+		rc = lb_config_system_from_json(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "timeouts")) != NULL)
 		rc = parse_timeouts(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "ipvs")) != NULL)
@@ -490,6 +494,7 @@ json_t *lb_config_to_json(const struct lb_config *c)
 		json_object_set_new(timeouts, timeout_keys[i].key,
 				    json_integer(c->timeouts.by_state[timeout_keys[i].state]));
 	json_object_set_new(root, "timeouts", timeouts);
+	json_object_set_new(root, "system", lb_config_system_to_json(c));
 	json_object_set_new(root, "ipvs",
 			    json_pack("{s:b, s:b}", "expire_nodest_conn", c->expire_nodest_conn,
 				      "expire_quiescent_template", c->expire_quiescent_template));

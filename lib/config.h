@@ -109,6 +109,25 @@ struct lb_static_neigh_cfg {
 	uint8_t mac[6];
 };
 
+#define LB_SYSTEM_MAX_NICS 8
+#define LB_PCI_ADDR_LEN 16   /* "0000:03:00.0" and its NUL */
+#define LB_DRIVER_NAME_LEN 32
+
+/* A NIC the setup helper binds to a DPDK-capable kernel driver before the daemon starts. */
+struct lb_system_nic {
+	char pci[LB_PCI_ADDR_LEN];
+	char driver[LB_DRIVER_NAME_LEN]; /* vfio-pci or uio_pci_generic */
+};
+
+/* The `system` section: what dpdk-lb-setup prepares at boot (the daemon itself ignores it). */
+struct lb_system_cfg {
+	uint32_t hugepages;    /* pages to reserve; 0 = none (e.g. --no-huge or AF_XDP only) */
+	uint32_t hugepage_kb;  /* 2048 or 1048576 */
+	char hugetlbfs[128];   /* where hugetlbfs is mounted when missing */
+	uint32_t n_nics;
+	struct lb_system_nic nics[LB_SYSTEM_MAX_NICS];
+};
+
 struct lb_config {
 	uint32_t eal_argc;
 	char **eal_argv;
@@ -154,6 +173,8 @@ struct lb_config {
 	/* health checks: concurrent external/notify processes; file of admin states ("" = none) */
 	uint32_t health_max_processes;
 	char health_state_file[LB_SOCKET_PATH_LEN * 2];
+
+	struct lb_system_cfg system;
 
 	uint32_t n_services;
 	struct lb_service_cfg *services;
@@ -318,5 +339,11 @@ int lb_json_check_keys(const json_t *obj, const char *path, const char *const *a
 /* Reads an optional unsigned integer member within [min, max] into *out; 0 or -1 with err. */
 int lb_json_get_uint(const json_t *obj, const char *key, const char *path, uint64_t min,
 		     uint64_t max, uint32_t *out, char *err, size_t errlen);
+
+/* Parses the `system` section into c->system; 0, or -1 with err naming the key. */
+int lb_config_system_from_json(const json_t *v, struct lb_config *c, char *err, size_t errlen);
+
+/* The `system` section as config.get shows it. */
+json_t *lb_config_system_to_json(const struct lb_config *c);
 
 #endif

@@ -231,6 +231,24 @@ static void test_error_unknown_keys(void **state)
 		     "services[1].reals[0].wieght");
 }
 
+/* The system section (dpdk-lb-setup's): every bad value is refused by its key path. */
+static void test_system_section_errors(void **state)
+{
+	(void)state;
+	expect_error("{\"system\": {\"hugepages\": -1}}", "system.hugepages");
+	expect_error("{\"system\": {\"hugepages\": 2000000}}", "system.hugepages");
+	expect_error("{\"system\": {\"hugepage_size\": \"4M\"}}", "system.hugepage_size");
+	expect_error("{\"system\": {\"hugetlbfs\": \"relative/path\"}}", "system.hugetlbfs");
+	expect_error("{\"system\": {\"nics\": [{\"pci\": \"03:00.0\"}]}}", "system.nics[0].pci");
+	expect_error("{\"system\": {\"nics\": [{\"pci\": \"0000:03:20.0\"}]}}", "system.nics[0].pci");
+	expect_error("{\"system\": {\"nics\": [{\"pci\": \"0000:03:00.0\", \"driver\": \"igb\"}]}}",
+		     "system.nics[0].driver");
+	expect_error("{\"system\": {\"nics\": [{\"pci\": \"0000:03:00.0\"}, {\"pci\": \"0000:03:00.0\"}]}}",
+		     "listed twice");
+	expect_error("{\"system\": {\"nic\": []}}", "system.nic");
+	expect_error("{\"system\": 5}", "system: must be an object");
+}
+
 static void test_kernel_interface(void **state)
 {
 	struct lb_config c;
@@ -762,6 +780,7 @@ int main(void)
 		cmocka_unit_test(test_error_ports_address_without_prefix),
 		cmocka_unit_test(test_error_real_service_key_in_file),
 		cmocka_unit_test(test_error_dataplane_bounds),
+		cmocka_unit_test(test_system_section_errors),
 		cmocka_unit_test(test_kernel_interface),
 		cmocka_unit_test(test_load_file_syntax_error),
 		cmocka_unit_test(test_save_file),

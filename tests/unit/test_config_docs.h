@@ -21,6 +21,8 @@ static const char defaults_doc[] =
 	"              \"listen\": 120, \"udp\": 300},"
 	" \"ipvs\": {\"expire_nodest_conn\": false, \"expire_quiescent_template\": false},"
 	" \"health\": {\"max_processes\": 32, \"state_file\": \"\"},"
+	" \"system\": {\"hugepages\": 0, \"hugepage_size\": \"2M\", \"hugetlbfs\": \"/dev/hugepages\","
+	"            \"nics\": []},"
 	" \"services\": []}";
 
 /* A document with every key present and (almost) every value different from its default. */
@@ -46,6 +48,9 @@ static const char full_doc[] =
 	"              \"listen\": 124, \"udp\": 301},"
 	" \"ipvs\": {\"expire_nodest_conn\": true, \"expire_quiescent_template\": true},"
 	" \"health\": {\"max_processes\": 8, \"state_file\": \"/var/lib/dpdk-lb/admin.state\"},"
+	" \"system\": {\"hugepages\": 512, \"hugepage_size\": \"1G\", \"hugetlbfs\": \"/mnt/huge\","
+	"            \"nics\": [{\"pci\": \"0000:03:00.0\", \"driver\": \"vfio-pci\"},"
+	"                      {\"pci\": \"0000:03:00.1\", \"driver\": \"uio_pci_generic\"}]},"
 	" \"services\": ["
 	"   {\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"mh\","
 	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093, \"ops\": false, \"persistent\": 600, \"netmask\": 24, \"expire_quiescent_template\": false, \"fallback\": {\"ip\": \"10.0.0.99\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 100, \"l_threshold\": 50},"
