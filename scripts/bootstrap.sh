@@ -20,6 +20,8 @@ REQUIRED=(
   # end-to-end tests of the health checks (issue 10): real protocol servers and their clients
   postfix vsftpd dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server mariadb-client
   kamailio sipsak jamnntpd openssl
+  # the Debian package and its boot test (issue 14): build, lint, a Debian root booted by systemd
+  debhelper fakeroot lintian debootstrap systemd-container man-db
 )
 OPTIONAL=(wrk)
 

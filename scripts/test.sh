@@ -6,6 +6,8 @@
 #   dataplane  pytest, daemon on pcap vdevs     (build-san)
 #   e2e        pytest, network namespaces, AF_XDP/af_packet veths, nginx real servers
 #              (build), once with 1 worker lcore and once with 2
+#   boot       the Debian package (scripts/build-deb.sh, lintian) installed into a debootstrap
+#              Debian 12 root, booted under systemd with systemd-nspawn in a testbed namespace
 # The runner does not trust a green exit code alone. A suite fails when it ran fewer tests than
 # its minimum (MIN_TESTS), when a test was skipped without being on SKIP_ALLOW, when pytest
 # collected nothing (exit 5), or when meson's output has no counts. Each suite prints passed,
@@ -43,6 +45,7 @@ declare -A MIN_TESTS=(
   [dataplane]=170
   [e2e-1worker]=145
   [e2e-2workers]=90
+  [boot]=5
 )
 
 PASSED=0
@@ -241,5 +244,8 @@ else
   DPDK_LB_BUILD=build DPDK_LB_WORKERS=2 run_pytest e2e-2workers tests/e2e \
     --ignore=tests/e2e/test_health_checks.py
 fi
+# The package is built from this checkout in a scratch copy; the Debian root is cached under
+# /var/tmp/dlb-boot-cache (debootstrap, about a minute and a half the first time).
+run_pytest boot tests/boot
 
 finish

@@ -1,4 +1,5 @@
 /* Read-only commands (list, stats, conns, info, config) and the generic `call`. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,30 +330,39 @@ static char *absolute_path(const char *path)
 	return out;
 }
 
-int cmd_config_save(struct cli_ctx *ctx, int argc, char **argv)
+/* config save|reload [PATH]: the RPC's params ({"path": absolute PATH} or none) into *params;
+ * -1 to go on, else the exit status. */
+static int config_path_params(struct cli_args *it, const char *name, json_t **params)
 {
 	static const struct cli_option none[] = {{NULL, 0, false, 0}};
-	struct cli_args it;
-	struct list_opts o = {.it = &it};
+	struct list_opts o = {.it = it};
 	const char *pos[1];
-	json_t *params = NULL, *result;
-	int n_pos, rc;
+	int n_pos, rc = scan_args(it, none, pos, 1, &n_pos, on_list_option, &o);
+
+	*params = NULL;
+	if (rc >= 0 || n_pos == 0)
+		return rc;
+	if (pos[0][0] == '\0')
+		return cli_usage_error(it, "PATH is empty");
+	char *path = absolute_path(pos[0]);
+	if (path == NULL) {
+		fprintf(stderr, CLI_PROGRAM ": %s: cannot resolve PATH: %s\n", name, strerror(errno));
+		return CLI_EXIT_FAILURE;
+	}
+	*params = json_pack("{s:s}", "path", path);
+	free(path);
+	return -1;
+}
+
+int cmd_config_save(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_args it;
+	json_t *params, *result;
 
 	cli_args_init(&it, argc, argv, "config save", "config save [PATH]", &ctx->json);
-	rc = scan_args(&it, none, pos, 1, &n_pos, on_list_option, &o);
+	int rc = config_path_params(&it, "config save", &params);
 	if (rc >= 0)
 		return rc;
-	if (n_pos == 1) {
-		if (pos[0][0] == '\0')
-			return cli_usage_error(&it, "PATH is empty");
-		char *path = absolute_path(pos[0]);
-		if (path == NULL) {
-			perror(CLI_PROGRAM ": config save: cannot resolve PATH");
-			return CLI_EXIT_FAILURE;
-		}
-		params = json_pack("{s:s}", "path", path);
-		free(path);
-	}
 	if (cli_rpc_call(ctx, "config.save", params, &result) != 0)
 		return CLI_EXIT_FAILURE;
 	if (ctx->json)
@@ -363,6 +373,31 @@ int cmd_config_save(struct cli_ctx *ctx, int argc, char **argv)
 		       json_string_value(json_object_get(result, "path")) != NULL
 			       ? json_string_value(json_object_get(result, "path"))
 			       : "?");
+	json_decref(result);
+	return CLI_EXIT_OK;
+}
+
+int cmd_config_reload(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct cli_args it;
+	json_t *params, *result;
+
+	cli_args_init(&it, argc, argv, "config reload", "config reload [PATH]", &ctx->json);
+	int rc = config_path_params(&it, "config reload", &params);
+	if (rc >= 0)
+		return rc;
+	if (cli_rpc_call(ctx, "config.reload", params, &result) != 0)
+		return CLI_EXIT_FAILURE;
+	if (ctx->json)
+		cli_print_json(result);
+	else if (json_is_true(json_object_get(result, "changed")))
+		printf("reloaded %s: generation %lld\n",
+		       json_string_value(json_object_get(result, "path")),
+		       (long long)json_integer_value(json_object_get(result, "generation")));
+	else
+		printf("%s: no change (generation %lld)\n",
+		       json_string_value(json_object_get(result, "path")),
+		       (long long)json_integer_value(json_object_get(result, "generation")));
 	json_decref(result);
 	return CLI_EXIT_OK;
 }

@@ -26,9 +26,10 @@ int cmd_health(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
 /* conns: conn.list as ipvsadm -Lnc. */
 int cmd_conns(struct cli_ctx *ctx, int argc, char **argv);
-/* config get|save: config.get, config.save. */
+/* config get|save|reload: config.get, config.save, config.reload. */
 int cmd_config_get(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_save(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_reload(struct cli_ctx *ctx, int argc, char **argv);
 /* info: system.info. */
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
 /* call METHOD [PARAMS]: any method, result printed as JSON. */

@@ -39,6 +39,7 @@ static const struct command commands[] = {
 	{"conns", NULL, cmd_conns},
 	{"config", "get", cmd_config_get},
 	{"config", "save", cmd_config_save},
+	{"config", "reload", cmd_config_reload},
 	{"info", NULL, cmd_info},
 	{"call", NULL, cmd_call},
 };
@@ -77,6 +78,8 @@ static void print_usage(FILE *out)
 		"  conns [--limit N]    connections, like ipvsadm -Lnc\n"
 		"  config get           the running configuration (JSON)\n"
 		"  config save [PATH]   write it to PATH (default: the daemon's config file)\n"
+		"  config reload [PATH] apply the file's services (default: the daemon's config\n"
+		"                       file), as systemctl reload does\n"
 		"  info                 daemon version, lcores, ports, schedulers\n"
 		"  call METHOD [JSON-PARAMS]\n"
 		"                       any JSON-RPC method; prints the result as JSON\n"

@@ -377,7 +377,7 @@ def test_help(daemon):
     r = run("--help")
     assert r.returncode == 0
     assert "usage: dpdk-lb-cli" in r.stdout
-    for cmd in ["list", "service add", "real update", "stats", "conns", "config save", "info",
+    for cmd in ["list", "service add", "real update", "stats", "conns", "config save", "config reload", "info",
                 "call"]:
         assert cmd in r.stdout
     r = run("service", "add", "-h", daemon=daemon)
@@ -532,6 +532,26 @@ def test_config_get_and_save(daemon, tmp_path, monkeypatch):
     assert r.returncode == 1
     assert r.stderr == ("dpdk-lb-cli: config.save: /ro/x.json: Read-only file system"
                         " (code -32004)\n")
+
+
+def test_config_reload(daemon, tmp_path):
+    answers = iter([{"path": "/etc/lb.json", "generation": 7, "changed": True},
+                    {"path": str(tmp_path / "new.json"), "generation": 7, "changed": False}])
+    daemon.answers["config.reload"] = lambda req: (json.dumps(
+        {"jsonrpc": "2.0", "id": req["id"], "result": next(answers)}) + "\n").encode()
+    r = run("config", "reload", daemon=daemon)
+    assert r.returncode == 0 and r.stdout == "reloaded /etc/lb.json: generation 7\n"
+    assert "params" not in daemon.requests[-1]
+    sub = subprocess.run([CLI, "-s", daemon.path, "config", "reload", "new.json"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=20)
+    check_sanitizers(sub)
+    assert sub.returncode == 0 and sub.stdout == f"{tmp_path / 'new.json'}: no change (generation 7)\n"
+    assert daemon.requests[-1]["params"] == {"path": str(tmp_path / "new.json")}
+    daemon.answers["config.reload"] = ("error", -32602, "changes to ports take a restart")
+    r = run("config", "reload", daemon=daemon)
+    assert r.returncode == 1 and "changes to ports take a restart (code -32602)" in r.stderr
+    r = run("config", "reload", "a", "b", daemon=daemon)
+    assert r.returncode == 2
 
 
 def test_generic_call(daemon):
