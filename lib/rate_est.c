@@ -51,3 +51,15 @@ void lb_rate_est_read_ipvs(const struct lb_rate_est *e, uint64_t out[LB_RATE_COU
 		out[i] = (uint64_t)(v + half) >> scale_shift[i];
 	}
 }
+
+uint64_t lb_rate_est_round_ipvs(double rate, enum lb_rate_counter c)
+{
+	unsigned s = scale_shift[c];
+	double fixed = rate * (double)(UINT64_C(1) << s);
+
+	if (!(fixed > 0)) /* negative or NaN */
+		return 0;
+	if (fixed >= 9.2e18)
+		return UINT64_MAX >> s;
+	return ((uint64_t)fixed + (UINT64_C(1) << (s - 1)) - 1) >> s;
+}

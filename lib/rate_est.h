@@ -39,6 +39,9 @@ void lb_rate_est_update(struct lb_rate_est *e, const uint64_t now[LB_RATE_COUNT]
 /* The rates per second, unrounded (the fixed-point value divided by its scale). */
 void lb_rate_est_read(const struct lb_rate_est *e, double out[LB_RATE_COUNT]);
 
+/* A rate lb_rate_est_read gave for counter c, rounded as ip_vs_read_estimator() rounds it. */
+uint64_t lb_rate_est_round_ipvs(double rate, enum lb_rate_counter c);
+
 /* The rates per second rounded to integers exactly as ip_vs_read_estimator() does. */
 void lb_rate_est_read_ipvs(const struct lb_rate_est *e, uint64_t out[LB_RATE_COUNT]);
 
