@@ -517,12 +517,14 @@ static inline bool icmp_for_kernel(const struct rte_mbuf *m, const struct pkt_in
 	return exception_is_port_address(m->port, &dst);
 }
 
-/* stats.protocol's view of a packet received from a port (not one handed over or reassembled). */
-static inline void count_received(struct lb_worker *w, const struct pkt_info *info)
+/* stats.protocol's view of a packet received (not one handed over); ip: count it as an IP
+ * packet too (not for a reassembled datagram, whose fragments were). */
+static inline void count_received(struct lb_worker *w, const struct pkt_info *info, bool ip)
 {
 	struct lb_protocol_stats *ps = LB_PROTOCOL_STATS(w, info->family);
 
-	LB_COUNTER_ADD(ps->received, 1);
+	if (ip)
+		LB_COUNTER_ADD(ps->received, 1);
 	if (info->proto == IPPROTO_UDP)
 		LB_COUNTER_ADD(ps->udp_datagrams, 1);
 	else if (info->proto == IPPROTO_TCP && (info->tcp_flags & PKT_TCP_RST))
@@ -590,8 +592,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		}
 		case PKT_PARSE_IPV4:
 		case PKT_PARSE_IPV6:
-			if (!handed_over && !frag_is_reassembled(m))
-				count_received(w, &p->info);
+			if (!handed_over) /* its fragments were received already, not the datagram */
+				count_received(w, &p->info, !frag_is_reassembled(m));
 			break;
 		}
 		if (p->info.proto == IPPROTO_ICMP || p->info.proto == PKT_IPPROTO_ICMPV6) {

@@ -155,3 +155,26 @@ def test_stats_protocol_and_ports(pcap_daemon, tmp_path):
         with pytest.raises(RpcError) as e:
             d.rpc.call("stats.ports", bad)
         assert e.value.code == -32602 and field in e.value.message
+
+
+def test_stats_protocol_counts_reassembly(pcap_daemon, tmp_path):
+    from scapy.all import Raw, fragment
+
+    def datagram(n_frags, sport):
+        p = IP(src="10.9.0.10", dst=VIP, id=sport) / UDP(sport=sport, dport=53) / \
+            Raw(bytes(n_frags * 128 - 8))
+        return [eth() / f for f in fragment(p, fragsize=128)]
+    # 8 fragments are reassembled; of 9 (one more than a datagram may hold) the 8 held are
+    # refused with the 9th, which then waits alone and times out (test_config_effects.py)
+    pkts = datagram(8, 31000) + datagram(9, 31001)
+    wrpcap(str(tmp_path / "in.pcap"), pkts)
+    cfg = dict(config(), dataplane={"frag_timeout_ms": 300})
+    d = pcap_daemon([tmp_path / "in.pcap"], cfg)
+    fr = wait_until(lambda: (f := d.rpc.call("stats.protocol")["ipv4"]["fragments"]) and
+                    f["timed_out"] > 0 and f, what="the lone fragment timed out")
+    assert fr == {"reassembled": 1, "failed": 8, "timed_out": 1}
+    v4 = d.rpc.call("stats.protocol")["ipv4"]
+    # every fragment was received; the reassembled datagram was forwarded
+    assert v4["ip"]["received"] == 17 and v4["ip"]["forwarded"] == 1
+    assert v4["udp"]["datagrams_received"] == 1  # the reassembled one, not its fragments
+    assert d.stats()["dataplane"]["drop_reasons"]["fragment"] == 9
