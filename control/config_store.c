@@ -12,6 +12,7 @@
 #include "holding_page.h"
 #include "id_pool.h"
 #include "jsonrpc.h"
+#include "rate_estimator.h"
 
 static struct id_pool service_ids;
 static struct id_pool real_ids;
@@ -42,6 +43,7 @@ static int assign_ids(struct lb_config *c, uint32_t *new_ids, uint32_t *n_new, c
 			/* high bit marks a service id in the rollback list */
 			new_ids[(*n_new)++] = s->id | 0x80000000u;
 			stats_reset_service(s->id);
+			rate_estimator_reset_service(s->id);
 		}
 		LB_SERVICE_FOREACH_DEST(s, r) {
 			if (r->id != 0)
@@ -55,6 +57,7 @@ static int assign_ids(struct lb_config *c, uint32_t *new_ids, uint32_t *n_new, c
 			r->gen = real_ids.gen[r->id];
 			new_ids[(*n_new)++] = r->id;
 			stats_reset_real(r->id);
+			rate_estimator_reset_real(r->id);
 		}
 	}
 	return 0;

@@ -15,6 +15,8 @@
 #include "lateness_window.h"
 #include "holding_page.h"
 #include "rpc_server.h"
+#include "rate_estimator.h"
+#include "rate_history.h"
 
 #define LOAD_BOARD_PERIOD_MS 10
 #define NEIGH_PERIOD_MS 100
@@ -27,10 +29,16 @@
 #define QUIT_CHECK_MS 5
 /* A timer that does nothing but measure how late the loop runs it (system.info). */
 #define LATENESS_PROBE_PERIOD_MS 100
+/* The IPVS estimator samples every 2 s (its fixed-point scaling assumes it); history every 1 s. */
+#define RATE_SAMPLE_PERIOD_MS 2000
+#define HISTORY_PERIOD_MS 1000
+/* Services with a history of their own (the global one is always kept): 141 KiB each. */
+#define HISTORY_SERVICE_SLOTS 64
 
 static struct ev_loop *loop;
 static struct rpc_server *rpc;
 static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer, probe_timer;
+static struct ev_timer rate_timer, history_timer;
 static struct lateness_window loop_lateness; /* the last ~400 s */
 
 /* Every millisecond: ARP/ND frames from the workers feed the neighbour table (and the kernel),
@@ -76,6 +84,22 @@ static void reclaim_ids(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 	config_store_reclaim_ids();
 }
 
+static void sample_rates(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	rate_estimator_sample();
+}
+
+static void record_history(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	rate_history_tick();
+}
+
 static void probe_lateness(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 {
 	(void)l;
@@ -103,9 +127,17 @@ int control_init(char *err, size_t errlen)
 	ev_timer_init(&neigh_timer, maintain_neighbours, NULL);
 	ev_timer_init(&reclaim_timer, reclaim_ids, NULL);
 	ev_timer_init(&probe_timer, probe_lateness, NULL);
+	ev_timer_init(&rate_timer, sample_rates, NULL);
+	ev_timer_init(&history_timer, record_history, NULL);
 	loop = ev_loop_new(err, errlen);
 	if (loop == NULL)
 		return -1;
+	/* Before the boot configuration's commit, which starts its ids' estimators. */
+	if (rate_estimator_init(lb_rt.max_services, lb_rt.max_reals) != 0 ||
+	    rate_history_init(lb_rt.max_services, HISTORY_SERVICE_SLOTS) != 0) {
+		lb_err(err, errlen, "control: out of memory for rate estimators and history");
+		goto fail;
+	}
 	/* The checker first: the boot configuration's commit gives it its targets. */
 	if (health_init(loop, lb_rt.max_services, lb_rt.max_reals, lb_rt.config->health_max_processes,
 			err, errlen) != 0 ||
@@ -121,7 +153,11 @@ int control_init(char *err, size_t errlen)
 	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
 	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
 	    start_periodic(&reclaim_timer, RECLAIM_PERIOD_MS) != 0 ||
-	    start_periodic(&probe_timer, LATENESS_PROBE_PERIOD_MS) != 0) {
+	    start_periodic(&probe_timer, LATENESS_PROBE_PERIOD_MS) != 0 ||
+	    ev_timer_start(loop, &rate_timer, RATE_SAMPLE_PERIOD_MS * EV_NS_PER_MS,
+			   RATE_SAMPLE_PERIOD_MS * EV_NS_PER_MS) != 0 ||
+	    ev_timer_start(loop, &history_timer, HISTORY_PERIOD_MS * EV_NS_PER_MS,
+			   HISTORY_PERIOD_MS * EV_NS_PER_MS) != 0) {
 		lb_err(err, errlen, "control: out of memory");
 		goto fail;
 	}
@@ -172,7 +208,11 @@ void control_shutdown(void)
 		ev_timer_stop(loop, &neigh_timer);
 		ev_timer_stop(loop, &reclaim_timer);
 		ev_timer_stop(loop, &probe_timer);
+		ev_timer_stop(loop, &rate_timer);
+		ev_timer_stop(loop, &history_timer);
 	}
+	rate_estimator_free();
+	rate_history_free();
 	ev_loop_free(loop);
 	loop = NULL;
 	conn_dump_reap(true); /* the workers have stopped */

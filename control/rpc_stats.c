@@ -5,6 +5,8 @@
 #include "config_store.h"
 #include "conn_event_feed.h"
 #include "health.h"
+#include "rate_est.h"
+#include "rate_estimator.h"
 #include "rpc_methods.h"
 
 static void put_traffic(json_t *o, const struct traffic_sum *t)
@@ -18,6 +20,28 @@ static void put_traffic(json_t *o, const struct traffic_sum *t)
 	json_object_set_new(o, "inactive", json_integer(t->inactive));
 }
 
+/* The estimator's rates as ipvsadm --rate shows them: integers, rounded the kernel's way. */
+static void put_rates(json_t *o, const struct lb_rates *r)
+{
+	const double v[LB_RATE_COUNT] = {r->cps, r->inpps, r->outpps, r->inbps, r->outbps};
+	static const char *const names[LB_RATE_COUNT] = {"cps", "inpps", "outpps", "inbps",
+							 "outbps"};
+
+	for (int c = 0; c < LB_RATE_COUNT; c++)
+		json_object_set_new(o, names[c], json_integer((json_int_t)lb_rate_est_round_ipvs(
+							 v[c], (enum lb_rate_counter)c)));
+}
+
+static void put_real(json_t *ro, uint32_t id, struct traffic_sum *r)
+{
+	struct lb_rates rates;
+
+	stats_real(id, r);
+	put_traffic(ro, r);
+	rate_estimator_real(id, &rates);
+	put_rates(ro, &rates);
+}
+
 static json_t *service_stats(const struct lb_service_cfg *s)
 {
 	json_t *o = lb_service_to_json(s, false), *reals = json_array();
@@ -26,16 +50,14 @@ static json_t *service_stats(const struct lb_service_cfg *s)
 
 	for (uint32_t j = 0; j < s->n_reals; j++) {
 		json_t *ro = lb_real_to_json(&s->reals[j]);
-		stats_real(s->reals[j].id, &r);
-		put_traffic(ro, &r);
+		put_real(ro, s->reals[j].id, &r);
 		active += r.active;
 		inactive += r.inactive;
 		json_array_append_new(reals, ro);
 	}
 	if (s->has_fallback) {
 		json_t *fo = lb_real_to_json(&s->fallback);
-		stats_real(s->fallback.id, &r);
-		put_traffic(fo, &r);
+		put_real(fo, s->fallback.id, &r);
 		active += r.active;
 		inactive += r.inactive;
 		json_object_set_new(o, "fallback", fo);
@@ -44,6 +66,9 @@ static json_t *service_stats(const struct lb_service_cfg *s)
 	svc.active = active;
 	svc.inactive = inactive;
 	put_traffic(o, &svc);
+	struct lb_rates rates;
+	rate_estimator_service(s->id, &rates);
+	put_rates(o, &rates);
 	json_object_set_new(o, "reals", reals);
 	return o;
 }
@@ -85,6 +110,11 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 		json_object_set_new(dp, dataplane_counters[i].name,
 				    json_integer((json_int_t) * (const uint64_t *)((const char *)&ws +
 									     dataplane_counters[i].offset)));
+	struct lb_rates g;
+	rate_estimator_global(&g);
+	json_object_set_new(dp, "rates",
+			    json_pack("{s:f, s:f, s:f, s:f, s:f}", "cps", g.cps, "inpps", g.inpps,
+				      "outpps", g.outpps, "inbps", g.inbps, "outbps", g.outbps));
 	uint64_t ev[4];
 	conn_event_feed_counts(ev);
 	json_object_set_new(dp, "conn_events",

@@ -3,6 +3,7 @@
 #define DPDK_LB_COUNTERS_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <rte_common.h>
 
@@ -59,12 +60,44 @@ extern const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT];
 	X(exception_tx)          /* frames the kernel sent, queued on their port */                \
 	X(exception_dropped)     /* either way: over the rate limit, or a ring/interface full */
 
+/*
+ * Per address family (stats.protocol, the dataplane's `netstat -s`): IP packets received from the
+ * ports (a reassembled datagram or a packet handed between workers is not counted again),
+ * forwarded (to a real or back to a client) and given to the exception path; datagrams
+ * reassembled, fragments dropped by reassembly (table full, overlap) and by its timeout; TCP
+ * connections created, segments with RST received, segments dropped for matching no
+ * connection without being a SYN; UDP datagrams received; ICMP messages in and out by type.
+ */
+#define LB_PROTOCOL_COUNTERS(X)                                                                    \
+	X(received)                                                                                \
+	X(forwarded)                                                                               \
+	X(to_exception)                                                                            \
+	X(reassembled)                                                                             \
+	X(reassembly_failed)                                                                       \
+	X(reassembly_timed_out)                                                                    \
+	X(tcp_new)                                                                                 \
+	X(tcp_resets)                                                                              \
+	X(tcp_invalid)                                                                             \
+	X(udp_datagrams)
+
+enum lb_family_index { LB_FAMILY_IPV4 = 0, LB_FAMILY_IPV6, LB_FAMILY_COUNT };
+
 #define LB_COUNTER_FIELD(name) uint64_t name;
+struct lb_protocol_stats {
+	LB_PROTOCOL_COUNTERS(LB_COUNTER_FIELD)
+	uint64_t icmp_in[256]; /* by ICMP (IPv4) or ICMPv6 type */
+	uint64_t icmp_out[256];
+};
+
 struct lb_worker_stats {
 	LB_WORKER_COUNTERS(LB_COUNTER_FIELD)
 	uint64_t drops[LB_DROP_REASON_COUNT];
+	struct lb_protocol_stats protocol[LB_FAMILY_COUNT];
 } __rte_cache_aligned;
 #undef LB_COUNTER_FIELD
+
+/* The protocol counters of worker w for address family af (AF_INET or AF_INET6). */
+#define LB_PROTOCOL_STATS(w, af) (&(w)->stats->protocol[(af) == AF_INET6])
 
 _Static_assert(sizeof(struct lb_worker_stats) % sizeof(uint64_t) == 0,
 	       "stats_workers() sums lb_worker_stats as an array of uint64_t counters");

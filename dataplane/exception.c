@@ -201,6 +201,18 @@ void exception_close(void)
 	}
 }
 
+/* AF_INET6 for an IPv6 frame, else AF_INET (ARP and other frames count as IPv4). */
+static int frame_family(const struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t off = 12, len = rte_pktmbuf_data_len(m);
+
+	while (off + 2 <= len && ((f[off] << 8 | f[off + 1]) == 0x8100 ||
+				  (f[off] << 8 | f[off + 1]) == 0x88A8))
+		off += 4; /* past a VLAN tag */
+	return off + 2 <= len && (f[off] << 8 | f[off + 1]) == 0x86DD ? AF_INET6 : AF_INET;
+}
+
 void exception_to_kernel(struct lb_worker *w, struct rte_mbuf *m, uint64_t now,
 			 enum lb_drop_reason none)
 {
@@ -215,6 +227,7 @@ void exception_to_kernel(struct lb_worker *w, struct rte_mbuf *m, uint64_t now,
 		return;
 	}
 	LB_COUNTER_ADD(w->stats->exception_rx, 1);
+	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, frame_family(m))->to_exception, 1);
 }
 
 /* Writes m to its port's kernel interface; false (m freed) when the interface refused it. */

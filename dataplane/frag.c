@@ -68,6 +68,21 @@ uint16_t frag_owner(const struct pkt_info *info)
 	return (uint16_t)((h >> 16) % lb_rt.n_workers);
 }
 
+/*
+ * A fragment kept waiting for the rest, or refused: what the library put on the death row
+ * since dead_before (table full, overlap, too many fragments) failed reassembly. NULL.
+ */
+static struct rte_mbuf *reassembly_pending(struct lb_worker *w, const struct pkt_info *info,
+					   uint32_t dead_before)
+{
+	uint32_t dead = w->frag_death_row->cnt;
+
+	if (dead > dead_before)
+		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->reassembly_failed,
+			       dead - dead_before);
+	return NULL;
+}
+
 struct rte_mbuf *frag_reassemble(struct lb_worker *w, struct rte_mbuf *m,
 				 const struct pkt_info *info, uint64_t now)
 {
@@ -81,19 +96,20 @@ struct rte_mbuf *frag_reassemble(struct lb_worker *w, struct rte_mbuf *m,
 	m->l2_len = info->l3_off;
 	m->l3_len = (uint16_t)(info->l4_off - info->l3_off); /* IPv6: fixed + fragment header */
 	struct rte_mbuf *whole;
+	uint32_t dead_before = dr->cnt;
 	if (info->family == AF_INET6) {
 		struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *,
 								   info->l3_off);
 		whole = rte_ipv6_frag_reassemble_packet(w->frag_tbl, dr, m, now, ip6,
 							(struct rte_ipv6_fragment_ext *)(ip6 + 1));
 		if (whole == NULL)
-			return NULL;
+			return reassembly_pending(w, info, dead_before);
 	} else {
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
 								  info->l3_off);
 		whole = rte_ipv4_frag_reassemble_packet(w->frag_tbl, dr, m, now, ip);
 		if (whole == NULL)
-			return NULL;
+			return reassembly_pending(w, info, dead_before);
 		/* The library leaves the header checksum to offloads, which we do not use. */
 		struct rte_ipv4_hdr *wip = rte_pktmbuf_mtod_offset(whole, struct rte_ipv4_hdr *,
 								   whole->l2_len);
@@ -101,6 +117,7 @@ struct rte_mbuf *frag_reassemble(struct lb_worker *w, struct rte_mbuf *m,
 		wip->hdr_checksum = rte_ipv4_cksum(wip);
 	}
 	LB_COUNTER_ADD(w->stats->datagrams_reassembled, 1);
+	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->reassembled, 1);
 	whole->ol_flags |= LB_MBUF_REASSEMBLED;
 	/* Most datagrams fit one buffer: make them plain packets every PMD can send. */
 	if (!rte_pktmbuf_is_contiguous(whole) &&
@@ -121,8 +138,19 @@ void frag_allow_outer(struct rte_mbuf *m)
 
 void frag_expire(struct lb_worker *w, uint64_t now)
 {
+	struct rte_ip_frag_death_row *dr = w->frag_death_row;
+	uint32_t before = dr->cnt;
+
 	/* without this, a datagram whose last fragment never comes would hold its mbufs forever */
-	rte_ip_frag_table_del_expired_entries(w->frag_tbl, w->frag_death_row, now);
+	rte_ip_frag_table_del_expired_entries(w->frag_tbl, dr, now);
+	for (uint32_t i = before; i < dr->cnt; i++) {
+		/* fragments keep their l3 header where frag_reassemble found it (m->l2_len) */
+		const uint8_t *ip = rte_pktmbuf_mtod_offset(dr->row[i], const uint8_t *,
+							   dr->row[i]->l2_len);
+		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, (ip[0] >> 4) == 6 ? AF_INET6 : AF_INET)
+				       ->reassembly_timed_out,
+			       1);
+	}
 }
 
 void frag_free_death_row(struct lb_worker *w)

@@ -99,6 +99,7 @@ static void echo_reply(struct lb_worker *w, struct rte_mbuf *m, const struct pkt
 	icmp[0] = info->family == AF_INET ? PKT_ICMP_ECHO_REPLY : PKT_ICMP6_ECHO_REPLY;
 	nat_store16(icmp + 2, csum_replace16(nat_load16(icmp + 2), old_type_word, nat_load16(icmp)));
 	LB_COUNTER_ADD(w->stats->icmp_echo_replies, 1);
+	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->icmp_out[icmp[0]], 1);
 	tx_enqueue(w, m->port, m);
 }
 
@@ -141,6 +142,7 @@ static void neighbour_advertise(struct lb_worker *w, const struct lb_snapshot *s
 	na.l3_len = (uint16_t)(info->l4_off - info->l3_off + NA_LEN);
 	xmit_icmp_checksum(m, &na);
 	LB_COUNTER_ADD(w->stats->nd_advertisements, 1);
+	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, AF_INET6)->icmp_out[PKT_ICMP6_NA], 1);
 	tx_enqueue(w, m->port, m);
 }
 
@@ -192,6 +194,7 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 		memcpy(&eth->dst_addr, e->hop_mac, 6);
 		rte_ether_addr_copy(&lb_rt.ports[e->hop_port].mac, &eth->src_addr);
 		LB_COUNTER_ADD(w->stats->icmp_errors_relayed, 1);
+		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->icmp_out[info->icmp_type], 1);
 		tx_enqueue(w, e->hop_port, m);
 		return;
 	}
@@ -215,6 +218,7 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 		return;
 	}
 	LB_COUNTER_ADD(w->stats->icmp_errors_relayed, 1);
+	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->icmp_out[info->icmp_type], 1);
 	if (port != XMIT_CONSUMED) /* local: the kernel's connection gets its error */
 		tx_enqueue(w, (uint16_t)port, m);
 }

@@ -78,6 +78,7 @@ static void send_frag_needed(struct lb_worker *w, const struct rte_mbuf *m,
 	memcpy(icmp + 8, inner, quote);
 	pkt_set_l4_checksum(ip, AF_INET, IPPROTO_ICMP, icmp, 8 + quote, 2);
 	LB_COUNTER_ADD(w->stats->icmp_frag_needed_sent, 1);
+	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, AF_INET)->icmp_out[PKT_ICMP_DEST_UNREACH], 1);
 	tx_enqueue(w, m->port, r);
 }
 
@@ -105,6 +106,7 @@ static void send_packet_too_big(struct lb_worker *w, const struct rte_mbuf *m,
 	mbuf_copy_out(m, info->l3_off, (uint32_t)quote, icmp + 8);
 	pkt_set_l4_checksum(ip, AF_INET6, PKT_IPPROTO_ICMPV6, icmp, 8 + quote, 2);
 	LB_COUNTER_ADD(w->stats->icmp_frag_needed_sent, 1);
+	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, AF_INET6)->icmp_out[PKT_ICMP6_PACKET_TOO_BIG], 1);
 	tx_enqueue(w, m->port, r);
 }
 

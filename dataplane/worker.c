@@ -216,6 +216,8 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
 	LB_COUNTER_ADD(w->stats->flows_created, 1);
 	LB_COUNTER_ADD(w->stats->flows, 1);
+	if (info->proto == IPPROTO_TCP)
+		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->tcp_new, 1);
 	conn_event_emit(w, CONN_EV_CREATED, pos, now);
 	return pos;
 }
@@ -301,6 +303,7 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			/* Like IPVS: only a SYN starts a TCP connection. */
 			if (info->proto == IPPROTO_TCP &&
 			    (info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) != PKT_TCP_SYN) {
+				LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->tcp_invalid, 1);
 				drop(w, m, LB_DROP_NO_FLOW);
 				continue;
 			}
@@ -356,6 +359,7 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		LB_COUNTER_ADD(w->real_counters[e->real_id].inbytes, len);
 		LB_COUNTER_ADD(w->service_counters[e->service_id].inpkts, 1);
 		LB_COUNTER_ADD(w->service_counters[e->service_id].inbytes, len);
+		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->forwarded, 1);
 		tx_enqueue(w, (uint16_t)port, m);
 	}
 }
@@ -394,8 +398,10 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
 	LB_COUNTER_ADD(w->service_counters[ss->id].inpkts, 1);
 	LB_COUNTER_ADD(w->service_counters[ss->id].inbytes, len);
-	if (port != XMIT_CONSUMED)
+	if (port != XMIT_CONSUMED) {
+		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->forwarded, 1);
 		tx_enqueue(w, (uint16_t)port, m);
+	}
 }
 
 /* A reply of a nat/fnat connection (real -> client or real -> local address). */
@@ -440,6 +446,7 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 	LB_COUNTER_ADD(w->real_counters[e->real_id].outbytes, len);
 	LB_COUNTER_ADD(w->service_counters[e->service_id].outpkts, 1);
 	LB_COUNTER_ADD(w->service_counters[e->service_id].outbytes, len);
+	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->forwarded, 1);
 	tx_enqueue(w, re->hop_port, m);
 }
 
@@ -510,6 +517,22 @@ static inline bool icmp_for_kernel(const struct rte_mbuf *m, const struct pkt_in
 	return exception_is_port_address(m->port, &dst);
 }
 
+/* stats.protocol's view of a packet received (not one handed over); ip: count it as an IP
+ * packet too (not for a reassembled datagram, whose fragments were). */
+static inline void count_received(struct lb_worker *w, const struct pkt_info *info, bool ip)
+{
+	struct lb_protocol_stats *ps = LB_PROTOCOL_STATS(w, info->family);
+
+	if (ip)
+		LB_COUNTER_ADD(ps->received, 1);
+	if (info->proto == IPPROTO_UDP)
+		LB_COUNTER_ADD(ps->udp_datagrams, 1);
+	else if (info->proto == IPPROTO_TCP && (info->tcp_flags & PKT_TCP_RST))
+		LB_COUNTER_ADD(ps->tcp_resets, 1);
+	else if (info->proto == IPPROTO_ICMP || info->proto == PKT_IPPROTO_ICMPV6)
+		LB_COUNTER_ADD(ps->icmp_in[info->icmp_type], 1);
+}
+
 /*
  * Classifies a burst: client packets to services go to the bulk flow path, replies and ICMP are
  * handled one by one, and packets whose flow another worker owns (nat: by client, fnat replies:
@@ -548,6 +571,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			continue;
 		case PKT_PARSE_IPV4_FRAGMENT:
 		case PKT_PARSE_IPV6_FRAGMENT: {
+			if (!handed_over)
+				LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, p->info.family)->received, 1);
 			if (may_steer) {
 				uint16_t owner = frag_owner(&p->info);
 				if (owner != w->index) {
@@ -567,6 +592,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		}
 		case PKT_PARSE_IPV4:
 		case PKT_PARSE_IPV6:
+			if (!handed_over) /* its fragments were received already, not the datagram */
+				count_received(w, &p->info, !frag_is_reassembled(m));
 			break;
 		}
 		if (p->info.proto == IPPROTO_ICMP || p->info.proto == PKT_IPPROTO_ICMPV6) {

@@ -32,6 +32,11 @@ int cmd_config_save(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_reload(struct cli_ctx *ctx, int argc, char **argv);
 /* info: system.info. */
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
+/* protocol: stats.protocol like netstat -s; ports: stats.ports like netstat -i. */
+int cmd_protocol(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_ports(struct cli_ctx *ctx, int argc, char **argv);
+/* top: a live full-screen view (stats.get, stats.ports, conn.top) refreshed every second. */
+int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
 /* call METHOD [PARAMS]: any method, result printed as JSON. */
 int cmd_call(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -42,6 +42,9 @@ static const struct command commands[] = {
 	{"config", "reload", cmd_config_reload},
 	{"info", NULL, cmd_info},
 	{"call", NULL, cmd_call},
+	{"protocol", NULL, cmd_protocol},
+	{"ports", NULL, cmd_ports},
+	{"top", NULL, cmd_top},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -81,6 +84,10 @@ static void print_usage(FILE *out)
 		"  config reload [PATH] apply the file's services (default: the daemon's config\n"
 		"                       file), as systemctl reload does\n"
 		"  info                 daemon version, lcores, ports, schedulers\n"
+		"  protocol             protocol statistics per family, like netstat -s\n"
+		"  ports [--xstats]     the DPDK ports' counters and links, like netstat -i\n"
+		"  top [--iterations N] [--sort KEY]\n"
+		"                       live view: rates, connections, top sources, drops, ports\n"
 		"  call METHOD [JSON-PARAMS]\n"
 		"                       any JSON-RPC method; prints the result as JSON\n"
 		"\n"

@@ -69,7 +69,14 @@ def test_list_shows_what_the_daemon_holds(daemon):
     err = cli(daemon, "list", "tcp", f"{VIP}:81", rc=1).stderr
     assert err == f"dpdk-lb-cli: service.list: no such service tcp {VIP}:81\n"
     assert json.loads(cli(daemon, "list", "--json").stdout) == daemon.rpc.call("service.list")
-    assert "not supported yet" in cli(daemon, "list", "--rate", rc=2).stderr
+    rate = cli(daemon, "list", "--rate").stdout.splitlines()
+    assert rate[1] == "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS"
+    assert [line.split()[:2] for line in rate[3:6]] == [["TCP", f"{VIP}:80"], ["->", f"{R1}:80"],
+                                                       ["->", f"{R2}:80"]]
+    # every figure is the daemon's, rounded as ipvsadm does
+    s = daemon.stats()["services"][0]
+    assert rate[3].split()[2:] == [str(s[k]) for k in ("cps", "inpps", "outpps", "inbps", "outbps")] \
+        or daemon.stats()["services"][0] != s  # (a 2 s sample may land between the two reads)
 
 
 def test_list_stats_and_stats(daemon):
