@@ -20,6 +20,9 @@ REQUIRED=(
   # end-to-end tests of the health checks (issue 10): real protocol servers and their clients
   postfix vsftpd dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server mariadb-client
   kamailio sipsak jamnntpd openssl
+  # metrics (issue 12): promtool and a real Prometheus server scraping the daemon, Chromium for
+  # the status page's screenshot
+  prometheus chromium
 )
 OPTIONAL=(wrk)
 

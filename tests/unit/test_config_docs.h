@@ -21,7 +21,8 @@ static const char defaults_doc[] =
 	"              \"listen\": 120, \"udp\": 300},"
 	" \"ipvs\": {\"expire_nodest_conn\": false, \"expire_quiescent_template\": false},"
 	" \"health\": {\"max_processes\": 32, \"state_file\": \"\"},"
-	" \"services\": []}";
+	" \"services\": [],"
+	" \"metrics\": {\"listen\": \"127.0.0.1:9108\"}}";
 
 /* A document with every key present and (almost) every value different from its default. */
 static const char full_doc[] =
@@ -46,6 +47,7 @@ static const char full_doc[] =
 	"              \"listen\": 124, \"udp\": 301},"
 	" \"ipvs\": {\"expire_nodest_conn\": true, \"expire_quiescent_template\": true},"
 	" \"health\": {\"max_processes\": 8, \"state_file\": \"/var/lib/dpdk-lb/admin.state\"},"
+	" \"metrics\": {\"listen\": \"[::1]:9200\"},"
 	" \"services\": ["
 	"   {\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"mh\","
 	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093, \"ops\": false, \"persistent\": 600, \"netmask\": 24, \"expire_quiescent_template\": false, \"fallback\": {\"ip\": \"10.0.0.99\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 100, \"l_threshold\": 50},"
