@@ -22,7 +22,7 @@ REQUIRED=(
   kamailio sipsak jamnntpd openssl
   # metrics (issue 12): promtool and a real Prometheus server scraping the daemon, Chromium for
   # the status page's screenshot
-  prometheus chromium
+  prometheus chromium python3-pil
 )
 OPTIONAL=(wrk)
 
