@@ -14,6 +14,8 @@
 #include "health.h"
 #include "lateness_window.h"
 #include "holding_page.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "rpc_server.h"
 #include "rate_estimator.h"
 #include "rate_history.h"
@@ -149,6 +151,11 @@ int control_init(char *err, size_t errlen)
 	if (rpc == NULL)
 		goto fail;
 	holding_page_init(loop, lb_rt.config);
+	metrics_http_init(loop, lb_rt.config);
+	if (metrics_telemetry_init(loop) != 0) {
+		lb_err(err, errlen, "control: cannot register the /dpdk_lb telemetry commands");
+		goto fail;
+	}
 	if (start_periodic(&drain_timer, RING_DRAIN_PERIOD_MS) != 0 ||
 	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
 	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
@@ -202,6 +209,8 @@ void control_shutdown(void)
 	rpc = NULL;
 	health_shutdown();
 	holding_page_close();
+	metrics_http_close();
+	metrics_telemetry_close();
 	if (loop != NULL) {
 		ev_timer_stop(loop, &drain_timer);
 		ev_timer_stop(loop, &load_timer);

@@ -2,6 +2,7 @@
 #include "config.h"
 #include "config_validate.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,6 +83,9 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->neigh_refresh_s = 30;
 	c->neigh_timeout_s = 90;
 	lb_timeouts_default(&c->timeouts);
+	c->metrics_enabled = true;
+	c->metrics_addr = lb_addr_from_v4(htonl(0x7f000001)); /* 127.0.0.1 */
+	c->metrics_port = 9108;
 }
 
 static int parse_eal(const json_t *v, struct lb_config *c, char *err, size_t errlen)
@@ -348,6 +352,31 @@ static int parse_ipvs(const json_t *v, struct lb_config *c, char *err, size_t er
 	return 0;
 }
 
+/* metrics.listen: "ADDR:PORT", "[V6]:PORT", or "" / "off" for no listener. */
+static int parse_metrics(const json_t *v, struct lb_config *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"listen", NULL};
+	json_t *l;
+
+	if (!json_is_object(v))
+		return lb_err(err, errlen, "metrics: must be an object");
+	if (lb_json_check_keys(v, "metrics", keys, err, errlen) != 0)
+		return -1;
+	l = json_object_get(v, "listen");
+	if (l == NULL)
+		return 0;
+	const char *s = json_is_string(l) ? json_string_value(l) : NULL;
+	if (s != NULL && (s[0] == '\0' || strcmp(s, "off") == 0)) {
+		c->metrics_enabled = false;
+		return 0;
+	}
+	if (s == NULL || lb_addr_port_parse(s, &c->metrics_addr, &c->metrics_port) != 0)
+		return lb_err(err, errlen, "metrics.listen: must be \"ADDRESS:PORT\" (IPv6 in brackets, "
+			      "port 1-65535), or \"off\"");
+	c->metrics_enabled = true;
+	return 0;
+}
+
 static int parse_services(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
 	if (!json_is_array(v))
@@ -371,7 +400,7 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 	/* "generation" is what config.get adds: informational, so its output loads as a file. */
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
 					   "timeouts", "ipvs", "services",  "exception", "generation",
-					   "health", "system", NULL};
+					   "health", "system", "metrics", NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -402,6 +431,8 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = parse_ipvs(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "services")) != NULL)
 		rc = parse_services(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "metrics")) != NULL)
+		rc = parse_metrics(v, c, err, errlen);
 	if (rc != 0)
 		lb_config_free(c);
 	return rc;
@@ -498,6 +529,10 @@ json_t *lb_config_to_json(const struct lb_config *c)
 	json_object_set_new(root, "ipvs",
 			    json_pack("{s:b, s:b}", "expire_nodest_conn", c->expire_nodest_conn,
 				      "expire_quiescent_template", c->expire_quiescent_template));
+	char listen[LB_ADDR_PORT_STRLEN] = "off";
+	if (c->metrics_enabled)
+		lb_addr_port_format(&c->metrics_addr, c->metrics_port, listen, sizeof(listen));
+	json_object_set_new(root, "metrics", json_pack("{s:s}", "listen", listen));
 	for (uint32_t i = 0; i < c->n_services; i++)
 		json_array_append_new(services, lb_service_to_json(&c->services[i], true));
 	json_object_set_new(root, "services", services);

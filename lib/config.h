@@ -175,6 +175,10 @@ struct lb_config {
 	char health_state_file[LB_SOCKET_PATH_LEN * 2];
 
 	struct lb_system_cfg system;
+	/* metrics.listen: the HTTP listener of /metrics and the status page; off when !enabled */
+	bool metrics_enabled;
+	struct lb_addr metrics_addr;
+	uint16_t metrics_port;
 
 	uint32_t n_services;
 	struct lb_service_cfg *services;

@@ -145,3 +145,40 @@ const char *lb_mac_format(const uint8_t mac[6], char *buf, size_t len)
 		 mac[5]);
 	return buf;
 }
+
+int lb_addr_port_parse(const char *text, struct lb_addr *out, uint16_t *port)
+{
+	char host[LB_ADDR_STRLEN];
+	const char *colon = strrchr(text, ':');
+	bool bracketed = text[0] == '[';
+	size_t hlen;
+
+	if (colon == NULL)
+		return -1;
+	hlen = (size_t)(colon - text);
+	if (bracketed) { /* brackets required around IPv6, and only there */
+		if (hlen < 3 || text[hlen - 1] != ']')
+			return -1;
+		text++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -1;
+	memcpy(host, text, hlen);
+	host[hlen] = '\0';
+	if (lb_addr_parse(host, out) != 0 || (out->family == AF_INET6) != bracketed)
+		return -1;
+	const char *d = colon + 1;
+	unsigned long v = 0;
+	if (*d == '\0' || strlen(d) > 5)
+		return -1;
+	for (; *d != '\0'; d++) {
+		if (*d < '0' || *d > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*d - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}

@@ -65,4 +65,7 @@ int lb_mac_parse(const char *text, uint8_t mac[6]);
 /* Formats a MAC into buf (at least 18 bytes); returns buf. */
 const char *lb_mac_format(const uint8_t mac[6], char *buf, size_t len);
 
+/* Parses "a.b.c.d:PORT" or "[v6]:PORT" (port 1-65535, decimal); returns 0 or -1. */
+int lb_addr_port_parse(const char *text, struct lb_addr *out, uint16_t *port);
+
 #endif

@@ -22,6 +22,9 @@ REQUIRED=(
   kamailio sipsak jamnntpd openssl
   # the Debian package and its boot test (issue 14): build, lint, a Debian root booted by systemd
   debhelper fakeroot lintian debootstrap systemd-container man-db
+  # metrics (issue 12): promtool and a real Prometheus server scraping the daemon, Chromium for
+  # the status page's screenshot
+  prometheus chromium python3-pil
 )
 OPTIONAL=(wrk)
 

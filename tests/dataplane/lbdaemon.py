@@ -103,6 +103,9 @@ class PcapDaemon:
             "rpc": {"socket": self.sock},
             "dataplane": {"flow_capacity": 4096, "mbufs": 4095, "max_reals": 64, "max_services": 16,
                           "idle_sleep_us": 200},
+            # No metrics listener unless a test asks for one (the default, 127.0.0.1:9108, is
+            # one port for every daemon of the host namespace).
+            "metrics": {"listen": "off"},
         }
         extra = dict(config_extra)
         cfg["rpc"].update(extra.pop("rpc", {}))  # a test may give its own socket path

@@ -277,6 +277,28 @@ static void test_kernel_interface(void **state)
 	expect_error("{\"exception\": {\"rate\": 5}}", "exception.rate");
 }
 
+static void test_metrics_listen(void **state)
+{
+	struct lb_config c;
+
+	(void)state;
+	parse_ok("{\"metrics\": {\"listen\": \"off\"}}", &c);
+	assert_false(c.metrics_enabled);
+	lb_config_free(&c);
+	parse_ok("{\"metrics\": {\"listen\": \"\"}}", &c);
+	assert_false(c.metrics_enabled);
+	lb_config_free(&c);
+	parse_ok("{\"metrics\": {\"listen\": \"10.0.0.2:80\"}}", &c);
+	assert_true(c.metrics_enabled);
+	assert_int_equal(c.metrics_port, 80);
+	lb_config_free(&c);
+	expect_error("{\"metrics\": {\"listen\": \"10.0.0.2\"}}", "metrics.listen: must be");
+	expect_error("{\"metrics\": {\"listen\": \"::1:9108\"}}", "metrics.listen");
+	expect_error("{\"metrics\": {\"listen\": 9108}}", "metrics.listen");
+	expect_error("{\"metrics\": {\"port\": 9108}}", "metrics.port");
+	expect_error("{\"metrics\": \"on\"}", "metrics: must be an object");
+}
+
 static void test_error_ports(void **state)
 {
 	(void)state;
@@ -782,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_error_dataplane_bounds),
 		cmocka_unit_test(test_system_section_errors),
 		cmocka_unit_test(test_kernel_interface),
+		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_load_file_syntax_error),
 		cmocka_unit_test(test_save_file),
 		cmocka_unit_test(test_clone_deep_copy),

@@ -23,7 +23,8 @@ static const char defaults_doc[] =
 	" \"health\": {\"max_processes\": 32, \"state_file\": \"\"},"
 	" \"system\": {\"hugepages\": 0, \"hugepage_size\": \"2M\", \"hugetlbfs\": \"/dev/hugepages\","
 	"            \"nics\": []},"
-	" \"services\": []}";
+	" \"services\": [],"
+	" \"metrics\": {\"listen\": \"127.0.0.1:9108\"}}";
 
 /* A document with every key present and (almost) every value different from its default. */
 static const char full_doc[] =
@@ -51,6 +52,7 @@ static const char full_doc[] =
 	" \"system\": {\"hugepages\": 512, \"hugepage_size\": \"1G\", \"hugetlbfs\": \"/mnt/huge\","
 	"            \"nics\": [{\"pci\": \"0000:03:00.0\", \"driver\": \"vfio-pci\"},"
 	"                      {\"pci\": \"0000:03:00.1\", \"driver\": \"uio_pci_generic\"}]},"
+	" \"metrics\": {\"listen\": \"[::1]:9200\"},"
 	" \"services\": ["
 	"   {\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"scheduler\": \"mh\","
 	"    \"sched_flags\": [\"fallback\", \"port\"], \"mh_table_size\": 4093, \"ops\": false, \"persistent\": 600, \"netmask\": 24, \"expire_quiescent_template\": false, \"fallback\": {\"ip\": \"10.0.0.99\", \"port\": 80, \"weight\": 1, \"forward\": \"dr\", \"u_threshold\": 100, \"l_threshold\": 50},"

@@ -329,6 +329,31 @@ static void test_parse_prefix_rejects_signs_and_spaces(void **state)
 			fail_msg("lb_addr_parse_prefix accepted \"%s\" (prefix %u)", bad[i], plen);
 }
 
+static void test_addr_port_parse(void **state)
+{
+	static const char *const bad[] = {
+		"", ":", "10.0.0.1", "10.0.0.1:", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:+80",
+		"10.0.0.1: 80", "10.0.0.1:8a", "::1:80", "[10.0.0.1]:80", "[::1]", "[::1:80",
+		"[]:80", "host:80", "10.0.0.1:123456",
+	};
+	struct lb_addr a;
+	uint16_t port = 0;
+	char buf[LB_ADDR_PORT_STRLEN];
+
+	(void)state;
+	assert_int_equal(lb_addr_port_parse("127.0.0.1:9108", &a, &port), 0);
+	assert_int_equal(a.family, AF_INET);
+	assert_int_equal(port, 9108);
+	assert_string_equal(lb_addr_port_format(&a, port, buf, sizeof(buf)), "127.0.0.1:9108");
+	assert_int_equal(lb_addr_port_parse("[2001:db8::1]:65535", &a, &port), 0);
+	assert_int_equal(a.family, AF_INET6);
+	assert_int_equal(port, 65535);
+	assert_string_equal(lb_addr_port_format(&a, port, buf, sizeof(buf)), "[2001:db8::1]:65535");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (lb_addr_port_parse(bad[i], &a, &port) != -1)
+			fail_msg("lb_addr_port_parse accepted \"%s\"", bad[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +372,7 @@ int main(void)
 		cmocka_unit_test(test_mac_parse_format),
 		cmocka_unit_test(test_mac_rejects),
 		cmocka_unit_test(test_mac_rejects_signs_and_spaces),
+		cmocka_unit_test(test_addr_port_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
