@@ -20,6 +20,8 @@ REQUIRED=(
   # end-to-end tests of the health checks (issue 10): real protocol servers and their clients
   postfix vsftpd dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server mariadb-client
   kamailio sipsak jamnntpd openssl
+  # capture (issue 12): pcapng files read back by tshark, streamed into tcpdump
+  tshark tcpdump
 )
 OPTIONAL=(wrk)
 
@@ -52,7 +54,8 @@ export DEBIAN_FRONTEND=noninteractive
 # (the tests run both from their own config files)
 if command -v debconf-set-selections >/dev/null; then
   printf '%s\n' "slapd slapd/no_configuration boolean true" \
-    "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    "postfix postfix/main_mailer_type select No configuration" \
+    "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 fi
 echo "bootstrap: installing: ${missing[*]} ${missing_opt[*]}"
 apt-get update -q

@@ -41,6 +41,7 @@ static const struct command commands[] = {
 	{"config", "save", cmd_config_save},
 	{"info", NULL, cmd_info},
 	{"call", NULL, cmd_call},
+	{"capture", NULL, cmd_capture},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -80,6 +81,10 @@ static void print_usage(FILE *out)
 		"  info                 daemon version, lcores, ports, schedulers\n"
 		"  call METHOD [JSON-PARAMS]\n"
 		"                       any JSON-RPC method; prints the result as JSON\n"
+		"  capture [-w FILE|-] [-i PORT] [-s SNAPLEN] [-c COUNT] [-d SEC] [FILTER...]\n"
+		"                       pcapng of what the workers receive and send; '-w -'\n"
+		"                       streams it: dpdk-lb-cli capture tcp port 80 | tcpdump -r -\n"
+		"  capture stop|status  end the running capture, or show it\n"
 		"\n"
 		"PROTO is tcp or udp; IPv6 addresses are written [addr]:port. -g, -i, -m\n"
 		"select forwarding dr, tun, nat as in ipvsadm; --fullnat selects fnat (give the\n"
