@@ -124,14 +124,21 @@ void capture_packets(struct capture_session *cs, uint16_t worker, uint16_t port,
 	if (cs->port >= 0 && cs->port != port)
 		return;
 	uint64_t now = rte_rdtsc();
+	struct rte_ring *ring = cs->rings[worker];
 	/* TX batches hold up to two bursts: filter in bursts. */
 	for (uint16_t off = 0; off < n; off += LB_BURST) {
 		uint16_t len = (uint16_t)RTE_MIN(n - off, LB_BURST), k = 0;
+		/* Only this worker enqueues: the room seen now is there until it enqueues. */
+		unsigned int room = rte_ring_free_count(ring);
 		run_filter(cs, pkts + off, len, keep);
 		for (uint16_t i = 0; i < len; i++) {
 			if (keep[i] == 0)
 				continue;
 			LB_COUNTER_ADD(c->matched, 1);
+			if (k == room) { /* no copy made for a full ring: capture costs little then */
+				LB_COUNTER_ADD(c->lost, 1);
+				continue;
+			}
 			struct rte_mbuf *copy = rte_pcapng_copy(port, worker, pkts[off + i], cs->pool,
 								cs->snaplen, now, dir);
 			if (copy == NULL)
@@ -141,9 +148,8 @@ void capture_packets(struct capture_session *cs, uint16_t worker, uint16_t port,
 		}
 		if (k == 0)
 			continue;
-		unsigned int queued = rte_ring_sp_enqueue_burst(cs->rings[worker], (void **)copies, k,
-								 NULL);
-		if (queued < k) {
+		unsigned int queued = rte_ring_sp_enqueue_burst(ring, (void **)copies, k, NULL);
+		if (unlikely(queued < k)) { /* k <= room: never, unless the ring gets a producer */
 			LB_COUNTER_ADD(c->lost, k - queued);
 			rte_pktmbuf_free_bulk(copies + queued, k - queued);
 		}
