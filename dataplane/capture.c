@@ -2,6 +2,7 @@
 #include "capture.h"
 
 #include <stdio.h>
+#include <time.h>
 
 #include <rte_bpf.h>
 #include <rte_cycles.h>
@@ -43,6 +44,11 @@ struct capture_session *capture_session_create(const struct rte_bpf_prm *prm, ui
 	}
 	cs->snaplen = snaplen;
 	cs->port = port;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cs->base_tsc = rte_rdtsc();
+	cs->base_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	cs->tsc_hz = rte_get_tsc_hz();
 	uint32_t size = copy_size(snaplen);
 	if (size > UINT16_MAX) {
 		rte_errno = EINVAL;
@@ -99,6 +105,24 @@ void capture_session_free(struct capture_session *cs)
 	rte_free(cs);
 }
 
+/*
+ * Nanoseconds since the epoch at TSC reading tsc. DPDK 22.11's rte_pcapng_copy converts TSC
+ * itself from a base taken in a constructor, before EAL knows the TSC frequency, and its
+ * delta * 10^9 wraps after seconds: its times are wrong, so the copies get these instead.
+ */
+static inline uint64_t wall_ns(const struct capture_session *cs, uint64_t tsc)
+{
+	uint64_t delta = tsc - cs->base_tsc;
+
+	return cs->base_ns + delta / cs->tsc_hz * 1000000000u +
+	       delta % cs->tsc_hz * 1000000000u / cs->tsc_hz;
+}
+
+/* The start of the pcapng enhanced packet block rte_pcapng_copy puts in front of the data. */
+struct epb_head {
+	uint32_t block_type, block_length, interface_id, timestamp_hi, timestamp_lo;
+};
+
 /* The filter's verdicts for pkts[0..n): non-zero keeps the packet. */
 static void run_filter(const struct capture_session *cs, struct rte_mbuf **pkts, uint16_t n,
 		       uint64_t *keep)
@@ -123,7 +147,7 @@ void capture_packets(struct capture_session *cs, uint16_t worker, uint16_t port,
 
 	if (cs->port >= 0 && cs->port != port)
 		return;
-	uint64_t now = rte_rdtsc();
+	uint64_t now = rte_rdtsc(), ns = wall_ns(cs, now);
 	struct rte_ring *ring = cs->rings[worker];
 	/* TX batches hold up to two bursts: filter in bursts. */
 	for (uint16_t off = 0; off < n; off += LB_BURST) {
@@ -141,10 +165,14 @@ void capture_packets(struct capture_session *cs, uint16_t worker, uint16_t port,
 			}
 			struct rte_mbuf *copy = rte_pcapng_copy(port, worker, pkts[off + i], cs->pool,
 								cs->snaplen, now, dir);
-			if (copy == NULL)
+			if (copy == NULL) {
 				LB_COUNTER_ADD(c->lost, 1);
-			else
-				copies[k++] = copy;
+				continue;
+			}
+			struct epb_head *epb = rte_pktmbuf_mtod(copy, struct epb_head *);
+			epb->timestamp_hi = (uint32_t)(ns >> 32);
+			epb->timestamp_lo = (uint32_t)ns;
+			copies[k++] = copy;
 		}
 		if (k == 0)
 			continue;

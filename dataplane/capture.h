@@ -34,6 +34,8 @@ struct capture_session {
 	struct rte_ring *rings[LB_MAX_WORKERS]; /* worker w -> control (SP/SC) */
 	uint32_t snaplen;
 	int32_t port;                   /* only this DPDK port; -1 for all */
+	/* Wall clock at a TSC reading: packet times are computed from these (see capture.c). */
+	uint64_t base_ns, base_tsc, tsc_hz;
 	struct capture_worker_counters counters[LB_MAX_WORKERS];
 };
 
