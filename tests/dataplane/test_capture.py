@@ -300,3 +300,32 @@ def test_cli_refuses_a_bad_filter(capd, tmp_path):
                         "tcp", "portt", "80"], capture_output=True, text=True, timeout=20)
     assert r.returncode == 1 and "filter: not a valid capture filter" in r.stderr, r.stderr
     assert not (tmp_path / "x.pcapng").exists()
+
+
+def test_cli_stops_the_capture_when_its_reader_goes_away(capd):
+    d, fifo = capd
+    cmd = f"'{CLI}' -s '{d.sock}' capture | head -c 10 > /dev/null"
+    proc = subprocess.Popen(["sh", "-c", cmd], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: d.rpc.call("capture.status")["state"] == "running", timeout=10,
+                   what="the CLI's capture")
+        fifo.send(traffic())  # more to write after head has gone: EPIPE, then capture.stop
+        fifo.close()
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    st = wait_stopped(d)
+    assert st["stop_reason"] == "stopped", (st, err)
+
+
+def test_cli_usage_and_rpc_errors(capd, tmp_path):
+    d, _ = capd
+    r = subprocess.run([CLI, "-s", d.sock, "capture", "-w", str(tmp_path / "u.pcapng"), "-c",
+                        "many"], capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2 and "--count needs an integer" in r.stderr, r.stderr
+    assert d.rpc.call("capture.status")["state"] == "idle"  # nothing was sent
+    r = subprocess.run([CLI, "-s", d.sock, "capture", "stop"], capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode == 1 and "no capture is running (code -32001)" in r.stderr, r.stderr
