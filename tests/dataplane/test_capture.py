@@ -329,3 +329,18 @@ def test_cli_usage_and_rpc_errors(capd, tmp_path):
     r = subprocess.run([CLI, "-s", d.sock, "capture", "stop"], capture_output=True, text=True,
                        timeout=20)
     assert r.returncode == 1 and "no capture is running (code -32001)" in r.stderr, r.stderr
+
+
+def test_shutdown_writes_a_running_capture_out(capd, tmp_path):
+    d, fifo = capd
+    out = tmp_path / "shutdown.pcapng"
+    d.rpc.call("capture.start", {"file": str(out), "filter": "tcp"})
+    pkts = traffic()
+    fifo.send(pkts)
+    fifo.close()
+    d.wait_rx(len(pkts))
+    wait_until(lambda: d.rpc.call("capture.status")["captured"] == 24, timeout=10,
+               what="the copies written")
+    assert d.stop() == 0, d.read_log()[-3000:]
+    assert len(tshark(out, "frame.number")) == 24  # 12 received, 12 forwarded
+    assert "capture to " + str(out) + " ended (shutdown)" in d.read_log()
