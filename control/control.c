@@ -9,6 +9,7 @@
 #include "dataplane.h"
 #include "config_replace.h"
 #include "config_store.h"
+#include "capture_ctl.h"
 #include "conn_event_feed.h"
 #include "event_loop.h"
 #include "health.h"
@@ -59,6 +60,8 @@ static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t l
 	exception_poll(now);
 	/* Frees what replaced snapshots used once their grace period passed; never waits. */
 	config_store_poll();
+	/* Writes the workers' capture copies; ends a capture at its count or duration. */
+	capture_ctl_poll(now);
 }
 
 static void update_load_board(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
@@ -225,4 +228,5 @@ void control_shutdown(void)
 	ev_loop_free(loop);
 	loop = NULL;
 	conn_dump_reap(true); /* the workers have stopped */
+	capture_ctl_shutdown();
 }

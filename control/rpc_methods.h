@@ -72,5 +72,6 @@ extern const struct rpc_method rpc_config_methods[];
 extern const struct rpc_method rpc_system_methods[];
 extern const struct rpc_method rpc_health_methods[];
 extern const struct rpc_method rpc_observe_methods[];
+extern const struct rpc_method rpc_capture_methods[];
 
 #endif

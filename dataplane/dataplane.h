@@ -11,6 +11,7 @@
 #ifndef DPDK_LB_DATAPLANE_H
 #define DPDK_LB_DATAPLANE_H
 
+#include "capture.h"
 #include "conn_dump.h"
 #include "conn_events.h"
 #include "counters.h"

@@ -17,6 +17,7 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_pdump.h>
 
 #include "control.h"
 #include "lb_log.h"
@@ -231,6 +232,12 @@ int main(int argc, char **argv)
 	if (stale > 0)
 		LB_LOG(NOTICE, "removed %d temporary file(s) of %s left by an interrupted save",
 		       stale, config_path);
+	/* dpdk-dumpcap (a secondary process) captures through it; it needs shared memory, so
+	 * it works with hugepages and not with --no-huge or --in-memory. */
+	bool pdump = rte_pdump_init() == 0;
+	if (!pdump)
+		LB_LOG(NOTICE, "rte_pdump_init: %s: dpdk-dumpcap cannot attach (capture.start still works)",
+		       rte_strerror(rte_errno));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -275,6 +282,8 @@ int main(int argc, char **argv)
 out_ports:
 	ports_close();
 out:
+	if (pdump)
+		rte_pdump_uninit();
 	rte_eal_cleanup();
 	lb_config_free(cfg);
 	free(cfg);

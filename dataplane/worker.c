@@ -15,6 +15,7 @@
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
+#include "capture.h"
 #include "conn_dump.h"
 #include "conn_events.h"
 #include "exception.h"
@@ -92,6 +93,7 @@ static void tx_flush(struct lb_worker *w)
 		struct lb_tx_batch *b = &w->tx[p];
 		if (b->n == 0)
 			continue;
+		capture_burst(w->index, p, b->pkts, b->n, RTE_PCAPNG_DIRECTION_OUT);
 		uint16_t sent = rte_eth_tx_burst(p, w->index, b->pkts, b->n);
 		LB_COUNTER_ADD(w->stats->tx_packets, sent);
 		for (uint16_t i = sent; i < b->n; i++)
@@ -718,6 +720,7 @@ int worker_main(void *arg)
 				pkts[i]->port = p;
 			received += n;
 			LB_COUNTER_ADD(w->stats->rx_packets, n);
+			capture_burst(w->index, p, pkts, n, RTE_PCAPNG_DIRECTION_IN);
 			handle_burst(w, snap, pkts, n, now, false);
 		}
 		if (lb_rt.n_workers > 1) {

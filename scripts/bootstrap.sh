@@ -25,6 +25,8 @@ REQUIRED=(
   # metrics (issue 12): promtool and a real Prometheus server scraping the daemon, Chromium for
   # the status page's screenshot
   prometheus chromium python3-pil
+  # capture (issue 12): pcapng files read back by tshark, streamed into tcpdump
+  tshark tcpdump
 )
 OPTIONAL=(wrk)
 
@@ -57,7 +59,8 @@ export DEBIAN_FRONTEND=noninteractive
 # (the tests run both from their own config files)
 if command -v debconf-set-selections >/dev/null; then
   printf '%s\n' "slapd slapd/no_configuration boolean true" \
-    "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    "postfix postfix/main_mailer_type select No configuration" \
+    "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 fi
 echo "bootstrap: installing: ${missing[*]} ${missing_opt[*]}"
 apt-get update -q

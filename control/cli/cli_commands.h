@@ -39,5 +39,7 @@ int cmd_ports(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
 /* call METHOD [PARAMS]: any method, result printed as JSON. */
 int cmd_call(struct cli_ctx *ctx, int argc, char **argv);
+/* capture [OPTIONS] [FILTER] | capture stop | capture status: capture.start/stop/status. */
+int cmd_capture(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -45,6 +45,7 @@ static const struct command commands[] = {
 	{"protocol", NULL, cmd_protocol},
 	{"ports", NULL, cmd_ports},
 	{"top", NULL, cmd_top},
+	{"capture", NULL, cmd_capture},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -90,6 +91,10 @@ static void print_usage(FILE *out)
 		"                       live view: rates, connections, top sources, drops, ports\n"
 		"  call METHOD [JSON-PARAMS]\n"
 		"                       any JSON-RPC method; prints the result as JSON\n"
+		"  capture [-w FILE|-] [-i PORT] [-s SNAPLEN] [-c COUNT] [-d SEC] [FILTER...]\n"
+		"                       pcapng of what the workers receive and send; '-w -'\n"
+		"                       streams it: dpdk-lb-cli capture tcp port 80 | tcpdump -r -\n"
+		"  capture stop|status  end the running capture, or show it\n"
 		"\n"
 		"PROTO is tcp or udp; IPv6 addresses are written [addr]:port. -g, -i, -m\n"
 		"select forwarding dr, tun, nat as in ipvsadm; --fullnat selects fnat (give the\n"

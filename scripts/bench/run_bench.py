@@ -10,6 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import capture  # noqa: E402
 import control  # noqa: E402
 import dataplane  # noqa: E402
 import e2e  # noqa: E402
@@ -213,7 +214,32 @@ def rows(res):
                     f"most in one round {krx:,}, least allowed rx_pps x seconds + burst "
                     f"{fl['burst']} = {allowed:,.0f}"))
     out += health_rows(e.get("health"))
+    out += capture_rows(res.get("capture"))
     return out
+
+
+def capture_rows(c):
+    """Rows of the capture scenario (scripts/bench/capture.py): ratios within one run."""
+    if not c:
+        return []
+    if c.get("error"):
+        return [("capture", "forwarding with a capture running", "", "", "", "", "",
+                 "ERROR: " + c["error"][:200])]
+    what = f"{c['title']}, median of {c['runs']} alternating phases"
+    return [
+        ("capture", "forwarding, capture of everything running", f(c["all_mpps"], ".2f"), "Mpps",
+         f(c["off_mpps"], ".2f"), f(c["ratio_all"], ".3f"), "",
+         f"{what}; baseline: no capture, same daemon; {c['written_pps']:,.0f} packets/s "
+         f"written, {c['lost_share']:.1%} of the selected packets lost (counted), "
+         f"{c['bytes_per_packet']:.0f} B/packet in the file"),
+        ("capture", "forwarding, capture filter matching nothing", f(c["nothing_mpps"], ".2f"),
+         "Mpps", f(c["off_mpps"], ".2f"), f(c["ratio_nothing"], ".3f"), "",
+         "the BPF filter run on every received and sent packet, nothing copied"),
+    ] + ([("capture", "dpdk-dumpcap on the daemon (rte_pdump, hugepages)",
+           str(c["dumpcap"].get("packets", "")), "packets", "", "", "",
+           "dpdk-dumpcap -i net_null0 -c 1000, read back with tshark" +
+           (f"; ERROR: {c['dumpcap']['error']}" if "error" in c["dumpcap"] else ""))]
+         if c.get("dumpcap") else [])
 
 
 def health_rows(h):
@@ -318,7 +344,7 @@ def main():
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=3)
-    ap.add_argument("--only", default="dataplane,control,lateness,e2e,flood,health")
+    ap.add_argument("--only", default="dataplane,control,lateness,e2e,flood,health,capture")
     ap.add_argument("--scenarios", default="", help="comma-separated dataplane scenario keys")
     ap.add_argument("--new-conn-syns", type=int, default=0,
                     help="unique SYNs of the new-connection pcap (default: from free memory)")
@@ -395,6 +421,15 @@ def main():
         except Exception as e:  # noqa: BLE001
             log(f"  FAILED: {e}")
             res.setdefault("e2e", {})["health"] = {"error": str(e)}
+        save()
+    if "capture" in only:
+        log("dataplane: forwarding with a capture of everything running")
+        try:
+            capture.run_capture(args.build, work, cache, args.duration, args.runs, args.warmup,
+                                huge, res)
+        except Exception as e:  # noqa: BLE001
+            log(f"  FAILED: {e}")
+            res["capture"] = {"error": str(e)}
         save()
     save()
     write_plot_data(res, args.out)
