@@ -3,7 +3,7 @@
  * the workers' connection events (control/conn_event_feed.h) into CONN_BATCH records that name
  * services and reals by their keys, batches them into messages and hands each to the
  * transport's send function; it also re-sends live connections and persistence templates
- * periodically (IPVS sync daemon's threshold and period) and streams every one on a full-sync
+ * periodically (the IPVS sync daemon's refresh period) and streams every one on a full-sync
  * request. On the BACKUP it maps received records to its own service and real ids and installs
  * them on the owning worker (dataplane/conn_install.h). Runs on the control lcore only; the
  * transport (sockets, sequence numbers, signing) is the caller's.
