@@ -73,5 +73,6 @@ extern const struct rpc_method rpc_system_methods[];
 extern const struct rpc_method rpc_health_methods[];
 extern const struct rpc_method rpc_observe_methods[];
 extern const struct rpc_method rpc_capture_methods[];
+extern const struct rpc_method rpc_ha_sync_test_methods[];
 
 #endif
