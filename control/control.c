@@ -14,6 +14,8 @@
 #include "lateness_window.h"
 #include "holding_page.h"
 #include "rpc_server.h"
+#include "rpc_block.h"
+#include "src_top.h"
 
 #define LOAD_BOARD_PERIOD_MS 10
 #define NEIGH_PERIOD_MS 100
@@ -26,10 +28,13 @@
 #define QUIT_CHECK_MS 5
 /* A timer that does nothing but measure how late the loop runs it (system.info). */
 #define LATENESS_PROBE_PERIOD_MS 100
+/* Source rates for conn.top are sampled, and blocklist entries expire, this often. */
+#define OBSERVE_PERIOD_MS 1000
 
 static struct ev_loop *loop;
 static struct rpc_server *rpc;
 static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer, probe_timer;
+static struct ev_timer observe_timer;
 static struct lateness_window loop_lateness; /* the last ~400 s */
 
 /* Every millisecond: ARP/ND frames from the workers feed the neighbour table (and the kernel),
@@ -90,6 +95,15 @@ void control_loop_lateness(struct control_lateness *out)
 }
 
 /* Each periodic job runs at once, then every period_ms. */
+static void observe(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	src_top_sample();
+	block_expire();
+}
+
 static int start_periodic(struct ev_timer *t, uint64_t period_ms)
 {
 	return ev_timer_start(loop, t, 0, period_ms * EV_NS_PER_MS);
@@ -102,6 +116,7 @@ int control_init(char *err, size_t errlen)
 	ev_timer_init(&neigh_timer, maintain_neighbours, NULL);
 	ev_timer_init(&reclaim_timer, reclaim_ids, NULL);
 	ev_timer_init(&probe_timer, probe_lateness, NULL);
+	ev_timer_init(&observe_timer, observe, NULL);
 	loop = ev_loop_new(err, errlen);
 	if (loop == NULL)
 		return -1;
@@ -110,6 +125,10 @@ int control_init(char *err, size_t errlen)
 			err, errlen) != 0 ||
 	    config_store_init(err, errlen) != 0)
 		goto fail;
+	if (src_top_init() != 0) {
+		lb_err(err, errlen, "control: out of memory (source rates)");
+		goto fail;
+	}
 	rpc = rpc_server_open(loop, lb_rt.config->rpc_socket, lb_rt.config->rpc_max_clients,
 			      lb_rt.config->rpc_max_request_bytes, lb_rt.config->rpc_idle_timeout_s,
 			      err, errlen);
@@ -120,7 +139,8 @@ int control_init(char *err, size_t errlen)
 	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
 	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
 	    start_periodic(&reclaim_timer, RECLAIM_PERIOD_MS) != 0 ||
-	    start_periodic(&probe_timer, LATENESS_PROBE_PERIOD_MS) != 0) {
+	    start_periodic(&probe_timer, LATENESS_PROBE_PERIOD_MS) != 0 ||
+	    start_periodic(&observe_timer, OBSERVE_PERIOD_MS) != 0) {
 		lb_err(err, errlen, "control: out of memory");
 		goto fail;
 	}
@@ -156,6 +176,7 @@ void control_shutdown(void)
 		ev_timer_stop(loop, &neigh_timer);
 		ev_timer_stop(loop, &reclaim_timer);
 		ev_timer_stop(loop, &probe_timer);
+		ev_timer_stop(loop, &observe_timer);
 	}
 	ev_loop_free(loop);
 	loop = NULL;

@@ -18,6 +18,7 @@
 #include "event_loop.h"
 #include "rpc_async.h"
 #include "rpc_methods.h"
+#include "rpc_conn_top.h"
 #include "tcp_state.h"
 
 #define CONN_LIST_DEFAULT 1000
@@ -440,5 +441,7 @@ static int conn_list_start(json_t *params, struct rpc_pending *p, struct rpc_err
 
 const struct rpc_async_method rpc_conn_async_methods[] = {
 	{"conn.list", conn_list_start},
+	{"conn.summary", conn_summary_start},
+	{"conn.top", conn_top_start},
 	{NULL, NULL},
 };

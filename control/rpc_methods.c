@@ -9,7 +9,7 @@
 
 static const struct rpc_method *const namespaces[] = {
 	rpc_service_methods, rpc_real_methods,   rpc_stats_methods,
-	rpc_config_methods,  rpc_system_methods, rpc_health_methods,
+	rpc_config_methods,  rpc_system_methods, rpc_health_methods, rpc_block_methods,
 };
 
 const struct rpc_method *rpc_method_find(const char *name)
@@ -21,7 +21,8 @@ const struct rpc_method *rpc_method_find(const char *name)
 	return NULL;
 }
 
-static const struct rpc_edit_method *const edit_namespaces[] = {rpc_service_edits, rpc_real_edits};
+static const struct rpc_edit_method *const edit_namespaces[] = {rpc_service_edits, rpc_real_edits,
+								      rpc_block_edits};
 
 rpc_edit rpc_edit_find(const char *name)
 {

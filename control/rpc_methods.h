@@ -71,5 +71,7 @@ extern const struct rpc_method rpc_stats_methods[];
 extern const struct rpc_method rpc_config_methods[];
 extern const struct rpc_method rpc_system_methods[];
 extern const struct rpc_method rpc_health_methods[];
+extern const struct rpc_edit_method rpc_block_edits[];
+extern const struct rpc_method rpc_block_methods[];
 
 #endif

@@ -10,6 +10,7 @@
 #ifndef DPDK_LB_DATAPLANE_H
 #define DPDK_LB_DATAPLANE_H
 
+#include "block_table.h"
 #include "conn_dump.h"
 #include "conn_events.h"
 #include "counters.h"
@@ -19,6 +20,7 @@
 #include "neigh.h"
 #include "persist_table.h"
 #include "snapshot.h"
+#include "src_sketch.h"
 #include "stats.h"
 
 #endif

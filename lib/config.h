@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocklist.h"
 #include "forward_method.h"
 #include "inet_addr.h"
 #include "tcp_state.h"
@@ -154,6 +155,13 @@ struct lb_config {
 	/* health checks: concurrent external/notify processes; file of admin states ("" = none) */
 	uint32_t health_max_processes;
 	char health_state_file[LB_SOCKET_PATH_LEN * 2];
+
+	/* blocklist (blocklist.h): client prefixes dropped first thing; capacity = dataplane slots */
+	uint32_t blocklist_capacity;
+	uint32_t source_slots; /* top-sources sketch slots per worker (rounded up to 2^n); 0 = off */
+	uint32_t n_block;
+	struct lb_block_entry *block;
+	bool block_changed; /* runtime: an incremental candidate's blocklist was edited */
 
 	uint32_t n_services;
 	struct lb_service_cfg *services;
