@@ -175,3 +175,43 @@ def test_summary_counts_states_per_service_and_real(pcap_daemon, tmp_path):
     top = d.rpc.call("conn.top", {"prefix": 24, "limit": 5})
     assert top["by"] == "conns" and top["sources"][0] == {**top["sources"][0],
                                                           "source": "10.6.0.0/24", "conns": 30}
+
+
+def test_conn_list_filters_and_pages(pcap_daemon, tmp_path):
+    c = cfg()
+    c["services"][0]["reals"].append({"ip": "10.9.0.12"})
+    c["neighbours"]["static"].append({"ip": "10.9.0.12", "mac": "02:00:00:00:01:13"})
+    pkts = [syn(f"10.6.{i // 100}.{i % 100 + 1}", 4000) for i in range(300)]
+    pkts += [Ether(dst=LB_MAC) / IP(src=f"10.6.0.{i}", dst=SVC["vip"]) /
+             TCP(sport=4000, dport=80, flags="A") for i in range(1, 41)]
+    pkts += [syn("fd00:6::1", 3000 + i, SVC6["vip"]) for i in range(5)]
+    wrpcap(str(tmp_path / "in.pcap"), pkts)
+    d = pcap_daemon([tmp_path / "in.pcap"], c)
+    d.wait_rx(len(pkts))
+
+    def listing(**params):
+        out, cursor = [], None
+        while True:
+            page = d.rpc.call("conn.list", dict(params, limit=64, cursor=cursor))
+            assert len(page["connections"]) <= 64
+            out += page["connections"]
+            cursor = page["cursor"]
+            if cursor is None:
+                return out
+
+    assert len(listing()) == 305
+    assert len(listing(client="10.6.1.0/24")) == 100
+    assert len(listing(client="10.6.0.7")) == 1
+    assert len(listing(state="ESTABLISHED")) == 40
+    assert len(listing(state=["ESTABLISHED", "SYN_RECV"], client="10.6.0.0/24")) == 100
+    assert len(listing(service=SVC6)) == 5
+    # rr over two reals: half each
+    assert len(listing(real={"ip": "10.9.0.12"})) == 150
+    assert len(listing(real={"ip": "10.9.0.12", "port": 80}, state="ESTABLISHED")) == 20
+    for params, text in [({"state": "BOGUS"}, "params.state"),
+                         ({"client": "10.0.0.0/33"}, "params.client"),
+                         ({"real": {"ip": "10.9.0.99"}}, "no real server"),
+                         ({"service": {"vip": "10.9.0.100"}}, "params.service")]:
+        with pytest.raises(RpcError) as e:
+            d.rpc.call("conn.list", params)
+        assert text in e.value.message
