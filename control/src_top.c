@@ -67,9 +67,7 @@ void src_top_sample(void)
 	uint64_t tsc = rte_rdtsc();
 	double dt = last_tsc ? (double)(tsc - last_tsc) / (double)lb_rt.tsc_hz : 0;
 
-	if (samples == NULL)
-		return;
-	for (uint16_t w = 0; w < lb_rt.n_workers; w++)
+	for (uint16_t w = 0; samples != NULL && w < lb_rt.n_workers; w++)
 		for (uint32_t i = 0; i < slots; i++) {
 			size_t k = (size_t)w * slots + i;
 			sample_slot(lb_rt.workers[w], i, &samples[k], &rates[k], dt);

@@ -49,8 +49,14 @@ static inline void src_sketch_count(struct lb_worker *w, const struct pkt_info *
 		w->src_cur = NULL;
 		return;
 	}
-	uint32_t h = info->family == AF_INET ? rte_hash_crc_4byte(info->src_v4, 0)
-					     : rte_hash_crc(a, 16, 0);
+	uint32_t h;
+	if (info->family == AF_INET) {
+		h = rte_hash_crc_4byte(info->src_v4, 0);
+	} else {
+		uint64_t q[2]; /* src6 is not 8-byte aligned: copied, not loaded in place */
+		memcpy(q, a, sizeof(q));
+		h = rte_hash_crc_8byte(q[1], rte_hash_crc_8byte(q[0], 0));
+	}
 	s = &w->src_slots[h & w->src_mask];
 	if (s->family == info->family && memcmp(s->addr, a, len) == 0) {
 		s->votes += s->votes < UINT32_MAX;

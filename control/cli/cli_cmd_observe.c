@@ -77,7 +77,9 @@ static json_t *state_list(const char *v)
 	return list;
 }
 
-int cmd_conns(struct cli_ctx *ctx, int argc, char **argv)
+/* conns' options into filters, *limit and *has_limit; -1 to go on, else an exit code. */
+static int conns_args(struct cli_ctx *ctx, int argc, char **argv, json_t *filters,
+		      unsigned long *limit, bool *has_limit)
 {
 	enum { O_LIMIT = 1, O_NUMERIC, O_TCP, O_UDP, O_REAL, O_CLIENT, O_STATE, O_PROTO };
 	static const struct cli_option opts[] = {
@@ -87,9 +89,6 @@ int cmd_conns(struct cli_ctx *ctx, int argc, char **argv)
 		{"state", 0, true, O_STATE},	  {"proto", 0, true, O_PROTO},
 		{NULL, 0, false, 0}};
 	struct cli_args it;
-	json_t *filters = json_object(), *all = json_array(), *cursor = json_null();
-	unsigned long limit = CONNS_DEFAULT_LIMIT;
-	bool has_limit = false;
 	const char *v;
 	int id, rc = -1;
 
@@ -98,96 +97,94 @@ int cmd_conns(struct cli_ctx *ctx, int argc, char **argv)
 		      "[--state S[,S...]] [--proto tcp|udp]",
 		      &ctx->json);
 	while (rc < 0 && (id = cli_args_next(&it, opts, &v)) != CLI_ARG_END) {
-		switch (id) {
-		case O_LIMIT:
-			rc = parse_count(&it, "--limit", v, 100000000, &limit);
-			has_limit = true;
-			break;
-		case O_NUMERIC:
-			break; /* always numeric, as ipvsadm -n */
-		case O_TCP:
-		case O_UDP:
+		if (id == O_LIMIT) {
+			rc = parse_count(&it, "--limit", v, 100000000, limit);
+			*has_limit = true;
+		} else if (id == O_TCP || id == O_UDP) {
 			rc = service_filter(&it, filters, id == O_TCP ? "tcp" : "udp", v);
-			break;
-		case O_REAL:
+		} else if (id == O_REAL) {
 			rc = real_filter(&it, filters, v);
-			break;
-		case O_CLIENT:
-			json_object_set_new(filters, "client", json_string(v));
-			break;
-		case O_STATE:
+		} else if (id == O_CLIENT || id == O_PROTO) {
+			json_object_set_new(filters, id == O_CLIENT ? "client" : "proto", json_string(v));
+		} else if (id == O_STATE) {
 			json_object_set_new(filters, "state", state_list(v));
-			break;
-		case O_PROTO:
-			json_object_set_new(filters, "proto", json_string(v));
-			break;
-		case CLI_ARG_HELP:
+		} else if (id == CLI_ARG_HELP) {
 			rc = cli_print_help(&it);
-			break;
-		case CLI_ARG_POSITIONAL:
+		} else if (id == CLI_ARG_POSITIONAL) {
 			rc = cli_usage_error(&it, "unexpected argument '%s'", v);
-			break;
-		default:
+		} else if (id != O_NUMERIC) { /* -n: always numeric, as ipvsadm -n */
 			rc = CLI_EXIT_USAGE;
 		}
 	}
-	if (rc >= 0)
-		goto out;
-	/* The first page asks with the filters (and --limit); a page may stop short of its limit,
-	 * so the next ones follow the cursor, with the filters again. */
-	json_t *params = json_deep_copy(filters), *result;
+	return rc;
+}
+
+/*
+ * conn.list pages into all until limit connections or the end: the first page asks with the
+ * filters (and --limit when given), the next ones follow the cursor with the filters again (a
+ * page may stop short of its limit). 0 with *truncated and *cursor set, or 1 (error printed).
+ */
+static int conns_fetch(struct cli_ctx *ctx, json_t *filters, unsigned long limit, bool has_limit,
+		       json_t *all, json_t **cursor, bool *truncated)
+{
+	json_t *params = json_deep_copy(filters), *page;
+
 	if (has_limit)
 		json_object_set_new(params, "limit", json_integer((json_int_t)limit));
 	if (json_object_size(params) == 0) {
 		json_decref(params);
 		params = NULL;
 	}
-	if (cli_rpc_call(ctx, "conn.list", params, &result) != 0) {
-		rc = CLI_EXIT_FAILURE;
-		goto out;
-	}
-	json_array_extend(all, json_object_get(result, "connections"));
-	json_decref(cursor);
-	cursor = json_incref(json_object_get(result, "cursor"));
-	bool truncated = json_is_true(json_object_get(result, "truncated"));
-	json_decref(result);
-	while (json_is_string(cursor) && json_array_size(all) < limit) {
-		json_t *page;
+	if (cli_rpc_call(ctx, "conn.list", params, &page) != 0)
+		return 1;
+	json_array_extend(all, json_object_get(page, "connections"));
+	*cursor = json_incref(json_object_get(page, "cursor"));
+	*truncated = json_is_true(json_object_get(page, "truncated"));
+	json_decref(page);
+	while (json_is_string(*cursor) && json_array_size(all) < limit) {
 		params = json_deep_copy(filters);
 		json_object_set_new(params, "limit",
 				    json_integer((json_int_t)(limit - json_array_size(all))));
-		json_object_set(params, "cursor", cursor);
-		if (cli_rpc_call(ctx, "conn.list", params, &page) != 0) {
-			rc = CLI_EXIT_FAILURE;
-			goto out;
-		}
+		json_object_set(params, "cursor", *cursor);
+		if (cli_rpc_call(ctx, "conn.list", params, &page) != 0)
+			return 1;
 		json_array_extend(all, json_object_get(page, "connections"));
 		json_t *next = json_object_get(page, "cursor");
 		/* A cursor that does not move would never end the listing. */
-		bool moved = json_is_string(next) && !json_equal(next, cursor);
-		json_decref(cursor);
-		cursor = moved ? json_incref(next) : json_null();
-		truncated = moved;
+		bool moved = json_is_string(next) && !json_equal(next, *cursor);
+		json_decref(*cursor);
+		*cursor = moved ? json_incref(next) : json_null();
+		*truncated = moved;
 		json_decref(page);
 	}
-	if (ctx->json) {
+	return 0;
+}
+
+int cmd_conns(struct cli_ctx *ctx, int argc, char **argv)
+{
+	json_t *filters = json_object(), *all = json_array(), *cursor = NULL;
+	unsigned long limit = CONNS_DEFAULT_LIMIT;
+	bool has_limit = false, truncated = false;
+	int rc = conns_args(ctx, argc, argv, filters, &limit, &has_limit);
+
+	if (rc < 0 && conns_fetch(ctx, filters, limit, has_limit, all, &cursor, &truncated) != 0)
+		rc = CLI_EXIT_FAILURE;
+	if (rc < 0 && ctx->json) {
 		json_t *out = json_pack("{s:O, s:b, s:O}", "connections", all, "truncated", truncated,
 					"cursor", cursor ? cursor : json_null());
 		cli_print_json(out);
 		json_decref(out);
-	} else {
+	} else if (rc < 0) {
 		cli_print_conn_table(all);
 		/* On stderr, so that a script reading the table is not confused by it. */
 		if (truncated)
 			fprintf(stderr, "%s: conn.list: only the first %zu connections shown "
 					"(see --limit)\n", CLI_PROGRAM, json_array_size(all));
 	}
-	rc = CLI_EXIT_OK;
-out:
 	json_decref(filters);
 	json_decref(all);
 	json_decref(cursor);
-	return rc;
+	return rc < 0 ? CLI_EXIT_OK : rc;
 }
 
 static void print_states(const json_t *states)
@@ -416,6 +413,32 @@ static int block_from_top(struct cli_ctx *ctx, unsigned long n, json_t *top_para
 	return CLI_EXIT_OK;
 }
 
+/* block list, block add CIDR, block del CIDR (entry: the add's ttl and reason; stolen). */
+static int block_one(struct cli_ctx *ctx, const char *verb, const char *cidr, json_t *entry)
+{
+	json_t *result;
+	bool list = strcmp(verb, "list") == 0;
+
+	if (list) {
+		json_decref(entry);
+		entry = NULL;
+	} else {
+		if (strcmp(verb, "del") == 0)
+			json_object_clear(entry);
+		json_object_set_new(entry, "cidr", json_string(cidr));
+	}
+	if (cli_rpc_call(ctx, list ? "block.list" : strcmp(verb, "add") == 0 ? "block.add"
+									     : "block.del",
+			 entry, &result) != 0)
+		return CLI_EXIT_FAILURE;
+	if (ctx->json)
+		cli_print_json(result);
+	else if (list)
+		print_block_list(result);
+	json_decref(result);
+	return CLI_EXIT_OK;
+}
+
 int cmd_block(struct cli_ctx *ctx, int argc, char **argv)
 {
 	enum { B_TTL = 1, B_REASON, B_FROM_TOP, B_YES };
@@ -425,7 +448,7 @@ int cmd_block(struct cli_ctx *ctx, int argc, char **argv)
 		{"by", 0, true, T_BY},		    {"prefix", 0, true, T_PREFIX},
 		{"prefix6", 0, true, T_PREFIX6},   {NULL, 0, false, 0}};
 	struct cli_args it;
-	json_t *entry = json_object(), *top_params = json_object(), *result;
+	json_t *entry = json_object(), *top_params = json_object();
 	const char *verb = argc > 0 ? argv[0] : "", *v, *cidr = NULL;
 	unsigned long from_top = 0, ttl;
 	bool yes = false;
@@ -479,25 +502,5 @@ int cmd_block(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	}
 	json_decref(top_params);
-	if (strcmp(verb, "list") == 0) {
-		json_decref(entry);
-		if (cli_rpc_call(ctx, "block.list", NULL, &result) != 0)
-			return CLI_EXIT_FAILURE;
-		if (ctx->json)
-			cli_print_json(result);
-		else
-			print_block_list(result);
-		json_decref(result);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(verb, "del") == 0)
-		json_object_clear(entry);
-	json_object_set_new(entry, "cidr", json_string(cidr));
-	if (cli_rpc_call(ctx, strcmp(verb, "add") == 0 ? "block.add" : "block.del", entry,
-			 &result) != 0)
-		return CLI_EXIT_FAILURE;
-	if (ctx->json)
-		cli_print_json(result);
-	json_decref(result);
-	return CLI_EXIT_OK;
+	return block_one(ctx, verb, cidr, entry);
 }

@@ -215,3 +215,14 @@ def test_conn_list_filters_and_pages(pcap_daemon, tmp_path):
         with pytest.raises(RpcError) as e:
             d.rpc.call("conn.list", params)
         assert text in e.value.message
+
+
+def test_source_slots_zero_turns_the_rates_off(pcap_daemon, tmp_path):
+    c = cfg()
+    c["dataplane"]["source_slots"] = 0
+    d = pcap_daemon([flood_pcap(tmp_path)], c, replay_forever=True)
+    wait_until(lambda: d.rpc.call("conn.top")["sources"], timeout=10, what="connections")
+    # two samples of the (absent) sketch later, still no rates
+    wait_until(lambda: d.rpc.call("conn.top")["interval"] > 0, timeout=5, what="a sample")
+    assert d.rpc.call("conn.top", {"by": "pps"})["sources"] == []
+    assert all(s["pps"] == 0 for s in d.rpc.call("conn.top", {"limit": 50})["sources"])
