@@ -24,7 +24,7 @@ int cmd_real_online(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_health(struct cli_ctx *ctx, int argc, char **argv);
 /* stats: stats.get with the dataplane counters. */
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
-/* conns: conn.list as ipvsadm -Lnc, with its filters (cli_cmd_observe.c). */
+/* conns: conn.list as ipvsadm -Lnc, with its filters (cli_cmd_sources.c). */
 int cmd_conns(struct cli_ctx *ctx, int argc, char **argv);
 /* summary: conn.summary, connections by state overall, per service and per real. */
 int cmd_summary(struct cli_ctx *ctx, int argc, char **argv);
