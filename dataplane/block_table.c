@@ -24,6 +24,11 @@ static uint32_t n4, n6;        /* entries in each table */
 
 int block_table_init(uint32_t cap)
 {
+	/*
+	 * Twice the entries: a change adds its new entries before the old ones go (they are
+	 * removed after the publication), so a full list can still be replaced in one change.
+	 */
+	cap *= 2;
 	capacity = cap;
 	free_ids = calloc(cap, sizeof(*free_ids));
 	base = calloc(cap + 1, sizeof(*base));
@@ -61,7 +66,7 @@ static int create_table(uint8_t family, char *err, size_t errlen)
 		lpm4 = rte_lpm_create("dlb_block4", (int)rte_socket_id(), &c);
 		if (lpm4 == NULL)
 			return lb_err(err, errlen, "blocklist: no memory for the IPv4 LPM table "
-					  "(about 64 MiB and 1 KiB per entry; raise EAL -m)");
+					  "(about 64 MiB and 2 KiB per entry; raise EAL -m)");
 		/* Freed tbl8 groups are reused only after every worker has passed a quiescent state. */
 		struct rte_lpm_rcu_config rc = {.v = lb_rt.rcu, .mode = RTE_LPM_QSBR_MODE_DQ};
 		if (rte_lpm_rcu_qsbr_add(lpm4, &rc) != 0)
@@ -73,7 +78,7 @@ static int create_table(uint8_t family, char *err, size_t errlen)
 		lpm6 = rte_lpm6_create("dlb_block6", (int)rte_socket_id(), &c);
 		if (lpm6 == NULL)
 			return lb_err(err, errlen, "blocklist: no memory for the IPv6 LPM table "
-					  "(about 64 MiB and 4 KiB per entry; raise EAL -m)");
+					  "(about 64 MiB and 8 KiB per entry; raise EAL -m)");
 	}
 	return 0;
 }

@@ -155,6 +155,16 @@ def test_capacity_and_not_found(pcap_daemon, tmp_path):
             {"method": "block.add", "params": {"cidr": "10.4.0.0/16"}},
             {"method": "block.add", "params": {"cidr": "10.5.0.0/16"}}]})
     assert len(d.rpc.call("block.list")["entries"]) == 2
+    # a full list replaced in one change: the new entries go in before the old ones leave
+    d.rpc.call("config.apply", {"edits": [
+        {"method": "block.del", "params": {"cidr": "10.1.0.0/16"}},
+        {"method": "block.del", "params": {"cidr": "10.1.0.0/24"}},
+        {"method": "block.add", "params": {"cidr": "10.4.0.0/16"}},
+        {"method": "block.add", "params": {"cidr": "10.5.0.0/16"}}]})
+    assert [e["cidr"] for e in d.rpc.call("block.list")["entries"]] == ["10.4.0.0/16",
+                                                                       "10.5.0.0/16"]
+    d.rpc.call("block.del", {"cidr": "10.4.0.0/16"})
+    d.rpc.call("block.add", {"cidr": "10.6.0.0/16"})  # slots are given back and taken again
 
 
 def test_summary_counts_states_per_service_and_real(pcap_daemon, tmp_path):
