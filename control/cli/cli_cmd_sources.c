@@ -449,12 +449,14 @@ int cmd_block(struct cli_ctx *ctx, int argc, char **argv)
 		{"prefix6", 0, true, T_PREFIX6},   {NULL, 0, false, 0}};
 	struct cli_args it;
 	json_t *entry = json_object(), *top_params = json_object();
-	const char *verb = argc > 0 ? argv[0] : "", *v, *cidr = NULL;
+	/* "block --from-top N" is "block add --from-top N" */
+	bool bare = argc > 0 && strncmp(argv[0], "--from-top", 10) == 0;
+	const char *verb = bare ? "add" : argc > 0 ? argv[0] : "", *v, *cidr = NULL;
 	unsigned long from_top = 0, ttl;
 	bool yes = false;
 	int id, rc = -1;
 
-	cli_args_init(&it, argc > 0 ? argc - 1 : 0, argv + (argc > 0), "block",
+	cli_args_init(&it, argc > 0 && !bare ? argc - 1 : argc, argv + (argc > 0 && !bare), "block",
 		      "block add CIDR [--ttl S] [--reason TEXT] | block add --from-top N "
 		      "[--by conns|cps|pps|drops] [--prefix N] [--prefix6 N] [--ttl S] [--reason TEXT] "
 		      "[--yes] | block del CIDR | block list",

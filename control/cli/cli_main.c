@@ -84,7 +84,7 @@ static void print_usage(FILE *out)
 		"  top-sources [--by conns|cps|pps|drops] [--prefix N] [--prefix6 N] [--limit N]\n"
 		"                       client prefixes holding or sending the most\n"
 		"  block add CIDR [--ttl S] [--reason TEXT] | block del CIDR | block list\n"
-		"  block add --from-top N [--by pps] [--prefix N] [--ttl S] [--yes]\n"
+		"  block [add] --from-top N [--by pps] [--prefix N] [--ttl S] [--yes]\n"
 		"                       the blocklist; --from-top blocks the top N sources after\n"
 		"                       asking (--yes does not ask)\n"
 		"  config get           the running configuration (JSON)\n"

@@ -56,7 +56,7 @@ def test_block_verbs_and_from_top(pcap_daemon, tmp_path):
     wait_until(lambda: len(d.rpc.call("conn.top", {"by": "pps"})["sources"]) >= 3, timeout=10,
                what="rates")
     # refused at the prompt: nothing blocked
-    r = cli(d, "block", "add", "--from-top", "2", "--by", "pps", stdin="n\n")
+    r = cli(d, "block", "--from-top", "2", "--by", "pps", stdin="n\n")
     assert r.returncode == 1 and "Block these 2 sources?" in r.stderr
     assert d.rpc.call("block.list")["entries"] == []
     r = cli(d, "block", "add", "--from-top", "3", "--by", "pps", "--reason", "flood",
