@@ -11,6 +11,7 @@
 
 #include "config_store.h"
 #include "conn_scan.h"
+#include "event_loop.h"
 #include "src_top.h"
 #include "tcp_state.h"
 
@@ -175,9 +176,12 @@ struct top_row {
 
 struct top {
 	struct rpc_pending *pending;
-	struct conn_scan *scan;
+	struct conn_scan *scan; /* NULL: no walk (rates only), rates_only fires instead */
+	struct ev_timer rates_only;
+	struct ev_loop *loop;
 	enum top_by by;
 	uint8_t len4, len6;
+	bool with_conns; /* walk the tables even when ranking by a rate */
 	uint32_t limit;
 	uint32_t used;
 	uint64_t untracked; /* connections of prefixes the full table could not take */
@@ -260,7 +264,10 @@ static void top_cancel(void *ctx)
 {
 	struct top *t = ctx;
 
-	conn_scan_cancel(t->scan);
+	if (t->scan != NULL)
+		conn_scan_cancel(t->scan);
+	else
+		ev_timer_stop(t->loop, &t->rates_only);
 	free(t);
 }
 
@@ -296,9 +303,11 @@ static json_t *top_result(struct top *t)
 		const struct top_row *r = order[i];
 		uint8_t len = r->prefix.family == AF_INET ? t->len4 : t->len6;
 		snprintf(text, sizeof(text), "%s/%u", lb_addr_format(&r->prefix, ab, sizeof(ab)), len);
-		json_array_append_new(list, json_pack("{s:s, s:I, s:f, s:f, s:f}", "source", text,
-						      "conns", (json_int_t)r->conns, "cps", r->cps,
-						      "pps", r->pps, "drops", r->dps));
+		json_t *row = json_pack("{s:s, s:f, s:f, s:f}", "source", text, "cps", r->cps,
+					"pps", r->pps, "drops", r->dps);
+		if (t->scan != NULL) /* connections only when the tables were walked */
+			json_object_set_new(row, "conns", json_integer((json_int_t)r->conns));
+		json_array_append_new(list, row);
 	}
 	free(order);
 	return json_pack("{s:s, s:i, s:i, s:f, s:o, s:I, s:I}", "by", top_by_names[t->by],
@@ -326,7 +335,8 @@ static void top_done(void *arg, const char *error)
 
 static int parse_top(json_t *params, struct top *t, struct rpc_error *err)
 {
-	static const char *const keys[] = {"by", "prefix", "prefix6", "limit", NULL};
+	static const char *const keys[] = {"by", "prefix", "prefix6", "limit", "conns", NULL};
+	json_t *conns = json_object_get(params, "conns");
 	uint32_t len4 = 32, len6 = 128, limit = 10;
 	json_t *by = json_object_get(params, "by");
 
@@ -353,10 +363,22 @@ static int parse_top(json_t *params, struct top *t, struct rpc_error *err)
 		err->code = JSONRPC_INVALID_PARAMS;
 		return -1;
 	}
+	if (conns != NULL && !json_is_boolean(conns)) {
+		rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.conns: must be true or false");
+		return -1;
+	}
+	t->with_conns = json_is_true(conns);
 	t->len4 = (uint8_t)len4;
 	t->len6 = (uint8_t)len6;
 	t->limit = limit;
 	return 0;
+}
+
+static void top_rates_only(struct ev_loop *loop, struct ev_timer *timer, uint64_t late_ns)
+{
+	(void)loop;
+	(void)late_ns;
+	top_done(timer->arg, NULL);
 }
 
 int conn_top_start(json_t *params, struct rpc_pending *p, struct rpc_error *err)
@@ -374,7 +396,19 @@ int conn_top_start(json_t *params, struct rpc_pending *p, struct rpc_error *err)
 		return -1;
 	}
 	t->pending = p;
-	t->scan = conn_scan_start(rpc_pending_loop(p), NULL, &ops, t);
+	t->loop = rpc_pending_loop(p);
+	if (t->by != TOP_CONNS && !t->with_conns) {
+		/* Rates alone: no walk of the flow tables; answered from the loop, not from here. */
+		ev_timer_init(&t->rates_only, top_rates_only, t);
+		if (ev_timer_start(t->loop, &t->rates_only, 0, 0) != 0) {
+			free(t);
+			rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");
+			return -1;
+		}
+		rpc_pending_set_cancel(p, top_cancel, t);
+		return 0;
+	}
+	t->scan = conn_scan_start(t->loop, NULL, &ops, t);
 	if (t->scan == NULL) {
 		free(t);
 		rpc_fail(err, JSONRPC_INTERNAL_ERROR, "out of memory");

@@ -300,11 +300,15 @@ static void print_top(const json_t *r)
 	       str_of(r, "by", "?"), int_of(r, "prefix"), int_of(r, "prefix6"),
 	       json_real_value(json_object_get(r, "interval")));
 	printf("%-43s %10s %10s %12s %10s\n", "Source", "Conns", "CPS", "PPS", "Drops/s");
-	json_array_foreach(json_object_get(r, "sources"), i, s)
-		printf("%-43s %10lld %10.1f %12.1f %10.1f\n", str_of(s, "source", "?"),
-		       int_of(s, "conns"), json_real_value(json_object_get(s, "cps")),
+	json_array_foreach(json_object_get(r, "sources"), i, s) {
+		char conns[24] = "-"; /* not counted when ranking by a rate */
+		if (json_is_integer(json_object_get(s, "conns")))
+			snprintf(conns, sizeof(conns), "%lld", int_of(s, "conns"));
+		printf("%-43s %10s %10.1f %12.1f %10.1f\n", str_of(s, "source", "?"), conns,
+		       json_real_value(json_object_get(s, "cps")),
 		       json_real_value(json_object_get(s, "pps")),
 		       json_real_value(json_object_get(s, "drops")));
+	}
 }
 
 int cmd_top_sources(struct cli_ctx *ctx, int argc, char **argv)

@@ -69,6 +69,10 @@ def test_add_blocks_a_flowing_flood_del_lets_it_in_again(pcap_daemon, tmp_path):
     top = wait_until(lambda: (t := d.rpc.call("conn.top", {"by": "pps", "limit": 3}))
                      and len(t["sources"]) == 3 and t, timeout=10, what="3 sources with rates")
     assert {s["source"] for s in top["sources"]} == {"10.7.1.1/32", "10.7.1.2/32", "fd00:7::1/128"}
+    # ranked by a rate, the tables are not walked unless asked
+    assert all("conns" not in s for s in top["sources"])
+    with_conns = d.rpc.call("conn.top", {"by": "pps", "limit": 3, "conns": True})["sources"]
+    assert all(s["conns"] > 0 for s in with_conns)
     # aggregated to /24, the two IPv4 flooders are one prefix
     top24 = d.rpc.call("conn.top", {"by": "pps", "prefix": 24, "prefix6": 64, "limit": 2})
     assert [s["source"] for s in top24["sources"]][0] in ("10.7.1.0/24", "fd00:7::/64")
