@@ -156,14 +156,19 @@ static int commit_candidate(struct lb_config *candidate, bool observed, char *er
 	default:
 		return JSONRPC_INVALID_PARAMS;
 	}
+	int block_rc = block_table_prepare(candidate, err, errlen);
+	if (block_rc != 0)
+		return block_rc;
 	new_ids = calloc(candidate->n_services + total_reals + 1, sizeof(uint32_t));
 	if (new_ids == NULL) {
+		block_table_abort(candidate);
 		lb_err(err, errlen, "out of memory");
 		return JSONRPC_INTERNAL_ERROR;
 	}
 	if (assign_ids(candidate, new_ids, &n_new, err, errlen) != 0) {
 		rollback_ids(new_ids, n_new);
 		free(new_ids);
+		block_table_abort(candidate);
 		return LB_RPC_CAPACITY;
 	}
 	derive_effective_weights(candidate);
@@ -179,6 +184,7 @@ static int commit_candidate(struct lb_config *candidate, bool observed, char *er
 		free(diff);
 		rollback_ids(new_ids, n_new);
 		free(new_ids);
+		block_table_abort(candidate);
 		return JSONRPC_INVALID_PARAMS;
 	}
 	free(new_ids);
@@ -204,6 +210,8 @@ static int commit_candidate(struct lb_config *candidate, bool observed, char *er
 	if (!observed)
 		generation++;
 	health_sync(candidate, !candidate->incremental);
+	block_table_commit(lb_rt.config, candidate);
+	candidate->block_changed = false;
 	/* The running configuration is valid as a whole: the next candidate starts unmarked. */
 	candidate->incremental = false;
 	for (uint32_t i = 0; i < candidate->n_services; i++)
@@ -252,7 +260,9 @@ int config_store_init(char *err, size_t errlen)
 
 	if (id_pool_init(&service_ids, lb_rt.max_services) != 0 ||
 	    id_pool_init(&real_ids, lb_rt.max_reals) != 0 ||
-	    stats_init(lb_rt.max_services, lb_rt.max_reals) != 0)
+	    stats_init(lb_rt.max_services, lb_rt.max_reals) != 0 ||
+	    block_table_init(c->blocklist_capacity) != 0 ||
+	    src_sketch_init(c->source_slots ? rte_align32pow2(c->source_slots) : 0) != 0)
 		return lb_err(err, errlen, "out of memory");
 	for (uint32_t i = 0; i < c->n_static_neigh; i++) {
 		int port = snapshot_egress_port(&c->static_neigh[i].ip);

@@ -21,6 +21,8 @@
 #include "rpc_server.h"
 #include "rate_estimator.h"
 #include "rate_history.h"
+#include "rpc_block.h"
+#include "src_top.h"
 
 #define LOAD_BOARD_PERIOD_MS 10
 #define NEIGH_PERIOD_MS 100
@@ -38,11 +40,14 @@
 #define HISTORY_PERIOD_MS 1000
 /* Services with a history of their own (the global one is always kept): 141 KiB each. */
 #define HISTORY_SERVICE_SLOTS 64
+/* Source rates for conn.top are sampled, and blocklist entries expire, this often. */
+#define OBSERVE_PERIOD_MS 1000
 
 static struct ev_loop *loop;
 static struct rpc_server *rpc;
 static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer, probe_timer;
 static struct ev_timer rate_timer, history_timer;
+static struct ev_timer observe_timer;
 static struct lateness_window loop_lateness; /* the last ~400 s */
 
 /* Every millisecond: ARP/ND frames from the workers feed the neighbour table (and the kernel),
@@ -123,6 +128,15 @@ void control_loop_lateness(struct control_lateness *out)
 }
 
 /* Each periodic job runs at once, then every period_ms. */
+static void observe(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	src_top_sample();
+	block_expire();
+}
+
 static int start_periodic(struct ev_timer *t, uint64_t period_ms)
 {
 	return ev_timer_start(loop, t, 0, period_ms * EV_NS_PER_MS);
@@ -137,6 +151,7 @@ int control_init(char *err, size_t errlen)
 	ev_timer_init(&probe_timer, probe_lateness, NULL);
 	ev_timer_init(&rate_timer, sample_rates, NULL);
 	ev_timer_init(&history_timer, record_history, NULL);
+	ev_timer_init(&observe_timer, observe, NULL);
 	loop = ev_loop_new(err, errlen);
 	if (loop == NULL)
 		return -1;
@@ -151,6 +166,10 @@ int control_init(char *err, size_t errlen)
 			err, errlen) != 0 ||
 	    config_store_init(err, errlen) != 0)
 		goto fail;
+	if (src_top_init() != 0) {
+		lb_err(err, errlen, "control: out of memory (source rates)");
+		goto fail;
+	}
 	rpc = rpc_server_open(loop, lb_rt.config->rpc_socket, lb_rt.config->rpc_max_clients,
 			      lb_rt.config->rpc_max_request_bytes, lb_rt.config->rpc_idle_timeout_s,
 			      err, errlen);
@@ -170,7 +189,8 @@ int control_init(char *err, size_t errlen)
 	    ev_timer_start(loop, &rate_timer, RATE_SAMPLE_PERIOD_MS * EV_NS_PER_MS,
 			   RATE_SAMPLE_PERIOD_MS * EV_NS_PER_MS) != 0 ||
 	    ev_timer_start(loop, &history_timer, HISTORY_PERIOD_MS * EV_NS_PER_MS,
-			   HISTORY_PERIOD_MS * EV_NS_PER_MS) != 0) {
+			   HISTORY_PERIOD_MS * EV_NS_PER_MS) != 0 ||
+	    start_periodic(&observe_timer, OBSERVE_PERIOD_MS) != 0) {
 		lb_err(err, errlen, "control: out of memory");
 		goto fail;
 	}
@@ -225,6 +245,7 @@ void control_shutdown(void)
 		ev_timer_stop(loop, &probe_timer);
 		ev_timer_stop(loop, &rate_timer);
 		ev_timer_stop(loop, &history_timer);
+		ev_timer_stop(loop, &observe_timer);
 	}
 	rate_estimator_free();
 	rate_history_free();

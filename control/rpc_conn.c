@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
@@ -18,6 +19,7 @@
 #include "event_loop.h"
 #include "rpc_async.h"
 #include "rpc_methods.h"
+#include "rpc_conn_top.h"
 #include "tcp_state.h"
 
 #define CONN_LIST_DEFAULT 1000
@@ -85,11 +87,18 @@ static bool template_match(const struct conn_dump_filter *f, const struct lb_ser
 		if (!lb_addr_equal(&vip, &svc->vip))
 			return false;
 	}
-	if (f->client_family != 0 &&
-	    (t->family != f->client_family ||
-	     memcmp(t->client, f->client, f->client_family == AF_INET ? 4 : 16) != 0))
+	if (f->client_family != 0) {
+		struct lb_addr tc = key_addr(t->family, t->client), fc = key_addr(f->client_family,
+										  f->client);
+		if (!lb_addr_same_prefix(&tc, &fc, f->client_len))
+			return false;
+	}
+	if (f->states != 0 && !(f->states & (1u << LB_TCP_NONE)))
 		return false;
-	return true;
+	for (uint8_t i = 0; i < f->n_reals; i++)
+		if (f->real_ids[i] == t->real_id)
+			return true;
+	return f->n_reals == 0;
 }
 
 /*
@@ -191,6 +200,130 @@ static int parse_addr_filter(json_t *params, const char *key, uint8_t *family, u
 	return 0;
 }
 
+/* "client": an address or a CIDR; a bare address is its full length. */
+static int parse_client_filter(json_t *params, struct conn_dump_filter *f, struct rpc_error *err)
+{
+	json_t *v = json_object_get(params, "client");
+	struct lb_addr a;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || lb_addr_parse_prefix(json_string_value(v), &a, &f->client_len) != 0) {
+		rpc_fail(err, JSONRPC_INVALID_PARAMS,
+			 "params.client: must be an IPv4 or IPv6 address or CIDR (ADDR/LEN)");
+		return -1;
+	}
+	f->client_family = a.family;
+	lb_addr_mask_prefix(&a, f->client_len);
+	memcpy(f->client, a.family == AF_INET ? (const uint8_t *)&a.v4 : a.v6,
+	       a.family == AF_INET ? 4 : 16);
+	return 0;
+}
+
+/* "state": a state name ("ESTABLISHED", "SYN_RECV", "UDP", "NONE" for templates ...) or a list. */
+static int parse_state_filter(json_t *params, struct conn_dump_filter *f, struct rpc_error *err)
+{
+	json_t *v = json_object_get(params, "state"), *one;
+	json_t *list = json_is_array(v) ? json_incref(v) : json_pack("[O]", v);
+	size_t i;
+	int rc = 0;
+
+	if (v == NULL) {
+		json_decref(list);
+		return 0;
+	}
+	json_array_foreach(list, i, one) {
+		uint8_t st = 0;
+		while (st < LB_CONN_STATE_COUNT &&
+		       !(json_is_string(one) &&
+			 strcasecmp(json_string_value(one), lb_conn_state_name(st)) == 0))
+			st++;
+		if (st == LB_CONN_STATE_COUNT) {
+			rpc_fail(err, JSONRPC_INVALID_PARAMS,
+				 "params.state: must be a connection state (ESTABLISHED, SYN_RECV, "
+				 "FIN_WAIT, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, SYN_SENT, LISTEN, "
+				 "SYNACK, UDP, NONE) or a list of them");
+			rc = -1;
+			break;
+		}
+		f->states |= (uint16_t)(1u << st);
+	}
+	if (rc == 0 && f->states == 0) {
+		rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.state: the list is empty");
+		rc = -1;
+	}
+	json_decref(list);
+	return rc;
+}
+
+/* "real": {"ip", "port"?}: every configured real (and fallback) with that address and port. */
+static int parse_real_filter(json_t *params, struct conn_dump_filter *f, struct rpc_error *err)
+{
+	static const char *const keys[] = {"ip", "port", NULL};
+	json_t *v = json_object_get(params, "real");
+	const struct lb_config *c = config_store_running();
+	struct lb_addr ip;
+	uint32_t port = 0;
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_object(v) ||
+	    lb_json_check_keys(v, "params.real", keys, err->message, sizeof(err->message)) != 0 ||
+	    lb_json_get_uint(v, "port", "params.real", 0, 65535, &port, err->message,
+			     sizeof(err->message)) != 0) {
+		err->code = JSONRPC_INVALID_PARAMS;
+		if (!json_is_object(v))
+			rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.real: must be {\"ip\", \"port\"}");
+		return -1;
+	}
+	if (!json_is_string(json_object_get(v, "ip")) ||
+	    lb_addr_parse(json_string_value(json_object_get(v, "ip")), &ip) != 0) {
+		rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.real.ip: must be an IPv4 or IPv6 address");
+		return -1;
+	}
+	for (uint32_t i = 0; i < c->n_services; i++)
+		LB_SERVICE_FOREACH_DEST(&c->services[i], r) {
+			if (!lb_addr_equal(&r->ip, &ip) || (port != 0 && r->port != port) || r->id == 0)
+				continue;
+			if (f->n_reals == CONN_DUMP_MAX_REALS) {
+				rpc_fail(err, JSONRPC_INVALID_PARAMS,
+					 "params.real: names more than %u real servers; add a service "
+					 "filter or a port", CONN_DUMP_MAX_REALS);
+				return -1;
+			}
+			f->real_ids[f->n_reals++] = r->id;
+		}
+	if (f->n_reals == 0) {
+		rpc_fail(err, LB_RPC_NOT_FOUND, "params.real: no real server has this address%s",
+			 port ? " and port" : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* "service": a service key, the same as vip + port + proto. */
+static int parse_service_filter(json_t *params, struct conn_dump_filter *f, struct rpc_error *err)
+{
+	json_t *v = json_object_get(params, "service");
+	struct lb_addr vip;
+	uint16_t port;
+	uint8_t proto;
+
+	if (v == NULL)
+		return 0;
+	if (lb_service_key_from_json(v, "params.service", &vip, &port, &proto, err->message,
+				     sizeof(err->message)) != 0) {
+		err->code = JSONRPC_INVALID_PARAMS;
+		return -1;
+	}
+	f->proto = proto;
+	f->vport = rte_cpu_to_be_16(port);
+	f->vip_family = vip.family;
+	memcpy(f->vip, vip.family == AF_INET ? (const uint8_t *)&vip.v4 : vip.v6,
+	       vip.family == AF_INET ? 4 : 16);
+	return 0;
+}
+
 static int parse_filter(json_t *params, struct conn_dump_filter *f, struct rpc_error *err)
 {
 	json_t *proto = json_object_get(params, "proto");
@@ -215,7 +348,8 @@ static int parse_filter(json_t *params, struct conn_dump_filter *f, struct rpc_e
 	}
 	f->vport = rte_cpu_to_be_16((uint16_t)port);
 	if (parse_addr_filter(params, "vip", &f->vip_family, f->vip, err) != 0 ||
-	    parse_addr_filter(params, "client", &f->client_family, f->client, err) != 0)
+	    parse_client_filter(params, f, err) != 0 || parse_state_filter(params, f, err) != 0 ||
+	    parse_real_filter(params, f, err) != 0 || parse_service_filter(params, f, err) != 0)
 		return -1;
 	return 0;
 }
@@ -396,7 +530,7 @@ static void listing_step(struct ev_loop *loop, struct ev_timer *t, uint64_t late
 static int conn_list_start(json_t *params, struct rpc_pending *p, struct rpc_error *err)
 {
 	static const char *const keys[] = {"limit", "cursor", "proto", "vip", "port", "client",
-					   NULL};
+					   "state", "real", "service", NULL};
 	struct conn_listing *l;
 	uint32_t limit = CONN_LIST_DEFAULT;
 	struct conn_dump_filter filter;
@@ -440,5 +574,7 @@ static int conn_list_start(json_t *params, struct rpc_pending *p, struct rpc_err
 
 const struct rpc_async_method rpc_conn_async_methods[] = {
 	{"conn.list", conn_list_start},
+	{"conn.summary", conn_summary_start},
+	{"conn.top", conn_top_start},
 	{NULL, NULL},
 };

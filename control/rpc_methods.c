@@ -13,6 +13,7 @@ static const struct rpc_method *const namespaces[] = {
 	rpc_observe_methods,
 	rpc_capture_methods,
 	rpc_ha_sync_test_methods,
+	rpc_config_methods,  rpc_system_methods, rpc_health_methods, rpc_block_methods,
 };
 
 const struct rpc_method *rpc_method_find(const char *name)
@@ -24,7 +25,8 @@ const struct rpc_method *rpc_method_find(const char *name)
 	return NULL;
 }
 
-static const struct rpc_edit_method *const edit_namespaces[] = {rpc_service_edits, rpc_real_edits};
+static const struct rpc_edit_method *const edit_namespaces[] = {rpc_service_edits, rpc_real_edits,
+								      rpc_block_edits};
 
 rpc_edit rpc_edit_find(const char *name)
 {

@@ -74,5 +74,7 @@ extern const struct rpc_method rpc_health_methods[];
 extern const struct rpc_method rpc_observe_methods[];
 extern const struct rpc_method rpc_capture_methods[];
 extern const struct rpc_method rpc_ha_sync_test_methods[];
+extern const struct rpc_edit_method rpc_block_edits[];
+extern const struct rpc_method rpc_block_methods[];
 
 #endif

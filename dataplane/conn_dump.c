@@ -12,10 +12,31 @@
 static struct conn_dump_request *current_request[LB_MAX_WORKERS];
 static struct conn_dump_request *abandoned; /* control side: timed out, still the workers' */
 
+/* True when the first len bits of a and b are equal. */
+static bool prefix_equal(const uint8_t *a, const uint8_t *b, uint8_t len)
+{
+	uint8_t full = len / 8, rem = len % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	return rem == 0 || ((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rem))) == 0;
+}
+
+static bool filter_match_entry(const struct conn_dump_filter *f, const struct flow_entry *e)
+{
+	if (f->states != 0 && !(f->states & (1u << e->state)))
+		return false;
+	if (f->n_reals == 0)
+		return true;
+	for (uint8_t i = 0; i < f->n_reals; i++)
+		if (f->real_ids[i] == e->real_id)
+			return true;
+	return false;
+}
+
 static bool filter_match(const struct conn_dump_filter *f, const struct flow_key *k)
 {
 	size_t vlen = f->vip_family == AF_INET ? 4 : 16;
-	size_t clen = f->client_family == AF_INET ? 4 : 16;
 
 	if (f->proto != 0 && k->proto != f->proto)
 		return false;
@@ -24,7 +45,7 @@ static bool filter_match(const struct conn_dump_filter *f, const struct flow_key
 	if (f->vip_family != 0 && (k->family != f->vip_family || memcmp(k->dst, f->vip, vlen) != 0))
 		return false;
 	if (f->client_family != 0 &&
-	    (k->family != f->client_family || memcmp(k->src, f->client, clen) != 0))
+	    (k->family != f->client_family || !prefix_equal(k->src, f->client, f->client_len)))
 		return false;
 	return true;
 }
@@ -79,7 +100,7 @@ void conn_dump_worker_step(struct lb_worker *w)
 		if (e->expires == 0 || (e->flags & FLOW_F_REPLY))
 			continue;
 		const struct flow_key *k = flow_table_key(ft, (int32_t)pos);
-		if (k == NULL || !filter_match(&req->filter, k))
+		if (k == NULL || !filter_match_entry(&req->filter, e) || !filter_match(&req->filter, k))
 			continue;
 		if (req->count == req->max) {
 			finish(w, req, pos); /* full: the next page starts here */

@@ -27,12 +27,17 @@ struct conn_dump_entry {
 };
 
 /* Which connections a dump returns; zero fields match everything. */
+#define CONN_DUMP_MAX_REALS 16
 struct conn_dump_filter {
 	uint8_t proto;    /* IPPROTO_TCP / IPPROTO_UDP */
 	uint8_t vip_family, client_family; /* AF_INET / AF_INET6 when that address is set */
 	uint16_t vport;   /* network order */
 	uint8_t vip[16];
 	uint8_t client[16];
+	uint8_t client_len;  /* prefix length of client (client_family set) */
+	uint8_t n_reals;     /* > 0: the connection's real id must be one of real_ids */
+	uint16_t states;     /* bit per enum lb_conn_state; 0 = any */
+	uint32_t real_ids[CONN_DUMP_MAX_REALS];
 };
 
 struct conn_dump_request {

@@ -12,6 +12,7 @@
 #define DPDK_LB_DATAPLANE_H
 
 #include "capture.h"
+#include "block_table.h"
 #include "conn_dump.h"
 #include "conn_events.h"
 #include "counters.h"
@@ -22,6 +23,7 @@
 #include "persist_table.h"
 #include "port_stats.h"
 #include "snapshot.h"
+#include "src_sketch.h"
 #include "stats.h"
 
 #endif

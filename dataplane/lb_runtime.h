@@ -45,6 +45,8 @@ struct lb_port {
 	char name[64];
 };
 
+struct src_slot;
+
 struct lb_tx_batch {
 	uint16_t n;
 	struct rte_mbuf *pkts[LB_BURST * 2];
@@ -72,6 +74,10 @@ struct lb_worker {
 	struct lb_traffic_counters *service_counters; /* [max_services + 1], by service id */
 	struct lb_tx_batch tx[LB_MAX_PORTS];
 	uint32_t idle_polls;
+	uint64_t *block_hits;          /* [blocklist_capacity + 1]: packets dropped, by entry slot */
+	struct src_slot *src_slots;    /* source sketch (src_sketch.h); NULL = off */
+	uint32_t src_mask;             /* slots - 1 */
+	struct src_slot *src_cur;      /* the slot of the packet being handled, or NULL */
 } __rte_cache_aligned;
 
 /* Connection counts summed over all workers, refreshed by the control lcore for schedulers. */

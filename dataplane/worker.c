@@ -16,6 +16,7 @@
 #include <rte_prefetch.h>
 
 #include "capture.h"
+#include "block_table.h"
 #include "conn_dump.h"
 #include "conn_install.h"
 #include "conn_events.h"
@@ -218,6 +219,8 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	LB_COUNTER_ADD(w->real_counters[real_id].conns, 1);
 	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
 	LB_COUNTER_ADD(w->stats->flows_created, 1);
+	if (w->src_cur != NULL)
+		LB_COUNTER_ADD(w->src_cur->conns, 1);
 	LB_COUNTER_ADD(w->stats->flows, 1);
 	if (info->proto == IPPROTO_TCP)
 		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->tcp_new, 1);
@@ -247,11 +250,12 @@ static inline bool flow_reusable(const struct flow_entry *e, const struct lb_sna
 struct pending {
 	struct rte_mbuf *m;
 	const struct snap_service *ss;
+	struct src_slot *src; /* its source's sketch slot, or NULL */
 	struct pkt_info info;
 };
 
-static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *snap,
-			      struct pending *pend, uint32_t n, uint64_t now)
+static void handle_pending(struct lb_worker *w, const struct lb_snapshot *snap,
+			   struct pending *pend, uint32_t n, uint64_t now)
 {
 	struct flow_key keys[LB_BURST];
 	const struct flow_key *key_ptrs[LB_BURST];
@@ -274,6 +278,8 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		const struct snap_service *ss = pend[i].ss;
 		int32_t pos = positions[i];
 		struct flow_entry *e;
+
+		w->src_cur = pend[i].src;
 
 		/* A flow created earlier in this burst (SYN, then its ACK) postdates the bulk lookup. */
 		if (pos < 0 && created)
@@ -368,6 +374,16 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->forwarded, 1);
 		tx_enqueue(w, (uint16_t)port, m);
 	}
+}
+
+/* The pending packets, in order; the packet being handled keeps its source slot. */
+static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *snap,
+			      struct pending *pend, uint32_t n, uint64_t now)
+{
+	struct src_slot *cur = w->src_cur;
+
+	handle_pending(w, snap, pend, n, now);
+	w->src_cur = cur;
 }
 
 /* One-packet scheduling: the datagram is scheduled alone and leaves nothing behind. */
@@ -545,6 +561,23 @@ static inline void count_received(struct lb_worker *w, const struct pkt_info *in
 }
 
 /*
+ * The start of the packet path for an IP packet: counts it for its source (top sources; a packet
+ * handed over by another worker was counted there) and drops it when the source is blocked.
+ * With an empty blocklist this is one predictable branch.
+ */
+static inline bool source_refused(struct lb_worker *w, const struct block_live *bl, bool blocking,
+				  bool handed_over, struct rte_mbuf *m, const struct pkt_info *info)
+{
+	if (!handed_over)
+		src_sketch_count(w, info);
+	if (unlikely(blocking) && block_table_match(w, bl, info)) {
+		drop(w, m, LB_DROP_BLOCKED);
+		return true;
+	}
+	return false;
+}
+
+/*
  * Classifies a burst: client packets to services go to the bulk flow path, replies and ICMP are
  * handled one by one, and packets whose flow another worker owns (nat: by client, fnat replies:
  * by local port) are handed over, unless they were handed to us already.
@@ -559,6 +592,9 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 	/* Traffic comes in runs for one service: look the service up once per run. */
 	struct snap_service_key last_key = {0}; /* read only once last_idx is set */
 	int64_t last_idx = -2;
+	struct block_live bl = {__atomic_load_n(&block_live.lpm4, __ATOMIC_ACQUIRE),
+				__atomic_load_n(&block_live.lpm6, __ATOMIC_ACQUIRE)};
+	bool blocking = bl.lpm4 != NULL || bl.lpm6 != NULL;
 
 	if (may_steer)
 		memset(hb.n, 0, sizeof(hb.n));
@@ -569,6 +605,7 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		w->src_cur = NULL;
 		switch (pkt_parse_segmented(rte_pktmbuf_mtod(m, const uint8_t *),
 					    rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), &p->info)) {
 		case PKT_PARSE_ARP:
@@ -584,6 +621,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		case PKT_PARSE_IPV6_FRAGMENT: {
 			if (!handed_over)
 				LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, p->info.family)->received, 1);
+			if (source_refused(w, &bl, blocking, handed_over, m, &p->info))
+				continue;
 			if (may_steer) {
 				uint16_t owner = frag_owner(&p->info);
 				if (owner != w->index) {
@@ -605,6 +644,8 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		case PKT_PARSE_IPV6:
 			if (!handed_over) /* its fragments were received already, not the datagram */
 				count_received(w, &p->info, !frag_is_reassembled(m));
+			if (source_refused(w, &bl, blocking, handed_over, m, &p->info))
+				continue;
 			break;
 		}
 		if (p->info.proto == IPPROTO_ICMP || p->info.proto == PKT_IPPROTO_ICMPV6) {
@@ -673,9 +714,11 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		}
 		p->m = m;
 		p->ss = ss;
+		p->src = w->src_cur;
 		n_pend++;
 	}
 	handle_ipv4_burst(w, snap, pend, n_pend, now);
+	w->src_cur = NULL;
 	if (may_steer)
 		handoff_flush(w, &hb);
 }

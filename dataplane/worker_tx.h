@@ -8,10 +8,13 @@
 
 #include "counters.h"
 #include "lb_runtime.h"
+#include "src_sketch.h"
 
 static inline void drop(struct lb_worker *w, struct rte_mbuf *m, enum lb_drop_reason reason)
 {
 	LB_COUNTER_ADD(w->stats->drops[reason], 1);
+	if (w->src_cur != NULL) /* the packet being handled: charged to its source */
+		LB_COUNTER_ADD(w->src_cur->drops, 1);
 	rte_pktmbuf_free(m);
 }
 

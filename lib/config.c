@@ -50,6 +50,9 @@ static const struct uint_key dataplane_keys[] = {
 	{"conn_event_ring", offsetof(struct lb_config, conn_event_ring), 0, 1u << 20},
 	{"fnat_port_min", offsetof(struct lb_config, fnat_port_min), 1, 65535},
 	{"fnat_port_max", offsetof(struct lb_config, fnat_port_max), 1, 65535},
+	{"blocklist_capacity", offsetof(struct lb_config, blocklist_capacity), 1,
+	 LB_BLOCKLIST_CAPACITY_MAX},
+	{"source_slots", offsetof(struct lb_config, source_slots), 0, 1u << 20},
 };
 #define N_DATAPLANE_KEYS (sizeof(dataplane_keys) / sizeof(dataplane_keys[0]))
 
@@ -74,6 +77,8 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->conn_event_ring = 16384;
 	c->fnat_port_min = 1024;
 	c->fnat_port_max = 65535;
+	c->blocklist_capacity = LB_BLOCKLIST_CAPACITY_DEFAULT;
+	c->source_slots = 4096;
 	c->exception_rx_pps = 20000;
 	c->exception_tx_pps = 20000;
 	c->exception_burst = 256;
@@ -400,7 +405,7 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 	/* "generation" is what config.get adds: informational, so its output loads as a file. */
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
 					   "timeouts", "ipvs", "services",  "exception", "generation",
-					   "health", "system", "metrics", NULL};
+					   "health", "system", "metrics", "blocklist", NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -433,6 +438,8 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = parse_services(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "metrics")) != NULL)
 		rc = parse_metrics(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "blocklist")) != NULL)
+		rc = lb_blocklist_from_json(v, &c->block, &c->n_block, err, errlen);
 	if (rc != 0)
 		lb_config_free(c);
 	return rc;
@@ -536,6 +543,10 @@ json_t *lb_config_to_json(const struct lb_config *c)
 	for (uint32_t i = 0; i < c->n_services; i++)
 		json_array_append_new(services, lb_service_to_json(&c->services[i], true));
 	json_object_set_new(root, "services", services);
+	json_t *block = json_array();
+	for (uint32_t i = 0; i < c->n_block; i++)
+		json_array_append_new(block, lb_block_entry_to_json(&c->block[i]));
+	json_object_set_new(root, "blocklist", block);
 	return root;
 }
 
@@ -685,6 +696,9 @@ int lb_config_clone(const struct lb_config *src, struct lb_config *dst)
 	dst->static_neigh = dup_array(src->static_neigh, src->n_static_neigh,
 				      sizeof(*src->static_neigh), &failed);
 	dst->services = dup_array(src->services, src->n_services, sizeof(*src->services), &failed);
+	dst->block = dup_array(src->block, src->n_block, sizeof(*src->block), &failed);
+	if (dst->block == NULL)
+		dst->n_block = 0;
 	if (dst->services == NULL)
 		dst->n_services = 0;
 	for (uint32_t i = 0; i < dst->n_services; i++) {
@@ -720,6 +734,9 @@ void lb_config_free(struct lb_config *c)
 	for (uint32_t i = 0; i < c->n_services; i++)
 		lb_service_free(&c->services[i]);
 	free(c->services);
+	free(c->block);
+	c->block = NULL;
+	c->n_block = 0;
 	c->eal_argv = NULL;
 	c->eal_argc = 0;
 	c->ports = NULL;

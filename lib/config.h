@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "blocklist.h"
 #include "forward_method.h"
 #include "inet_addr.h"
 #include "tcp_state.h"
@@ -179,6 +180,12 @@ struct lb_config {
 	bool metrics_enabled;
 	struct lb_addr metrics_addr;
 	uint16_t metrics_port;
+	/* blocklist (blocklist.h): client prefixes dropped first thing; capacity = dataplane slots */
+	uint32_t blocklist_capacity;
+	uint32_t source_slots; /* top-sources sketch slots per worker (rounded up to 2^n); 0 = off */
+	uint32_t n_block;
+	struct lb_block_entry *block;
+	bool block_changed; /* runtime: an incremental candidate's blocklist was edited */
 
 	uint32_t n_services;
 	struct lb_service_cfg *services;

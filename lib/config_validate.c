@@ -336,6 +336,9 @@ int lb_config_validate(const struct lb_config *c, char *err, size_t errlen)
 
 	if (rc != LB_VALID)
 		return rc;
+	if ((!c->incremental || c->block_changed) &&
+	    lb_blocklist_validate(c->block, c->n_block, c->blocklist_capacity, err, errlen) != 0)
+		return c->n_block > c->blocklist_capacity ? LB_OVER_CAPACITY : LB_INVALID;
 	for (uint32_t i = 0; i < c->n_services; i++) {
 		const struct lb_service_cfg *svc = &c->services[i];
 		if (c->incremental && !svc->changed)

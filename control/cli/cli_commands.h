@@ -24,9 +24,16 @@ int cmd_real_online(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_health(struct cli_ctx *ctx, int argc, char **argv);
 /* stats: stats.get with the dataplane counters. */
 int cmd_stats(struct cli_ctx *ctx, int argc, char **argv);
-/* conns: conn.list as ipvsadm -Lnc. */
+/* conns: conn.list as ipvsadm -Lnc, with its filters (cli_cmd_sources.c). */
 int cmd_conns(struct cli_ctx *ctx, int argc, char **argv);
 /* config get|save|reload: config.get, config.save, config.reload. */
+/* summary: conn.summary, connections by state overall, per service and per real. */
+int cmd_summary(struct cli_ctx *ctx, int argc, char **argv);
+/* top-sources: conn.top as a table. */
+int cmd_top_sources(struct cli_ctx *ctx, int argc, char **argv);
+/* block add|del|list: block.add, block.del, block.list; add --from-top N after confirmation. */
+int cmd_block(struct cli_ctx *ctx, int argc, char **argv);
+/* config get|save: config.get, config.save. */
 int cmd_config_get(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_save(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_reload(struct cli_ctx *ctx, int argc, char **argv);

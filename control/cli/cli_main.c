@@ -46,6 +46,9 @@ static const struct command commands[] = {
 	{"ports", NULL, cmd_ports},
 	{"top", NULL, cmd_top},
 	{"capture", NULL, cmd_capture},
+	{"summary", NULL, cmd_summary},
+	{"top-sources", NULL, cmd_top_sources},
+	{"block", NULL, cmd_block},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -79,7 +82,16 @@ static void print_usage(FILE *out)
 		"                       health checks and agents: state, last check, effective weight\n"
 		"  stats [--exact] [PROTO VIP:PORT]\n"
 		"                       traffic counters and dataplane counters\n"
-		"  conns [--limit N]    connections, like ipvsadm -Lnc\n"
+		"  conns [--limit N] [-t|-u VIP:PORT] [-r RIP[:PORT]] [-c ADDR[/LEN]]\n"
+		"        [--state S[,S...]] [--proto tcp|udp]\n"
+		"                       connections, like ipvsadm -Lnc, filtered\n"
+		"  summary              connections by state: overall, per service, per real\n"
+		"  top-sources [--by conns|cps|pps|drops] [--prefix N] [--prefix6 N] [--limit N]\n"
+		"                       client prefixes holding or sending the most\n"
+		"  block add CIDR [--ttl S] [--reason TEXT] | block del CIDR | block list\n"
+		"  block [add] --from-top N [--by pps] [--prefix N] [--ttl S] [--yes]\n"
+		"                       the blocklist; --from-top blocks the top N sources after\n"
+		"                       asking (--yes does not ask)\n"
 		"  config get           the running configuration (JSON)\n"
 		"  config save [PATH]   write it to PATH (default: the daemon's config file)\n"
 		"  config reload [PATH] apply the file's services (default: the daemon's config\n"

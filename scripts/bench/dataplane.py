@@ -40,8 +40,11 @@ def pcap(cache, kind, *args):
 
 class Scenario:
     def __init__(self, key, title, sched, in_pcap, in_pkts, flows, prefill_pcap=None,
-                 syn_recv=3600, capacity=None, note="", huge=False, forward="dr", data_room=None):
+                 syn_recv=3600, capacity=None, note="", huge=False, forward="dr", data_room=None,
+                 dp_extra=None, extra=None):
         self.key, self.title, self.sched = key, title, sched
+        self.dp_extra = dp_extra or {}  # dataplane keys over the defaults (source_slots ...)
+        self.extra = extra or {}        # top-level config keys (blocklist ...)
         self.forward = forward
         # small mbufs let tens of millions of 64-byte frames stay resident (new connections)
         self.data_room = data_room
@@ -56,7 +59,9 @@ class Scenario:
         # pool (the replayed pcap stays in mbufs) + flow table (~200 B/flow incl. the hash's
         # rings and buckets) + slack
         per = mbuf_bytes(self.data_room, self.huge)
-        return (self.in_pkts + 16384) * per / 2**20 + self.capacity * 200 / 2**20 + 384
+        # (+ 96 MiB for the IPv4 LPM table of a blocklist: 64 MiB tbl24, tbl8 groups, rules)
+        return (self.in_pkts + 16384) * per / 2**20 + self.capacity * 200 / 2**20 + 384 + \
+            (96 if "blocklist" in self.extra else 0)
 
     def mbufs(self):
         return self.in_pkts + 16383
@@ -91,6 +96,17 @@ def scenarios(cache, new_conn_syns, include_10m=True, quick=False, huge=True):
                                   ack, ack_n, n, prefill_pcap=syn, note=note, huge=huge,
                                   forward=fwd, capacity=(2 if fwd in ("nat", "fnat") else 1) *
                                   (n + n // 8)))
+            # What observability costs per packet: the top-sources sketch (on by default)
+            # turned off, and a blocklist of 1,000 prefixes none of the clients is in (every
+            # packet is looked up and passes) next to the default empty list.
+            s.append(Scenario("est_100k_nosketch", f"established DR, {n:,} flows, no source "
+                              "sketch", "wrr", ack, ack_n, n, prefill_pcap=syn, note=note,
+                              huge=huge, dp_extra={"source_slots": 0}))
+            block = [{"cidr": f"172.{16 + i // 250}.{i % 250}.0/24"} for i in range(1000)]
+            s.append(Scenario("est_100k_block", f"established DR, {n:,} flows, 1,000 blocklist "
+                              "entries (no match)", "wrr", ack, ack_n, n, prefill_pcap=syn,
+                              note=note + "; every packet looked up in the LPM", huge=huge,
+                              extra={"blocklist": block}))
     syn, syn_n = pcap(cache, "syn", new_conn_syns)
     for sched in ("wrr", "mh"):
         s.append(Scenario(f"new_{sched}", f"new connections DR, {sched} over {N_REALS} reals",
@@ -115,12 +131,14 @@ def run_lb(build, work, sc, duration, warmup, huge_dir=None, during=None):
           "idle_sleep_us": 0}
     if sc.data_room:
         dp["mbuf_data_room"] = sc.data_room
+    dp.update(sc.dp_extra)
     svc = [{"vip": VIP, "port": 80, "proto": "tcp", "scheduler": sc.sched, "reals": reals(),
             "forward": sc.forward}]
     if sc.forward == "fnat":
         svc[0]["local_addresses"] = ["10.0.0.200", "10.0.0.201"]
     d = VdevDaemon(build, work, vdevs, ports, sc.mem_mb(), dp, svc,
-                   timeouts={"syn_recv": sc.syn_recv}, statics=statics(), huge_dir=huge_dir)
+                   timeouts={"syn_recv": sc.syn_recv}, statics=statics(), huge_dir=huge_dir,
+                   extra=sc.extra)
     try:
         if sc.prefill_pcap:
             wait_until(lambda: d.dataplane_stats()["flows"] >= sc.flows, 900, 0.5,

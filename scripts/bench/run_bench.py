@@ -15,6 +15,7 @@ import control  # noqa: E402
 import dataplane  # noqa: E402
 import e2e  # noqa: E402
 import health_scale  # noqa: E402
+import observe  # noqa: E402
 from common import log  # noqa: E402
 
 
@@ -215,6 +216,7 @@ def rows(res):
                     f"{fl['burst']} = {allowed:,.0f}"))
     out += health_rows(e.get("health"))
     out += capture_rows(res.get("capture"))
+    out += observe.observe_rows(res.get("observe"))
     return out
 
 
@@ -344,7 +346,8 @@ def main():
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=3)
-    ap.add_argument("--only", default="dataplane,control,lateness,e2e,flood,health,capture")
+    ap.add_argument("--only",
+                    default="dataplane,control,lateness,e2e,flood,health,capture,observe")
     ap.add_argument("--scenarios", default="", help="comma-separated dataplane scenario keys")
     ap.add_argument("--new-conn-syns", type=int, default=0,
                     help="unique SYNs of the new-connection pcap (default: from free memory)")
@@ -430,6 +433,14 @@ def main():
         except Exception as e:  # noqa: BLE001
             log(f"  FAILED: {e}")
             res["capture"] = {"error": str(e)}
+    if "observe" in only:
+        log("observe: blocklist lookups and conn.top walks while forwarding")
+        try:
+            observe.run_observe(args.build, work, cache, args.duration, args.runs, args.warmup,
+                                huge, res)
+        except Exception as e:  # noqa: BLE001
+            log(f"  FAILED: {e}")
+            res["observe"] = {"error": str(e)}
         save()
     save()
     write_plot_data(res, args.out)

@@ -12,7 +12,8 @@ static const char defaults_doc[] =
 	"               \"max_reals\": 8192, \"persistence_capacity\": 65536,"
 	"               \"conn_event_ring\": 16384, \"fnat_port_min\": 1024, \"fnat_port_max\": 65535,"
 	"               \"frag_datagrams\": 4096, \"frag_timeout_ms\": 2000,"
-	"               \"mbuf_data_room\": 2048},"
+	"               \"mbuf_data_room\": 2048, \"blocklist_capacity\": 4096,"
+	"               \"source_slots\": 4096},"
 	" \"ports\": [],"
 	" \"exception\": {\"rx_pps\": 20000, \"tx_pps\": 20000, \"burst\": 256},"
 	" \"neighbours\": {\"refresh\": 30, \"timeout\": 90, \"static\": []},"
@@ -23,7 +24,7 @@ static const char defaults_doc[] =
 	" \"health\": {\"max_processes\": 32, \"state_file\": \"\"},"
 	" \"system\": {\"hugepages\": 0, \"hugepage_size\": \"2M\", \"hugetlbfs\": \"/dev/hugepages\","
 	"            \"nics\": []},"
-	" \"services\": [],"
+	" \"services\": [], \"blocklist\": [],"
 	" \"metrics\": {\"listen\": \"127.0.0.1:9108\"}}";
 
 /* A document with every key present and (almost) every value different from its default. */
@@ -36,7 +37,11 @@ static const char full_doc[] =
 	"               \"max_reals\": 64, \"persistence_capacity\": 2048,"
 	"               \"conn_event_ring\": 1024, \"fnat_port_min\": 2000, \"fnat_port_max\": 3000,"
 	"               \"frag_datagrams\": 512, \"frag_timeout_ms\": 500,"
-	"               \"mbuf_data_room\": 9216},"
+	"               \"mbuf_data_room\": 9216, \"blocklist_capacity\": 8, \"source_slots\": 1024},"
+	" \"blocklist\": [{\"cidr\": \"192.0.2.0/24\", \"added\": 1700000000, \"expires\": 0,"
+	"                \"reason\": \"flood\"},"
+	"               {\"cidr\": \"2001:db8:bad::/48\", \"added\": 1700000000,"
+	"                \"expires\": 1900000000, \"reason\": \"\"}],"
 	" \"ports\": [{\"address\": \"10.0.0.2/24\", \"mtu\": 9000, \"kernel_interface\": \"lb-ext.0\"},"
 	"           {\"address\": \"2001:db8::2/64\", \"mtu\": 1280, \"kernel_interface\": false},"
 	"           {\"address\": \"10.0.1.2/24\", \"mtu\": 1500, \"address6\": \"2001:db8:1::2/64\", \"kernel_interface\": \"dlb2\"}],"
