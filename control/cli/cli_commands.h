@@ -31,6 +31,11 @@ int cmd_config_get(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_save(struct cli_ctx *ctx, int argc, char **argv);
 /* info: system.info. */
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
+/* config backup|backups|restore|factory-reset (cli_cmd_backup.c). */
+int cmd_config_backup(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_backups(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_restore(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_factory_reset(struct cli_ctx *ctx, int argc, char **argv);
 /* call METHOD [PARAMS]: any method, result printed as JSON. */
 int cmd_call(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -41,6 +41,10 @@ static const struct command commands[] = {
 	{"config", "save", cmd_config_save},
 	{"info", NULL, cmd_info},
 	{"call", NULL, cmd_call},
+	{"config", "backup", cmd_config_backup},
+	{"config", "backups", cmd_config_backups},
+	{"config", "restore", cmd_config_restore},
+	{"config", "factory-reset", cmd_config_factory_reset},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -78,6 +82,12 @@ static void print_usage(FILE *out)
 		"  config get           the running configuration (JSON)\n"
 		"  config save [PATH]   write it to PATH (default: the daemon's config file)\n"
 		"  info                 daemon version, lcores, ports, schedulers\n"
+		"  config backup [--label LABEL]\n"
+		"                       keep a timestamped copy of the running configuration\n"
+		"  config backups       list the copies, newest first\n"
+		"  config restore NAME  apply a copy's services (validated; atomic)\n"
+		"  config factory-reset [--yes]\n"
+		"                       back to the shipped default, after confirmation\n"
 		"  call METHOD [JSON-PARAMS]\n"
 		"                       any JSON-RPC method; prints the result as JSON\n"
 		"\n"
