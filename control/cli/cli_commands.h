@@ -36,6 +36,11 @@ int cmd_config_backup(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_backups(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_restore(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config_factory_reset(struct cli_ctx *ctx, int argc, char **argv);
+/* import ipvsadm|ldirectord FILE, export ipvsadm|ldirectord [FILE] (cli_cmd_migrate.c). */
+int cmd_import_ipvsadm(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_import_ldirectord(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_export_ipvsadm(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_export_ldirectord(struct cli_ctx *ctx, int argc, char **argv);
 /* call METHOD [PARAMS]: any method, result printed as JSON. */
 int cmd_call(struct cli_ctx *ctx, int argc, char **argv);
 

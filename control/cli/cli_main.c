@@ -45,6 +45,10 @@ static const struct command commands[] = {
 	{"config", "backups", cmd_config_backups},
 	{"config", "restore", cmd_config_restore},
 	{"config", "factory-reset", cmd_config_factory_reset},
+	{"import", "ipvsadm", cmd_import_ipvsadm},
+	{"import", "ldirectord", cmd_import_ldirectord},
+	{"export", "ipvsadm", cmd_export_ipvsadm},
+	{"export", "ldirectord", cmd_export_ldirectord},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -88,6 +92,10 @@ static void print_usage(FILE *out)
 		"  config restore NAME  apply a copy's services (validated; atomic)\n"
 		"  config factory-reset [--yes]\n"
 		"                       back to the shipped default, after confirmation\n"
+		"  import ipvsadm|ldirectord FILE [--dry-run] [--replace] [--fwmark M=VIP:PORTS]\n"
+		"                       take ipvsadm -S rules or an ldirectord.cf, all or nothing\n"
+		"  export ipvsadm|ldirectord [FILE]\n"
+		"                       write the services in those formats\n"
 		"  call METHOD [JSON-PARAMS]\n"
 		"                       any JSON-RPC method; prints the result as JSON\n"
 		"\n"
