@@ -58,6 +58,17 @@ static long long num(const json_t *o, const char *k)
 	return (long long)json_integer_value(json_object_get(o, k));
 }
 
+/* config.get gives every key; an import's services only those the file set: the defaults. */
+static const char *scheduler(const json_t *s)
+{
+	return str(s, "scheduler")[0] ? str(s, "scheduler") : "wlc";
+}
+
+static long long weight(const json_t *r)
+{
+	return json_object_get(r, "weight") ? num(r, "weight") : 1;
+}
+
 /* "tcp 10.0.0.1:80" (or "group 10.0.0.1") for notes. */
 static const char *name_of(const json_t *s, char *buf, size_t len)
 {
@@ -101,7 +112,9 @@ static const char *mask_text(const json_t *s, char *buf, size_t len)
 {
 	long long plen = num(s, "netmask");
 
-	if (strchr(str(s, "vip"), ':') != NULL) {
+	if (json_is_string(json_object_get(s, "netmask")))
+		snprintf(buf, len, "%s", str(s, "netmask"));
+	else if (strchr(str(s, "vip"), ':') != NULL) {
 		snprintf(buf, len, "%lld", plen);
 	} else {
 		unsigned long m = plen == 0 ? 0 : 0xffffffffUL << (32 - plen) & 0xffffffffUL;
@@ -113,6 +126,10 @@ static const char *mask_text(const json_t *s, char *buf, size_t len)
 
 static bool full_mask(const json_t *s)
 {
+	if (json_object_get(s, "netmask") == NULL)
+		return true;
+	if (json_is_string(json_object_get(s, "netmask")))
+		return false;
 	return num(s, "netmask") == (strchr(str(s, "vip"), ':') ? 128 : 32);
 }
 
@@ -130,11 +147,12 @@ static void common_notes(const json_t *s, json_t *notes, const char *fmt)
 	name_of(s, n, sizeof(n));
 	if (json_array_size(json_object_get(s, "local_addresses")) > 0)
 		note(notes, "%s: local_addresses (fnat) not in %s", n, fmt);
-	if (strcmp(str(s, "client_address"), "none") != 0)
+	if (str(s, "client_address")[0] && strcmp(str(s, "client_address"), "none") != 0)
 		note(notes, "%s: client_address %s not in %s", n, str(s, "client_address"), fmt);
 	if (json_is_boolean(json_object_get(s, "expire_quiescent_template")))
 		note(notes, "%s: expire_quiescent_template not in %s", n, fmt);
-	if (strcmp(str(s, "scheduler"), "mh") == 0 && num(s, "mh_table_size") != 65537)
+	if (strcmp(scheduler(s), "mh") == 0 && json_object_get(s, "mh_table_size") &&
+	    num(s, "mh_table_size") != 65537)
 		note(notes, "%s: mh_table_size %lld not in %s", n, num(s, "mh_table_size"), fmt);
 	if (json_object_get(s, "agent") != NULL && !json_is_null(json_object_get(s, "agent")))
 		note(notes, "%s: feedback agent not in %s", n, fmt);
@@ -158,7 +176,7 @@ char *lb_export_ipvsadm(const json_t *services, json_t *notes)
 			snprintf(key, sizeof(key), "%s %s", strcmp(str(s, "proto"), "udp") ? "-t" : "-u",
 				 lvs_format_hostport(str(s, "vip"), num(s, "port"), hp, sizeof(hp)));
 		}
-		put(&o, "-A %s -s %s", key, str(s, "scheduler"));
+		put(&o, "-A %s -s %s", key, scheduler(s));
 		if (num(s, "persistent") > 0) {
 			put(&o, " -p %lld", num(s, "persistent"));
 			if (!full_mask(s))
@@ -166,7 +184,7 @@ char *lb_export_ipvsadm(const json_t *services, json_t *notes)
 		}
 		json_t *flags = json_object_get(s, "sched_flags"), *f;
 		json_array_foreach(flags, j, f) {
-			const char *sch = str(s, "scheduler");
+			const char *sch = scheduler(s);
 			const char *pre = strcmp(sch, "sh") == 0 ? "sh-" : strcmp(sch, "mh") == 0 ? "mh-" : NULL;
 			bool fb = strcmp(json_string_value(f), "fallback") == 0;
 			put(&o, "%s%s%s", j ? "," : " -b ", pre ? pre : "flag-",
@@ -187,12 +205,14 @@ char *lb_export_ipvsadm(const json_t *services, json_t *notes)
 				     str(r, "ip"), str(r, "forward"));
 				continue;
 			}
-			long long w = strcmp(str(r, "state"), "drain") == 0 ? 0 : num(r, "weight");
+			long long w = strcmp(str(r, "state"), "drain") == 0 ? 0 : weight(r);
 			if (strcmp(str(r, "state"), "online") != 0 && json_object_get(r, "state"))
 				note(notes, "%s: real %s is %s: written with weight %lld", n, str(r, "ip"),
 				     str(r, "state"), w);
 			put(&o, "-a %s -r %s %s -w %lld", key,
-			    lvs_format_hostport(str(r, "ip"), num(r, "port"), hp, sizeof(hp)), fw, w);
+			    lvs_format_hostport(str(r, "ip"), json_object_get(r, "port") ? num(r, "port")
+											 : num(s, "port"),
+						hp, sizeof(hp)), fw, w);
 			if (num(r, "u_threshold") > 0)
 				put(&o, " -x %lld", num(r, "u_threshold"));
 			if (num(r, "l_threshold") > 0)
@@ -275,7 +295,7 @@ static void put_real(struct out *o, const char *key, const json_t *r, const char
 	put(o, "\t%s=%s %s", key, lvs_format_hostport(str(r, "ip"), num(r, "port"), hp, sizeof(hp)),
 	    m);
 	if (strcmp(key, "real") == 0)
-		put(o, " %lld", num(r, "weight"));
+		put(o, " %lld", weight(r));
 	if (json_is_object(c) && json_object_get(c, "request") != NULL)
 		put(o, " \"%s\", \"%s\"", str(c, "request"), str(c, "receive_regex"));
 	put(o, "\n");
@@ -304,7 +324,7 @@ char *lb_export_ldirectord(const json_t *services, json_t *notes)
 			    lvs_format_hostport(str(s, "vip"), num(s, "port"), hp, sizeof(hp)),
 			    str(s, "proto"));
 		}
-		put(&o, "\tscheduler=%s\n", str(s, "scheduler"));
+		put(&o, "\tscheduler=%s\n", scheduler(s));
 		if (num(s, "persistent") > 0) {
 			put(&o, "\tpersistent=%lld\n", num(s, "persistent"));
 			if (!full_mask(s))
