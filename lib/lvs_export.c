@@ -114,7 +114,8 @@ static const char *mask_text(const json_t *s, char *buf, size_t len)
 
 	if (json_is_string(json_object_get(s, "netmask")))
 		snprintf(buf, len, "%s", str(s, "netmask"));
-	else if (strchr(str(s, "vip"), ':') != NULL) {
+	else if (strchr(str(s, "vip"), ':') != NULL || plen < 0 || plen > 32) {
+		/* IPv6, or a prefix no IPv4 mask spells (the daemon refuses it): as given */
 		snprintf(buf, len, "%lld", plen);
 	} else {
 		unsigned long m = plen == 0 ? 0 : 0xffffffffUL << (32 - plen) & 0xffffffffUL;

@@ -82,13 +82,50 @@ static int number(struct lb_import *imp, unsigned line, const char *opt, const c
 	return -1;
 }
 
+/* Applies a real's option tok[*i] (-r, -g, -i, -m, -w, -x, -y) to r: 0, -1 after an error, or
+ * 1 when tok[*i] is none of them. */
+static int real_option(struct lb_import *imp, unsigned line, struct rule *r, char **tok, int n,
+		       int *i)
+{
+	const char *o = short_form(tok[*i]), *v = NULL;
+	char why[LB_IMPORT_MSG_LEN];
+	unsigned long u;
+	int port;
+
+	if (strcmp(o, "-r") == 0) {
+		char ip[LVS_ADDR_LEN];
+		if (take_value(imp, line, tok, n, i, o, &v) != 0)
+			return -1;
+		if (lvs_parse_hostport(v, ip, &port, why, sizeof(why)) != 0) {
+			lvs_error(imp, line, "-r %s", why);
+			return -1;
+		}
+		json_object_set_new(r->real, "ip", json_string(ip));
+		if (port >= 0)
+			json_object_set_new(r->real, "port", json_integer(port));
+	} else if (strcmp(o, "-g") == 0 || strcmp(o, "-i") == 0 || strcmp(o, "-m") == 0) {
+		json_object_set_new(r->real, "forward",
+				    json_string(o[1] == 'g' ? "dr" : o[1] == 'i' ? "tun" : "nat"));
+	} else if (strcmp(o, "-w") == 0 || strcmp(o, "-x") == 0 || strcmp(o, "-y") == 0) {
+		bool w = o[1] == 'w';
+		if (take_value(imp, line, tok, n, i, o, &v) != 0 ||
+		    number(imp, line, o, v, w ? 65535 : 4294967295ul, &u) != 0)
+			return -1;
+		json_object_set_new(r->real, w ? "weight" : o[1] == 'x' ? "u_threshold" : "l_threshold",
+				    json_integer((json_int_t)u));
+	} else {
+		return 1;
+	}
+	return 0;
+}
+
 /* Applies option tok[*i] (short form o) to r; 0 or -1 after an error. */
 static int option(struct lb_import *imp, unsigned line, struct rule *r, char **tok, int n, int *i)
 {
 	const char *o = short_form(tok[*i]), *v = NULL;
 	char why[LB_IMPORT_MSG_LEN];
 	unsigned long u;
-	int port;
+	int port, rc;
 
 	if (strcmp(o, "-t") == 0 || strcmp(o, "-u") == 0) {
 		if (take_value(imp, line, tok, n, i, o, &v) != 0)
@@ -143,27 +180,8 @@ static int option(struct lb_import *imp, unsigned line, struct rule *r, char **t
 		json_object_set_new(r->svc, "sched_flags", f);
 	} else if (strcmp(o, "-o") == 0) {
 		json_object_set_new(r->svc, "ops", json_true());
-	} else if (strcmp(o, "-r") == 0) {
-		char ip[LVS_ADDR_LEN];
-		if (take_value(imp, line, tok, n, i, o, &v) != 0)
-			return -1;
-		if (lvs_parse_hostport(v, ip, &port, why, sizeof(why)) != 0) {
-			lvs_error(imp, line, "-r %s", why);
-			return -1;
-		}
-		json_object_set_new(r->real, "ip", json_string(ip));
-		if (port >= 0)
-			json_object_set_new(r->real, "port", json_integer(port));
-	} else if (strcmp(o, "-g") == 0 || strcmp(o, "-i") == 0 || strcmp(o, "-m") == 0) {
-		json_object_set_new(r->real, "forward",
-				    json_string(o[1] == 'g' ? "dr" : o[1] == 'i' ? "tun" : "nat"));
-	} else if (strcmp(o, "-w") == 0 || strcmp(o, "-x") == 0 || strcmp(o, "-y") == 0) {
-		bool w = o[1] == 'w';
-		if (take_value(imp, line, tok, n, i, o, &v) != 0 ||
-		    number(imp, line, o, v, w ? 65535 : 4294967295ul, &u) != 0)
-			return -1;
-		json_object_set_new(r->real, w ? "weight" : o[1] == 'x' ? "u_threshold" : "l_threshold",
-				    json_integer((json_int_t)u));
+	} else if ((rc = real_option(imp, line, r, tok, n, i)) != 1) {
+		return rc;
 	} else {
 		lvs_error(imp, line, "option '%.40s' is not taken: not an ipvsadm -S option dpdk-lb "
 			  "has (see docs/migration.md)", tok[*i]);
