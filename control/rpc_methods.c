@@ -14,6 +14,7 @@ static const struct rpc_method *const namespaces[] = {
 	rpc_capture_methods,
 	rpc_ha_sync_test_methods,
 	rpc_config_methods,  rpc_system_methods, rpc_health_methods, rpc_block_methods,
+	rpc_backup_methods,
 };
 
 const struct rpc_method *rpc_method_find(const char *name)

@@ -76,5 +76,6 @@ extern const struct rpc_method rpc_capture_methods[];
 extern const struct rpc_method rpc_ha_sync_test_methods[];
 extern const struct rpc_edit_method rpc_block_edits[];
 extern const struct rpc_method rpc_block_methods[];
+extern const struct rpc_method rpc_backup_methods[];
 
 #endif

@@ -21,6 +21,7 @@
 #include "line_buffer.h"
 #include "rpc_async.h"
 #include "rpc_methods.h"
+#include "rpc_peer.h"
 
 /* A full server evicts only a connection that has been quiet at least this long, so that a
  * client that just connected gets the chance to send its request. */
@@ -41,6 +42,7 @@ struct rpc_client {
 	size_t next_call;
 	json_t *answers; /* a batch's answers so far */
 	struct rpc_pending *pending;
+	struct rpc_peer peer; /* who connected (SO_PEERCRED): their role decides what they may call */
 	struct line_buffer in;
 	char *out;
 	size_t out_len, out_off;
@@ -74,6 +76,15 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/*
+ * With rpc.roles, the roles decide who may do what, so every local user may connect (socket
+ * 0666, a directory made here 0755); without, only root and the socket's group (0660, 0750).
+ */
+static bool roles_configured(void)
+{
+	return lb_rt.config != NULL && lb_rt.config->rpc_roles.n > 0;
+}
+
 static int make_parent_dir(const char *path)
 {
 	char dir[LB_SOCKET_PATH_LEN];
@@ -84,7 +95,7 @@ static int make_parent_dir(const char *path)
 	if (slash == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
-	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+	if (mkdir(dir, roles_configured() ? 0755 : 0750) != 0 && errno != EEXIST)
 		return -1;
 	return 0;
 }
@@ -113,7 +124,7 @@ static int listen_at(struct rpc_server *s, const char *path, char *err, size_t e
 	}
 	unlink(path);
 	if (bind(s->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
-	    chmod(path, 0660) != 0 || listen(s->listen_fd, 64) != 0) {
+	    chmod(path, roles_configured() ? 0666 : 0660) != 0 || listen(s->listen_fd, 64) != 0) {
 		lb_err(err, errlen, "rpc.socket: %s: %s", path, strerror(errno));
 		close(s->listen_fd);
 		s->listen_fd = -1;
@@ -275,6 +286,11 @@ static bool run_call(struct rpc_client *c, const struct jsonrpc_message *m, size
 		jsonrpc_request_free(&req);
 		return true;
 	}
+	if (rpc_peer_authorize(&c->peer, req.method, req.params, &err) != 0) {
+		*resp = response(req.id, NULL, &err);
+		jsonrpc_request_free(&req);
+		return true;
+	}
 	if (am != NULL && start_async(c, am, &req, &err)) {
 		jsonrpc_request_free(&req);
 		return false;
@@ -283,6 +299,8 @@ static bool run_call(struct rpc_client *c, const struct jsonrpc_message *m, size
 		result = method->handler(req.params, &err);
 	if (result == NULL)
 		log_failure(req.method, &err);
+	else
+		rpc_peer_log_change(&c->peer, req.method, req.params);
 	*resp = response(req.id, result, &err);
 	jsonrpc_request_free(&req);
 	return true;
@@ -528,6 +546,7 @@ static void accept_clients(struct ev_loop *loop, struct ev_io *io, unsigned int 
 		}
 		slot->fd = fd;
 		slot->last_active_ms = now;
+		rpc_peer_identify(fd, &slot->peer);
 	}
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #define DEFAULT_RPC_SOCKET "/run/dpdk-lb/dpdk-lb.sock"
+#define LB_DEFAULT_BACKUPS_DIR "/var/lib/dpdk-lb/backups"
 
 /* Config key <-> timeout state, in the order config.md documents them. */
 static const struct {
@@ -63,6 +64,8 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->rpc_max_request_bytes = 1u << 20;
 	c->rpc_max_clients = 64;
 	c->rpc_idle_timeout_s = 60;
+	snprintf(c->backups_dir, sizeof(c->backups_dir), "%s", LB_DEFAULT_BACKUPS_DIR);
+	c->backups_keep = 20;
 	c->flow_capacity = 262144;
 	c->mbufs = 16383;
 	c->rx_descriptors = 1024;
@@ -116,7 +119,7 @@ static int parse_eal(const json_t *v, struct lb_config *c, char *err, size_t err
 static int parse_rpc(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"socket", "max_request_bytes", "max_clients",
-					   "idle_timeout_s", NULL};
+					   "idle_timeout_s", "roles", NULL};
 	json_t *s;
 
 	if (!json_is_object(v))
@@ -136,6 +139,9 @@ static int parse_rpc(const json_t *v, struct lb_config *c, char *err, size_t err
 	    lb_json_get_uint(v, "max_clients", "rpc", 1, 4096, &c->rpc_max_clients, err, errlen) ||
 	    lb_json_get_uint(v, "idle_timeout_s", "rpc", 1, 86400, &c->rpc_idle_timeout_s, err,
 			     errlen))
+		return -1;
+	s = json_object_get(v, "roles");
+	if (s != NULL && lb_roles_from_json(s, &c->rpc_roles, err, errlen) != 0)
 		return -1;
 	return 0;
 }
@@ -405,7 +411,7 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 	/* "generation" is what config.get adds: informational, so its output loads as a file. */
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
 					   "timeouts", "ipvs", "services",  "exception", "generation",
-					   "health", "system", "metrics", "blocklist", NULL};
+					   "health", "system", "metrics", "blocklist", "backups", NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -440,6 +446,8 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = parse_metrics(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "blocklist")) != NULL)
 		rc = lb_blocklist_from_json(v, &c->block, &c->n_block, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "backups")) != NULL)
+		rc = lb_config_parse_backups(v, c, err, errlen);
 	if (rc != 0)
 		lb_config_free(c);
 	return rc;
@@ -491,6 +499,8 @@ json_t *lb_config_to_json(const struct lb_config *c)
 				      (json_int_t)c->rpc_max_request_bytes, "max_clients",
 				      (json_int_t)c->rpc_max_clients, "idle_timeout_s",
 				      (json_int_t)c->rpc_idle_timeout_s));
+	json_object_set_new(json_object_get(root, "rpc"), "roles", lb_roles_to_json(&c->rpc_roles));
+	json_object_set_new(root, "backups", lb_config_backups_to_json(c));
 	for (size_t i = 0; i < N_DATAPLANE_KEYS; i++)
 		json_object_set_new(dp, dataplane_keys[i].key,
 				    json_integer(*(const uint32_t *)((const char *)c +

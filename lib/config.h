@@ -14,6 +14,7 @@
 #include "blocklist.h"
 #include "forward_method.h"
 #include "inet_addr.h"
+#include "rpc_roles.h"
 #include "tcp_state.h"
 
 #define LB_ERR_LEN 256
@@ -137,6 +138,7 @@ struct lb_config {
 	uint32_t rpc_max_request_bytes;
 	uint32_t rpc_max_clients;
 	uint32_t rpc_idle_timeout_s; /* a connection quiet this long is closed */
+	struct lb_roles rpc_roles;   /* who may call what (n == 0: root only) */
 
 	uint32_t flow_capacity;
 	uint32_t mbufs;
@@ -186,6 +188,10 @@ struct lb_config {
 	uint32_t n_block;
 	struct lb_block_entry *block;
 	bool block_changed; /* runtime: an incremental candidate's blocklist was edited */
+	/* config.backup: where the copies go, how many are kept; config.factory_reset's file */
+	char backups_dir[LB_SOCKET_PATH_LEN * 2];
+	uint32_t backups_keep;
+	char backups_factory_file[LB_SOCKET_PATH_LEN * 2];
 
 	uint32_t n_services;
 	struct lb_service_cfg *services;
@@ -339,6 +345,12 @@ const char *lb_service_fallback_page(const struct lb_service_cfg *svc, size_t *l
 
 /* Frees the reals (and holding page) of svc. */
 void lb_service_free(struct lb_service_cfg *svc);
+
+/* Parses the backups section into c; 0 or -1 with err naming the key (config_appliance.c). */
+int lb_config_parse_backups(const json_t *v, struct lb_config *c, char *err, size_t errlen);
+
+/* The backups section as the config file writes it (new reference). */
+json_t *lb_config_backups_to_json(const struct lb_config *c);
 
 /* printf-style error into err (NULL-safe); always returns -1 so callers can `return lb_err(...)`. */
 int lb_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -44,6 +44,16 @@ int cmd_protocol(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_ports(struct cli_ctx *ctx, int argc, char **argv);
 /* top: a live full-screen view (stats.get, stats.ports, conn.top) refreshed every second. */
 int cmd_top(struct cli_ctx *ctx, int argc, char **argv);
+/* config backup|backups|restore|factory-reset (cli_cmd_backup.c). */
+int cmd_config_backup(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_backups(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_restore(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_config_factory_reset(struct cli_ctx *ctx, int argc, char **argv);
+/* import ipvsadm|ldirectord FILE, export ipvsadm|ldirectord [FILE] (cli_cmd_migrate.c). */
+int cmd_import_ipvsadm(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_import_ldirectord(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_export_ipvsadm(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_export_ldirectord(struct cli_ctx *ctx, int argc, char **argv);
 /* call METHOD [PARAMS]: any method, result printed as JSON. */
 int cmd_call(struct cli_ctx *ctx, int argc, char **argv);
 /* capture [OPTIONS] [FILTER] | capture stop | capture status: capture.start/stop/status. */

@@ -49,6 +49,14 @@ static const struct command commands[] = {
 	{"summary", NULL, cmd_summary},
 	{"top-sources", NULL, cmd_top_sources},
 	{"block", NULL, cmd_block},
+	{"config", "backup", cmd_config_backup},
+	{"config", "backups", cmd_config_backups},
+	{"config", "restore", cmd_config_restore},
+	{"config", "factory-reset", cmd_config_factory_reset},
+	{"import", "ipvsadm", cmd_import_ipvsadm},
+	{"import", "ldirectord", cmd_import_ldirectord},
+	{"export", "ipvsadm", cmd_export_ipvsadm},
+	{"export", "ldirectord", cmd_export_ldirectord},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -101,6 +109,16 @@ static void print_usage(FILE *out)
 		"  ports [--xstats]     the DPDK ports' counters and links, like netstat -i\n"
 		"  top [--iterations N] [--sort KEY]\n"
 		"                       live view: rates, connections, top sources, drops, ports\n"
+		"  config backup [--label LABEL]\n"
+		"                       keep a timestamped copy of the running configuration\n"
+		"  config backups       list the copies, newest first\n"
+		"  config restore NAME  apply a copy's services (validated; atomic)\n"
+		"  config factory-reset [--yes]\n"
+		"                       back to the shipped default, after confirmation\n"
+		"  import ipvsadm|ldirectord FILE [--dry-run] [--replace] [--fwmark M=VIP:PORTS]\n"
+		"                       take ipvsadm -S rules or an ldirectord.cf, all or nothing\n"
+		"  export ipvsadm|ldirectord [FILE]\n"
+		"                       write the services in those formats\n"
 		"  call METHOD [JSON-PARAMS]\n"
 		"                       any JSON-RPC method; prints the result as JSON\n"
 		"  capture [-w FILE|-] [-i PORT] [-s SNAPLEN] [-c COUNT] [-d SEC] [FILTER...]\n"

@@ -195,7 +195,8 @@ fail:
 }
 
 /* Checks the response envelope; 0 with *result, or 1 after printing the error. */
-static int take_result(const struct rpc_call *c, const char *line, size_t len, json_t **result)
+static int take_result(const struct rpc_call *c, const char *line, size_t len, json_t **result,
+		       json_t **error_out)
 {
 	json_error_t jerr;
 	json_t *resp = json_loadb(line, len, 0, &jerr);
@@ -210,6 +211,10 @@ static int take_result(const struct rpc_call *c, const char *line, size_t len, j
 	error = json_object_get(resp, "error");
 	res = json_object_get(resp, "result");
 	id = json_object_get(resp, "id");
+	if (error != NULL && error_out != NULL) {
+		*error_out = json_incref(error);
+		goto out;
+	}
 	if (error != NULL) {
 		json_t *code = json_object_get(error, "code");
 		const char *msg = json_string_value(json_object_get(error, "message"));
@@ -262,7 +267,8 @@ static char *encode_request(const char *method, json_t *params, size_t *len)
 	return framed;
 }
 
-int cli_rpc_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **result)
+static int call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **result,
+		json_t **error_out)
 {
 	struct rpc_call c = {.ctx = ctx, .method = method, .fd = -1};
 	char *line = NULL;
@@ -283,11 +289,23 @@ int cli_rpc_call(const struct cli_ctx *ctx, const char *method, json_t *params, 
 	if (connect_socket(&c) == 0 && send_all(&c, text, text_len) >= 0) {
 		line = read_line(&c, &line_len);
 		if (line != NULL)
-			rc = take_result(&c, line, line_len, result);
+			rc = take_result(&c, line, line_len, result, error_out);
 	}
 	if (c.fd >= 0)
 		close(c.fd);
 	free(line);
 	free(text);
 	return rc;
+}
+
+int cli_rpc_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **result)
+{
+	return call(ctx, method, params, result, NULL);
+}
+
+int cli_rpc_call_error(const struct cli_ctx *ctx, const char *method, json_t *params,
+		       json_t **result, json_t **error)
+{
+	*error = NULL;
+	return call(ctx, method, params, result, error);
 }

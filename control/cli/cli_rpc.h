@@ -15,4 +15,9 @@
  */
 int cli_rpc_call(const struct cli_ctx *ctx, const char *method, json_t *params, json_t **result);
 
+/* As cli_rpc_call, but a JSON-RPC error is not printed: it is returned in *error (new
+ * reference; the call then returns 1). Connection failures are printed as before. */
+int cli_rpc_call_error(const struct cli_ctx *ctx, const char *method, json_t *params,
+		       json_t **result, json_t **error);
+
 #endif

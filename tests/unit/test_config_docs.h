@@ -6,7 +6,9 @@
 static const char defaults_doc[] =
 	"{\"eal\": [],"
 	" \"rpc\": {\"socket\": \"/run/dpdk-lb/dpdk-lb.sock\", \"max_request_bytes\": 1048576,"
-	"         \"max_clients\": 64, \"idle_timeout_s\": 60},"
+	"         \"max_clients\": 64, \"idle_timeout_s\": 60,"
+	"         \"roles\": {\"users\": {}, \"groups\": {}}},"
+	" \"backups\": {\"dir\": \"/var/lib/dpdk-lb/backups\", \"keep\": 20, \"factory_file\": \"\"},"
 	" \"dataplane\": {\"flow_capacity\": 262144, \"mbufs\": 16383, \"rx_descriptors\": 1024,"
 	"               \"tx_descriptors\": 1024, \"idle_sleep_us\": 0, \"max_services\": 1024,"
 	"               \"max_reals\": 8192, \"persistence_capacity\": 65536,"
@@ -31,7 +33,11 @@ static const char defaults_doc[] =
 static const char full_doc[] =
 	"{\"eal\": [\"-l\", \"0-1\", \"--vdev=net_tap0,iface=lb0\", \"--no-pci\"],"
 	" \"rpc\": {\"socket\": \"/tmp/lb-test.sock\", \"max_request_bytes\": 65536,"
-	"         \"max_clients\": 8, \"idle_timeout_s\": 5},"
+	"         \"max_clients\": 8, \"idle_timeout_s\": 5,"
+	"         \"roles\": {\"users\": {\"alice\": \"maintenance\"}, \"groups\": {\"lbops\": \"config\","
+	"                   \"lbview\": \"reports\"}}},"
+	" \"backups\": {\"dir\": \"/srv/lb/backups\", \"keep\": 5,"
+	"             \"factory_file\": \"/usr/share/dpdk-lb/factory.json\"},"
 	" \"dataplane\": {\"flow_capacity\": 4096, \"mbufs\": 8191, \"rx_descriptors\": 512,"
 	"               \"tx_descriptors\": 256, \"idle_sleep_us\": 100, \"max_services\": 16,"
 	"               \"max_reals\": 64, \"persistence_capacity\": 2048,"
