@@ -49,6 +49,7 @@ static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer, prob
 static struct ev_timer rate_timer, history_timer;
 static struct ev_timer observe_timer;
 static struct lateness_window loop_lateness; /* the last ~400 s */
+static struct control_rates_cost rates_cost;
 
 /* Every millisecond: ARP/ND frames from the workers feed the neighbour table (and the kernel),
  * connection events go to their readers, and the exception path moves frames both ways. */
@@ -97,20 +98,41 @@ static void reclaim_ids(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 	config_store_reclaim_ids();
 }
 
+/* Nanoseconds since cycle counter value start. */
+static uint64_t ns_since(uint64_t start)
+{
+	return (rte_rdtsc() - start) * 1000000000u / lb_rt.tsc_hz;
+}
+
 static void sample_rates(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 {
+	uint64_t start = rte_rdtsc();
+
 	(void)l;
 	(void)t;
 	(void)late_ns;
 	rate_estimator_sample();
+	rates_cost.estimator_last_ns = ns_since(start);
+	if (rates_cost.estimator_last_ns > rates_cost.estimator_max_ns)
+		rates_cost.estimator_max_ns = rates_cost.estimator_last_ns;
 }
 
 static void record_history(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 {
+	uint64_t start = rte_rdtsc();
+
 	(void)l;
 	(void)t;
 	(void)late_ns;
 	rate_history_tick();
+	rates_cost.history_last_ns = ns_since(start);
+	if (rates_cost.history_last_ns > rates_cost.history_max_ns)
+		rates_cost.history_max_ns = rates_cost.history_last_ns;
+}
+
+void control_rates_cost(struct control_rates_cost *out)
+{
+	*out = rates_cost;
 }
 
 static void probe_lateness(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)

@@ -18,6 +18,16 @@ struct control_lateness {
  */
 int control_init(char *err, size_t errlen);
 
+/* What the last and the longest run of the rate estimator (every 2 s) and history (every 1 s)
+ * took on the control lcore. */
+struct control_rates_cost {
+	uint64_t estimator_last_ns, estimator_max_ns;
+	uint64_t history_last_ns, history_max_ns;
+};
+
+/* The rate estimator's and history's cost so far (control lcore only). */
+void control_rates_cost(struct control_rates_cost *out);
+
 /* The control loop's lateness so far (control lcore only). */
 void control_loop_lateness(struct control_lateness *out);
 

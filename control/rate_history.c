@@ -23,6 +23,7 @@ static struct series *global;
 static struct series *slots; /* [n_slots] */
 static uint32_t *slot_of;    /* [max_services + 1]: slot index + 1, 0 = none */
 static uint32_t n_slots, n_service_ids;
+static uint32_t n_used; /* slots given to a service */
 static uint64_t ticks;          /* calls of rate_history_tick */
 static uint64_t start_ns;       /* CLOCK_MONOTONIC at init */
 static uint64_t last_second;    /* seconds since start_ns at the last recorded tick */
@@ -49,6 +50,7 @@ int rate_history_init(uint32_t max_services, uint32_t service_slots)
 		return -1;
 	}
 	n_slots = service_slots;
+	n_used = 0;
 	n_service_ids = max_services;
 	start_ns = clock_ns(CLOCK_MONOTONIC);
 	last_second = 0;
@@ -147,6 +149,7 @@ static struct series *service_slot(uint32_t id, const struct series_sample *now,
 		slots[i].service_id = id;
 		slots[i].last = *now;
 		slot_of[id] = i + 1;
+		n_used++;
 		*fresh = true;
 		return &slots[i];
 	}
@@ -172,6 +175,8 @@ void rate_history_tick(void)
 		bool fresh;
 		if (s->id == 0 || s->id > n_service_ids)
 			continue;
+		if (slot_of[s->id] == 0 && n_used == n_slots)
+			continue; /* no history for it: spare the counters' summing */
 		service_sample(s, &now);
 		struct series *se = service_slot(s->id, &now, &fresh);
 		if (se == NULL)
@@ -185,6 +190,7 @@ void rate_history_tick(void)
 		if (slots[i].service_id != 0 && slots[i].seen_tick != ticks) {
 			slot_of[slots[i].service_id] = 0;
 			slots[i].service_id = 0;
+			n_used--;
 		}
 	}
 }

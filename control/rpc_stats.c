@@ -3,6 +3,7 @@
 
 #include "dataplane.h"
 #include "config_store.h"
+#include "control.h"
 #include "conn_event_feed.h"
 #include "health.h"
 #include "rate_est.h"
@@ -137,7 +138,14 @@ static json_t *stats_get(json_t *params, struct rpc_error *err)
 	json_object_set_new(health, "timer_lateness",
 			    json_pack("{s:f, s:f, s:I}", "p99_ms", p99 / 1e6, "max_ms", lmax / 1e6,
 				      "samples", (json_int_t)nlate));
-	return json_pack("{s:o, s:o, s:o}", "services", services, "dataplane", dp, "health", health);
+	struct control_rates_cost rc;
+	control_rates_cost(&rc);
+	json_t *cost = json_pack("{s:f, s:f, s:f, s:f}", "estimator_last_us",
+				 rc.estimator_last_ns / 1e3, "estimator_max_us", rc.estimator_max_ns / 1e3,
+				 "history_last_us", rc.history_last_ns / 1e3, "history_max_us",
+				 rc.history_max_ns / 1e3);
+	return json_pack("{s:o, s:o, s:o, s:o}", "services", services, "dataplane", dp, "health",
+			 health, "rates_cost", cost);
 fail:
 	json_decref(services);
 	json_decref(drops);
