@@ -17,10 +17,10 @@
 void metrics_prom_render(struct text_buf *b);
 
 /*
- * Appends the status page (HTML with inline SVG charts) to b; query is the request's query
- * string ("res=60" for the per-minute history of the last day, else per second).
+ * Appends the status page (HTML with inline SVG charts) to b: the per-minute history of the
+ * last day when per_minute, else the per-second history of the last 15 minutes.
  */
-void status_page_render(struct text_buf *b, const char *query);
+void status_page_render(struct text_buf *b, bool per_minute);
 
 /*
  * Registers the /dpdk_lb/... telemetry commands and starts refreshing what they read, every

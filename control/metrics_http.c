@@ -4,7 +4,9 @@
  * side and read until the client closes (so unread bytes never turn the close into a reset).
  * Every connection has one deadline from its accept; a sweep closes those past it. Answers are
  * Connection: close, one request per connection. Pages are rendered when asked for and shared,
- * reference-counted, with the requests of the next METRICS_HTTP_CACHE_MS.
+ * reference-counted, with the requests of the next METRICS_HTTP_CACHE_MS, or of the next ten
+ * render times when that is longer: a flood of requests gets rendering at most ~10 % of the
+ * loop. A render itself is one synchronous step (docs/performance.md gives its cost).
  */
 #include "metrics_http.h"
 
@@ -24,7 +26,7 @@
 #define LISTEN_BACKLOG 64
 #define SWEEP_PERIOD_MS 100
 
-enum route { ROUTE_METRICS, ROUTE_STATUS, ROUTE_COUNT };
+enum route { ROUTE_METRICS, ROUTE_STATUS, ROUTE_STATUS_MINUTES, ROUTE_COUNT };
 
 /* The bytes of one answer, shared by the connections sending it. */
 struct response {
@@ -55,7 +57,7 @@ static struct lb_addr listen_addr;
 static uint16_t listen_port;
 static struct client *oldest, *newest;
 static struct response *cache[ROUTE_COUNT];
-static uint64_t cache_ns[ROUTE_COUNT];
+static uint64_t cache_ns[ROUTE_COUNT], cache_cost_ns[ROUTE_COUNT];
 static struct metrics_http_counters counters;
 
 static void response_put(struct response *r)
@@ -99,16 +101,19 @@ static struct response *error_response(const char *status)
 }
 
 /* The page of route, from the cache when it is fresh enough; a new reference or NULL. */
-static struct response *page(enum route route, const char *query)
+static struct response *page(enum route route)
 {
-	static const char *const types[ROUTE_COUNT] = {
-		"text/plain; version=0.0.4; charset=utf-8", "text/html; charset=utf-8"};
+	static const char *const types[ROUTE_COUNT] = {"text/plain; version=0.0.4; charset=utf-8",
+						       "text/html; charset=utf-8",
+						       "text/html; charset=utf-8"};
 	uint64_t now = ev_now_ns();
-	/* The status page's variants (query) are not cached: it is read by people, not floods. */
-	bool cacheable = route == ROUTE_METRICS || query[0] == '\0';
 
-	if (cacheable && cache[route] != NULL &&
-	    now - cache_ns[route] < METRICS_HTTP_CACHE_MS * EV_NS_PER_MS) {
+	/* A page that took long to render is kept longer: rendering gets at most ~10 % of the loop
+	 * however fast it is asked for. */
+	uint64_t fresh_ns = METRICS_HTTP_CACHE_MS * EV_NS_PER_MS;
+	if (fresh_ns < 10 * cache_cost_ns[route])
+		fresh_ns = 10 * cache_cost_ns[route];
+	if (cache[route] != NULL && now - cache_ns[route] < fresh_ns) {
 		cache[route]->refs++;
 		counters.requests++;
 		return cache[route];
@@ -118,20 +123,20 @@ static struct response *page(enum route route, const char *query)
 	if (route == ROUTE_METRICS)
 		metrics_prom_render(&b);
 	else
-		status_page_render(&b, query);
+		status_page_render(&b, route == ROUTE_STATUS_MINUTES);
+	uint64_t cost = ev_now_ns() - now;
 	counters.renders++;
-	counters.render_ns += ev_now_ns() - now;
+	counters.render_ns += cost;
 	struct response *r = b.failed ? NULL : response_new("200 OK", types[route], b.data, b.len);
 	text_buf_free(&b);
 	if (r == NULL)
 		return error_response("500 Internal Server Error");
 	counters.requests++;
-	if (cacheable) {
-		response_put(cache[route]);
-		cache[route] = r;
-		cache_ns[route] = now;
-		r->refs++;
-	}
+	response_put(cache[route]);
+	cache[route] = r;
+	cache_ns[route] = now;
+	cache_cost_ns[route] = cost;
+	r->refs++;
 	return r;
 }
 
@@ -147,9 +152,9 @@ static struct response *answer(enum http_req_result parsed, const struct http_re
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
 		return error_response("405 Method Not Allowed");
 	if (strcmp(req->path, "/metrics") == 0)
-		return page(ROUTE_METRICS, req->query);
-	if (strcmp(req->path, "/") == 0)
-		return page(ROUTE_STATUS, req->query);
+		return page(ROUTE_METRICS);
+	if (strcmp(req->path, "/") == 0) /* "?res=60": the per-minute charts */
+		return page(strstr(req->query, "res=60") != NULL ? ROUTE_STATUS_MINUTES : ROUTE_STATUS);
 	return error_response("404 Not Found");
 }
 

@@ -18,7 +18,8 @@
 #define METRICS_HTTP_MAX_REQUEST 4096    /* request head bytes; more is answered 431 */
 #define METRICS_HTTP_DEADLINE_MS 5000    /* from accept to the answer's last byte */
 #define METRICS_HTTP_ACCEPTS_PER_WAKEUP 16
-#define METRICS_HTTP_CACHE_MS 250        /* a page rendered this recently is served again */
+#define METRICS_HTTP_CACHE_MS 250        /* a page rendered this recently (or within 10 times
+					  * its render time) is served again */
 #define METRICS_HTTP_MAX_PAGE (64u << 20) /* a page larger than this is answered 500 */
 #define METRICS_HTTP_RETRY_MS 5000       /* a listener that could not bind tries again */
 

@@ -280,6 +280,8 @@ static void render_control(struct text_buf *b)
 			(unsigned long)mc.evicted);
 	text_buf_printf(b, P "metrics_http_closed_total{why=\"deadline\"} %lu\n",
 			(unsigned long)mc.timed_out);
+	family(b, "metrics_http_renders_total", "counter", "Pages rendered (not served from the cache).");
+	text_buf_printf(b, P "metrics_http_renders_total %lu\n", (unsigned long)mc.renders);
 	family(b, "metrics_http_render_seconds_total", "counter", "Time spent rendering pages.");
 	text_buf_printf(b, P "metrics_http_render_seconds_total %.6f\n", mc.render_ns / 1e9);
 }

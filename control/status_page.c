@@ -229,9 +229,8 @@ static void drops_and_ports(struct text_buf *b)
 	text_buf_printf(b, "</table>\n");
 }
 
-void status_page_render(struct text_buf *b, const char *query)
+void status_page_render(struct text_buf *b, bool per_minute)
 {
-	bool per_minute = strstr(query, "res=60") != NULL;
 	char now[32];
 	time_t t = time(NULL);
 	struct tm tm;
