@@ -8,24 +8,23 @@
 #include "health/admin_state_file.h"
 #include "jsonrpc.h"
 
-int config_restart_sections(const struct lb_config *a, const struct lb_config *b, char *out,
-			    size_t outlen)
+json_t *config_restart_sections(const struct lb_config *a, const struct lb_config *b)
 {
-	json_t *ja = lb_config_to_json(a), *jb = lb_config_to_json(b);
+	json_t *ja = lb_config_to_json(a), *jb = lb_config_to_json(b), *out = json_array();
 	const char *key;
 	json_t *va;
-	int n = 0;
-	size_t used = 0;
 
-	if (outlen > 0)
-		out[0] = '\0';
-	if (ja == NULL || jb == NULL) {
+	if (ja == NULL || jb == NULL || out == NULL) {
 		json_decref(ja);
 		json_decref(jb);
-		return -1;
+		json_decref(out);
+		return NULL;
 	}
+	/* what changes at run time: the services and the blocklist */
 	json_object_del(ja, "services");
 	json_object_del(jb, "services");
+	json_object_del(ja, "blocklist");
+	json_object_del(jb, "blocklist");
 	/* Keys only one side has count too: a section the document adds or drops changes it. */
 	json_object_foreach(jb, key, va) {
 		if (json_object_get(ja, key) == NULL)
@@ -33,17 +32,12 @@ int config_restart_sections(const struct lb_config *a, const struct lb_config *b
 	}
 	json_object_foreach(ja, key, va) {
 		json_t *vb = json_object_get(jb, key);
-		if (vb != NULL && json_equal(va, vb))
-			continue;
-		int w = snprintf(out + used, used < outlen ? outlen - used : 0, "%s%s",
-				 n ? ", " : "", key);
-		if (w > 0 && used + (size_t)w < outlen)
-			used += (size_t)w;
-		n++;
+		if (vb == NULL || !json_equal(va, vb))
+			json_array_append_new(out, json_string(key));
 	}
 	json_decref(ja);
 	json_decref(jb);
-	return n;
+	return out;
 }
 
 /* Gives doc's real r the id of the same real (address and port) of the running service. */
@@ -79,16 +73,46 @@ static void carry_ids(const struct lb_config *running, struct lb_config *doc)
 	}
 }
 
-/* Whether a and b have the same services, as config.get would show them. */
+/* Whether a and b have the same services and blocklist, as config.get would show them. */
 static bool same_services(const struct lb_config *a, const struct lb_config *b)
 {
 	json_t *ja = lb_config_to_json(a), *jb = lb_config_to_json(b);
 	bool same = ja != NULL && jb != NULL &&
-		    json_equal(json_object_get(ja, "services"), json_object_get(jb, "services"));
+		    json_equal(json_object_get(ja, "services"), json_object_get(jb, "services")) &&
+		    json_equal(json_object_get(ja, "blocklist"), json_object_get(jb, "blocklist"));
 
 	json_decref(ja);
 	json_decref(jb);
 	return same;
+}
+
+/*
+ * Blocklist entries that stay keep their dataplane slot: a new slot for the same prefix would be
+ * added, then the old one's removal would take the prefix out of the LPM table.
+ */
+static void carry_block_ids(const struct lb_config *running, struct lb_config *doc)
+{
+	for (uint32_t i = 0; i < doc->n_block; i++) {
+		int k = lb_blocklist_find(running->block, running->n_block, &doc->block[i]);
+		doc->block[i].id = k >= 0 ? running->block[k].id : 0;
+	}
+}
+
+/* Swaps the parts that change at run time (services, blocklist) between a and b. */
+static void swap_runtime_parts(struct lb_config *a, struct lb_config *b)
+{
+	struct lb_service_cfg *svc = a->services;
+	uint32_t n_svc = a->n_services, n_block = a->n_block;
+	struct lb_block_entry *block = a->block;
+
+	a->services = b->services;
+	a->n_services = b->n_services;
+	a->block = b->block;
+	a->n_block = b->n_block;
+	b->services = svc;
+	b->n_services = n_svc;
+	b->block = block;
+	b->n_block = n_block;
 }
 
 int config_replace(struct lb_config *doc, unsigned int flags, char *err, size_t errlen)
@@ -98,13 +122,24 @@ int config_replace(struct lb_config *doc, unsigned int flags, char *err, size_t 
 	char sections[256];
 
 	if (!(flags & CONFIG_REPLACE_SERVICES_ONLY)) {
-		int n = config_restart_sections(running, doc, sections, sizeof(sections));
-		if (n < 0)
+		json_t *differ = config_restart_sections(running, doc), *name;
+		size_t i, used = 0;
+
+		if (differ == NULL)
 			return lb_err(err, errlen, "out of memory"), JSONRPC_INTERNAL_ERROR;
+		sections[0] = '\0';
+		json_array_foreach(differ, i, name) {
+			int w = snprintf(sections + used, sizeof(sections) - used, "%s%s",
+					 i ? ", " : "", json_string_value(name));
+			if (w > 0 && used + (size_t)w < sizeof(sections))
+				used += (size_t)w;
+		}
+		size_t n = json_array_size(differ);
+		json_decref(differ);
 		if (n > 0)
 			return lb_err(err, errlen,
-				      "changes to %s take a restart; only services change at run "
-				      "time (nothing was changed)", sections),
+				      "changes to %s take a restart; only services and the blocklist "
+				      "change at run time (nothing was changed)", sections),
 			       JSONRPC_INVALID_PARAMS;
 	}
 	if (flags & CONFIG_REPLACE_ADMIN_STATE) {
@@ -115,24 +150,16 @@ int config_replace(struct lb_config *doc, unsigned int flags, char *err, size_t 
 	if (same_services(running, doc))
 		return 0; /* a reload of an unchanged file is not a new generation */
 	carry_ids(running, doc);
+	carry_block_ids(running, doc);
 	if (lb_config_clone(running, &cand) != 0)
 		return lb_err(err, errlen, "out of memory"), JSONRPC_INTERNAL_ERROR;
-	for (uint32_t i = 0; i < cand.n_services; i++)
-		lb_service_free(&cand.services[i]);
-	free(cand.services);
-	cand.services = doc->services;
-	cand.n_services = doc->n_services;
+	/* cand takes doc's services and blocklist; doc holds the running copies until freed */
+	swap_runtime_parts(&cand, doc);
 	cand.incremental = false;
-	doc->services = NULL;
-	doc->n_services = 0;
+	cand.block_changed = true;
 	int rc = config_store_commit(&cand, err, errlen);
-	if (rc != 0) {
-		/* The document keeps its services: the caller frees both as usual. */
-		doc->services = cand.services;
-		doc->n_services = cand.n_services;
-		cand.services = NULL;
-		cand.n_services = 0;
-	}
+	if (rc != 0)
+		swap_runtime_parts(&cand, doc); /* the document keeps its own: the caller frees it */
 	lb_config_free(&cand);
 	return rc;
 }

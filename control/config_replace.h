@@ -1,7 +1,7 @@
 /*
  * Replacing the running configuration with a whole document: `systemctl reload` (SIGHUP),
  * restoring a backup, the failover pair's configuration replication. What can change at run
- * time (the services and their reals) is taken from the document; services and reals that stay
+ * time (the services and their reals, the blocklist) is taken from the document; those that stay
  * keep their ids, so their connections, templates and counters carry on as after any RPC edit.
  */
 #ifndef DPDK_LB_CONFIG_REPLACE_H
@@ -11,7 +11,7 @@
 
 #include "config.h"
 
-/* Sections other than `services` may differ (a peer's document: its own ports and sizes). */
+/* Sections other than `services` and `blocklist` may differ (a peer's document: its own ports and sizes). */
 #define CONFIG_REPLACE_SERVICES_ONLY 0x1
 /* Re-apply the operator's drains and offlines (health.state_file) over the document. */
 #define CONFIG_REPLACE_ADMIN_STATE 0x2
@@ -25,11 +25,10 @@
 int config_replace(struct lb_config *doc, unsigned int flags, char *err, size_t errlen);
 
 /*
- * Writes into out the comma-separated top-level sections, other than `services`, in which a and
- * b differ ("" when none); the number of them, or -1 out of memory.
+ * The top-level sections, other than those that change at run time (services, blocklist), in
+ * which a and b differ: a JSON array of their names (empty when none), or NULL out of memory.
  */
-int config_restart_sections(const struct lb_config *a, const struct lb_config *b, char *out,
-			    size_t outlen);
+json_t *config_restart_sections(const struct lb_config *a, const struct lb_config *b);
 
 /*
  * Loads the configuration file at path and makes it the running configuration as

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "backup_name.h"
+#include "config_replace.h"
 #include "config_store.h"
 #include "dataplane.h"
 #include "rpc_methods.h"
@@ -164,23 +165,6 @@ static json_t *config_backups(json_t *params, struct rpc_error *err)
 			 (json_int_t)c->backups_keep, "backups", list);
 }
 
-/* Top-level sections of a loaded configuration that differ from the running one's and are not
- * taken by a restore (only services are): they take effect at the next start. */
-static json_t *sections_not_applied(const struct lb_config *loaded)
-{
-	json_t *a = lb_config_to_json(loaded), *b = lb_config_to_json(config_store_running());
-	json_t *out = json_array(), *v;
-	const char *key;
-
-	json_object_foreach(a, key, v) {
-		if (strcmp(key, "services") != 0 && !json_equal(v, json_object_get(b, key)))
-			json_array_append_new(out, json_string(key));
-	}
-	json_decref(a);
-	json_decref(b);
-	return out;
-}
-
 /*
  * Makes loaded's services the running ones, as one change, after a backup of what runs now
  * labelled why; the result names both, or NULL with err set and nothing changed.
@@ -188,26 +172,16 @@ static json_t *sections_not_applied(const struct lb_config *loaded)
 static json_t *replace_services(struct lb_config *loaded, const char *why, const char *source,
 				struct rpc_error *err)
 {
-	struct lb_config cand;
 	json_t *before = make_backup(why, err), *not_applied;
 
 	if (before == NULL)
 		return NULL;
-	not_applied = sections_not_applied(loaded);
-	if (rpc_begin_change(&cand, err) != 0) {
-		json_decref(before);
-		json_decref(not_applied);
-		return NULL;
-	}
-	for (uint32_t i = 0; i < cand.n_services; i++)
-		lb_service_free(&cand.services[i]);
-	free(cand.services);
-	cand.services = loaded->services;
-	cand.n_services = loaded->n_services;
-	loaded->services = NULL;
-	loaded->n_services = 0;
-	cand.incremental = false; /* every service is new: validate them all */
-	if (rpc_commit(&cand, err) != 0) {
+	not_applied = config_restart_sections(config_store_running(), loaded);
+	/* The one whole-document path (config_replace.h): reals that stay keep their flows. */
+	int code = config_replace(loaded, CONFIG_REPLACE_SERVICES_ONLY, err->message,
+				  sizeof(err->message));
+	if (code != 0) {
+		err->code = code;
 		json_decref(before);
 		json_decref(not_applied);
 		return NULL;

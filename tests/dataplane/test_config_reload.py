@@ -119,3 +119,26 @@ def test_reload_from_another_path_and_bad_params(replaying_daemon, tmp_path):
     with pytest.raises(RpcError) as e:
         rpc.call("config.reload", {"service": KEY_A})
     assert e.value.code == -32602
+
+
+def test_the_blocklist_changes_at_run_time_and_kept_entries_stay_blocked(replaying_daemon):
+    """The replayed client (10.9.0.10) is blocked, then a reload keeps that entry and adds one:
+    its packets must go on being dropped as `blocked` (an entry given a new dataplane slot would
+    be taken out of the LPM table by the old slot's removal)."""
+    rpc = replaying_daemon
+    rpc.call("block.add", {"cidr": "10.9.0.10", "reason": "kept"})
+
+    def blocked():
+        return rpc.call("stats.get")["dataplane"]["drop_reasons"]["blocked"]
+    wait_until(lambda: blocked() > 0, what="the client's packets blocked")
+    cfg = read_config(rpc)
+    cfg["blocklist"] = [{"cidr": "10.9.0.10", "reason": "kept"},
+                        {"cidr": "198.51.100.7", "reason": "new"}]
+    write_config(rpc, cfg)
+    gen = generation(rpc)
+    res = rpc.call("config.reload")
+    assert res["changed"] is True and res["generation"] == gen + 1
+    listed = {e["cidr"]: e["reason"] for e in rpc.call("block.list")["entries"]}
+    assert listed == {"10.9.0.10/32": "kept", "198.51.100.7/32": "new"}
+    after = blocked()
+    wait_until(lambda: blocked() > after + 100, what="the client still blocked after the reload")
