@@ -31,7 +31,9 @@ enum ha_conn_refuse {
 	HA_REFUSE_FNAT_PORT,      /* the fnat local address or port is not one this worker owns */
 	HA_REFUSE_RING_FULL,      /* the worker's install ring had no room */
 	HA_REFUSE_TABLE_FULL,     /* the worker's flow (or persistence) table had no room */
-	HA_REFUSE_BAD_RECORD,     /* inconsistent record (e.g. a template with no netmask here) */
+	HA_REFUSE_BAD_RECORD,     /* not installable here (a template of a service not persistent
+				   * here, a connection of a one-packet service) */
+	HA_REFUSE_REPLY_IN_USE,   /* the nat/fnat reply key belongs to another live connection */
 	HA_REFUSE_COUNT,
 };
 
@@ -50,28 +52,36 @@ struct ha_conn_sync_stats {
 	/* BACKUP side */
 	uint64_t records_received;
 	uint64_t batches_received;
-	uint64_t installed;         /* records applied to a worker's table (new or updated) */
-	uint64_t removed;           /* ENDED records that removed a connection */
+	uint64_t posted;            /* connection records queued to a worker's install ring */
+	uint64_t installed;         /* of which: new connections in a worker's table */
+	uint64_t updated;           /* of which: existing connections refreshed or replaced */
+	uint64_t removed;           /* of which: ENDED records that ended a connection */
+	uint64_t templates_stored;  /* persistence templates stored or refreshed */
+	uint64_t hops_learned;      /* installed nat/fnat connections whose client hop is known */
 	uint64_t refused[HA_REFUSE_COUNT];
 	uint64_t full_syncs_received; /* FULL_SYNC_END seen */
 	/* both */
-	uint64_t lag_ns;            /* oldest unsent event's age at the last flush (MASTER) */
-	uint64_t last_batch_ns;     /* when the last batch was sent or received (monotonic) */
-	uint32_t synced;            /* connections installed here by sync and still live (BACKUP) */
+	uint64_t lag_ns;            /* MASTER: age of the oldest record of the last batch sent */
+	uint64_t last_batch_ns;     /* when the last batch was sent or received (monotonic ns) */
+	uint64_t synced;            /* BACKUP: records applied (installed + updated + removed +
+				     * templates_stored) */
 	uint8_t role;               /* enum ha_state as last set */
+	bool paired;                /* false while the pair is refused */
 	bool full_sync_running;     /* MASTER: a full sync is being streamed */
 };
 
-/* Tunables (docs/config.md, ha.sync_period_s and ha.sync_threshold); defaults in init. */
+/*
+ * Tunables (docs/config.md, ha.sync_period_s). Every event is sent as it comes (no IPVS-like
+ * packet threshold: workers do not count packets per connection); the period re-sends every live
+ * connection and template, which heals records a lost datagram took.
+ */
 struct ha_conn_sync_params {
 	uint32_t period_s;     /* re-send every live connection and template this often; 0 = never */
-	uint32_t threshold;    /* ...and a connection's STATE event only every Nth (1 = every one) */
-	uint32_t flush_ms;     /* a partial batch waits at most this long (default 5) */
-	uint32_t msg_size;     /* message size cap in bytes (default HA_WIRE_MSG_DEFAULT) */
+	uint32_t flush_ms;     /* a partial batch waits at most this long; 0 keeps the default (5) */
+	uint32_t msg_size;     /* message size cap in bytes; 0 keeps HA_WIRE_MSG_DEFAULT */
 };
 
 #define HA_CONN_SYNC_PERIOD_S_DEFAULT 30
-#define HA_CONN_SYNC_THRESHOLD_DEFAULT 1
 #define HA_CONN_SYNC_FLUSH_MS_DEFAULT 5
 
 /*
@@ -81,7 +91,7 @@ struct ha_conn_sync_params {
  */
 int ha_conn_sync_init(ha_send_fn send, void *arg, char *err, size_t errlen);
 
-/* Replaces the tunables (zeros in p other than period_s and threshold keep the defaults). */
+/* Replaces the tunables (see struct ha_conn_sync_params for what 0 means). */
 void ha_conn_sync_set_params(const struct ha_conn_sync_params *p);
 
 /* MASTER sends, BACKUP installs, other states do neither (enum ha_state). */
@@ -114,5 +124,15 @@ void ha_conn_sync_stats(struct ha_conn_sync_stats *out);
  * peer") otherwise. The comparison itself is ha_pair_compatible() (lib/ha_conn_record.h).
  */
 bool ha_conn_sync_pair_check(const struct ha_advert *peer, char *why, size_t whylen);
+
+/*
+ * Test hooks (the RPC ha.sync.test_*, daemons started with DPDK_LB_TEST_HOOKS=1): starts
+ * connection sync if nothing did (messages then go nowhere) and sets the role; every message
+ * sent from then on is also kept (up to 256) for ha_conn_sync_test_take. 0 or -1 with err.
+ */
+int ha_conn_sync_test_start(uint8_t role, char *err, size_t errlen);
+
+/* The messages kept since the last call (valid until the next poll); how many. */
+size_t ha_conn_sync_test_take(const struct ha_msg **msgs);
 
 #endif
