@@ -16,7 +16,9 @@ import uuid
 import pytest
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6ND_NA, IPv6, Raw, rdpcap, wrpcap)
 
-from lbdaemon import PcapDaemon, RpcError, wait_until
+from lbdaemon import BUILD, PcapDaemon, RpcError, wait_until
+
+CLI = os.path.join(BUILD, "control", "cli", "dpdk-lb-cli")
 
 PORT_MAC = "02:70:63:61:70:00"   # net_pcap's
 CLIENT_MAC = "02:00:00:00:00:0c"
@@ -133,6 +135,20 @@ def test_backup_leaves_vips_to_the_master_and_refuses_changes(netns_daemon):
     assert peer == dict(peer, node_id=2, address=PEER_ADDR, state="MASTER", priority=200,
                         config_generation=7, paired=True)
     assert st["peer_config_generation"] == 7 and st["pairing"] == "paired"
+    # dpdk-lb-cli ha: the same as text, and as JSON
+    out = subprocess.run([CLI, "-s", d.sock, "ha"], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("Node 1: BACKUP for ") and "priority 100" in lines[0], out.stdout
+    assert "Master: 2" in out.stdout and "Pairing: paired" in out.stdout
+    assert "7 on the peer" in out.stdout
+    peer_line = [ln for ln in lines if ln.startswith("2 ")]
+    assert len(peer_line) == 1 and PEER_ADDR in peer_line[0] and "MASTER" in peer_line[0]
+    assert " 200 " in peer_line[0] and peer_line[0].endswith("paired")
+    out = subprocess.run([CLI, "-s", d.sock, "--json", "ha"], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout)["peers"][0]["node_id"] == 2
+    bad = subprocess.run([CLI, "-s", d.sock, "ha", "extra"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unexpected argument" in bad.stderr
     dp = wait_until(lambda: (s := d.stats()["dataplane"]) and s["rx_packets"] == len(frames) and
                     s["drop_reasons"]["ha_backup"] == 3 and s, what="the frames")
     assert dp["arp_replies"] == 1          # the port's own address only
