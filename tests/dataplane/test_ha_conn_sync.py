@@ -15,7 +15,7 @@ import subprocess
 import uuid
 
 import pytest
-from scapy.all import IP, TCP, UDP, Ether, Raw
+from scapy.all import IP, TCP, Ether, Raw
 
 from lbdaemon import PcapDaemon, RpcError, wait_until
 
@@ -129,19 +129,26 @@ class SyncDaemon:
             self.dir = os.path.join("/tmp", self.prefix)
             os.makedirs(self.dir)
             self.out = os.path.join(self.dir, "out.pcap")
+            # one queue pair per worker: the first receives from `lb`, the others from veths
+            # nothing is sent into; each transmits into a file of its own
+            outs = [self.out] + [os.path.join(self.dir, f"out{w}.pcap") for w in range(1, workers)]
+            for w in range(1, workers):
+                self._ns("ip", "link", "add", f"lb{w}", "type", "veth", "peer", "name", f"cl{w}")
+                for i in (f"lb{w}", f"cl{w}"):
+                    self._ns("ip", "link", "set", i, "up")
+            vdev = "net_pcap0,rx_iface_in=lb," + "".join(f"rx_iface_in=lb{w}," for w in range(1, workers)) + \
+                ",".join(f"tx_pcap={o}" for o in outs)
             lcores = "0@0," + ",".join(f"{w + 1}@{(w + 1) % max(1, os.cpu_count())}"
                                        for w in range(workers))
             cfg = dict(cfg)
             cfg["eal"] = ["--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.prefix,
-                          "--lcores", lcores, "--vdev",
-                          f"net_pcap0,rx_iface_in=lb,tx_pcap={self.out}",
-                          "--log-level", "lib.eal:warning"]
+                          "--lcores", lcores, "--vdev", vdev, "--log-level", "lib.eal:warning"]
             cfg["ports"] = [dict(p, kernel_interface=False) for p in cfg.get("ports", [])]
             cfg["dataplane"] = {"flow_capacity": 4096, "mbufs": 4095, "max_reals": 64,
                                 "max_services": 16, "idle_sleep_us": 200,
                                 **cfg.get("dataplane", {})}
             self.d = PcapDaemon([os.devnull], cfg, netns=self.ns)
-            self.d.tx_pcaps = [self.out]
+            self.d.tx_pcaps = outs
         except BaseException:
             self.close()
             raise
@@ -400,3 +407,93 @@ def test_hooks_need_the_environment_and_check_params(sync_daemon, monkeypatch):
     off = sync_daemon()
     msg = rpc_fails(off.rpc, "ha.sync.test_stats", None, -32601)
     assert "DPDK_LB_TEST_HOOKS" in msg
+
+
+def test_master_refreshes_live_connections_every_period(sync_daemon):
+    """IPVS's sync period: a live connection is sent again (REFRESH, not flagged full sync)
+    every period while it lives, so a record a lost datagram took comes back."""
+    m = sync_daemon()
+    m.rpc.call("ha.sync.test_role", {"role": "master", "period_s": 1})
+    m.send(from_client(VIP_DR, 44000, "S", b""))
+    m.d.wait_rx(1)
+    seen = []
+
+    def refreshed():
+        seen.extend(parse(h) for h in m.rpc.call("ha.sync.test_capture",
+                                                 {"key": KEY.hex()})["messages"])
+        return [r for t, f, rs in seen if f == 0 for r in rs if r["event"] == EV_REFRESH]
+
+    recs = wait_until(refreshed, timeout=5, interval=0.2, what="a REFRESH record")
+    assert recs[0]["client_sport"] == 44000 and recs[0]["timeout"] > 0
+    assert m.sync()["refresh_records"] >= 1
+    # and again one period later: a second walk
+    wait_until(lambda: len(refreshed()) >= 2, timeout=5, interval=0.2, what="a second REFRESH")
+
+
+def persistent_config():
+    cfg = config()
+    cfg["services"].append({"vip": "10.9.0.103", "port": 80, "proto": "tcp", "scheduler": "rr",
+                            "forward": "dr", "persistent": 300, "netmask": 24,
+                            "reals": [{"ip": REAL_DR, "port": 80}, {"ip": REAL_NAT, "port": 80}]})
+    return cfg
+
+
+def template(real, vip="10.9.0.103", client="10.9.0.0", timeout=250):
+    return REC.pack(2, EV_REFRESH, 0, FWD["dr"], 0, 0, 4, 6, 4, 6, 80, timeout, a16(real), 80,
+                    0, 0, 0, 0, 0, a16(client), a16(vip), bytes(16), bytes(16))
+
+
+def test_persistence_templates_are_sent_and_pin_the_backups_new_connections(sync_daemon):
+    m = sync_daemon(persistent_config())
+    m.rpc.call("ha.sync.test_role", {"role": "master"})
+    m.send(from_client("10.9.0.103", 45000, "S", b""))
+    m.d.wait_rx(1)
+    seen = []
+    wait_until(lambda: seen.extend(parse(h) for h in m.rpc.call(
+        "ha.sync.test_capture", {"key": KEY.hex()})["messages"]) or
+        any(r["kind"] == 2 for _, _, rs in seen for r in rs), what="a template record")
+    tpl = next(r for _, _, rs in seen for r in rs if r["kind"] == 2)
+    assert tpl["event"] == EV_CREATED and ip_of(tpl["client_src"]) == "10.9.0.0"
+    assert ip_of(tpl["client_dst"]) == "10.9.0.103" and 290 <= tpl["timeout"] <= 300
+    assert ip_of(tpl["real_addr"]) in (REAL_DR, REAL_NAT)
+    # the backup: a template naming the second real pins every new connection of the client's /24
+    b = sync_daemon(persistent_config())
+    b.rpc.call("ha.sync.test_role", {"role": "backup"})
+    b.rpc.call("ha.sync.test_inject", {"key": KEY.hex(), "messages": [message(
+        [template(REAL_NAT), template(REAL_NAT, vip=VIP_DR)])]})
+    st = b.sync()
+    assert st["templates_stored"] == 1 and st["refused"]["bad_record"] == 1  # VIP_DR: not persistent
+    b.send(*[from_client("10.9.0.103", 45001 + i, "S", b"") for i in range(4)])
+    b.d.wait_rx(4)
+    out = b.sent()
+    assert len(out) == 4 and {p[Ether].dst for p in out} == {REAL_MACS[REAL_NAT]}
+
+
+def test_two_workers_nat_goes_to_the_clients_owner_and_fnat_ports_to_their_slice(sync_daemon):
+    """With two workers a nat connection belongs to the worker its client hashes to (computed
+    here, whatever the record says) and an fnat one to the worker whose slice holds its local
+    port, which must be the worker the record names."""
+    b = sync_daemon(workers=2)
+    b.rpc.call("ha.sync.test_role", {"role": "backup"})
+    nat = [record("nat", VIP_NAT, REAL_NAT, 8080, 46000 + i, worker=0,
+                  reply=(REAL_NAT, 8080, CLIENT, 46000 + i)) for i in range(6)]
+    fnat_ok = record("fnat", VIP_FNAT, REAL_FNAT, 8080, 46100, worker=0,
+                     reply=(REAL_FNAT, 8080, LOCAL, FNAT_MIN + 2))  # worker 0's slice
+    fnat_bad = record("fnat", VIP_FNAT, REAL_FNAT, 8080, 46101, worker=0,
+                      reply=(REAL_FNAT, 8080, LOCAL, FNAT_MIN + 1))  # worker 1's
+    b.rpc.call("ha.sync.test_inject", {"key": KEY.hex(), "messages": [message(nat + [fnat_ok, fnat_bad])]})
+    st = wait_until(lambda: (s := b.sync())["installed"] == 7 and s, what="7 installed")
+    assert st["refused"]["fnat_port"] == 1
+    workers = {c["client"]: c["worker"] for c in b.rpc.call("conn.list")["connections"]}
+    assert len(set(workers.values())) == 2, workers  # six clients ports spread over both
+    # one worker receives (one queue): packets reach the owner by hand-off and are forwarded
+    b.send(*[from_client(VIP_NAT, 46000 + i) for i in range(6)], from_client(VIP_FNAT, 46100))
+    b.d.wait_rx(7)
+    b.send(*[from_real(REAL_NAT, 8080, CLIENT, 46000 + i) for i in range(6)],
+           from_real(REAL_FNAT, 8080, LOCAL, FNAT_MIN + 2))
+    dp = b.d.wait_rx(14)["dataplane"]
+    assert dp["drop_reasons"]["no_flow"] == 0 and dp["drop_reasons"]["sync_hop_unknown"] == 0
+    out = b.sent()
+    assert sum(1 for p in out if p[IP].dst == REAL_NAT) == 6
+    assert sum(1 for p in out if (p[IP].src, p[IP].dst) == (VIP_NAT, CLIENT)) == 6
+    assert sum(1 for p in out if (p[IP].src, p[IP].dst) == (VIP_FNAT, CLIENT)) == 1
