@@ -335,3 +335,17 @@ def test_adverts_are_not_delayed_by_control_work(netns_daemon):
     assert hb["advert_late_samples"] > before
     assert loop["late_max_us"] > 20000, loop   # the loop really was held up
     assert hb["advert_late_max_ms"] < 10, hb    # no advert slipped by a whole interval
+
+
+def test_an_unreachable_ping_node_gives_up_mastership(netns_daemon):
+    """A master whose ping node never answers (nobody has its address) goes FAULT after three
+    unanswered echoes, stops answering for its VIPs and says so in its adverts."""
+    cfg = config(20, priority=255)
+    cfg["ha"]["ping_node"] = "10.9.0.99"
+    d = netns_daemon([arp_who_has(PORT_ADDR)], cfg)
+    st = wait_until(lambda: (s := status(d))["state"] == "FAULT" and s, timeout=15,
+                    what="FAULT after the ping node stayed silent")
+    assert st["ping_node_ok"] is False and st["heartbeat"]["transitions"] >= 1
+    with pytest.raises(RpcError) as e:
+        d.rpc.call("service.add", {"vip": "10.9.0.101", "port": 80, "proto": "tcp"})
+    assert e.value.code == -32006 and "FAULT" in e.value.message
