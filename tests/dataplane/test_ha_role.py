@@ -349,3 +349,21 @@ def test_an_unreachable_ping_node_gives_up_mastership(netns_daemon):
     with pytest.raises(RpcError) as e:
         d.rpc.call("service.add", {"vip": "10.9.0.101", "port": 80, "proto": "tcp"})
     assert e.value.code == -32006 and "FAULT" in e.value.message
+
+
+def test_an_ipv6_pair_hears_its_master(netns_daemon):
+    """The pair over IPv6 multicast: the master's advert reaches the heartbeat socket through
+    the kernel interface, and the backup's full-sync request leaves to the group."""
+    group6, peer6 = "ff02::1:8694", "2001:db8:9::3"
+    cfg = config(40950)
+    cfg["ha"]["group"] = group6
+    frame = Ether(src=PEER_MAC, dst="33:33:00:01:86:94") / IPv6(src=peer6, dst=group6, hlim=1) / \
+        UDP(sport=HB_PORT, dport=HB_PORT) / Raw(advert(2, 1000, 200, 2, 40950))
+    d = netns_daemon([frame], cfg)
+    st = wait_until(lambda: (s := status(d)) and s["peers"] and s, what="the IPv6 advert")
+    assert st["state"] == "BACKUP" and st["master_id"] == 2
+    assert st["peers"][0]["address"] == peer6
+    wait_until(lambda: status(d)["sync"]["full_sync_requests_sent"] >= 1, what="the request")
+    assert d.stop() == 0, d.read_log()
+    assert any(UDP in p and p[UDP].dport == 8695 and IPv6 in p and p[IPv6].dst == group6
+               for p in d.sent())
