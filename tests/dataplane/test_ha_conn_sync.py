@@ -15,7 +15,7 @@ import subprocess
 import uuid
 
 import pytest
-from scapy.all import IP, TCP, Ether, Raw
+from scapy.all import ICMP, IP, TCP, Ether, IPerror, Raw, TCPerror
 
 from lbdaemon import PcapDaemon, RpcError, wait_until
 
@@ -242,13 +242,17 @@ def test_backup_installs_records_and_forwards_their_packets(sync_daemon):
     assert all(c["state"] == "ESTABLISHED" for c in conns.values()), conns
     assert conns[VIP_FNAT]["local"] == f"{LOCAL}:{local_port}"
     # a reply before any client packet: no hop known yet on this worker (counted, not sent)
-    b.send(from_real(REAL_NAT, 8080, CLIENT, 41001, b"early"))
-    wait_until(lambda: b.d.stats()["dataplane"]["drop_reasons"]["sync_hop_unknown"] == 1,
-               what="the early reply dropped as sync_hop_unknown")
+    # (and an ICMP error about a packet sent to the real, relayed to the client the same way)
+    icmp = Ether(src=REAL_MACS[REAL_NAT], dst=PORT_MAC) / IP(src=REAL_NAT, dst=CLIENT) / \
+        ICMP(type=3, code=4, nexthopmtu=1400) / IPerror(src=CLIENT, dst=REAL_NAT) / \
+        TCPerror(sport=41001, dport=8080, flags="A")
+    b.send(from_real(REAL_NAT, 8080, CLIENT, 41001, b"early"), icmp)
+    wait_until(lambda: b.d.stats()["dataplane"]["drop_reasons"]["sync_hop_unknown"] == 2,
+               what="the early reply and ICMP error dropped as sync_hop_unknown")
     b.send(from_client(VIP_DR, 41000), from_client(VIP_NAT, 41001), from_client(VIP_FNAT, 41002))
-    b.d.wait_rx(4)
+    b.d.wait_rx(5)
     b.send(from_real(REAL_NAT, 8080, CLIENT, 41001), from_real(REAL_FNAT, 8080, LOCAL, local_port))
-    stats = b.d.wait_rx(6)
+    stats = b.d.wait_rx(7)
     dp = stats["dataplane"]
     assert dp["drop_reasons"]["no_flow"] == 0 and dp["drop_reasons"]["no_reply_flow"] == 0
     assert b.sync()["hops_learned"] == 2
