@@ -14,6 +14,7 @@
 #include "ha_conn_sync.h"
 #include "event_loop.h"
 #include "health.h"
+#include "ha.h"
 #include "lateness_window.h"
 #include "holding_page.h"
 #include "metrics.h"
@@ -71,6 +72,8 @@ static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t l
 	config_store_poll();
 	/* Writes the workers' capture copies; ends a capture at its count or duration. */
 	capture_ctl_poll(now);
+	/* The pair: role changes, configuration sends, connection batches (after the feed). */
+	ha_poll(ev_now_ns());
 }
 
 static void update_load_board(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
@@ -203,6 +206,8 @@ int control_init(char *err, size_t errlen)
 		lb_err(err, errlen, "control: cannot register the /dpdk_lb telemetry commands");
 		goto fail;
 	}
+	if (ha_init(loop, err, errlen) != 0)
+		goto fail;
 	if (start_periodic(&drain_timer, RING_DRAIN_PERIOD_MS) != 0 ||
 	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
 	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
@@ -253,6 +258,7 @@ void control_run(void)
 
 void control_shutdown(void)
 {
+	ha_shutdown();
 	rpc_server_close(rpc);
 	rpc = NULL;
 	health_shutdown();

@@ -94,6 +94,7 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->metrics_enabled = true;
 	c->metrics_addr = lb_addr_from_v4(htonl(0x7f000001)); /* 127.0.0.1 */
 	c->metrics_port = 9108;
+	lb_ha_cfg_default(&c->ha);
 }
 
 static int parse_eal(const json_t *v, struct lb_config *c, char *err, size_t errlen)
@@ -412,6 +413,7 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
 					   "timeouts", "ipvs", "services",  "exception", "generation",
 					   "health", "system", "metrics", "blocklist", "backups", NULL};
+					   "health", "ha", NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -448,6 +450,10 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = lb_blocklist_from_json(v, &c->block, &c->n_block, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "backups")) != NULL)
 		rc = lb_config_parse_backups(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "ha")) != NULL)
+		rc = lb_ha_cfg_from_json(v, &c->ha, err, errlen);
+	if (rc == 0)
+		rc = lb_ha_cfg_check(&c->ha, c->ports, c->n_ports, err, errlen);
 	if (rc != 0)
 		lb_config_free(c);
 	return rc;
@@ -557,6 +563,15 @@ json_t *lb_config_to_json(const struct lb_config *c)
 	for (uint32_t i = 0; i < c->n_block; i++)
 		json_array_append_new(block, lb_block_entry_to_json(&c->block[i]));
 	json_object_set_new(root, "blocklist", block);
+	/* The pair's section only when set: a single appliance's file stays as it was. */
+	struct lb_ha_cfg def;
+	lb_ha_cfg_default(&def);
+	json_t *ha = lb_ha_cfg_to_json(&c->ha), *ha_def = lb_ha_cfg_to_json(&def);
+	if (json_equal(ha, ha_def))
+		json_decref(ha);
+	else
+		json_object_set_new(root, "ha", ha);
+	json_decref(ha_def);
 	return root;
 }
 

@@ -58,5 +58,7 @@ int cmd_export_ldirectord(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_call(struct cli_ctx *ctx, int argc, char **argv);
 /* capture [OPTIONS] [FILTER] | capture stop | capture status: capture.start/stop/status. */
 int cmd_capture(struct cli_ctx *ctx, int argc, char **argv);
+/* ha: ha.status, the failover pair. */
+int cmd_ha(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

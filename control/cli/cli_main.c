@@ -57,6 +57,7 @@ static const struct command commands[] = {
 	{"import", "ldirectord", cmd_import_ldirectord},
 	{"export", "ipvsadm", cmd_export_ipvsadm},
 	{"export", "ldirectord", cmd_export_ldirectord},
+	{"ha", NULL, cmd_ha},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -125,6 +126,7 @@ static void print_usage(FILE *out)
 		"                       pcapng of what the workers receive and send; '-w -'\n"
 		"                       streams it: dpdk-lb-cli capture tcp port 80 | tcpdump -r -\n"
 		"  capture stop|status  end the running capture, or show it\n"
+		"  ha                   the failover pair: role, peers, generations, sync\n"
 		"\n"
 		"PROTO is tcp or udp; IPv6 addresses are written [addr]:port. -g, -i, -m\n"
 		"select forwarding dr, tun, nat as in ipvsadm; --fullnat selects fnat (give the\n"

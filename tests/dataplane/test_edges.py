@@ -11,6 +11,7 @@ Drop reasons and where a test provokes each (docs/api.md, drop_reasons):
   icmp_no_flow (test_methods.py); fragment (test_methods.py); icmp_other: test_exception.py;
   flow_table_full, unsupported, control_ring_full, reply_tuple_in_use, handoff_ring_full,
   no_neighbour, no_real: here; blocked: test_blocklist.py.
+  no_neighbour, no_real: here; ha_backup: test_ha_role.py.
   tx_full cannot be provoked: no vdev a test can run refuses a packet at its TX queue on
   demand (net_pcap writes every packet to its file, net_null swallows everything, AF_XDP and
   af_packet refuse only when the kernel falls behind, which a test cannot order).
