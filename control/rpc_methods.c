@@ -125,9 +125,21 @@ json_t *rpc_run_edit(rpc_edit edit, json_t *params, struct rpc_error *err)
 	return result;
 }
 
+/* Methods that replace or batch-edit the configuration as a whole (not in the edit table). */
+static bool whole_config_change(const char *method)
+{
+	static const char *const names[] = {"config.apply", "config.reload", "config.restore",
+					    "config.factory_reset", NULL};
+
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (strcmp(method, names[i]) == 0)
+			return true;
+	return false;
+}
+
 bool rpc_change_refused(const char *method, json_t *params, struct rpc_error *err)
 {
-	if (rpc_edit_find(method) == NULL && strcmp(method, "config.apply") != 0)
+	if (rpc_edit_find(method) == NULL && !whole_config_change(method))
 		return false;
 	json_t *force = json_is_object(params) ? json_object_get(params, "force") : NULL;
 	if (force != NULL && !json_is_boolean(force)) {

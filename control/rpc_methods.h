@@ -77,8 +77,8 @@ extern const struct rpc_method rpc_capture_methods[];
 extern const struct rpc_method rpc_ha_methods[];
 
 /*
- * A configuration change (an edit method or config.apply) takes "force": true/false, removed
- * from params here; on a pair's BACKUP one without force is refused (-32006). true with err
+ * A configuration change (an edit method, config.apply, reload, restore, factory_reset) takes
+ * "force": true/false, removed from params here; on a pair's BACKUP one without force is refused (-32006). true with err
  * filled when the call must not run.
  */
 bool rpc_change_refused(const char *method, json_t *params, struct rpc_error *err);

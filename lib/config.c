@@ -412,8 +412,8 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 	/* "generation" is what config.get adds: informational, so its output loads as a file. */
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
 					   "timeouts", "ipvs", "services",  "exception", "generation",
-					   "health", "system", "metrics", "blocklist", "backups", NULL};
-					   "health", "ha", NULL};
+					   "health", "system", "metrics", "blocklist", "backups", "ha",
+					   NULL};
 	json_t *v;
 	int rc = 0;
 
