@@ -20,6 +20,8 @@ REQUIRED=(
   # end-to-end tests of the health checks (issue 10): real protocol servers and their clients
   postfix vsftpd dovecot-imapd dovecot-pop3d slapd ldap-utils mariadb-server mariadb-client
   kamailio sipsak jamnntpd openssl
+  # end-to-end failover test (issue 11): nft cuts only the heartbeat between the pair
+  nftables
 )
 OPTIONAL=(wrk)
 
