@@ -322,15 +322,21 @@ class LoadClient:
     def report(self, since=0.0):
         return self.ask(f"report {since}")
 
-    def recovered_report(self, since, timeout=30):
-        """report(since) once a request started after since has succeeded and every request
-        started before that one has had its time to end (so none is still in flight)."""
+    def recovered_report(self, since, after=None, timeout=30):
+        """report(since) once a request started at or after `after` (default: since) has
+        succeeded and every request started before that one has had its time to end (so none
+        is still in flight); "recovered_at" is that request's start."""
+        after = since if after is None else after
+
         def settled():
-            r = self.report(since)
+            r = self.report(after)
             first = r["first_ok_after"]
-            return r if first is not None and r["now"] - first > self.timeout + 0.5 else None
-        return wait_until(settled, timeout=timeout, interval=0.1,
-                          what="the request stream to recover")
+            return first is not None and r["now"] - first > self.timeout + 0.5
+
+        wait_until(settled, timeout=timeout, interval=0.1, what="the request stream to recover")
+        r = self.report(since)
+        r["recovered_at"] = self.report(after)["first_ok_after"]
+        return r
 
     def close(self):
         if self.p.poll() is None:
