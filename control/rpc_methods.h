@@ -71,5 +71,6 @@ extern const struct rpc_method rpc_stats_methods[];
 extern const struct rpc_method rpc_config_methods[];
 extern const struct rpc_method rpc_system_methods[];
 extern const struct rpc_method rpc_health_methods[];
+extern const struct rpc_method rpc_ha_sync_test_methods[];
 
 #endif

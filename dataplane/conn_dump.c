@@ -38,6 +38,7 @@ static void copy_entry(const struct flow_table *ft, const struct flow_entry *e,
 	o->state = e->state;
 	o->expires_tsc = e->expires;
 	o->forward = e->forward;
+	o->service_id = e->service_id;
 	o->has_reply = 0;
 	if (e->peer != FLOW_NO_PEER) {
 		const struct flow_key *rk = flow_table_key(ft, e->peer);

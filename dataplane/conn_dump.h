@@ -23,6 +23,7 @@ struct conn_dump_entry {
 	uint8_t has_reply; /* nat/fnat: reply_key is the real -> client / local address key */
 	uint64_t expires_tsc;
 	struct flow_key reply_key;
+	uint16_t service_id; /* connection sync names the service by it */
 };
 
 /* Which connections a dump returns; zero fields match everything. */

@@ -16,6 +16,7 @@
 #include <rte_prefetch.h>
 
 #include "conn_dump.h"
+#include "conn_install.h"
 #include "conn_events.h"
 #include "exception.h"
 #include "flow_table.h"
@@ -323,6 +324,9 @@ static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *sna
 			drop(w, m, LB_DROP_NO_REAL);
 			continue;
 		}
+		/* A connection installed by connection sync learns its reply hop here. */
+		if (unlikely(e->flags & FLOW_F_LEARN_HOP))
+			conn_install_learn_hop(w, e, m);
 		/* nat and fnat see the replies too: the state machine gets both directions. */
 		conn_touch(w, snap, e, info,
 			   e->peer != FLOW_NO_PEER ? LB_TCP_DIR_INPUT : LB_TCP_DIR_INPUT_ONLY, now);
@@ -412,6 +416,11 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 		return;
 	}
 	const struct flow_entry *re = &w->flows->entries[pos];
+	if (unlikely(re->flags & FLOW_F_HOP_UNKNOWN) &&
+	    !conn_install_reply_hop(w, &w->flows->entries[pos])) {
+		drop(w, m, LB_DROP_SYNC_HOP_UNKNOWN);
+		return;
+	}
 	int32_t fpos = re->peer;
 	struct flow_entry *e = &w->flows->entries[fpos];
 	if (e->expires <= now) {
@@ -706,6 +715,7 @@ int worker_main(void *arg)
 		frag_expire(w, now);
 		frag_free_death_row(w);
 		conn_dump_worker_step(w);
+		conn_install_worker_step(w, snap, now);
 		expire_sweep(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
 		rte_rcu_qsbr_quiescent(lb_rt.rcu, w->index);
 
