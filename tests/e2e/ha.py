@@ -49,8 +49,9 @@ def ha_built():
 class NodeDaemon(tbmod.Daemon):
     """A dpdk-lb process in one node's namespace (the base class runs in tb.ns_lb)."""
 
-    def __init__(self, tb, node, config):
+    def __init__(self, tb, node, config, env=None):
         self.node = node
+        self.env = env or {}
         super().__init__(tb, config=config)
 
     def start(self, timeout=30):
@@ -59,7 +60,7 @@ class NodeDaemon(tbmod.Daemon):
                                       "-c", self.config_path],
                                      stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL,
-                                     env=dict(os.environ,
+                                     env=dict(os.environ, **self.env,
                                               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"))
         log.close()
         self.tb.add_pid(self.proc.pid)
@@ -120,13 +121,14 @@ class Node:
             cfg["ha"] = self.ha_section(**(ha_over or {}))
         return cfg
 
-    def start(self, services, ha=True, ha_over=None, timeout=30):
-        """Starts this node's daemon (a new process; the old one must be gone)."""
+    def start(self, services, ha=True, ha_over=None, timeout=30, env=None):
+        """Starts this node's daemon (a new process; the old one must be gone) with env added
+        to its environment."""
         if self.daemon is not None and self.daemon.alive():
             raise AssertionError(f"node {self.name} is running")
         # a killed AF_XDP process may leave its XDP program on the veth; the next one reloads it
         nsrun(self.ns, ["ip", "link", "set", "dev", self.ifname, "xdp", "off"], check=False)
-        self.daemon = NodeDaemon(self.tb, self, self.config(services, ha, ha_over))
+        self.daemon = NodeDaemon(self.tb, self, self.config(services, ha, ha_over), env=env)
         self.daemon.start(timeout=timeout)
         return self.daemon
 
@@ -224,6 +226,12 @@ class HaTestbed(tbmod.Testbed):
                 s["local_addresses"] = [f"{self.net}.9"]
             svcs.append(s)
         return svcs
+
+    def flush_neighbours(self):
+        """Empties the client's and the backends' neighbour caches: they resolve the VIP and
+        the fnat local address again (what a takeover's gratuitous ARPs make them do)."""
+        for ns in [self.ns_cl] + [b["ns"] for b in self.backends]:
+            run(["ip", "-n", ns, "neigh", "flush", "all"])
 
     def vip_owner(self):
         """Which node answers ARP for the VIP now, seen from the client: "a", "b" or None."""

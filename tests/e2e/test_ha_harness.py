@@ -117,8 +117,7 @@ def test_load_tool_sees_a_failover_without_connection_sync(hatb, method):
     a, b = tb.a, tb.b
     svcs = tb.services(method)
     # a previous run left the client (and backends) resolving the VIP to node b's MAC
-    for ns in [tb.ns_cl] + [x["ns"] for x in tb.backends]:
-        run(["ip", "-n", ns, "neigh", "flush", "all"])
+    tb.flush_neighbours()
     a.start(svcs, ha=False)
     load = ha.LoadClient(tb)
     try:
@@ -133,8 +132,7 @@ def test_load_tool_sees_a_failover_without_connection_sync(hatb, method):
         a.kill9()
         b.start(svcs, ha=False)
         # what a takeover's gratuitous ARP would do: the client forgets the dead appliance's MAC
-        for ns in [tb.ns_cl] + [x["ns"] for x in tb.backends]:
-            run(["ip", "-n", ns, "neigh", "flush", "all"])
+        tb.flush_neighbours()
         after = load.recovered_report(t_kill)
         assert after["failed"] > 0, after    # the outage is seen
         v = load.verify(8)
