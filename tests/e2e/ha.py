@@ -5,7 +5,7 @@
     lb ns B (LB2)    --veth--+-- Linux bridge (BR)
     backend ns B1..B3 --veth-+
 
-The testbed of tests/e2e/testbed.py (one /24, client .10, backends .11-.13 as direct-routing
+The testbed of tests/e2e/testbed.py (DPDK_LB_WORKERS workers per appliance; one /24, client .10, backends .11-.13 as direct-routing
 real servers, VIP .100) with a second appliance namespace: node "a" owns .2 on the LB veth,
 node "b" owns .3 on the LB2 veth, both configured with the same VIP (and, for fnat, the same
 local address .9). Every backend also runs ha_echo.py on ECHO_PORT for the long-lived
@@ -20,6 +20,7 @@ down(), as for the single-appliance testbed.
 """
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -113,9 +114,9 @@ class Node:
     def config(self, services, ha=True, ha_over=None):
         tb = self.tb
         cfg = tb.daemon_config(services=services)
-        vdev = f"net_af_xdp0,iface={self.ifname}"
         eal = cfg["eal"]
-        eal[eal.index("--vdev") + 1] = vdev
+        i = eal.index("--vdev") + 1
+        eal[i] = re.sub(r"iface=[^,]*", f"iface={self.ifname}", eal[i])
         cfg["ports"] = [{"address": f"{self.ip}/{tb.prefix_len}"}]
         if ha:
             cfg["ha"] = self.ha_section(**(ha_over or {}))
@@ -180,9 +181,11 @@ class Node:
 class HaTestbed(tbmod.Testbed):
     """The testbed with a second appliance namespace and an echo server on every backend."""
 
-    def __init__(self, **kw):
+    def __init__(self, workers=None, **kw):
         kw.setdefault("big_mb", 1)
-        super().__init__(workers=1, **kw)
+        if workers is None:
+            workers = int(os.environ.get("DPDK_LB_WORKERS", "1"))
+        super().__init__(workers=workers, **kw)
         self.ns_lb2 = f"{self.prefix}-lb2"
         self.lb2_if = f"{self.prefix}-lb2"
         self.lb2_ip = f"{self.net}.3"
@@ -194,7 +197,7 @@ class HaTestbed(tbmod.Testbed):
     def _up(self):
         super()._up()
         self._add_ns(self.ns_lb2)
-        self._veth(self.ns_lb2, self.lb2_if)
+        self._veth(self.ns_lb2, self.lb2_if, queues=max(1, self.workers))
         for key, value in (("arp_ignore", 8), ("rp_filter", 1)):
             nsrun(self.ns_lb2, ["sysctl", "-qw", f"net.ipv4.conf.{self.lb2_if}.{key}={value}"])
         for b in self.backends:

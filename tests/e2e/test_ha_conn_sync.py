@@ -97,6 +97,7 @@ def test_synced_connections_survive_kill9(hatb, method):
     load = None
     try:
         a.start(svcs, ha=False, env=HOOKS)
+        assert len(a.call("system.info")["workers"]) == tb.workers
         a.call("ha.sync.test_role", {"role": "master"})
         load = ha.LoadClient(tb, conns=CONNS)
         ready = load.wait_ready()
