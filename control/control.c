@@ -12,6 +12,7 @@
 #include "ha_conn_sync.h"
 #include "event_loop.h"
 #include "health.h"
+#include "ha.h"
 #include "lateness_window.h"
 #include "holding_page.h"
 #include "rpc_server.h"
@@ -51,6 +52,8 @@ static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t l
 	exception_poll(now);
 	/* Frees what replaced snapshots used once their grace period passed; never waits. */
 	config_store_poll();
+	/* The pair: role changes, configuration sends, connection batches (after the feed). */
+	ha_poll(ev_now_ns());
 }
 
 static void update_load_board(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
@@ -119,6 +122,8 @@ int control_init(char *err, size_t errlen)
 	if (rpc == NULL)
 		goto fail;
 	holding_page_init(loop, lb_rt.config);
+	if (ha_init(loop, err, errlen) != 0)
+		goto fail;
 	if (start_periodic(&drain_timer, RING_DRAIN_PERIOD_MS) != 0 ||
 	    start_periodic(&load_timer, LOAD_BOARD_PERIOD_MS) != 0 ||
 	    start_periodic(&neigh_timer, NEIGH_PERIOD_MS) != 0 ||
@@ -149,6 +154,7 @@ void control_run(void)
 
 void control_shutdown(void)
 {
+	ha_shutdown();
 	rpc_server_close(rpc);
 	rpc = NULL;
 	health_shutdown();

@@ -6,11 +6,13 @@
 #include <string.h>
 
 #include "config_store.h"
+#include "ha.h"
 
 static const struct rpc_method *const namespaces[] = {
 	rpc_service_methods, rpc_real_methods,   rpc_stats_methods,
 	rpc_config_methods,  rpc_system_methods, rpc_health_methods,
 	rpc_ha_sync_test_methods,
+	rpc_ha_methods,
 };
 
 const struct rpc_method *rpc_method_find(const char *name)
@@ -116,4 +118,25 @@ json_t *rpc_run_edit(rpc_edit edit, json_t *params, struct rpc_error *err)
 		return NULL;
 	}
 	return result;
+}
+
+bool rpc_change_refused(const char *method, json_t *params, struct rpc_error *err)
+{
+	if (rpc_edit_find(method) == NULL && strcmp(method, "config.apply") != 0)
+		return false;
+	json_t *force = json_is_object(params) ? json_object_get(params, "force") : NULL;
+	if (force != NULL && !json_is_boolean(force)) {
+		rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.force: must be true or false");
+		return true;
+	}
+	bool forced = json_is_true(force);
+	if (force != NULL)
+		json_object_del(params, "force");
+	if (forced)
+		return false;
+	if (ha_refuse_change(err->message, sizeof(err->message))) {
+		err->code = LB_RPC_HA_BACKUP;
+		return true;
+	}
+	return false;
 }

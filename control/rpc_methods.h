@@ -6,6 +6,7 @@
 #define DPDK_LB_RPC_METHODS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "jsonrpc.h"
@@ -72,5 +73,13 @@ extern const struct rpc_method rpc_config_methods[];
 extern const struct rpc_method rpc_system_methods[];
 extern const struct rpc_method rpc_health_methods[];
 extern const struct rpc_method rpc_ha_sync_test_methods[];
+extern const struct rpc_method rpc_ha_methods[];
+
+/*
+ * A configuration change (an edit method or config.apply) takes "force": true/false, removed
+ * from params here; on a pair's BACKUP one without force is refused (-32006). true with err
+ * filled when the call must not run.
+ */
+bool rpc_change_refused(const char *method, json_t *params, struct rpc_error *err);
 
 #endif

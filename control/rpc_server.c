@@ -279,7 +279,7 @@ static bool run_call(struct rpc_client *c, const struct jsonrpc_message *m, size
 		jsonrpc_request_free(&req);
 		return false;
 	}
-	if (method != NULL)
+	if (method != NULL && !rpc_change_refused(req.method, req.params, &err))
 		result = method->handler(req.params, &err);
 	if (result == NULL)
 		log_failure(req.method, &err);

@@ -10,6 +10,7 @@
 #include "nat_rewrite.h"
 #include "flow_owner.h"
 #include "frag.h"
+#include "ha_role.h"
 #include "icmp.h"
 #include "worker_tx.h"
 #include "xmit.h"
@@ -18,14 +19,16 @@
 #define ND_OPT_TARGET_LLADDR 2
 #define NA_LEN 32 /* header, target, target link-layer address option */
 
-static bool is_our_address(const struct lb_snapshot *snap, const struct rte_mbuf *m,
-			   const struct lb_addr *a)
+/* The VIPs and local addresses are ours only while w's node owns them (ha_role.h). */
+static bool is_our_address(const struct lb_worker *w, const struct lb_snapshot *snap,
+			   const struct rte_mbuf *m, const struct lb_addr *a)
 {
 	struct snap_service_key k;
 	const struct lb_port *port = &lb_rt.ports[m->port];
 
 	snap_service_key_make(&k, a, 0, 0);
-	return lookup_table_find(&snap->vip_index, &k) >= 0 || is_local_address(snap, a) ||
+	return (w->ha_active &&
+		(lookup_table_find(&snap->vip_index, &k) >= 0 || is_local_address(snap, a))) ||
 	       (port->has_address && lb_addr_equal(&port->address, a)) ||
 	       (port->has_address6 && lb_addr_equal(&port->address6, a));
 }
@@ -109,7 +112,7 @@ static void neighbour_advertise(struct lb_worker *w, const struct lb_snapshot *s
 	static const uint8_t unspecified[16];
 	struct lb_addr target = lb_addr_from_v6(info->nd_target);
 
-	if (!is_our_address(snap, m, &target) || memcmp(info->src6, unspecified, 16) == 0 ||
+	if (!is_our_address(w, snap, m, &target) || memcmp(info->src6, unspecified, 16) == 0 ||
 	    !rte_pktmbuf_is_contiguous(m)) {
 		/* not ours, or duplicate address detection: nothing to say */
 		drop(w, m, LB_DROP_NOT_VIP);
@@ -226,7 +229,7 @@ void icmp_handle(struct lb_worker *w, const struct lb_snapshot *snap, struct rte
 	struct lb_addr dst = pkt_dst_addr(info);
 
 	if (info->icmp_type == (v6 ? PKT_ICMP6_ECHO_REQUEST : PKT_ICMP_ECHO_REQUEST)) {
-		if (is_our_address(snap, m, &dst))
+		if (is_our_address(w, snap, m, &dst))
 			echo_reply(w, m, info);
 		else
 			drop(w, m, LB_DROP_NOT_VIP);
@@ -234,6 +237,11 @@ void icmp_handle(struct lb_worker *w, const struct lb_snapshot *snap, struct rte
 	}
 	if (v6 && info->icmp_type == PKT_ICMP6_NS) {
 		neighbour_advertise(w, snap, m, info);
+		return;
+	}
+	/* A backup relays nothing: the flows the errors are about are the master's. */
+	if (!w->ha_active) {
+		drop(w, m, LB_DROP_HA_BACKUP);
 		return;
 	}
 	/* Errors are short; a reassembled one would need its checksum summed over segments. */

@@ -72,6 +72,7 @@ struct lb_worker {
 	struct lb_traffic_counters *service_counters; /* [max_services + 1], by service id */
 	struct lb_tx_batch tx[LB_MAX_PORTS];
 	uint32_t idle_polls;
+	bool ha_active; /* this loop turn: the node owns the VIPs (ha_role.h), read once per turn */
 } __rte_cache_aligned;
 
 /* Connection counts summed over all workers, refreshed by the control lcore for schedulers. */
@@ -116,6 +117,18 @@ struct lb_runtime {
 	uint32_t frag_datagrams;
 	uint32_t frag_timeout_ms;
 	uint16_t fnat_port_min, fnat_port_max; /* worker w owns ports min + w + k * n_workers */
+
+	/*
+	 * The failover pair (control/ha): with ha_enabled, only a MASTER answers ARP/ND for the
+	 * VIPs and fnat local addresses and forwards their traffic. ha_state (enum ha_state) is
+	 * written by the heartbeat thread, read by workers once per loop turn (ha_role.h);
+	 * the rest is set before the workers start.
+	 */
+	bool ha_enabled;
+	uint8_t ha_state;
+	uint16_t ha_port;      /* the port whose kernel interface carries the pair's traffic */
+	bool ha_has_group;
+	struct lb_addr ha_group; /* multicast group of the pair: handed to that kernel interface */
 
 	volatile bool quit;
 };

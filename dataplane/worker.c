@@ -24,6 +24,7 @@
 #include "pmtu.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
+#include "ha_role.h"
 #include "tcp_state.h"
 #include "conn.h"
 #include "conn_schedule.h"
@@ -123,8 +124,9 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 
 	if (info->arp.op == PKT_ARP_REQUEST) {
 		snap_service_key_make(&key, &target, 0, 0);
-		bool ours = lookup_table_find(&snap->vip_index, &key) >= 0 ||
-			    is_local_address(snap, &target) ||
+		/* A backup leaves the VIPs to the master: the requester learns the master's MAC. */
+		bool ours = (w->ha_active && (lookup_table_find(&snap->vip_index, &key) >= 0 ||
+					      is_local_address(snap, &target))) ||
 			    (port->has_address && lb_addr_equal(&port->address, &target));
 		if (ours) {
 			uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
@@ -487,6 +489,10 @@ static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, stru
 	struct lb_addr src = pkt_src_addr(info), dst = pkt_dst_addr(info);
 
 	if (is_local_address(snap, &dst)) {
+		if (!w->ha_active) {
+			drop(w, m, LB_DROP_HA_BACKUP);
+			return -1;
+		}
 		int owner = owner_by_local_port(info->dport);
 		if (owner < 0) {
 			drop(w, m, LB_DROP_NO_REPLY_FLOW);
@@ -499,8 +505,18 @@ static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, stru
 		exception_to_kernel(w, m, now, LB_DROP_NOT_VIP);
 		return -1;
 	}
-	if (is_nat_real(snap, &src, info->proto, info->sport))
+	if (is_nat_real(snap, &src, info->proto, info->sport)) {
+		if (!w->ha_active) {
+			drop(w, m, LB_DROP_HA_BACKUP);
+			return -1;
+		}
 		return owner_by_client(&dst, info->dport);
+	}
+	/* The pair's heartbeats and sync to its multicast group go to the kernel's sockets. */
+	if (ha_is_pair_multicast(m->port, &dst)) {
+		exception_to_kernel(w, m, now, LB_DROP_NOT_VIP);
+		return -1;
+	}
 	drop(w, m, LB_DROP_NOT_VIP);
 	return -1;
 }
@@ -629,6 +645,10 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			}
 			continue;
 		}
+		if (!w->ha_active) {
+			drop(w, m, LB_DROP_HA_BACKUP);
+			continue;
+		}
 		const struct snap_service *ss = snap->services[idx];
 		if (may_steer && ss->steer_by_client) {
 			struct lb_addr client = pkt_src_addr(&p->info);
@@ -688,6 +708,8 @@ int worker_main(void *arg)
 	while (!__atomic_load_n(&lb_rt.quit, __ATOMIC_RELAXED)) {
 		const struct lb_snapshot *snap = __atomic_load_n(&lb_rt.snapshot, __ATOMIC_ACQUIRE);
 		uint64_t now = rte_rdtsc();
+
+		w->ha_active = ha_owns_vips();
 		uint32_t received = 0;
 
 		for (uint16_t p = 0; p < lb_rt.n_ports; p++) {

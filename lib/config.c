@@ -80,6 +80,7 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->neigh_refresh_s = 30;
 	c->neigh_timeout_s = 90;
 	lb_timeouts_default(&c->timeouts);
+	lb_ha_cfg_default(&c->ha);
 }
 
 static int parse_eal(const json_t *v, struct lb_config *c, char *err, size_t errlen)
@@ -369,7 +370,7 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 	/* "generation" is what config.get adds: informational, so its output loads as a file. */
 	static const char *const keys[] = {"eal",	 "rpc",	    "dataplane", "ports", "neighbours",
 					   "timeouts", "ipvs", "services",  "exception", "generation",
-					   "health", NULL};
+					   "health", "ha", NULL};
 	json_t *v;
 	int rc = 0;
 
@@ -398,6 +399,10 @@ int lb_config_from_json(const json_t *root, struct lb_config *c, char *err, size
 		rc = parse_ipvs(v, c, err, errlen);
 	if (rc == 0 && (v = json_object_get(root, "services")) != NULL)
 		rc = parse_services(v, c, err, errlen);
+	if (rc == 0 && (v = json_object_get(root, "ha")) != NULL)
+		rc = lb_ha_cfg_from_json(v, &c->ha, err, errlen);
+	if (rc == 0)
+		rc = lb_ha_cfg_check(&c->ha, c->ports, c->n_ports, err, errlen);
 	if (rc != 0)
 		lb_config_free(c);
 	return rc;
@@ -496,6 +501,15 @@ json_t *lb_config_to_json(const struct lb_config *c)
 	for (uint32_t i = 0; i < c->n_services; i++)
 		json_array_append_new(services, lb_service_to_json(&c->services[i], true));
 	json_object_set_new(root, "services", services);
+	/* The pair's section only when set: a single appliance's file stays as it was. */
+	struct lb_ha_cfg def;
+	lb_ha_cfg_default(&def);
+	json_t *ha = lb_ha_cfg_to_json(&c->ha), *ha_def = lb_ha_cfg_to_json(&def);
+	if (json_equal(ha, ha_def))
+		json_decref(ha);
+	else
+		json_object_set_new(root, "ha", ha);
+	json_decref(ha_def);
 	return root;
 }
 

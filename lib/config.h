@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config_ha.h"
 #include "forward_method.h"
 #include "inet_addr.h"
 #include "tcp_state.h"
@@ -157,6 +158,8 @@ struct lb_config {
 
 	uint32_t n_services;
 	struct lb_service_cfg *services;
+
+	struct lb_ha_cfg ha; /* the failover pair (this node's own: never replicated) */
 
 	/*
 	 * runtime: this candidate is a copy of the running (valid) configuration whose edits marked

@@ -15,6 +15,7 @@
 #define LB_RPC_CAPACITY -32003
 #define LB_RPC_IO_ERROR -32004
 #define LB_RPC_CONFLICT -32005 /* config.apply: the configuration changed since if_generation */
+#define LB_RPC_HA_BACKUP -32006 /* a configuration change on a pair's BACKUP (make it on the master) */
 
 /* The most calls one batch may hold; a longer batch is refused whole with -32600. */
 #define JSONRPC_MAX_BATCH 256

@@ -1,0 +1,155 @@
+/*
+ * Takeover announcements: a gratuitous ARP (IPv4) or unsolicited neighbour advertisement (IPv6,
+ * RFC 4861 7.2.6, override set) for every VIP and fnat local address, on every port with an
+ * address of its family, so switches and neighbours move to this node's MAC at once. Built on
+ * the control lcore and sent through the workers' from_control rings (spread over the workers,
+ * the only producer of those rings being this lcore).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dataplane.h"
+#include "config_store.h"
+#include "ha_internal.h"
+#include "pkt_parse.h"
+
+#define NA_ICMP_LEN 32 /* header, target, target link-layer address option */
+
+static uint64_t garp_sent, garp_dropped;
+static uint32_t next_worker;
+
+static void enqueue(struct rte_mbuf *m, uint16_t port)
+{
+	m->port = port;
+	struct lb_worker *w = lb_rt.workers[next_worker++ % lb_rt.n_workers];
+	if (rte_ring_enqueue(w->from_control, m) != 0) {
+		rte_pktmbuf_free(m);
+		garp_dropped++;
+	} else {
+		garp_sent++;
+	}
+}
+
+static void send_garp(uint16_t port, const struct lb_addr *a)
+{
+	const struct lb_port *p = &lb_rt.ports[port];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lb_rt.pool);
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+
+	if (m == NULL ||
+	    (eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp))) == NULL) {
+		rte_pktmbuf_free(m);
+		garp_dropped++;
+		return;
+	}
+	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
+	rte_ether_addr_copy(&p->mac, &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	/* A request with sender = target = the address: what every stack takes as an update. */
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	rte_ether_addr_copy(&p->mac, &arp->arp_data.arp_sha);
+	arp->arp_data.arp_sip = a->v4;
+	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+	arp->arp_data.arp_tip = a->v4;
+	enqueue(m, port);
+}
+
+static void send_unsolicited_na(uint16_t port, const struct lb_addr *a)
+{
+	static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 1};
+	const struct lb_port *p = &lb_rt.ports[port];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lb_rt.pool);
+	uint8_t *f = m ? (uint8_t *)rte_pktmbuf_append(m, 14 + 40 + NA_ICMP_LEN) : NULL;
+
+	if (f == NULL) {
+		rte_pktmbuf_free(m);
+		garp_dropped++;
+		return;
+	}
+	memset(f, 0, 14 + 40 + NA_ICMP_LEN);
+	static const uint8_t mc_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+	memcpy(f, mc_mac, 6);
+	memcpy(f + 6, &p->mac, 6);
+	f[12] = 0x86;
+	f[13] = 0xdd;
+	uint8_t *ip = f + 14, *icmp = ip + 40;
+	ip[0] = 0x60;
+	ip[5] = NA_ICMP_LEN;
+	ip[6] = PKT_IPPROTO_ICMPV6;
+	ip[7] = 255; /* required for neighbour discovery */
+	memcpy(ip + 8, a->v6, 16);
+	memcpy(ip + 24, all_nodes, 16);
+	icmp[0] = PKT_ICMP6_NA;
+	icmp[4] = 0x20; /* override, not solicited */
+	memcpy(icmp + 8, a->v6, 16);
+	icmp[24] = 2; /* target link-layer address */
+	icmp[25] = 1;
+	memcpy(icmp + 26, &p->mac, 6);
+	pkt_set_l4_checksum(ip, AF_INET6, PKT_IPPROTO_ICMPV6, icmp, NA_ICMP_LEN, 2);
+	enqueue(m, port);
+}
+
+static bool port_has_family(const struct lb_port *p, uint8_t af)
+{
+	return (p->has_address && p->address.family == af) || (af == AF_INET6 && p->has_address6);
+}
+
+static void announce(const struct lb_addr *a, uint8_t count)
+{
+	for (uint16_t port = 0; port < lb_rt.n_ports; port++) {
+		if (!port_has_family(&lb_rt.ports[port], a->family))
+			continue;
+		for (uint8_t k = 0; k < count; k++) {
+			if (a->family == AF_INET)
+				send_garp(port, a);
+			else
+				send_unsolicited_na(port, a);
+		}
+	}
+}
+
+static int addr_cmp(const void *x, const void *y)
+{
+	return lb_addr_compare(x, y);
+}
+
+void ha_garp_send(uint8_t count)
+{
+	const struct lb_config *c = config_store_running();
+	uint32_t n = 0, cap = 0;
+
+	if (lb_rt.n_workers == 0 || count == 0)
+		return;
+	for (uint32_t i = 0; i < c->n_services; i++)
+		cap += 1 + c->services[i].n_local_addrs;
+	struct lb_addr *addrs = cap ? malloc(cap * sizeof(*addrs)) : NULL;
+	if (addrs == NULL)
+		return;
+	for (uint32_t i = 0; i < c->n_services; i++) {
+		addrs[n++] = c->services[i].vip;
+		for (uint8_t k = 0; k < c->services[i].n_local_addrs; k++)
+			addrs[n++] = c->services[i].local_addrs[k];
+	}
+	qsort(addrs, n, sizeof(*addrs), addr_cmp);
+	for (uint32_t i = 0; i < n; i++)
+		if (i == 0 || !lb_addr_equal(&addrs[i], &addrs[i - 1]))
+			announce(&addrs[i], count);
+	free(addrs);
+}
+
+void ha_garp_counts(uint64_t *sent, uint64_t *dropped)
+{
+	*sent = garp_sent;
+	*dropped = garp_dropped;
+}
