@@ -4,6 +4,7 @@ ARP/ND for VIPs and fnat local addresses nor forwards their traffic (drop reason
 refuses configuration changes unless forced (-32006 naming the master); a MASTER answers,
 forwards, sends signed adverts and announces its addresses (gratuitous ARP, unsolicited NA)."""
 import hashlib
+import json
 import hmac
 import os
 import shutil
@@ -243,3 +244,46 @@ def test_without_ha_nothing_changes(netns_daemon):
     assert dp["flows_created"] == 1 and dp["drop_reasons"]["ha_backup"] == 0
     assert status(d) == {"enabled": False, "state": "MASTER"}
     assert "ha" not in d.rpc.call("config.get")
+
+
+def sync_frame(mtype, seq, body, sender=2, flags=0):
+    head = struct.pack(">IBBHIQHH", 0x444C4248, 1, mtype, flags, sender, seq, len(body), 0)
+    msg = head + body + hmac.new(KEY, head + body, hashlib.sha256).digest()
+    return Ether(src=PEER_MAC, dst="01:00:5e:7f:56:5e") / IP(src=PEER_ADDR, dst=GROUP, ttl=1) / \
+        UDP(sport=8695, dport=8695) / Raw(msg)
+
+
+def config_chunks(doc, generation, seq0, size=500):
+    """The CONFIG messages of one generation of doc, in pieces of size bytes."""
+    text = json.dumps(doc).encode()
+    return [sync_frame(3, seq0 + k, struct.pack(">QIIHH", generation, len(text), off,
+                                                  len(text[off:off + size]), 0) + text[off:off + size])
+            for k, off in enumerate(range(0, len(text), size))]
+
+
+def test_backup_applies_the_masters_configuration(netns_daemon):
+    """CONFIG chunks of generation 9 (out of order, one twice) replace the backup's services
+    through the validator; its own ports and ha stay; a refused generation changes nothing."""
+    master_services = [
+        {"vip": VIP, "port": 80, "proto": "tcp", "scheduler": "wlc",
+         "reals": [{"ip": REAL, "port": 80, "weight": 7}]},
+        {"vip": "10.9.0.101", "port": 443, "proto": "tcp", "reals": [{"ip": REAL, "port": 443}]},
+    ]
+    doc = {"services": master_services, "timeouts": {"tcp": 600}, "generation": 9}
+    chunks = config_chunks(doc, 9, 2000, size=100)
+    assert len(chunks) >= 2
+    bad = {"services": [{"vip": VIP, "port": 80, "proto": "tcp",
+                         "reals": [{"ip": "192.0.2.1", "port": 80}]}]}  # not on any subnet
+    frames = [advert_frame(advert(2, 1000, 200, 2, 40950, generation=9))] + \
+        chunks[::-1] + [chunks[0]] + config_chunks(bad, 8, 3000)
+    d = netns_daemon(frames, config(40950))
+    st = wait_until(lambda: (s := status(d))["applied_master_generation"] == 9 and
+                    s["sync"]["config"]["apply_failures"] == 1 and s, what="generation 9 applied")
+    assert st["state"] == "BACKUP" and st["sync"]["config"]["configs_applied"] == 1
+    assert "192.0.2.1" in st["sync"]["config"]["last_error"]
+    got = d.rpc.call("config.get")
+    assert [(s["vip"], s["port"], s["scheduler"]) for s in got["services"]] == \
+        [(VIP, 80, "wlc"), ("10.9.0.101", 443, "wlc")]
+    assert got["services"][0]["reals"][0]["weight"] == 7
+    assert got["timeouts"]["tcp"] == 600
+    assert got["ports"][0]["address"] == f"{PORT_ADDR}/24" and got["ha"]["node_id"] == 1
