@@ -35,6 +35,8 @@ HEARTBEAT_PORT = 8694
 SYNC_PORT = 8695
 HA_KEY = "5a" * 32          # the pair's shared HMAC key (hex, 32 bytes)
 ADVERT_MS = 200
+# ha.preempt_delay_ms of both nodes (default 0: a returning higher-priority node takes over at once)
+PREEMPT_DELAY_MS = int(os.environ.get("DPDK_LB_HA_PREEMPT_DELAY_MS", "0"))
 
 
 def ha_built():
@@ -105,8 +107,8 @@ class Node:
     def ha_section(self, **over):
         """The config file's `ha` section for this node (docs/config.md, issue 11)."""
         ha = {"enabled": True, "node_id": self.node_id, "priority": self.priority,
-              "advert_interval_ms": ADVERT_MS, "preempt": True, "preempt_delay_ms": 0,
-              "key": HA_KEY, "port": 0, "peers": [self.peer.ip],
+              "advert_interval_ms": ADVERT_MS, "preempt": True,
+              "preempt_delay_ms": PREEMPT_DELAY_MS, "key": HA_KEY, "port": 0, "peers": [self.peer.ip],
               "heartbeat_port": HEARTBEAT_PORT, "sync_port": SYNC_PORT}
         ha.update(over)
         return ha

@@ -18,7 +18,9 @@ Scenarios, each starting from "a MASTER, b BACKUP" (or from the state the previo
 
 Measured figures are printed as "FAILOVER {json}" lines (pytest -s) and appended as JSON lines
 to the file DPDK_LB_HA_FIGURES names, when set; docs/performance.md ("Failover") reports them.
-DPDK_LB_HA_MAX_TAKEOVER_S (default 2.0) is the longest request outage a test accepts.
+DPDK_LB_HA_MAX_TAKEOVER_S (default 2.0) is the longest request outage a test accepts,
+DPDK_LB_HA_CONNS (default 1000) the number of long-lived connections and
+DPDK_LB_HA_PREEMPT_DELAY_MS (default 0) both nodes' ha.preempt_delay_ms.
 
 Without the failover pair in the daemon (issue 11's HA code) these tests are expected to fail:
 they are marked xfail then (the daemon refuses the `ha` configuration section), not skipped.
@@ -35,7 +37,7 @@ import ha  # noqa: E402
 from testbed import RpcError, wait_until  # noqa: E402
 
 MAX_TAKEOVER_S = float(os.environ.get("DPDK_LB_HA_MAX_TAKEOVER_S", "2.0"))
-CONNS = 1000
+CONNS = int(os.environ.get("DPDK_LB_HA_CONNS", "1000"))
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root (network namespaces)"),
@@ -59,7 +61,8 @@ def pair():
 
 
 def record(scenario, **fig):
-    fig = dict(scenario=scenario, advert_interval_ms=ha.ADVERT_MS, conns=CONNS, **fig)
+    fig = dict(scenario=scenario, advert_interval_ms=ha.ADVERT_MS, conns=CONNS,
+               preempt_delay_ms=ha.PREEMPT_DELAY_MS, **fig)
     line = json.dumps(fig, sort_keys=True)
     print("\nFAILOVER " + line)
     path = os.environ.get("DPDK_LB_HA_FIGURES")
@@ -208,7 +211,10 @@ def test_config_change_on_master_reaches_backup(pair):
     wait_until(lambda: real_weight(backup, ha.ECHO_PORT, ip) == 1 and not any(
         s["port"] == 8081 for s in backup.call("service.list")["services"]),
         timeout=10, what="the removal and the weight back to 1 on the backup")
-    assert backup.call("config.get")["generation"] == master.call("config.get")["generation"]
+    # the backup numbers its own commits; what it applied is the master's generation
+    gen_master = master.call("config.get")["generation"]
+    wait_until(lambda: backup.ha_status()["applied_master_generation"] == gen_master,
+               timeout=10, what="the backup to report the master's generation as applied")
     record("configuration change replicated", seen_on_backup_within_s=round(seen_s, 3))
 
 
