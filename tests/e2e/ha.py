@@ -5,13 +5,14 @@
     lb ns B (LB2)    --veth--+-- Linux bridge (BR)
     backend ns B1..B3 --veth-+
 
-The testbed of tests/e2e/testbed.py (DPDK_LB_WORKERS workers per appliance; one /24, client .10, backends .11-.13 as direct-routing
-real servers, VIP .100) with a second appliance namespace: node "a" owns .2 on the LB veth,
-node "b" owns .3 on the LB2 veth, both configured with the same VIP (and, for fnat, the same
-local address .9). Every backend also runs ha_echo.py on ECHO_PORT for the long-lived
-connections. Both appliances' heartbeat and sync traffic (UDP, through their kernel interfaces
-dlbN) crosses the bridge, where HeartbeatCut drops only the heartbeat port between the two
-appliance ports (nftables, bridge family) to make a split brain.
+The testbed of tests/e2e/testbed.py (DPDK_LB_WORKERS workers per appliance; one /24, client
+.10, backends .11-.13 as direct-routing real servers, VIP .100) with a second appliance
+namespace: node "a" owns .2 on the LB veth, node "b" owns .3 on the LB2 veth, both configured
+with the same VIP (and, for fnat, the same local address .9). Every backend also runs
+ha_echo.py on ECHO_PORT for the long-lived connections. Both appliances' heartbeat and sync
+traffic (UDP, through their kernel interfaces dlbN) crosses the bridge, where HeartbeatCut drops
+only the heartbeat port between the two appliance ports
+(nftables, bridge family) to make a split brain.
 
 Node processes are NodeDaemon (a testbed.Daemon run in its node's namespace) and can be
 stopped (SIGTERM), killed (SIGKILL) and started again; each start writes a new config file with
@@ -108,8 +109,8 @@ class Node:
         """The config file's `ha` section for this node (docs/config.md, issue 11)."""
         ha = {"enabled": True, "node_id": self.node_id, "priority": self.priority,
               "advert_interval_ms": ADVERT_MS, "preempt": True,
-              "preempt_delay_ms": PREEMPT_DELAY_MS, "key": HA_KEY, "port": 0, "peers": [self.peer.ip],
-              "heartbeat_port": HEARTBEAT_PORT, "sync_port": SYNC_PORT}
+              "preempt_delay_ms": PREEMPT_DELAY_MS, "key": HA_KEY, "port": 0,
+              "peers": [self.peer.ip], "heartbeat_port": HEARTBEAT_PORT, "sync_port": SYNC_PORT}
         ha.update(over)
         return ha
 

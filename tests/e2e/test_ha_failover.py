@@ -101,6 +101,13 @@ def wait_synced(tb, node, n=CONNS, timeout=30):
                       interval=0.2, what=f"node {node.name} to hold {n} synced connections")
 
 
+def assert_paired(tb):
+    """The precondition of a fault: a MASTER, b BACKUP, now, with the load running."""
+    roles = (tb.a.role(), tb.b.role())
+    assert roles == ("MASTER", "BACKUP"), \
+        f"the pair is not stable under the load before the fault: a {roles[0]}, b {roles[1]}"
+
+
 def sample_roles(tb, seconds):
     """Both nodes' roles every 100 ms for seconds: the observation window of a no-flapping
     claim (a duration by nature, not a wait for a condition)."""
@@ -128,6 +135,7 @@ def test_kill9_master_keeps_every_connection(pair, method):
     load = start_load(tb)
     try:
         wait_synced(tb, tb.b)
+        assert_paired(tb)
         t_kill = time.monotonic()
         tb.a.kill9()
         ha.wait_role(tb.b, "MASTER", timeout=10)
@@ -224,6 +232,7 @@ def test_split_brain_heartbeat_cut(pair):
     load = start_load(tb)
     try:
         wait_synced(tb, tb.b)
+        assert_paired(tb)
         with ha.HeartbeatCut(tb) as cut:
             t_cut = time.monotonic()
             during = sample_roles(tb, 6)
@@ -263,6 +272,7 @@ def test_rolling_restart_loses_no_connection(pair):
     load = start_load(tb)
     try:
         wait_synced(tb, tb.b)
+        assert_paired(tb)
         # 1. restart the backup: it catches up with a full sync
         assert tb.b.stop() == 0
         tb.b.start(tb.services(method))

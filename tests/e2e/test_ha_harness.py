@@ -137,8 +137,8 @@ def test_load_tool_sees_a_failover_without_connection_sync(hatb, method):
         assert after["failed"] > 0, after    # the outage is seen
         v = load.verify(8)
         assert v["broken"] > 0, v             # and so are the connections it broke
-        print(f"\n{method} without connection sync: {v['broken']} of {v['checked']} connections broken "
-              f"({v['reasons']}); requests failed {after['failed']}, longest gap "
+        print(f"\n{method} without connection sync: {v['broken']} of {v['checked']} connections "
+              f"broken ({v['reasons']}); requests failed {after['failed']}, longest gap "
               f"{after['longest_gap']:.3f} s (includes starting the second daemon)")
     finally:
         load.close()
