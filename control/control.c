@@ -46,7 +46,7 @@ static void drain_worker_rings(struct ev_loop *l, struct ev_timer *t, uint64_t l
 	exception_neighbour_poll(now);
 	(void)conn_event_feed_poll(CONN_EVENTS_PER_TURN);
 	/* Connection sync batches what the feed gave it, walks and installs (a no-op until started). */
-	ha_conn_sync_poll((uint64_t)((double)now * 1e9 / (double)lb_rt.tsc_hz));
+	ha_conn_sync_poll(0);
 	/* The exception path both ways: frames for the kernel out of the workers' rings, and what
 	 * the kernel sent on its interfaces (at most a millisecond late). */
 	exception_poll(now);

@@ -11,8 +11,8 @@
 static const struct rpc_method *const namespaces[] = {
 	rpc_service_methods, rpc_real_methods,   rpc_stats_methods,
 	rpc_config_methods,  rpc_system_methods, rpc_health_methods,
-	rpc_ha_sync_test_methods,
 	rpc_ha_methods,
+	rpc_ha_sync_test_methods,
 };
 
 const struct rpc_method *rpc_method_find(const char *name)

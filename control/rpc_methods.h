@@ -72,7 +72,6 @@ extern const struct rpc_method rpc_stats_methods[];
 extern const struct rpc_method rpc_config_methods[];
 extern const struct rpc_method rpc_system_methods[];
 extern const struct rpc_method rpc_health_methods[];
-extern const struct rpc_method rpc_ha_sync_test_methods[];
 extern const struct rpc_method rpc_ha_methods[];
 
 /*
@@ -81,5 +80,6 @@ extern const struct rpc_method rpc_ha_methods[];
  * filled when the call must not run.
  */
 bool rpc_change_refused(const char *method, json_t *params, struct rpc_error *err);
+extern const struct rpc_method rpc_ha_sync_test_methods[];
 
 #endif

@@ -24,8 +24,8 @@ enum lb_drop_reason {
 	LB_DROP_ICMP_NO_FLOW,      /* ICMP error quoting no known flow */
 	LB_DROP_ICMP_OTHER,        /* ICMP we neither answer nor relay */
 	LB_DROP_FRAGMENT,          /* reassembly gave up (timeout, table full, overlap) or no mbuf */
-	LB_DROP_SYNC_HOP_UNKNOWN,  /* reply of a synced nat/fnat flow before any hop was learned */
 	LB_DROP_HA_BACKUP,         /* VIP traffic reaching a node that is not the pair's master */
+	LB_DROP_SYNC_HOP_UNKNOWN,  /* reply of a synced nat/fnat flow before any hop was learned */
 	LB_DROP_REASON_COUNT,
 };
 

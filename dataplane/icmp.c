@@ -7,6 +7,7 @@
  */
 #include <rte_ether.h>
 
+#include "conn_install.h"
 #include "nat_rewrite.h"
 #include "flow_owner.h"
 #include "frag.h"
@@ -187,6 +188,11 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 		const struct flow_entry *fe = &w->flows->entries[e->peer];
 		if (fe->expires <= now) {
 			drop(w, m, LB_DROP_ICMP_NO_FLOW);
+			return;
+		}
+		if (unlikely(e->flags & FLOW_F_HOP_UNKNOWN) &&
+		    !conn_install_reply_hop(w, &w->flows->entries[pos])) {
+			drop(w, m, LB_DROP_SYNC_HOP_UNKNOWN);
 			return;
 		}
 		xmit_ops_get(fe->forward)->icmp_to_client(m, info, flow_table_key(w->flows, e->peer),

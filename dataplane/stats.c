@@ -159,6 +159,6 @@ const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT] = {
 	[LB_DROP_ICMP_NO_FLOW] = "icmp_no_flow",
 	[LB_DROP_ICMP_OTHER] = "icmp_other",
 	[LB_DROP_FRAGMENT] = "fragment",
-	[LB_DROP_SYNC_HOP_UNKNOWN] = "sync_hop_unknown",
 	[LB_DROP_HA_BACKUP] = "ha_backup",
+	[LB_DROP_SYNC_HOP_UNKNOWN] = "sync_hop_unknown",
 };

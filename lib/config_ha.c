@@ -25,8 +25,7 @@ void lb_ha_cfg_default(struct lb_ha_cfg *h)
 	h->garp_count = 5;
 	h->garp_repeat_ms = 5000;
 	h->conn_sync = true;
-	h->sync_period_s = 10;
-	h->sync_threshold = 0;
+	h->sync_period_s = 30;
 }
 
 static int hex_nibble(char c)
@@ -173,7 +172,7 @@ int lb_ha_cfg_from_json(const json_t *v, struct lb_ha_cfg *h, char *err, size_t 
 		"preempt",	  "preempt_delay_ms", "key",	      "key_file",
 		"port",		  "peers",	    "group",	      "heartbeat_port",
 		"sync_port",	  "ping_node",	    "garp_count",     "garp_repeat_ms",
-		"conn_sync",	  "sync_period_s",  "sync_threshold", NULL};
+		"conn_sync",	  "sync_period_s",  NULL};
 
 	if (!json_is_object(v))
 		return lb_err(err, errlen, "ha: must be an object");
@@ -194,9 +193,7 @@ int lb_ha_cfg_from_json(const json_t *v, struct lb_ha_cfg *h, char *err, size_t 
 	    lb_json_get_uint(v, "garp_count", "ha", 1, 255, &h->garp_count, err, errlen) != 0 ||
 	    lb_json_get_uint(v, "garp_repeat_ms", "ha", 0, HA_DELAY_MAX_MS, &h->garp_repeat_ms, err,
 			     errlen) != 0 ||
-	    lb_json_get_uint(v, "sync_period_s", "ha", 1, 3600, &h->sync_period_s, err, errlen) != 0 ||
-	    lb_json_get_uint(v, "sync_threshold", "ha", 0, 1000000, &h->sync_threshold, err,
-			     errlen) != 0 ||
+	    lb_json_get_uint(v, "sync_period_s", "ha", 0, 3600, &h->sync_period_s, err, errlen) != 0 ||
 	    parse_key(v, h, err, errlen) != 0 || parse_peers(v, h, err, errlen) != 0)
 		return -1;
 	if (h->heartbeat_port == h->sync_port)
@@ -275,6 +272,5 @@ json_t *lb_ha_cfg_to_json(const struct lb_ha_cfg *h)
 	json_object_set_new(o, "garp_repeat_ms", json_integer(h->garp_repeat_ms));
 	json_object_set_new(o, "conn_sync", json_boolean(h->conn_sync));
 	json_object_set_new(o, "sync_period_s", json_integer(h->sync_period_s));
-	json_object_set_new(o, "sync_threshold", json_integer(h->sync_threshold));
 	return o;
 }

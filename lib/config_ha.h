@@ -39,8 +39,7 @@ struct lb_ha_cfg {
 	uint32_t garp_count;     /* gratuitous ARPs / unsolicited NAs per address and burst */
 	uint32_t garp_repeat_ms; /* the second burst after this long; 0 = none */
 	bool conn_sync;          /* stream connections to the backup */
-	uint32_t sync_period_s;  /* a live connection is re-sent at least this often */
-	uint32_t sync_threshold; /* packets before a new connection is first sent (0 = at once) */
+	uint32_t sync_period_s;  /* a live connection is re-sent this often (0 = never) */
 };
 
 struct lb_port_cfg;

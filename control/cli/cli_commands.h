@@ -33,5 +33,7 @@ int cmd_config_save(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_info(struct cli_ctx *ctx, int argc, char **argv);
 /* call METHOD [PARAMS]: any method, result printed as JSON. */
 int cmd_call(struct cli_ctx *ctx, int argc, char **argv);
+/* ha: ha.status, the failover pair. */
+int cmd_ha(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

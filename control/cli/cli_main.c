@@ -41,6 +41,7 @@ static const struct command commands[] = {
 	{"config", "save", cmd_config_save},
 	{"info", NULL, cmd_info},
 	{"call", NULL, cmd_call},
+	{"ha", NULL, cmd_ha},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -80,6 +81,7 @@ static void print_usage(FILE *out)
 		"  info                 daemon version, lcores, ports, schedulers\n"
 		"  call METHOD [JSON-PARAMS]\n"
 		"                       any JSON-RPC method; prints the result as JSON\n"
+		"  ha                   the failover pair: role, peers, generations, sync\n"
 		"\n"
 		"PROTO is tcp or udp; IPv6 addresses are written [addr]:port. -g, -i, -m\n"
 		"select forwarding dr, tun, nat as in ipvsadm; --fullnat selects fnat (give the\n"

@@ -11,6 +11,10 @@
 
 #include <arpa/inet.h>
 
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+
 #include "dataplane.h"
 #include "config_store.h"
 #include "event_loop.h"
@@ -208,11 +212,40 @@ fail:
 	return -1;
 }
 
+#define FAREWELL_FLUSH_MS 30
+
+/*
+ * After the workers stopped: the stopping master's last advert (FAULT) went to the kernel
+ * interface; carry what the kernel sends out through worker 0's queue ourselves for a moment
+ * (the queue is free now), so the backup hears it and takes over after its skew.
+ */
+static void flush_farewell(void)
+{
+	uint64_t hz = rte_get_tsc_hz(), until = rte_rdtsc() + hz * FAREWELL_FLUSH_MS / 1000;
+	struct lb_worker *w = lb_rt.n_workers ? lb_rt.workers[0] : NULL;
+	void *objs[32];
+
+	while (w != NULL && rte_rdtsc() < until) {
+		exception_poll(rte_rdtsc());
+		unsigned int n = rte_ring_dequeue_burst(w->from_control, objs, 32, NULL);
+		for (unsigned int i = 0; i < n; i++) {
+			struct rte_mbuf *m = objs[i];
+			if (m->port >= lb_rt.n_ports || rte_eth_tx_burst(m->port, 0, &m, 1) != 1)
+				rte_pktmbuf_free(m);
+		}
+		if (n == 0)
+			rte_delay_us_sleep(1000);
+	}
+}
+
 void ha_shutdown(void)
 {
 	if (!lb_rt.ha_enabled)
 		return;
+	bool was_master = __atomic_load_n(&lb_rt.ha_state, __ATOMIC_ACQUIRE) == HA_STATE_MASTER;
 	ha_heartbeat_stop();
+	if (was_master && __atomic_load_n(&lb_rt.quit, __ATOMIC_RELAXED))
+		flush_farewell();
 	ha_sync_close();
 	if (started)
 		ev_io_stop(ha_loop, &wake_io);

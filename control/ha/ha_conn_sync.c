@@ -226,8 +226,13 @@ void ha_conn_sync_set_paired(bool paired)
 	}
 }
 
-void ha_conn_sync_poll(uint64_t now_ns)
+void ha_conn_sync_poll(uint64_t caller_ns)
 {
+	/* One clock inside (the TSC's): callers may pass another monotonic clock, and records
+	 * queued by events between polls are stamped with this one. */
+	uint64_t now_ns = mono_ns();
+
+	(void)caller_ns;
 	if (!s.initialized)
 		return;
 	s.now_ns = now_ns;

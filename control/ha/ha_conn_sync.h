@@ -3,7 +3,7 @@
  * the workers' connection events (control/conn_event_feed.h) into CONN_BATCH records that name
  * services and reals by their keys, batches them into messages and hands each to the
  * transport's send function; it also re-sends live connections and persistence templates
- * periodically (IPVS sync daemon's threshold and period) and streams every one on a full-sync
+ * periodically (the IPVS sync daemon's refresh period) and streams every one on a full-sync
  * request. On the BACKUP it maps received records to its own service and real ids and installs
  * them on the owning worker (dataplane/conn_install.h). Runs on the control lcore only; the
  * transport (sockets, sequence numbers, signing) is the caller's.
@@ -100,8 +100,9 @@ void ha_conn_sync_set_role(uint8_t state);
 /* Turns sending and installing off (false) while the pair is refused (see pair check below). */
 void ha_conn_sync_set_paired(bool paired);
 
-/* Control loop, every iteration: drains events, batches and sends, advances refresh walks and a
- * running full sync, and completes installs on the BACKUP. now_ns: the monotonic clock. */
+/* Control loop, about every millisecond (control.c's ring drain calls it already; more calls
+ * are harmless): flushes batches due, advances refresh walks and a running full sync. now_ns is
+ * not used: connection sync reads one clock (the TSC's) itself. */
 void ha_conn_sync_poll(uint64_t now_ns);
 
 /* BACKUP: installs the records of an authenticated CONN_BATCH (other types are ignored). */

@@ -67,18 +67,25 @@ static int key_param(json_t *params, struct ha_wire_key *key, struct rpc_error *
 
 static json_t *test_role(json_t *params, struct rpc_error *err)
 {
-	static const char *const allowed[] = {"role", NULL};
+	static const char *const allowed[] = {"role", "period_s", NULL};
 	static const char *const names[HA_STATE_COUNT] = {"init", "backup", "master", "fault"};
 	char msg[128];
 
 	if (!hooks_on(err) || rpc_check_keys(params, allowed, err) != 0)
 		return NULL;
 	const char *role = json_string_value(json_object_get(params, "role"));
+	json_t *period = json_object_get(params, "period_s");
+	if (period != NULL && (!json_is_integer(period) || json_integer_value(period) < 0 ||
+			       json_integer_value(period) > 3600))
+		return rpc_fail(err, JSONRPC_INVALID_PARAMS, "period_s: must be an integer 0-3600");
 	for (uint8_t st = 0; role != NULL && st < HA_STATE_COUNT; st++) {
 		if (strcmp(role, names[st]) != 0)
 			continue;
 		if (ha_conn_sync_test_start(st, msg, sizeof(msg)) != 0)
 			return rpc_fail(err, JSONRPC_INTERNAL_ERROR, "%s", msg);
+		if (period != NULL)
+			ha_conn_sync_set_params(&(struct ha_conn_sync_params){
+				.period_s = (uint32_t)json_integer_value(period)});
 		return json_pack("{s:s}", "role", names[st]);
 	}
 	return rpc_fail(err, JSONRPC_INVALID_PARAMS, "role: must be init, backup, master or fault");

@@ -9,12 +9,14 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <rte_lcore.h>
 
 #include "dataplane.h"
+#include "ha_conn_record.h"
 #include "ha_internal.h"
 #include "ha_ping.h"
 #include "lateness_window.h"
@@ -28,14 +30,17 @@ static uint64_t seq;
 static struct lateness_window advert_lateness;
 static uint64_t next_wake = UINT64_MAX; /* when the election wants its tick */
 
-static void send_advert(uint64_t now)
+#define MAX_WAIT_NS 1000000000ull /* the longest wait without a timer (stop and ping are fds) */
+
+/* An advert saying `state` (the election's, or FAULT when the node stops). */
+static void send_advert_as(uint8_t state, uint64_t now)
 {
 	struct ha_msg m = {.type = HA_MSG_ADVERT, .sender_id = ha_rt.cfg.node_id, .seq = ++seq};
 	uint8_t buf[HA_WIRE_MSG_DEFAULT];
 	char err[HA_WIRE_ERR_LEN];
 
 	m.advert.priority = election.cfg.priority;
-	m.advert.state = election.state;
+	m.advert.state = state;
 	m.advert.flags = election.cfg.preempt ? HA_ADVERT_F_PREEMPT : 0;
 	m.advert.interval_ms = election.cfg.advert_interval_ms;
 	m.advert.config_generation = __atomic_load_n(&ha_config_generation, __ATOMIC_RELAXED);
@@ -58,6 +63,11 @@ static void send_advert(uint64_t now)
 	ha_sh.send_errors += errors;
 	ha_sh.last_advert_sent_ns = now;
 	pthread_mutex_unlock(&ha_sh.lock);
+}
+
+static void send_advert(uint64_t now)
+{
+	send_advert_as(election.state, now);
 }
 
 /* Does what the election asked for. */
@@ -102,17 +112,15 @@ static struct ha_peer_info *peer_slot(uint32_t node_id)
 /* Connection ownership needs the same worker count and fnat port slices on both sides. */
 static bool pair_check(const struct ha_advert *a, char *why, size_t len)
 {
-	if (a->workers != lb_rt.n_workers) {
-		snprintf(why, len, "refused: workers %u here, %u on peer", lb_rt.n_workers, a->workers);
-		return false;
+	char reason[HA_REASON_LEN - 16];
+
+	if (ha_pair_compatible(lb_rt.n_workers, lb_rt.fnat_port_min, lb_rt.fnat_port_max, a,
+			       reason, sizeof(reason))) {
+		why[0] = '\0';
+		return true;
 	}
-	if (a->fnat_port_min != lb_rt.fnat_port_min || a->fnat_port_max != lb_rt.fnat_port_max) {
-		snprintf(why, len, "refused: fnat ports %u-%u here, %u-%u on peer", lb_rt.fnat_port_min,
-			 lb_rt.fnat_port_max, a->fnat_port_min, a->fnat_port_max);
-		return false;
-	}
-	why[0] = '\0';
-	return true;
+	snprintf(why, len, "refused: %s", reason);
+	return false;
 }
 
 static void refused(const char *what, const char *why)
@@ -228,15 +236,21 @@ static void *heartbeat_main(void *arg)
 		uint64_t ping_due = ha_ping_next_ns();
 		if (ping_due < until)
 			until = ping_due;
-		int timeout = until == UINT64_MAX ? 1000
-			      : until <= now	  ? 0
-						  : (int)((until - now + 999999) / 1000000);
-		if (timeout > 1000)
-			timeout = 1000;
-		if (poll(fds, fds[2].fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR)
+		/* Nanosecond waits (ppoll): an advert leaves when it is due, not at the next ms. */
+		uint64_t wait = until <= now ? 0 : until - now;
+		if (wait > MAX_WAIT_NS)
+			wait = MAX_WAIT_NS;
+		struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000u),
+				      .tv_nsec = (long)(wait % 1000000000u)};
+		if (ppoll(fds, fds[2].fd >= 0 ? 3 : 2, &ts, NULL) < 0 && errno != EINTR)
 			break;
-		if (fds[0].revents)
+		if (fds[0].revents) {
+			/* Stopping (the workers have stopped): tell the backup at once, so it takes
+			 * over after its skew instead of three missed adverts (VRRP's priority 0). */
+			if (election.state == HA_STATE_MASTER)
+				send_advert_as(HA_STATE_FAULT, ha_now_ns());
 			break;
+		}
 		now = ha_now_ns();
 		if (fds[1].revents & POLLIN)
 			drain_socket(now);

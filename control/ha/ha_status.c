@@ -7,9 +7,7 @@
 #include "ha.h"
 #include "ha_config_sync.h"
 #include "ha_internal.h"
-#if HA_CONN_SYNC
 #include "ha_conn_sync.h"
-#endif
 
 static double ms_since(uint64_t then, uint64_t now)
 {
@@ -33,7 +31,6 @@ static json_t *peer_json(const struct ha_peer_info *p, uint64_t now)
 			 (int)a->fnat_port_max, "paired", p->paired, "refusal", p->refusal);
 }
 
-#if HA_CONN_SYNC
 static json_t *conn_sync_json(void)
 {
 	struct ha_conn_sync_stats s;
@@ -45,16 +42,20 @@ static json_t *conn_sync_json(void)
 	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "synced",
 			      (json_int_t)s.synced, "records_sent", (json_int_t)s.records_sent,
 			      "records_received", (json_int_t)s.records_received, "installed",
-			      (json_int_t)s.installed, "removed", (json_int_t)s.removed,
+			      (json_int_t)s.installed, "updated", (json_int_t)s.updated,
 			      "batches_sent", (json_int_t)s.batches_sent, "batches_received",
 			      (json_int_t)s.batches_received, "full_syncs_sent",
 			      (json_int_t)s.full_syncs_sent, "full_syncs_received",
 			      (json_int_t)s.full_syncs_received, "lag_ms", (double)s.lag_ns / 1e6);
 	json_object_set_new(o, "send_failures", json_integer((json_int_t)s.send_failures));
+	json_object_set_new(o, "removed", json_integer((json_int_t)s.removed));
+	json_object_set_new(o, "templates_stored", json_integer((json_int_t)s.templates_stored));
+	json_object_set_new(o, "refresh_records", json_integer((json_int_t)s.refresh_records));
+	json_object_set_new(o, "paired", json_boolean(s.paired));
+	json_object_set_new(o, "full_sync_running", json_boolean(s.full_sync_running));
 	json_object_set_new(o, "refused", refused);
 	return o;
 }
-#endif
 
 json_t *ha_status_json(void)
 {
@@ -109,8 +110,6 @@ json_t *ha_status_json(void)
 			  "announcements_sent", (json_int_t)garp_sent, "announcements_dropped",
 			  (json_int_t)garp_dropped));
 	json_object_set_new(o, "sync", ha_sync_status_json());
-#if HA_CONN_SYNC
 	json_object_set_new(o, "connections", conn_sync_json());
-#endif
 	return o;
 }

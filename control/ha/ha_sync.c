@@ -15,9 +15,7 @@
 #include "event_loop.h"
 #include "ha_config_sync.h"
 #include "ha_internal.h"
-#if HA_CONN_SYNC
 #include "ha_conn_sync.h"
-#endif
 
 static int sync_fd = -1;
 static struct ev_loop *sync_loop;
@@ -57,13 +55,32 @@ static int send_msg(struct ha_msg *m)
 	return rc;
 }
 
-#if HA_CONN_SYNC
 static int send_for_conn_sync(struct ha_msg *m, void *arg)
 {
 	(void)arg;
 	return send_msg(m);
 }
-#endif
+
+/* Connections are synced only with peers whose adverts passed the pair check. */
+static void update_pairing(void)
+{
+	static int last = -1;
+	bool paired = ha_rt.cfg.conn_sync, any = false;
+
+	pthread_mutex_lock(&ha_sh.lock);
+	for (int i = 0; i < LB_HA_MAX_PEERS; i++) {
+		if (!ha_sh.peers[i].used)
+			continue;
+		any = true;
+		paired &= ha_sh.peers[i].paired;
+	}
+	pthread_mutex_unlock(&ha_sh.lock);
+	paired &= any;
+	if ((int)paired != last) {
+		ha_conn_sync_set_paired(paired);
+		last = paired;
+	}
+}
 
 static void request_full_sync(uint32_t what, uint64_t now)
 {
@@ -104,26 +121,20 @@ static void dispatch(const struct ha_msg *m, uint8_t role)
 		requests_received++;
 		if (m->full_sync.what & HA_SYNC_CONFIG)
 			ha_config_tx_start(HA_WIRE_F_FULL_SYNC);
-#if HA_CONN_SYNC
 		if ((m->full_sync.what & HA_SYNC_CONNS) && ha_rt.cfg.conn_sync &&
 		    sender_paired(m->sender_id))
 			ha_conn_sync_full_start();
-#endif
 		break;
 	case HA_MSG_CONN_BATCH:
 		if (role != HA_STATE_BACKUP || !ha_rt.cfg.conn_sync || !sender_paired(m->sender_id)) {
 			batches_ignored++;
 			break;
 		}
-#if HA_CONN_SYNC
 		ha_conn_sync_on_batch(m);
-#endif
 		break;
 	case HA_MSG_FULL_SYNC_END:
-#if HA_CONN_SYNC
 		if (role == HA_STATE_BACKUP)
 			ha_conn_sync_on_full_sync_end(m);
-#endif
 		break;
 	default:
 		msgs_refused++;
@@ -202,14 +213,13 @@ void ha_sync_poll(uint64_t now)
 	if (sync_fd < 0)
 		return;
 	__atomic_store_n(&ha_config_generation, gen, __ATOMIC_RELAXED);
+	update_pairing();
 	if (role != last_role) {
 		if (role == HA_STATE_MASTER)
 			sent_generation = gen; /* a backup asks for what it lacks */
 		if (role != HA_STATE_BACKUP)
 			followed_master = 0;
-#if HA_CONN_SYNC
 		ha_conn_sync_set_role(role);
-#endif
 		last_role = role;
 	}
 	if (role == HA_STATE_MASTER && gen != sent_generation) {
@@ -220,9 +230,6 @@ void ha_sync_poll(uint64_t now)
 		ha_config_tx_poll(send_msg);
 	else if (role == HA_STATE_BACKUP)
 		backup_poll(now);
-#if HA_CONN_SYNC
-	ha_conn_sync_poll(now);
-#endif
 }
 
 int ha_sync_init(struct ev_loop *loop, char *err, size_t errlen)
@@ -242,10 +249,11 @@ int ha_sync_init(struct ev_loop *loop, char *err, size_t errlen)
 		return lb_err(err, errlen, "ha: sync socket: %s", strerror(errno));
 	}
 	sync_loop = loop;
-#if HA_CONN_SYNC
 	if (ha_conn_sync_init(send_for_conn_sync, NULL, err, errlen) != 0)
 		return -1;
-#endif
+	struct ha_conn_sync_params params = {.period_s = ha_rt.cfg.sync_period_s};
+	ha_conn_sync_set_params(&params);
+	ha_conn_sync_set_paired(false); /* until a peer's advert passes the pair check */
 	return 0;
 }
 

@@ -10,7 +10,7 @@ Drop reasons and where a test provokes each (docs/api.md, drop_reasons):
   parse, not_vip, no_flow: test_forwarding.py; no_reply_flow, local_ports_exhausted, too_big,
   icmp_no_flow (test_methods.py); fragment (test_methods.py); icmp_other: test_exception.py;
   flow_table_full, unsupported, control_ring_full, reply_tuple_in_use, handoff_ring_full,
-  no_neighbour, no_real: here.
+  no_neighbour, no_real: here; ha_backup: test_ha_role.py.
   tx_full cannot be provoked: no vdev a test can run refuses a packet at its TX queue on
   demand (net_pcap writes every packet to its file, net_null swallows everything, AF_XDP and
   af_packet refuse only when the kernel falls behind, which a test cannot order).

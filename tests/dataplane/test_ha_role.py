@@ -16,7 +16,9 @@ import uuid
 import pytest
 from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6ND_NA, IPv6, Raw, rdpcap, wrpcap)
 
-from lbdaemon import PcapDaemon, RpcError, wait_until
+from lbdaemon import BUILD, PcapDaemon, RpcError, wait_until
+
+CLI = os.path.join(BUILD, "control", "cli", "dpdk-lb-cli")
 
 PORT_MAC = "02:70:63:61:70:00"   # net_pcap's
 CLIENT_MAC = "02:00:00:00:00:0c"
@@ -133,6 +135,20 @@ def test_backup_leaves_vips_to_the_master_and_refuses_changes(netns_daemon):
     assert peer == dict(peer, node_id=2, address=PEER_ADDR, state="MASTER", priority=200,
                         config_generation=7, paired=True)
     assert st["peer_config_generation"] == 7 and st["pairing"] == "paired"
+    # dpdk-lb-cli ha: the same as text, and as JSON
+    out = subprocess.run([CLI, "-s", d.sock, "ha"], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("Node 1: BACKUP for ") and "priority 100" in lines[0], out.stdout
+    assert "Master: 2" in out.stdout and "Pairing: paired" in out.stdout
+    assert "7 on the peer" in out.stdout
+    peer_line = [ln for ln in lines if ln.startswith("2 ")]
+    assert len(peer_line) == 1 and PEER_ADDR in peer_line[0] and "MASTER" in peer_line[0]
+    assert " 200 " in peer_line[0] and peer_line[0].endswith("paired")
+    out = subprocess.run([CLI, "-s", d.sock, "--json", "ha"], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout)["peers"][0]["node_id"] == 2
+    bad = subprocess.run([CLI, "-s", d.sock, "ha", "extra"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unexpected argument" in bad.stderr
     dp = wait_until(lambda: (s := d.stats()["dataplane"]) and s["rx_packets"] == len(frames) and
                     s["drop_reasons"]["ha_backup"] == 3 and s, what="the frames")
     assert dp["arp_replies"] == 1          # the port's own address only
@@ -178,7 +194,7 @@ def test_a_bad_advert_is_refused_and_changes_nothing(netns_daemon):
 def test_a_peer_with_other_workers_is_not_paired(netns_daemon):
     d = netns_daemon([advert_frame(advert(2, 1000, 200, 2, 40950, workers=2))], config(40950))
     st = wait_until(lambda: (s := status(d)) and s["peers"] and s, what="the advert")
-    assert st["pairing"] == "refused: workers 1 here, 2 on peer", st
+    assert st["pairing"] == "refused: workers 1 here, 2 on peer: connection ownership differs", st
     assert st["peers"][0]["paired"] is False
 
 
@@ -206,7 +222,9 @@ def test_master_announces_its_addresses_and_advertises(netns_daemon):
     adverts = [parse(bytes(p[UDP].payload)) for p in sent
                if UDP in p and p[UDP].dport == HB_PORT and p[IP].dst == GROUP]
     assert len(adverts) >= 5
-    mtype, sender, body = adverts[-1]
+    # a master that stops says so at once (FAULT), so its backup takes over after its skew
+    assert struct.unpack(">BB", adverts[-1][2][:2]) == (255, 3)
+    mtype, sender, body = adverts[-2]
     prio, state, flags, _, interval, gen, workers, fmin, fmax, _, caps = \
         struct.unpack(">BBBBIQHHHHI", body)
     assert (mtype, sender, prio, state, flags, interval, workers, fmin, fmax) == \
@@ -287,3 +305,65 @@ def test_backup_applies_the_masters_configuration(netns_daemon):
     assert got["services"][0]["reals"][0]["weight"] == 7
     assert got["timeouts"]["tcp"] == 600
     assert got["ports"][0]["address"] == f"{PORT_ADDR}/24" and got["ha"]["node_id"] == 1
+
+
+def test_adverts_are_not_delayed_by_control_work(netns_daemon):
+    """Heavy configuration commits (Maglev tables of a million slots) hold the control loop for
+    tens of milliseconds at a time; the master's adverts, sent from their own thread, keep their
+    10 ms schedule. Prints both figures (docs/ha.md)."""
+    cfg = config(10, priority=255)
+    cfg["dataplane"] = {"max_reals": 4096, "max_services": 16, "flow_capacity": 4096,
+                        "mbufs": 4095, "idle_sleep_us": 200}
+    d = netns_daemon([arp_who_has(PORT_ADDR)], cfg)
+    wait_until(lambda: status(d)["state"] == "MASTER", what="mastership")
+    reals = [{"ip": f"10.9.0.{20 + i}", "port": 80} for i in range(40)]
+    heavy = [{"method": "service.add",
+              "params": {"vip": f"10.9.1.{i}", "port": 80, "proto": "tcp", "scheduler": "mh",
+                         "mh_table_size": 1000003, "reals": reals}} for i in range(4)]
+    undo = [{"method": "service.del", "params": {"vip": f"10.9.1.{i}", "port": 80, "proto": "tcp"}}
+            for i in range(4)]
+    before = status(d)["heartbeat"]["advert_late_samples"]
+    for _ in range(6):
+        d.rpc.call("config.apply", {"edits": heavy})
+        d.rpc.call("config.apply", {"edits": undo})
+    hb = status(d)["heartbeat"]
+    loop = d.rpc.call("system.info")["control_loop"]
+    print(f"\ncontrol loop lateness: p99 {loop['late_p99_us'] / 1000:.1f} ms, "
+          f"max {loop['late_max_us'] / 1000:.1f} ms; adverts (10 ms): "
+          f"p99 {hb['advert_late_p99_ms']:.3f} ms, max {hb['advert_late_max_ms']:.3f} ms "
+          f"over {hb['advert_late_samples']} adverts")
+    assert hb["advert_late_samples"] > before
+    assert loop["late_max_us"] > 20000, loop   # the loop really was held up
+    assert hb["advert_late_max_ms"] < 10, hb    # no advert slipped by a whole interval
+
+
+def test_an_unreachable_ping_node_gives_up_mastership(netns_daemon):
+    """A master whose ping node never answers (nobody has its address) goes FAULT after three
+    unanswered echoes, stops answering for its VIPs and says so in its adverts."""
+    cfg = config(20, priority=255)
+    cfg["ha"]["ping_node"] = "10.9.0.99"
+    d = netns_daemon([arp_who_has(PORT_ADDR)], cfg)
+    st = wait_until(lambda: (s := status(d))["state"] == "FAULT" and s, timeout=15,
+                    what="FAULT after the ping node stayed silent")
+    assert st["ping_node_ok"] is False and st["heartbeat"]["transitions"] >= 1
+    with pytest.raises(RpcError) as e:
+        d.rpc.call("service.add", {"vip": "10.9.0.101", "port": 80, "proto": "tcp"})
+    assert e.value.code == -32006 and "FAULT" in e.value.message
+
+
+def test_an_ipv6_pair_hears_its_master(netns_daemon):
+    """The pair over IPv6 multicast: the master's advert reaches the heartbeat socket through
+    the kernel interface, and the backup's full-sync request leaves to the group."""
+    group6, peer6 = "ff02::1:8694", "2001:db8:9::3"
+    cfg = config(40950)
+    cfg["ha"]["group"] = group6
+    frame = Ether(src=PEER_MAC, dst="33:33:00:01:86:94") / IPv6(src=peer6, dst=group6, hlim=1) / \
+        UDP(sport=HB_PORT, dport=HB_PORT) / Raw(advert(2, 1000, 200, 2, 40950))
+    d = netns_daemon([frame], cfg)
+    st = wait_until(lambda: (s := status(d)) and s["peers"] and s, what="the IPv6 advert")
+    assert st["state"] == "BACKUP" and st["master_id"] == 2
+    assert st["peers"][0]["address"] == peer6
+    wait_until(lambda: status(d)["sync"]["full_sync_requests_sent"] >= 1, what="the request")
+    assert d.stop() == 0, d.read_log()
+    assert any(UDP in p and p[UDP].dport == 8695 and IPv6 in p and p[IPv6].dst == group6
+               for p in d.sent())
