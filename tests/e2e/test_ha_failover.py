@@ -97,8 +97,14 @@ def start_load(tb):
 
 def wait_synced(tb, node, n=CONNS, timeout=30):
     """Until node's tables hold the n long-lived connections (connection sync)."""
-    return wait_until(lambda: node.conn_count(tb.vip, ha.ECHO_PORT) >= n, timeout=timeout,
-                      interval=0.2, what=f"node {node.name} to hold {n} synced connections")
+    try:
+        return wait_until(lambda: node.conn_count(tb.vip, ha.ECHO_PORT) >= n, timeout=timeout,
+                          interval=0.2, what=f"node {node.name} to hold {n} synced connections")
+    except AssertionError as e:
+        st = {x.name: (x.role(), x.conn_count(tb.vip, ha.ECHO_PORT),
+                       x.ha_status().get("connections") if x.alive() else None)
+              for x in tb.nodes()}
+        raise AssertionError(f"{e}; nodes (role, connections, sync counters): {st}") from None
 
 
 def assert_paired(tb):
