@@ -27,6 +27,8 @@ REQUIRED=(
   prometheus chromium python3-pil
   # capture (issue 12): pcapng files read back by tshark, streamed into tcpdump
   tshark tcpdump
+  # end-to-end failover test (issue 11): nft cuts only the heartbeat between the pair
+  nftables
 )
 OPTIONAL=(wrk)
 
