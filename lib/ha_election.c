@@ -71,7 +71,8 @@ static void actions_end(const struct ha_election *e, struct ha_actions *a)
 
 	if (e->state == HA_STATE_BACKUP) {
 		wake = e->down_at_ns;
-		if (e->preempt_at_ns != 0 && e->preempt_at_ns < wake)
+		/* held: the caller's next advert or tick looks again (no timer into the past) */
+		if (e->preempt_at_ns != 0 && e->preempt_at_ns < wake && !e->preempt_hold)
 			wake = e->preempt_at_ns;
 	} else if (e->state == HA_STATE_MASTER) {
 		wake = e->next_advert_ns;
@@ -158,7 +159,7 @@ static void backup_sees_master(struct ha_election *e, const struct ha_peer_adver
 	/* we outrank it: preempt once the delay has run since we first saw it */
 	if (e->preempt_at_ns == 0)
 		e->preempt_at_ns = now + (uint64_t)e->cfg.preempt_delay_ms * NS_PER_MS;
-	if (now >= e->preempt_at_ns)
+	if (now >= e->preempt_at_ns && !e->preempt_hold)
 		become_master(e, now, a);
 }
 
@@ -197,7 +198,8 @@ void ha_election_tick(struct ha_election *e, uint64_t now, struct ha_actions *a)
 {
 	actions_begin(e, a);
 	if (e->state == HA_STATE_BACKUP) {
-		if (now >= e->down_at_ns || (e->preempt_at_ns != 0 && now >= e->preempt_at_ns))
+		if (now >= e->down_at_ns ||
+		    (e->preempt_at_ns != 0 && now >= e->preempt_at_ns && !e->preempt_hold))
 			become_master(e, now, a);
 	} else if (e->state == HA_STATE_MASTER) {
 		uint64_t period = e->cfg.advert_interval_ms * NS_PER_MS;

@@ -64,6 +64,12 @@ struct ha_election {
 	uint32_t master_interval_ms;
 	uint64_t last_advert_ns;  /* the last master advert seen */
 	uint64_t own_id_adverts;  /* adverts carrying this node's own id: looped back or misconfigured */
+	/*
+	 * Set by the caller before each call: a due preemption waits while this is true (the
+	 * backup has not yet received the master's connections, so taking over would break them).
+	 * A master that stops advertising is still taken over from at once.
+	 */
+	bool preempt_hold;
 };
 
 /* Fills c with the defaults (priority 100, 1 s, preempt on without delay, 5 + 5 after 5 s). */

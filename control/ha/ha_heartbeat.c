@@ -179,6 +179,7 @@ static void receive_one(const uint8_t *buf, size_t len, const struct sockaddr_st
 		note_peer(&m, from, now);
 	struct ha_peer_advert pa = {.node_id = m.sender_id, .priority = m.advert.priority,
 				    .state = m.advert.state, .interval_ms = m.advert.interval_ms};
+	election.preempt_hold = !__atomic_load_n(&ha_preempt_ready, __ATOMIC_ACQUIRE);
 	ha_election_advert(&election, &pa, now, &a);
 	apply(&a, now);
 	pthread_mutex_lock(&ha_sh.lock);
@@ -215,6 +216,7 @@ static void tick(uint64_t now)
 				 &ha_sh.late_samples);
 		pthread_mutex_unlock(&ha_sh.lock);
 	}
+	election.preempt_hold = !__atomic_load_n(&ha_preempt_ready, __ATOMIC_ACQUIRE);
 	ha_election_tick(&election, now, &a);
 	apply(&a, now);
 }

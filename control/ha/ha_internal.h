@@ -70,6 +70,8 @@ extern int ha_wake_fd;                 /* eventfd the control loop watches */
 extern uint8_t ha_pending_garp;        /* a burst of this many is due (atomic) */
 /* Control lcore -> heartbeat thread. */
 extern uint64_t ha_config_generation;  /* atomic: what adverts carry */
+/* atomic: a BACKUP may preempt (it has the master's connections, or need not wait for them) */
+extern bool ha_preempt_ready;
 
 /* The monotonic clock in nanoseconds (the election's clock). */
 uint64_t ha_now_ns(void);

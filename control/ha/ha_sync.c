@@ -26,6 +26,18 @@ static uint8_t last_role = HA_STATE_INIT;
 static uint64_t sent_generation;  /* MASTER: the last generation sent */
 static uint32_t followed_master;  /* BACKUP: the master a full sync was asked of */
 static uint64_t last_request_ns;
+/*
+ * MASTER: a backup that asked for connections. A backup sends no adverts (VRRP), so the
+ * master's peer table never holds it; it asks for connections only after its own pair check
+ * of the master's adverts passed, and the check is symmetric, so its request pairs them.
+ */
+static uint32_t conn_requester;
+/* BACKUP: since when it follows its master, and whether that master's full sync has ended */
+static uint64_t followed_since_ns;
+static bool full_sync_done;
+/* A backup whose master never ends a full sync (no connection sync there) preempts after this. */
+#define PREEMPT_HOLD_MAX_NS (10ull * 1000000000ull)
+bool ha_preempt_ready = true;
 static uint64_t msgs_sent, msgs_received, msgs_refused, send_errors, requests_sent,
 	requests_received, batches_ignored;
 static char last_refusal[HA_REASON_LEN];
@@ -75,7 +87,7 @@ static void update_pairing(void)
 		paired &= ha_sh.peers[i].paired;
 	}
 	pthread_mutex_unlock(&ha_sh.lock);
-	paired &= any;
+	paired &= any || conn_requester != 0;
 	if ((int)paired != last) {
 		ha_conn_sync_set_paired(paired);
 		last = paired;
@@ -95,10 +107,13 @@ static void request_full_sync(uint32_t what, uint64_t now)
 	       what & HA_SYNC_CONNS ? " conns" : "");
 }
 
-/* Whether sender's adverts allow connection sync (same workers and fnat range). */
-static bool sender_paired(uint32_t sender)
+/*
+ * Whether sender's adverts allow connection sync (same workers and fnat range); a sender whose
+ * adverts were never seen (a backup) counts as paired when unknown_ok.
+ */
+static bool sender_paired(uint32_t sender, bool unknown_ok)
 {
-	bool paired = false;
+	bool paired = unknown_ok;
 
 	pthread_mutex_lock(&ha_sh.lock);
 	for (int i = 0; i < LB_HA_MAX_PEERS; i++)
@@ -122,19 +137,26 @@ static void dispatch(const struct ha_msg *m, uint8_t role)
 		if (m->full_sync.what & HA_SYNC_CONFIG)
 			ha_config_tx_start(HA_WIRE_F_FULL_SYNC);
 		if ((m->full_sync.what & HA_SYNC_CONNS) && ha_rt.cfg.conn_sync &&
-		    sender_paired(m->sender_id))
+		    sender_paired(m->sender_id, true)) {
+			conn_requester = m->sender_id;
+			update_pairing();
 			ha_conn_sync_full_start();
+		}
 		break;
 	case HA_MSG_CONN_BATCH:
-		if (role != HA_STATE_BACKUP || !ha_rt.cfg.conn_sync || !sender_paired(m->sender_id)) {
+		if (role != HA_STATE_BACKUP || !ha_rt.cfg.conn_sync ||
+		    !sender_paired(m->sender_id, false)) {
 			batches_ignored++;
 			break;
 		}
 		ha_conn_sync_on_batch(m);
 		break;
 	case HA_MSG_FULL_SYNC_END:
-		if (role == HA_STATE_BACKUP)
+		if (role == HA_STATE_BACKUP) {
 			ha_conn_sync_on_full_sync_end(m);
+			if (m->sender_id == followed_master)
+				full_sync_done = true;
+		}
 		break;
 	default:
 		msgs_refused++;
@@ -197,6 +219,8 @@ static void backup_poll(uint64_t now)
 		return;
 	if (master != followed_master) {
 		followed_master = master;
+		followed_since_ns = now;
+		full_sync_done = !(paired && ha_rt.cfg.conn_sync);
 		request_full_sync(HA_SYNC_CONFIG |
 				  (paired && ha_rt.cfg.conn_sync ? HA_SYNC_CONNS : 0), now);
 		return;
@@ -219,6 +243,8 @@ void ha_sync_poll(uint64_t now)
 			sent_generation = gen; /* a backup asks for what it lacks */
 		if (role != HA_STATE_BACKUP)
 			followed_master = 0;
+		if (role != HA_STATE_MASTER)
+			conn_requester = 0;
 		ha_conn_sync_set_role(role);
 		last_role = role;
 	}
@@ -230,6 +256,10 @@ void ha_sync_poll(uint64_t now)
 		ha_config_tx_poll(send_msg);
 	else if (role == HA_STATE_BACKUP)
 		backup_poll(now);
+	/* Failback waits for the connections: preempting before they are installed breaks them. */
+	bool ready = role != HA_STATE_BACKUP || followed_master == 0 || full_sync_done ||
+		     now - followed_since_ns > PREEMPT_HOLD_MAX_NS;
+	__atomic_store_n(&ha_preempt_ready, ready, __ATOMIC_RELEASE);
 }
 
 int ha_sync_init(struct ev_loop *loop, char *err, size_t errlen)

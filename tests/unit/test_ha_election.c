@@ -258,6 +258,40 @@ static void test_preempt_with_delay(void **state)
 	assert_int_equal(a.new_state, HA_STATE_MASTER);
 }
 
+/* A held preemption (the backup lacks the master's connections) waits, sets no timer in the
+ * past, and happens at the first advert or tick after the hold is lifted; a master that stops
+ * advertising is taken over from even while held. */
+static void test_preempt_hold(void **state)
+{
+	struct ha_election e;
+	struct ha_actions a;
+
+	(void)state;
+	make(&e, 1, 200, 1000);
+	ha_election_start(&e, 0, &a);
+	struct ha_peer_advert m = master(2, 100, 1000);
+	e.preempt_hold = true;
+	for (uint64_t t = SEC(1); t <= SEC(5); t += SEC(1)) {
+		ha_election_advert(&e, &m, t, &a);
+		assert_int_equal(a.new_state, HA_STATE_BACKUP);
+		assert_true(a.next_wake_ns > t); /* the master-down timer, not the due preemption */
+		ha_election_tick(&e, t + MS(500), &a);
+		assert_int_equal(a.new_state, HA_STATE_BACKUP);
+	}
+	e.preempt_hold = false;
+	ha_election_tick(&e, SEC(5) + MS(600), &a);
+	assert_int_equal(a.new_state, HA_STATE_MASTER);
+	assert_true(a.take_vips);
+
+	/* held, but the master goes silent: taken over at the master-down time */
+	make(&e, 1, 200, 1000);
+	ha_election_start(&e, 0, &a);
+	e.preempt_hold = true;
+	ha_election_advert(&e, &m, SEC(1), &a);
+	ha_election_tick(&e, SEC(1) + ha_master_down_ns(200, 1000), &a);
+	assert_int_equal(a.new_state, HA_STATE_MASTER);
+}
+
 /* A lower-priority backup never preempts a higher master, preempt or not. */
 static void test_lower_backup_does_not_preempt(void **state)
 {
@@ -367,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_split_brain),
 		cmocka_unit_test(test_equal_priority_higher_id_wins),
 		cmocka_unit_test(test_preempt_with_delay),
+		cmocka_unit_test(test_preempt_hold),
 		cmocka_unit_test(test_lower_backup_does_not_preempt),
 		cmocka_unit_test(test_ping_node_loss),
 		cmocka_unit_test(test_priority_change_and_late_ticks),
