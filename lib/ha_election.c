@@ -185,7 +185,10 @@ void ha_election_advert(struct ha_election *e, const struct ha_peer_advert *p, u
 			e->master_id = p->node_id;
 			e->master_interval_ms = p->interval_ms;
 		} else {
-			a->send_advert = true; /* so the lower-ranked master sees us and steps down */
+			/* A lower-ranked master (a healed split brain): it steps down when it sees our
+			 * advert, and our gratuitous ARPs take the clients and switches back from it. */
+			a->send_advert = true;
+			a->garp_burst = e->cfg.garp_count;
 		}
 	} else if (e->state == HA_STATE_BACKUP) {
 		e->last_advert_ns = now;

@@ -37,7 +37,7 @@ static uint64_t followed_since_ns;
 static bool full_sync_done;
 /* A backup whose master never ends a full sync (no connection sync there) preempts after this. */
 #define PREEMPT_HOLD_MAX_NS (10ull * 1000000000ull)
-bool ha_preempt_ready = true;
+bool ha_preempt_ready; /* false until a BACKUP has its master's connections */
 static uint64_t msgs_sent, msgs_received, msgs_refused, send_errors, requests_sent,
 	requests_received, batches_ignored;
 static char last_refusal[HA_REASON_LEN];
@@ -257,8 +257,11 @@ void ha_sync_poll(uint64_t now)
 	else if (role == HA_STATE_BACKUP)
 		backup_poll(now);
 	/* Failback waits for the connections: preempting before they are installed breaks them. */
-	bool ready = role != HA_STATE_BACKUP || followed_master == 0 || full_sync_done ||
-		     now - followed_since_ns > PREEMPT_HOLD_MAX_NS;
+	/* Only a BACKUP preempts; it may once it follows a master whose full sync ended (or
+	 * needs none). The heartbeat thread acts on adverts before this loop sees its role change,
+	 * so every other state reads "not ready" rather than a stale "ready". */
+	bool ready = role == HA_STATE_BACKUP && followed_master != 0 &&
+		     (full_sync_done || now - followed_since_ns > PREEMPT_HOLD_MAX_NS);
 	__atomic_store_n(&ha_preempt_ready, ready, __ATOMIC_RELEASE);
 }
 

@@ -159,7 +159,8 @@ static void test_no_flap_on_late_adverts(void **state)
 }
 
 /* Two masters (the heartbeat path was cut, then restored): the lower priority steps down on the
- * first advert it sees; the higher one answers with an advert at once and stays. */
+ * first advert it sees; the higher one answers with an advert and gratuitous ARPs at once and
+ * stays. */
 static void test_split_brain(void **state)
 {
 	struct ha_election lo, hi;
@@ -179,6 +180,8 @@ static void test_split_brain(void **state)
 	assert_int_equal(a.new_state, HA_STATE_MASTER);
 	assert_true(a.send_advert);
 	assert_false(a.release_vips);
+	/* and announces itself again: clients and switches learned lo's MAC during the cut */
+	assert_int_equal(a.garp_burst, 5);
 	ha_election_advert(&lo, &from_hi, SEC(5), &a);
 	assert_int_equal(a.old_state, HA_STATE_MASTER);
 	assert_int_equal(a.new_state, HA_STATE_BACKUP);
