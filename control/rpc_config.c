@@ -95,20 +95,31 @@ static json_t *config_apply(json_t *params, struct rpc_error *err)
 			 "applied", (json_int_t)json_array_size(edits), "results", results);
 }
 
-static json_t *config_save(json_t *params, struct rpc_error *err)
+/* {"path"?: FILE} of config.save and config.reload: FILE, or the daemon's own config file;
+ * NULL with err set when params are wrong. */
+static const char *config_path_param(json_t *params, struct rpc_error *err)
 {
 	static const char *const keys[] = {"path", NULL};
-	const char *path = lb_rt.config_path;
 	json_t *v;
 
 	if (rpc_check_keys(params, keys, err) != 0)
 		return NULL;
 	v = json_object_get(params, "path");
-	if (v != NULL) {
-		if (!json_is_string(v) || json_string_length(v) == 0)
-			return rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.path: must be a file path");
-		path = json_string_value(v);
+	if (v == NULL)
+		return lb_rt.config_path;
+	if (!json_is_string(v) || json_string_length(v) == 0) {
+		rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.path: must be a file path");
+		return NULL;
 	}
+	return json_string_value(v);
+}
+
+static json_t *config_save(json_t *params, struct rpc_error *err)
+{
+	const char *path = config_path_param(params, err);
+
+	if (path == NULL)
+		return NULL;
 	long n = lb_config_save_file(config_store_running(), path, err->message,
 				     sizeof(err->message));
 	if (n < 0)
@@ -119,18 +130,10 @@ static json_t *config_save(json_t *params, struct rpc_error *err)
 /* config.reload: the file (the daemon's own by default) replaces the services, as SIGHUP does. */
 static json_t *config_reload(json_t *params, struct rpc_error *err)
 {
-	static const char *const keys[] = {"path", NULL};
-	const char *path = lb_rt.config_path;
-	json_t *v;
+	const char *path = config_path_param(params, err);
 
-	if (rpc_check_keys(params, keys, err) != 0)
+	if (path == NULL)
 		return NULL;
-	v = json_object_get(params, "path");
-	if (v != NULL) {
-		if (!json_is_string(v) || json_string_length(v) == 0)
-			return rpc_fail(err, JSONRPC_INVALID_PARAMS, "params.path: must be a file path");
-		path = json_string_value(v);
-	}
 	uint64_t before = config_store_generation();
 	int code = config_reload_file(path, err->message, sizeof(err->message));
 	if (code != 0) {

@@ -206,6 +206,28 @@ static int parse_args(int argc, char **argv, const char **config_path)
 	return -1;
 }
 
+/* What follows EAL's start: leftovers of an interrupted save, dpdk-dumpcap, signals; whether
+ * rte_pdump is on (to be uninitialised at exit). */
+static bool after_eal_init(const char *config_path)
+{
+	int stale = lb_config_remove_stale_tmp(config_path);
+
+	if (stale > 0)
+		LB_LOG(NOTICE, "removed %d temporary file(s) of %s left by an interrupted save",
+		       stale, config_path);
+	/* dpdk-dumpcap (a secondary process) captures through it; it needs shared memory, so
+	 * it works with hugepages and not with --no-huge or --in-memory. */
+	bool pdump = rte_pdump_init() == 0;
+	if (!pdump)
+		LB_LOG(NOTICE, "rte_pdump_init: %s: dpdk-dumpcap cannot attach (capture.start still works)",
+		       rte_strerror(rte_errno));
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, on_sighup);
+	return pdump;
+}
+
 int main(int argc, char **argv)
 {
 	const char *config_path;
@@ -228,20 +250,7 @@ int main(int argc, char **argv)
 		free(cfg);
 		return 1;
 	}
-	int stale = lb_config_remove_stale_tmp(config_path);
-	if (stale > 0)
-		LB_LOG(NOTICE, "removed %d temporary file(s) of %s left by an interrupted save",
-		       stale, config_path);
-	/* dpdk-dumpcap (a secondary process) captures through it; it needs shared memory, so
-	 * it works with hugepages and not with --no-huge or --in-memory. */
-	bool pdump = rte_pdump_init() == 0;
-	if (!pdump)
-		LB_LOG(NOTICE, "rte_pdump_init: %s: dpdk-dumpcap cannot attach (capture.start still works)",
-		       rte_strerror(rte_errno));
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGHUP, on_sighup);
+	bool pdump = after_eal_init(config_path);
 
 	init_runtime(cfg, config_path);
 

@@ -490,6 +490,25 @@ int lb_config_load_file(const char *path, struct lb_config *c, char *err, size_t
 	return 0;
 }
 
+/* The blocklist and, only when set, the pair's section (a single appliance's file stays as it
+ * was) into root. */
+static void add_blocklist_and_ha(json_t *root, const struct lb_config *c)
+{
+	json_t *block = json_array();
+	struct lb_ha_cfg def;
+
+	for (uint32_t i = 0; i < c->n_block; i++)
+		json_array_append_new(block, lb_block_entry_to_json(&c->block[i]));
+	json_object_set_new(root, "blocklist", block);
+	lb_ha_cfg_default(&def);
+	json_t *ha = lb_ha_cfg_to_json(&c->ha), *ha_def = lb_ha_cfg_to_json(&def);
+	if (json_equal(ha, ha_def))
+		json_decref(ha);
+	else
+		json_object_set_new(root, "ha", ha);
+	json_decref(ha_def);
+}
+
 json_t *lb_config_to_json(const struct lb_config *c)
 {
 	json_t *root = json_object(), *eal = json_array(), *ports = json_array();
@@ -559,19 +578,7 @@ json_t *lb_config_to_json(const struct lb_config *c)
 	for (uint32_t i = 0; i < c->n_services; i++)
 		json_array_append_new(services, lb_service_to_json(&c->services[i], true));
 	json_object_set_new(root, "services", services);
-	json_t *block = json_array();
-	for (uint32_t i = 0; i < c->n_block; i++)
-		json_array_append_new(block, lb_block_entry_to_json(&c->block[i]));
-	json_object_set_new(root, "blocklist", block);
-	/* The pair's section only when set: a single appliance's file stays as it was. */
-	struct lb_ha_cfg def;
-	lb_ha_cfg_default(&def);
-	json_t *ha = lb_ha_cfg_to_json(&c->ha), *ha_def = lb_ha_cfg_to_json(&def);
-	if (json_equal(ha, ha_def))
-		json_decref(ha);
-	else
-		json_object_set_new(root, "ha", ha);
-	json_decref(ha_def);
+	add_blocklist_and_ha(root, c);
 	return root;
 }
 
