@@ -5,7 +5,8 @@
 # lateness, end to end on a namespace testbed, the exception path under an hping3 flood, and
 # health checks at scale: 1,000 reals with HTTP checks every second and 1,000 agents every 2 s
 # against nginx and agent processes, `--only health`; forwarding with a capture of everything
-# running vs without, `--only capture`), prints the table and writes
+# running vs without, `--only capture`; blocklist and conn.top costs, `--only observe`; the
+# rate estimator's and history's control-lcore time, `--only estimator`), prints the table and writes
 # results.{csv,md,json} and PNG charts into build/bench/ or the directory given as the first
 # argument. Other arguments go to scripts/bench/run_bench.py (e.g. --duration 3 --runs 1 for a
 # quick look; --baseline-build DIR to measure another commit's daemon build beside this one in

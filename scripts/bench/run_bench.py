@@ -11,6 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import capture  # noqa: E402
+import estimator  # noqa: E402
 import control  # noqa: E402
 import dataplane  # noqa: E402
 import e2e  # noqa: E402
@@ -215,9 +216,29 @@ def rows(res):
                     f"most in one round {krx:,}, least allowed rx_pps x seconds + burst "
                     f"{fl['burst']} = {allowed:,.0f}"))
     out += health_rows(e.get("health"))
+    out += estimator_rows(res.get("estimator"))
     out += capture_rows(res.get("capture"))
     out += observe.observe_rows(res.get("observe"))
     return out
+
+
+def estimator_rows(e):
+    """Rows of the estimator scenario (scripts/bench/estimator.py): control-lcore time per call."""
+    if not e:
+        return []
+    if e.get("error"):
+        return [("estimator", "rate estimator and history", "", "", "", "", "",
+                 "ERROR: " + e["error"][:200])]
+    rows = []
+    for d in e["daemon"]:
+        what = f"{d['services']} services x 8 reals, traffic flowing, median of samples"
+        rows.append(("estimator", f"estimator sample, {d['services']} services",
+                     f(d["estimator_us_median"], ".0f"), "us", "", "", "",
+                     f"{what}; max {d['estimator_us_max']:.0f} us; every 2 s"))
+        rows.append(("estimator", f"history tick, {d['services']} services",
+                     f(d["history_us_median"], ".0f"), "us", "", "", "",
+                     f"{what}; max {d['history_us_max']:.0f} us; every 1 s"))
+    return rows
 
 
 def capture_rows(c):
@@ -347,7 +368,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--only",
-                    default="dataplane,control,lateness,e2e,flood,health,capture,observe")
+                    default="dataplane,control,lateness,e2e,flood,health,capture,observe,"
+                            "estimator")
     ap.add_argument("--scenarios", default="", help="comma-separated dataplane scenario keys")
     ap.add_argument("--new-conn-syns", type=int, default=0,
                     help="unique SYNs of the new-connection pcap (default: from free memory)")
@@ -433,6 +455,15 @@ def main():
         except Exception as e:  # noqa: BLE001
             log(f"  FAILED: {e}")
             res["capture"] = {"error": str(e)}
+    if "estimator" in only:
+        log("estimator: the rate estimator's and history's cost on the control lcore")
+        try:
+            res["estimator"] = {"daemon": [estimator.measure(args.build, n, 10)
+                                           for n in (100, 1000)]}
+        except Exception as e:  # noqa: BLE001
+            log(f"  FAILED: {e}")
+            res["estimator"] = {"error": str(e)}
+        save()
     if "observe" in only:
         log("observe: blocklist lookups and conn.top walks while forwarding")
         try:
