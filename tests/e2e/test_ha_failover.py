@@ -160,9 +160,9 @@ def test_kill9_master_keeps_every_connection(pair, method):
     assert rep["longest_gap"] < MAX_TAKEOVER_S, rep
 
 
-# fnat failback breaks every connection (1,000 of 1,000 "stalled") although its kill -9
-# takeover keeps them all: not found yet, see docs/ha.md "Known problems". Runs with
-# DPDK_LB_HA_KNOWN_FAILURES=1.
+# Failback right after the fnat kill -9 breaks every connection (1,000 of 1,000 "stalled"):
+# the restarted node never hears the master (docs/ha.md "Known problems"); failback alone
+# passes for both methods. Runs with DPDK_LB_HA_KNOWN_FAILURES=1.
 KNOWN_FAILURES = os.environ.get("DPDK_LB_HA_KNOWN_FAILURES") == "1"
 
 
