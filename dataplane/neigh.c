@@ -185,22 +185,18 @@ void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len
 	t->entries[slot].last_reply_tsc = now;
 }
 
-static void send_arp_request(const struct neigh_entry *e)
+struct rte_mbuf *neigh_arp_request(const struct lb_port *port, rte_be32_t sip, rte_be32_t tip)
 {
-	const struct lb_port *port = &lb_rt.ports[e->port_id];
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lb_rt.pool);
 	struct rte_ether_hdr *eth;
 	struct rte_arp_hdr *arp;
 
-	if (!port->has_address || port->address.family != AF_INET || lb_rt.n_workers == 0)
-		return;
-	m = rte_pktmbuf_alloc(lb_rt.pool);
 	if (m == NULL)
-		return;
+		return NULL;
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
 	if (eth == NULL) {
 		rte_pktmbuf_free(m);
-		return;
+		return NULL;
 	}
 	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
 	rte_ether_addr_copy(&port->mac, &eth->src_addr);
@@ -212,9 +208,22 @@ static void send_arp_request(const struct neigh_entry *e)
 	arp->arp_plen = 4;
 	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
 	rte_ether_addr_copy(&port->mac, &arp->arp_data.arp_sha);
-	arp->arp_data.arp_sip = port->address.v4;
+	arp->arp_data.arp_sip = sip;
 	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-	arp->arp_data.arp_tip = e->ip.v4;
+	arp->arp_data.arp_tip = tip;
+	return m;
+}
+
+static void send_arp_request(const struct neigh_entry *e)
+{
+	const struct lb_port *port = &lb_rt.ports[e->port_id];
+	struct rte_mbuf *m;
+
+	if (!port->has_address || port->address.family != AF_INET || lb_rt.n_workers == 0)
+		return;
+	m = neigh_arp_request(port, port->address.v4, e->ip.v4);
+	if (m == NULL)
+		return;
 	m->port = e->port_id; /* the worker transmits on this port */
 	if (rte_ring_enqueue(lb_rt.workers[0]->from_control, m) != 0)
 		rte_pktmbuf_free(m);

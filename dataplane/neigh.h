@@ -36,6 +36,12 @@ struct neigh_table {
 };
 
 /* Creates a table of `capacity` entries; NULL on failure. */
+struct lb_port;
+
+/* A broadcast ARP request from port (sender sip, its MAC) for tip, in a new mbuf; NULL when
+ * the pool is empty. sip == tip makes it a gratuitous ARP. */
+struct rte_mbuf *neigh_arp_request(const struct lb_port *port, rte_be32_t sip, rte_be32_t tip);
+
 struct neigh_table *neigh_table_create(uint32_t capacity);
 
 /* Slot of ip (creating it, unresolved, on port_id); -1 when full. Control lcore only. */

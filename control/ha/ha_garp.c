@@ -16,6 +16,7 @@
 #include "dataplane.h"
 #include "config_store.h"
 #include "ha_internal.h"
+#include "neigh.h"
 #include "pkt_parse.h"
 
 #define NA_ICMP_LEN 32 /* header, target, target link-layer address option */
@@ -37,31 +38,13 @@ static void enqueue(struct rte_mbuf *m, uint16_t port)
 
 static void send_garp(uint16_t port, const struct lb_addr *a)
 {
-	const struct lb_port *p = &lb_rt.ports[port];
-	struct rte_mbuf *m = rte_pktmbuf_alloc(lb_rt.pool);
-	struct rte_ether_hdr *eth;
-	struct rte_arp_hdr *arp;
+	/* A request with sender = target = the address: what every stack takes as an update. */
+	struct rte_mbuf *m = neigh_arp_request(&lb_rt.ports[port], a->v4, a->v4);
 
-	if (m == NULL ||
-	    (eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp))) == NULL) {
-		rte_pktmbuf_free(m);
+	if (m == NULL) {
 		garp_dropped++;
 		return;
 	}
-	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
-	rte_ether_addr_copy(&p->mac, &eth->src_addr);
-	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
-	arp = (struct rte_arp_hdr *)(eth + 1);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-	arp->arp_plen = 4;
-	/* A request with sender = target = the address: what every stack takes as an update. */
-	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
-	rte_ether_addr_copy(&p->mac, &arp->arp_data.arp_sha);
-	arp->arp_data.arp_sip = a->v4;
-	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-	arp->arp_data.arp_tip = a->v4;
 	enqueue(m, port);
 }
 

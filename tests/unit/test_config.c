@@ -17,56 +17,7 @@
 #include "config_validate.h"
 
 #include "test_config_docs.h"
-
-static json_t *load_json(const char *text)
-{
-	json_error_t jerr;
-	json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-
-	if (root == NULL)
-		fail_msg("test document does not parse: %s (line %d col %d)", jerr.text, jerr.line,
-			 jerr.column);
-	return root;
-}
-
-/* Parses text into c, failing the test with the error when it does not parse. */
-static void parse_ok(const char *text, struct lb_config *c)
-{
-	char err[LB_ERR_LEN] = "";
-	json_t *root = load_json(text);
-
-	if (lb_config_from_json(root, c, err, sizeof(err)) != 0)
-		fail_msg("config rejected: %s", err);
-	json_decref(root);
-}
-
-/* Expects text to be rejected with an error message containing `needle`. */
-static void expect_error(const char *text, const char *needle)
-{
-	char err[LB_ERR_LEN] = "";
-	struct lb_config c;
-	json_t *root = load_json(text);
-	int rc = lb_config_from_json(root, &c, err, sizeof(err));
-
-	json_decref(root);
-	/* A document is refused by the parser or, when it parses, by the one validator. */
-	if (rc == 0 && lb_config_validate(&c, err, sizeof(err)) != LB_VALID) {
-		lb_config_free(&c);
-		rc = -1;
-	}
-	if (rc == 0) {
-		lb_config_free(&c);
-		fail_msg("config accepted, expected an error containing \"%s\": %s", needle, text);
-	}
-	assert_int_equal(rc, -1);
-	if (strstr(err, needle) == NULL)
-		fail_msg("error \"%s\" does not contain \"%s\"", err, needle);
-	/* a failed parse leaves nothing allocated */
-	assert_null(c.services);
-	assert_int_equal(c.n_services, 0);
-	assert_null(c.ports);
-	assert_null(c.eal_argv);
-}
+#include "test_config_util.h"
 
 /* Asserts that two configurations serialise to equal documents. */
 static void assert_config_json_equal(const struct lb_config *a, const struct lb_config *b)
@@ -229,24 +180,6 @@ static void test_error_unknown_keys(void **state)
 		     " {\"vip\": \"10.0.0.1\", \"port\": 81, \"proto\": \"tcp\","
 		     "  \"reals\": [{\"ip\": \"10.0.0.5\", \"wieght\": 2}]}]}",
 		     "services[1].reals[0].wieght");
-}
-
-/* The system section (dpdk-lb-setup's): every bad value is refused by its key path. */
-static void test_system_section_errors(void **state)
-{
-	(void)state;
-	expect_error("{\"system\": {\"hugepages\": -1}}", "system.hugepages");
-	expect_error("{\"system\": {\"hugepages\": 2000000}}", "system.hugepages");
-	expect_error("{\"system\": {\"hugepage_size\": \"4M\"}}", "system.hugepage_size");
-	expect_error("{\"system\": {\"hugetlbfs\": \"relative/path\"}}", "system.hugetlbfs");
-	expect_error("{\"system\": {\"nics\": [{\"pci\": \"03:00.0\"}]}}", "system.nics[0].pci");
-	expect_error("{\"system\": {\"nics\": [{\"pci\": \"0000:03:20.0\"}]}}", "system.nics[0].pci");
-	expect_error("{\"system\": {\"nics\": [{\"pci\": \"0000:03:00.0\", \"driver\": \"igb\"}]}}",
-		     "system.nics[0].driver");
-	expect_error("{\"system\": {\"nics\": [{\"pci\": \"0000:03:00.0\"}, {\"pci\": \"0000:03:00.0\"}]}}",
-		     "listed twice");
-	expect_error("{\"system\": {\"nic\": []}}", "system.nic");
-	expect_error("{\"system\": 5}", "system: must be an object");
 }
 
 static void test_kernel_interface(void **state)
@@ -802,7 +735,6 @@ int main(void)
 		cmocka_unit_test(test_error_ports_address_without_prefix),
 		cmocka_unit_test(test_error_real_service_key_in_file),
 		cmocka_unit_test(test_error_dataplane_bounds),
-		cmocka_unit_test(test_system_section_errors),
 		cmocka_unit_test(test_kernel_interface),
 		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_load_file_syntax_error),
