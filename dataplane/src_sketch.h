@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_hash_crc.h>
 
 #include "counters.h"
@@ -45,16 +46,22 @@ static inline void src_sketch_count(struct lb_worker *w, const struct pkt_info *
 	size_t len = info->family == AF_INET ? 4 : 16;
 	struct src_slot *s;
 
-	if (w->src_slots == NULL) {
-		w->src_cur = NULL;
-		return;
-	}
+	if (w->src_slots == NULL)
+		goto uncounted;
+	/*
+	 * The unspecified address is no client (a host without an address yet: DHCP, IPv6
+	 * duplicate address detection): it would only stand in the ranking as a bogus source.
+	 */
 	uint32_t h;
 	if (info->family == AF_INET) {
+		if (unlikely(info->src_v4 == 0))
+			goto uncounted;
 		h = rte_hash_crc_4byte(info->src_v4, 0);
 	} else {
 		uint64_t q[2]; /* src6 is not 8-byte aligned: copied, not loaded in place */
 		memcpy(q, a, sizeof(q));
+		if (unlikely((q[0] | q[1]) == 0))
+			goto uncounted;
 		h = rte_hash_crc_8byte(q[1], rte_hash_crc_8byte(q[0], 0));
 	}
 	s = &w->src_slots[h & w->src_mask];
@@ -62,8 +69,7 @@ static inline void src_sketch_count(struct lb_worker *w, const struct pkt_info *
 		s->votes += s->votes < UINT32_MAX;
 	} else if (s->votes > 1) {
 		s->votes--;
-		w->src_cur = NULL;
-		return;
+		goto uncounted;
 	} else {
 		__atomic_store_n(&s->seq, s->seq + 1, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
@@ -78,6 +84,9 @@ static inline void src_sketch_count(struct lb_worker *w, const struct pkt_info *
 	}
 	LB_COUNTER_ADD(s->pkts, 1);
 	w->src_cur = s;
+	return;
+uncounted:
+	w->src_cur = NULL;
 }
 
 #endif

@@ -240,3 +240,18 @@ def test_source_slots_zero_turns_the_rates_off(pcap_daemon, tmp_path):
     wait_until(lambda: d.rpc.call("conn.top")["interval"] > 0, timeout=5, what="a sample")
     assert d.rpc.call("conn.top", {"by": "pps"})["sources"] == []
     assert all(s["pps"] == 0 for s in d.rpc.call("conn.top", {"limit": 50})["sources"])
+
+
+def test_the_unspecified_source_is_never_ranked(pcap_daemon, tmp_path):
+    # A host without an address yet (DHCP, IPv6 duplicate address detection) sends from 0.0.0.0
+    # or ::; it is nobody to block and must not stand among the sources (it once did, in CI).
+    pkts = []
+    for i in range(100):
+        pkts += [syn("0.0.0.0", 20000 + i), syn("::", 20000 + i, SVC6["vip"]),
+                 syn("10.7.1.1", 20000 + i)]
+    wrpcap(str(tmp_path / "zero.pcap"), pkts)
+    d = pcap_daemon([tmp_path / "zero.pcap"], cfg(), replay_forever=True)
+    for by in ("pps", "cps"):
+        top = wait_until(lambda: (t := d.rpc.call("conn.top", {"by": by, "limit": 10}))["sources"]
+                         and t, timeout=10, what=f"a ranking by {by}")
+        assert [s["source"] for s in top["sources"]] == ["10.7.1.1/32"], top
