@@ -15,8 +15,9 @@ static const struct rpc_method *const namespaces[] = {
 	rpc_capture_methods,
 	rpc_ha_methods,
 	rpc_ha_sync_test_methods,
-	rpc_config_methods,  rpc_system_methods, rpc_health_methods, rpc_block_methods,
+	rpc_block_methods,
 	rpc_backup_methods,
+	rpc_test_hook_methods,
 };
 
 const struct rpc_method *rpc_method_find(const char *name)

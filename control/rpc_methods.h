@@ -85,6 +85,10 @@ bool rpc_change_refused(const char *method, json_t *params, struct rpc_error *er
 extern const struct rpc_method rpc_ha_sync_test_methods[];
 extern const struct rpc_edit_method rpc_block_edits[];
 extern const struct rpc_method rpc_block_methods[];
+extern const struct rpc_method rpc_test_hook_methods[];
+
+/* Whether DPDK_LB_TEST_HOOKS=1 turned the test hooks on; false with -32601 in err when not. */
+bool rpc_test_hooks_on(struct rpc_error *err);
 extern const struct rpc_method rpc_backup_methods[];
 
 #endif

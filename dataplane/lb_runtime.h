@@ -79,6 +79,7 @@ struct lb_worker {
 	uint32_t src_mask;             /* slots - 1 */
 	struct src_slot *src_cur;      /* the slot of the packet being handled, or NULL */
 	bool ha_active; /* this loop turn: the node owns the VIPs (ha_role.h), read once per turn */
+	bool test_held; /* test hook (worker_hold.h): stop polling while set */
 } __rte_cache_aligned;
 
 /* Connection counts summed over all workers, refreshed by the control lcore for schedulers. */

@@ -26,6 +26,7 @@
 #include "persist_table.h"
 #include "port.h"
 #include "worker.h"
+#include "worker_hold.h"
 
 struct lb_runtime lb_rt;
 RTE_LOG_REGISTER_DEFAULT(lb_logtype, NOTICE);
@@ -268,6 +269,12 @@ int main(int argc, char **argv)
 	if (ports_init(cfg, lb_rt.n_workers, err, sizeof(err)) != 0) {
 		fprintf(stderr, "dpdk-lb: %s\n", err);
 		goto out;
+	}
+	const char *bad_hold;
+	if (worker_hold_from_env(&bad_hold) != 0) {
+		fprintf(stderr, "dpdk-lb: DPDK_LB_TEST_HOLD_WORKERS: '%s' is not a worker index\n",
+			bad_hold);
+		goto out_ports;
 	}
 	lb_rt.neigh = neigh_table_create(cfg->max_reals + cfg->n_static_neigh + 16);
 	lb_rt.persist = persist_table_create(cfg->persistence_capacity);

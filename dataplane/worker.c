@@ -33,6 +33,7 @@
 #include "flow_owner.h"
 #include "fnat_ports.h"
 #include "icmp.h"
+#include "worker_hold.h"
 #include "worker_tx.h"
 #include "xmit.h"
 
@@ -728,6 +729,10 @@ int worker_main(void *arg)
 
 	rte_rcu_qsbr_thread_online(lb_rt.rcu, w->index);
 	while (!__atomic_load_n(&lb_rt.quit, __ATOMIC_RELAXED)) {
+		if (unlikely(__atomic_load_n(&w->test_held, __ATOMIC_RELAXED))) {
+			worker_hold_wait(w);
+			continue;
+		}
 		const struct lb_snapshot *snap = __atomic_load_n(&lb_rt.snapshot, __ATOMIC_ACQUIRE);
 		uint64_t now = rte_rdtsc();
 

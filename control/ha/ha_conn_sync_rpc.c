@@ -6,23 +6,12 @@
  * the same decoder as the transport's.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ha_conn_sync.h"
 #include "rpc_methods.h"
 
 #define TEST_SENDER_ID 0x7e57 /* what captured messages say they come from */
-
-static bool hooks_on(struct rpc_error *err)
-{
-	const char *v = getenv("DPDK_LB_TEST_HOOKS");
-
-	if (v != NULL && strcmp(v, "1") == 0)
-		return true;
-	rpc_fail(err, JSONRPC_METHOD_NOT_FOUND, "test hooks are off (DPDK_LB_TEST_HOOKS=1 turns them on)");
-	return false;
-}
 
 static int hex_value(char c)
 {
@@ -71,7 +60,7 @@ static json_t *test_role(json_t *params, struct rpc_error *err)
 	static const char *const names[HA_STATE_COUNT] = {"init", "backup", "master", "fault"};
 	char msg[128];
 
-	if (!hooks_on(err) || rpc_check_keys(params, allowed, err) != 0)
+	if (!rpc_test_hooks_on(err) || rpc_check_keys(params, allowed, err) != 0)
 		return NULL;
 	const char *role = json_string_value(json_object_get(params, "role"));
 	json_t *period = json_object_get(params, "period_s");
@@ -102,7 +91,7 @@ static json_t *test_inject(json_t *params, struct rpc_error *err)
 	json_t *v, *msgs = json_object_get(params, "messages");
 	json_int_t batches = 0, ends = 0;
 
-	if (!hooks_on(err) || rpc_check_keys(params, allowed, err) != 0 ||
+	if (!rpc_test_hooks_on(err) || rpc_check_keys(params, allowed, err) != 0 ||
 	    key_param(params, &key, err) != 0)
 		return NULL;
 	if (!json_is_array(msgs))
@@ -135,7 +124,7 @@ static json_t *test_capture(json_t *params, struct rpc_error *err)
 	const struct ha_msg *msgs;
 	char why[HA_WIRE_ERR_LEN];
 
-	if (!hooks_on(err) || rpc_check_keys(params, allowed, err) != 0 ||
+	if (!rpc_test_hooks_on(err) || rpc_check_keys(params, allowed, err) != 0 ||
 	    key_param(params, &key, err) != 0)
 		return NULL;
 	size_t n = ha_conn_sync_test_take(&msgs);
@@ -160,7 +149,7 @@ static json_t *test_full_sync(json_t *params, struct rpc_error *err)
 {
 	static const char *const allowed[] = {NULL};
 
-	if (!hooks_on(err) || rpc_check_keys(params, allowed, err) != 0)
+	if (!rpc_test_hooks_on(err) || rpc_check_keys(params, allowed, err) != 0)
 		return NULL;
 	ha_conn_sync_full_start();
 	return json_pack("{s:b}", "started", 1);
@@ -171,7 +160,7 @@ static json_t *test_stats(json_t *params, struct rpc_error *err)
 	static const char *const allowed[] = {NULL};
 	struct ha_conn_sync_stats st;
 
-	if (!hooks_on(err) || rpc_check_keys(params, allowed, err) != 0)
+	if (!rpc_test_hooks_on(err) || rpc_check_keys(params, allowed, err) != 0)
 		return NULL;
 	ha_conn_sync_stats(&st);
 	json_t *refused = json_object();

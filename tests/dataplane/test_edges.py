@@ -323,10 +323,13 @@ def nat_owner(ip, port, workers=2):
     return (h >> 16) % workers
 
 
-def test_handoff_ring_full_when_the_owner_falls_behind(pcap_daemon, tmp_path):
-    """Both queues carry packets of one nat client that worker 1 owns: worker 0 only hands its
-    packets over, worker 1 handles its own queue and the hand-overs, so it falls behind and its
-    4096-slot ring overflows. Every packet is counted once: handed over or refused."""
+def test_handoff_ring_full_when_the_owner_falls_behind(pcap_daemon, tmp_path, monkeypatch):
+    """Both queues carry packets of one nat client that worker 1 owns. Worker 1 is held (test
+    hook) from the start, so it takes nothing off its 4096-slot ring (4095 usable): worker 0 hands
+    4095 packets over and refuses the rest as handoff_ring_full. Released, worker 1 handles its
+    own queue and the hand-overs. Every packet is counted once: handed over or refused."""
+    monkeypatch.setenv("DPDK_LB_TEST_HOOKS", "1")
+    monkeypatch.setenv("DPDK_LB_TEST_HOLD_WORKERS", "1")
     sport = next(p for p in range(40000, 41000) if nat_owner(CLIENT, p) == 1)
     ack = frame(TCP(sport=sport, dport=80, flags="A"))  # no flow: handled as no_flow
     n = 20000
@@ -336,10 +339,18 @@ def test_handoff_ring_full_when_the_owner_falls_behind(pcap_daemon, tmp_path):
            "reals": [{"ip": REAL, "port": 8080}]}
     cfg = config([svc], dataplane={"mbufs": 32767, "flow_capacity": 4096})
     d = pcap_daemon([tmp_path / "q0.pcap", tmp_path / "q1.pcap"], cfg, workers=2)
+    assert d.rpc.call("test.worker_hold", {"worker": 1}) == {"worker": 1, "held": True}
+
+    def worker0_done():
+        dp = d.stats()["dataplane"]
+        return dp["handoffs"] + dp["drop_reasons"]["handoff_ring_full"] == n and dp
+    dp = wait_until(worker0_done, timeout=30, what="worker 0 through its queue")
+    assert dp["handoffs"] == 4095 and dp["drop_reasons"]["handoff_ring_full"] == n - 4095, dp
+    assert dp["rx_packets"] == n, "worker 1 read its queue while held"
+    d.rpc.call("test.worker_hold", {"worker": 1, "held": False})
     dp = d.wait_rx(2 * n)["dataplane"]
     full = dp["drop_reasons"]["handoff_ring_full"]
-    assert full > 0, dp
-    assert dp["handoffs"] + full == n
+    assert full == n - 4095 and dp["handoffs"] == 4095
     assert dp["drop_reasons"]["no_flow"] == 2 * n - full
     assert dp["dropped"] == 2 * n
 
