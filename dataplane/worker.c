@@ -33,6 +33,7 @@
 #include "flow_owner.h"
 #include "fnat_ports.h"
 #include "icmp.h"
+#include "worker_flow.h"
 #include "worker_hold.h"
 #include "worker_tx.h"
 #include "xmit.h"
@@ -103,243 +104,6 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 	neighbour_frame(w, m);
 }
 
-/* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
-static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
-			   const struct snap_service *ss, const struct flow_key *key, uint32_t hash,
-			   struct rte_mbuf *m, const struct pkt_info *info, uint64_t now)
-{
-	uint32_t real_id = ss->persistent_s ? schedule_persistent(w, snap, ss, info, now)
-					     : schedule_new(w, snap, ss, info, now);
-	if (real_id == 0)
-		return XMIT_DROP(LB_DROP_NO_REAL);
-
-	const struct snap_real *r = snap_real_get(snap, real_id);
-	struct flow_key rk;
-	uint32_t rhash = 0;
-	const struct lb_forward_method *method = lb_forward_method_get(r->forward);
-	if (method->reply_key) {
-		/* A group's real on port 0 takes the port the client asked for. */
-		uint16_t rport = r->l4_port ? rte_cpu_to_be_16(r->l4_port) : key->dport;
-		if (method->steering == LB_STEER_CLIENT_HASH) {
-			memset(&rk, 0, sizeof(rk));
-			rk.family = key->family;
-			rk.proto = key->proto;
-			rk.sport = rport;
-			rk.dport = key->sport;
-			flow_key_set_addr(rk.src, &r->ip);
-			memcpy(rk.dst, key->src, 16);
-			rhash = flow_table_hash(w->flows, &rk);
-			int32_t old = flow_table_lookup(w->flows, &rk, rhash);
-			if (old >= 0) {
-				/* Only a flow that timed out (not swept yet) may give its tuple up. */
-				int32_t owner = w->flows->entries[old].peer;
-				if (owner == FLOW_NO_PEER || w->flows->entries[owner].expires > now)
-					return XMIT_DROP(LB_DROP_REPLY_TUPLE_IN_USE);
-				conn_release(w, owner);
-			}
-		} else if (fnat_reply_key_alloc(w, ss, r, rport, key, now, &rk, &rhash) != 0) {
-			return XMIT_DROP(LB_DROP_LOCAL_PORTS_EXHAUSTED);
-		}
-	}
-	int32_t pos = flow_table_insert(w->flows, key, hash);
-	if (pos < 0)
-		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
-	struct flow_entry *e = &w->flows->entries[pos];
-	if (method->reply_key) {
-		int32_t rpos = flow_table_insert(w->flows, &rk, rhash);
-		if (rpos < 0) {
-			flow_table_remove(w->flows, pos);
-			return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
-		}
-		struct flow_entry *re = &w->flows->entries[rpos];
-		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		/* Replies go back the way the client's packets came: no routing table needed. */
-		memcpy(re->hop_mac, &eth->src_addr, 6);
-		re->hop_port = m->port;
-		re->flags = FLOW_F_REPLY;
-		re->peer = pos;
-		re->expires = FLOW_REPLY_EXPIRES;
-		e = &w->flows->entries[pos];
-		e->peer = rpos;
-	}
-	e->forward = r->forward;
-	e->real_id = real_id;
-	e->real_gen = snap_real_get(snap, real_id)->gen;
-	e->service_id = (uint16_t)ss->id;
-	e->state = info->proto == IPPROTO_TCP ? LB_TCP_NONE : LB_UDP_STATE;
-	e->expires = now + snap->timeout_tsc[e->state];
-	LB_COUNTER_ADD(w->real_counters[real_id].inactive, 1);
-	LB_COUNTER_ADD(w->real_counters[real_id].conns, 1);
-	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
-	LB_COUNTER_ADD(w->stats->flows_created, 1);
-	if (w->src_cur != NULL)
-		LB_COUNTER_ADD(w->src_cur->conns, 1);
-	LB_COUNTER_ADD(w->stats->flows, 1);
-	if (info->proto == IPPROTO_TCP)
-		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->tcp_new, 1);
-	conn_event_emit(w, CONN_EV_CREATED, pos, now);
-	return pos;
-}
-
-/*
- * IPVS conn_reuse_mode: a client that reuses its port after closing gets scheduled afresh.
- * With input-only tracking the appliance never sees the real's FIN, so FIN_WAIT counts as
- * closing too; and a connection whose real was removed can only be revived elsewhere.
- */
-static inline bool flow_reusable(const struct flow_entry *e, const struct lb_snapshot *snap)
-{
-	switch (e->state) {
-	case LB_TCP_FIN_WAIT:
-	case LB_TCP_TIME_WAIT:
-	case LB_TCP_CLOSE:
-	case LB_TCP_CLOSE_WAIT:
-	case LB_TCP_LAST_ACK:
-		return true;
-	default:
-		return !snap_real_serves(snap_real_get(snap, e->real_id), e->real_gen);
-	}
-}
-
-struct pending {
-	struct rte_mbuf *m;
-	const struct snap_service *ss;
-	struct src_slot *src; /* its source's sketch slot, or NULL */
-	struct pkt_info info;
-};
-
-static void handle_pending(struct lb_worker *w, const struct lb_snapshot *snap,
-			   struct pending *pend, uint32_t n, uint64_t now)
-{
-	struct flow_key keys[LB_BURST];
-	const struct flow_key *key_ptrs[LB_BURST];
-	uint32_t hashes[LB_BURST] = {0}; /* GCC 12 cannot see the loop below fills [0, n) */
-	int32_t positions[LB_BURST];
-
-	if (n == 0)
-		return;
-	for (uint32_t i = 0; i < n; i++) {
-		flow_key_make(&keys[i], &pend[i].info);
-		key_ptrs[i] = &keys[i];
-		hashes[i] = flow_table_hash(w->flows, &keys[i]);
-	}
-	flow_table_lookup_bulk(w->flows, key_ptrs, hashes, n, positions);
-	uint32_t created = 0, removals = w->flows->removals;
-
-	for (uint32_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pend[i].m;
-		const struct pkt_info *info = &pend[i].info;
-		const struct snap_service *ss = pend[i].ss;
-		int32_t pos = positions[i];
-		struct flow_entry *e;
-
-		w->src_cur = pend[i].src;
-
-		/* A flow created earlier in this burst (SYN, then its ACK) postdates the bulk lookup. */
-		if (pos < 0 && created)
-			pos = flow_table_lookup(w->flows, &keys[i], hashes[i]);
-		/*
-		 * A flow released earlier in this burst (expired, reused by a SYN) may be the one the
-		 * bulk lookup found: that position is free or someone else's now. Found by the
-		 * randomised edit test: a tuple twice in one burst released its flow twice.
-		 */
-		else if (pos >= 0 && unlikely(w->flows->removals != removals))
-			pos = flow_table_lookup(w->flows, &keys[i], hashes[i]);
-		/* A reply key equal to a client key cannot be a connection of this service. */
-		if (pos >= 0 && (w->flows->entries[pos].flags & FLOW_F_REPLY)) {
-			drop(w, m, LB_DROP_REPLY_TUPLE_IN_USE);
-			continue;
-		}
-		/* An entry that timed out but was not swept yet is a new connection. */
-		if (pos >= 0 && w->flows->entries[pos].expires <= now) {
-			conn_release(w, pos);
-			pos = -1;
-		}
-		/* A SYN on a closing connection, or on one whose real is gone, opens a new one. */
-		if (pos >= 0 && info->proto == IPPROTO_TCP &&
-		    (info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_SYN &&
-		    flow_reusable(&w->flows->entries[pos], snap)) {
-			conn_release(w, pos);
-			pos = -1;
-		}
-		if (pos < 0) {
-			/* Like IPVS: only a SYN starts a TCP connection. */
-			if (info->proto == IPPROTO_TCP &&
-			    (info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) != PKT_TCP_SYN) {
-				LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->tcp_invalid, 1);
-				drop(w, m, LB_DROP_NO_FLOW);
-				continue;
-			}
-			pos = flow_create(w, snap, ss, &keys[i], hashes[i], m, info, now);
-			if (pos < 0) {
-				drop(w, m, (enum lb_drop_reason)(-pos - 1));
-				continue;
-			}
-			created++;
-		}
-		e = &w->flows->entries[pos];
-		const struct snap_real *r = snap_real_get(snap, e->real_id);
-		if (unlikely(!snap_real_serves(r, e->real_gen))) {
-			/*
-			 * The real was removed (or taken out of scheduling). IPVS expire_nodest_conn: 0 drops and lets the flow
-			 * time out; 1 ends the flow now so the client's next SYN goes elsewhere.
-			 */
-			if (snap->expire_nodest_conn)
-				conn_release(w, pos);
-			drop(w, m, LB_DROP_NO_REAL);
-			continue;
-		}
-		/* A connection installed by connection sync learns its reply hop here. */
-		if (unlikely(e->flags & FLOW_F_LEARN_HOP))
-			conn_install_learn_hop(w, e, m);
-		/* nat and fnat see the replies too: the state machine gets both directions. */
-		conn_touch(w, snap, e, info,
-			   e->peer != FLOW_NO_PEER ? LB_TCP_DIR_INPUT : LB_TCP_DIR_INPUT_ONLY, now);
-
-		uint32_t len = rte_pktmbuf_pkt_len(m);
-		struct xmit_ctx x = {
-			.info = info,
-			.r = r,
-			.ss = ss,
-			.client_key = &keys[i],
-			/* only fnat needs it on this path (its local address and port) */
-			.reply_key = lb_forward_method_get(e->forward)->rewrites_source
-					     ? flow_table_key(w->flows, e->peer)
-					     : NULL,
-		};
-		/* before any rewrite, so an ICMP answer quotes what the client sent */
-		const struct xmit_ops *ops = xmit_ops_get(e->forward);
-		if (!pmtu_fits(w, m, info, r->port_id, xmit_encap_len(ops, info->family))) {
-			drop(w, m, LB_DROP_TOO_BIG);
-			continue;
-		}
-		int port = ops->to_real(w, m, &x);
-		if (port < 0) {
-			drop(w, m, (enum lb_drop_reason)(-port - 1));
-			continue;
-		}
-		/* A packet handed to the kernel (local fallback) is counted there, exactly once. */
-		if (port == XMIT_CONSUMED)
-			continue;
-		LB_COUNTER_ADD(w->real_counters[e->real_id].inpkts, 1);
-		LB_COUNTER_ADD(w->real_counters[e->real_id].inbytes, len);
-		LB_COUNTER_ADD(w->service_counters[e->service_id].inpkts, 1);
-		LB_COUNTER_ADD(w->service_counters[e->service_id].inbytes, len);
-		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->forwarded, 1);
-		tx_enqueue(w, (uint16_t)port, m);
-	}
-}
-
-/* The pending packets, in order; the packet being handled keeps its source slot. */
-static void handle_ipv4_burst(struct lb_worker *w, const struct lb_snapshot *snap,
-			      struct pending *pend, uint32_t n, uint64_t now)
-{
-	struct src_slot *cur = w->src_cur;
-
-	handle_pending(w, snap, pend, n, now);
-	w->src_cur = cur;
-}
-
-/* One-packet scheduling: the datagram is scheduled alone and leaves nothing behind. */
 static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *snap,
 				const struct snap_service *ss, struct rte_mbuf *m,
 				const struct pkt_info *info, uint64_t now)
@@ -544,6 +308,178 @@ static inline bool source_refused(struct lb_worker *w, const struct block_live *
 	return false;
 }
 
+/* One burst being classified (handle_burst): what its packets share. */
+struct burst {
+	const struct lb_snapshot *snap;
+	uint64_t now;
+	bool handed_over; /* these packets were handed over by another worker */
+	bool may_steer;   /* packets another worker owns are handed over */
+	bool blocking;    /* the blocklist has entries */
+	struct block_live bl;
+	uint32_t n_pend;
+	struct pending pend[LB_BURST]; /* client packets to services, for the bulk flow path */
+	struct handoff_batch hb;
+	/* Traffic comes in runs for one service: look the service up once per run. */
+	struct snap_service_key last_key; /* read only once last_idx is set */
+	int64_t last_idx;
+};
+
+static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
+			 struct rte_mbuf **pkts, uint16_t n, uint64_t now, bool handed_over);
+
+/* Handles the pending client packets now, to keep order with the packet that comes next. */
+static inline void burst_flush_pending(struct lb_worker *w, struct burst *b)
+{
+	worker_flow_path(w, b->snap, b->pend, b->n_pend, b->now);
+	b->n_pend = 0;
+}
+
+/* A fragment: to the worker that reassembles its datagram, or reassembled here. */
+static void burst_fragment(struct lb_worker *w, struct burst *b, struct rte_mbuf *m,
+			   struct pkt_info *info)
+{
+	if (!b->handed_over)
+		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->received, 1);
+	if (source_refused(w, &b->bl, b->blocking, b->handed_over, m, info))
+		return;
+	if (b->may_steer) {
+		uint16_t owner = frag_owner(info);
+		if (owner != w->index) {
+			handoff_add(&b->hb, owner, m);
+			return;
+		}
+	}
+	struct rte_mbuf *whole = frag_reassemble(w, m, info, b->now);
+	if (whole != NULL) {
+		/* Keep order with what came before it, then handle it as received. */
+		burst_flush_pending(w, b);
+		/* no longer a fragment: it may belong to another worker's flow (nat) */
+		handle_burst(w, b->snap, &whole, 1, b->now, false);
+	}
+}
+
+/* ICMP and ICMPv6: neighbour answers, the kernel's messages, errors about our flows. */
+static void burst_icmp(struct lb_worker *w, struct burst *b, struct rte_mbuf *m,
+		       struct pkt_info *info)
+{
+	if (info->proto == PKT_IPPROTO_ICMPV6 && info->icmp_type == PKT_ICMP6_NA) {
+		neighbour_frame(w, m);
+		return;
+	}
+	if (icmp_for_kernel(m, info)) {
+		exception_to_kernel(w, m, b->now, LB_DROP_ICMP_OTHER);
+		return;
+	}
+	/* Keep order with the client packets before it (a SYN, then its error). */
+	/* pend[n_pend], this packet's slot, is not touched by the flush */
+	burst_flush_pending(w, b);
+	uint16_t owner = b->may_steer ? icmp_owner(w, b->snap, info) : w->index;
+	if (owner != w->index)
+		handoff_add(&b->hb, owner, m);
+	else
+		icmp_handle(w, b->snap, m, info, b->now);
+}
+
+/* The service a TCP or UDP packet is addressed to: its index, or -1 for none. */
+static inline int64_t burst_service_index(struct burst *b, const struct pkt_info *info)
+{
+	struct lb_addr dst = pkt_dst_addr(info);
+	struct snap_service_key key;
+
+	snap_service_key_make(&key, &dst, info->proto, info->dport);
+	if (b->last_idx != -2 && snap_service_key_equal(&key, &b->last_key))
+		return b->last_idx;
+	b->last_key = key;
+	b->last_idx = lookup_table_find(&b->snap->service_index, &key);
+	return b->last_idx;
+}
+
+/* TCP and UDP: a reply of one of our flows, or a client packet for the bulk flow path. */
+static void burst_transport(struct lb_worker *w, struct burst *b, struct rte_mbuf *m,
+			    struct pending *p)
+{
+	int64_t idx = burst_service_index(b, &p->info);
+
+	if (idx < 0) {
+		int owner = reply_owner(w, b->snap, m, &p->info, b->now);
+		if (owner < 0)
+			return;
+		if (b->may_steer && owner != w->index) {
+			handoff_add(&b->hb, (uint16_t)owner, m);
+		} else {
+			/* The reply may answer a SYN pending in this very burst. */
+			burst_flush_pending(w, b);
+			handle_reply(w, b->snap, m, &p->info, b->now);
+		}
+		return;
+	}
+	if (!w->ha_active) {
+		drop(w, m, LB_DROP_HA_BACKUP);
+		return;
+	}
+	const struct snap_service *ss = b->snap->services[idx];
+	if (b->may_steer && ss->steer_by_client) {
+		struct lb_addr client = pkt_src_addr(&p->info);
+		uint16_t owner = owner_by_client(&client, p->info.sport);
+		if (owner != w->index) {
+			handoff_add(&b->hb, owner, m);
+			return;
+		}
+	}
+	if (unlikely(ss->ops)) {
+		handle_ops_datagram(w, b->snap, ss, m, &p->info, b->now);
+		return;
+	}
+	p->m = m;
+	p->ss = ss;
+	p->src = w->src_cur;
+	b->n_pend++;
+}
+
+/* One packet of the burst, parsed into its pending slot and sent on its way. */
+static void burst_packet(struct lb_worker *w, struct burst *b, struct rte_mbuf *m)
+{
+	struct pending *p = &b->pend[b->n_pend];
+
+	w->src_cur = NULL;
+	switch (pkt_parse_segmented(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+				    rte_pktmbuf_pkt_len(m), &p->info)) {
+	case PKT_PARSE_ARP:
+		handle_arp(w, b->snap, m, &p->info);
+		return;
+	case PKT_PARSE_MALFORMED:
+		drop(w, m, LB_DROP_PARSE);
+		return;
+	case PKT_PARSE_UNSUPPORTED:
+		drop(w, m, LB_DROP_UNSUPPORTED);
+		return;
+	case PKT_PARSE_IPV4_FRAGMENT:
+	case PKT_PARSE_IPV6_FRAGMENT:
+		burst_fragment(w, b, m, &p->info);
+		return;
+	case PKT_PARSE_IPV4:
+	case PKT_PARSE_IPV6:
+		if (!b->handed_over) /* its fragments were received already, not the datagram */
+			count_received(w, &p->info, !frag_is_reassembled(m));
+		if (source_refused(w, &b->bl, b->blocking, b->handed_over, m, &p->info))
+			return;
+		break;
+	}
+	if (p->info.proto == IPPROTO_ICMP || p->info.proto == PKT_IPPROTO_ICMPV6) {
+		burst_icmp(w, b, m, &p->info);
+		return;
+	}
+	if (p->info.proto != IPPROTO_TCP && p->info.proto != IPPROTO_UDP) {
+		struct lb_addr dst = pkt_dst_addr(&p->info);
+		if (exception_is_port_address(m->port, &dst))
+			exception_to_kernel(w, m, b->now, LB_DROP_NOT_VIP);
+		else
+			drop(w, m, LB_DROP_NOT_VIP);
+		return;
+	}
+	burst_transport(w, b, m, p);
+}
+
 /*
  * Classifies a burst: client packets to services go to the bulk flow path, replies and ICMP are
  * handled one by one, and packets whose flow another worker owns (nat: by client, fnat replies:
@@ -552,146 +488,28 @@ static inline bool source_refused(struct lb_worker *w, const struct block_live *
 static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			 struct rte_mbuf **pkts, uint16_t n, uint64_t now, bool handed_over)
 {
-	struct pending pend[LB_BURST];
-	struct handoff_batch hb;
-	uint32_t n_pend = 0;
-	bool may_steer = lb_rt.n_workers > 1 && !handed_over;
-	/* Traffic comes in runs for one service: look the service up once per run. */
-	struct snap_service_key last_key = {0}; /* read only once last_idx is set */
-	int64_t last_idx = -2;
-	struct block_live bl = {__atomic_load_n(&block_live.lpm4, __ATOMIC_ACQUIRE),
-				__atomic_load_n(&block_live.lpm6, __ATOMIC_ACQUIRE)};
-	bool blocking = bl.lpm4 != NULL || bl.lpm6 != NULL;
+	struct burst b; /* not zeroed: its 6 KB of pending slots are written before they are read */
 
-	if (may_steer)
-		memset(hb.n, 0, sizeof(hb.n));
+	b.snap = snap;
+	b.now = now;
+	b.handed_over = handed_over;
+	b.may_steer = lb_rt.n_workers > 1 && !handed_over;
+	b.bl.lpm4 = __atomic_load_n(&block_live.lpm4, __ATOMIC_ACQUIRE);
+	b.bl.lpm6 = __atomic_load_n(&block_live.lpm6, __ATOMIC_ACQUIRE);
+	b.n_pend = 0;
+	b.last_idx = -2;
+	b.blocking = b.bl.lpm4 != NULL || b.bl.lpm6 != NULL;
+	if (b.may_steer)
+		memset(b.hb.n, 0, sizeof(b.hb.n));
 	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		struct pending *p = &pend[n_pend];
-		struct snap_service_key key;
-
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		w->src_cur = NULL;
-		switch (pkt_parse_segmented(rte_pktmbuf_mtod(m, const uint8_t *),
-					    rte_pktmbuf_data_len(m), rte_pktmbuf_pkt_len(m), &p->info)) {
-		case PKT_PARSE_ARP:
-			handle_arp(w, snap, m, &p->info);
-			continue;
-		case PKT_PARSE_MALFORMED:
-			drop(w, m, LB_DROP_PARSE);
-			continue;
-		case PKT_PARSE_UNSUPPORTED:
-			drop(w, m, LB_DROP_UNSUPPORTED);
-			continue;
-		case PKT_PARSE_IPV4_FRAGMENT:
-		case PKT_PARSE_IPV6_FRAGMENT: {
-			if (!handed_over)
-				LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, p->info.family)->received, 1);
-			if (source_refused(w, &bl, blocking, handed_over, m, &p->info))
-				continue;
-			if (may_steer) {
-				uint16_t owner = frag_owner(&p->info);
-				if (owner != w->index) {
-					handoff_add(&hb, owner, m);
-					continue;
-				}
-			}
-			struct rte_mbuf *whole = frag_reassemble(w, m, &p->info, now);
-			if (whole != NULL) {
-				/* Keep order with what came before it, then handle it as received. */
-				handle_ipv4_burst(w, snap, pend, n_pend, now);
-				n_pend = 0;
-				/* no longer a fragment: it may belong to another worker's flow (nat) */
-				handle_burst(w, snap, &whole, 1, now, false);
-			}
-			continue;
-		}
-		case PKT_PARSE_IPV4:
-		case PKT_PARSE_IPV6:
-			if (!handed_over) /* its fragments were received already, not the datagram */
-				count_received(w, &p->info, !frag_is_reassembled(m));
-			if (source_refused(w, &bl, blocking, handed_over, m, &p->info))
-				continue;
-			break;
-		}
-		if (p->info.proto == IPPROTO_ICMP || p->info.proto == PKT_IPPROTO_ICMPV6) {
-			if (p->info.proto == PKT_IPPROTO_ICMPV6 && p->info.icmp_type == PKT_ICMP6_NA) {
-				neighbour_frame(w, m);
-				continue;
-			}
-			if (icmp_for_kernel(m, &p->info)) {
-				exception_to_kernel(w, m, now, LB_DROP_ICMP_OTHER);
-				continue;
-			}
-			/* Keep order with the client packets before it (a SYN, then its error). */
-			/* pend[n_pend], this packet's slot, is not touched by the flush */
-			handle_ipv4_burst(w, snap, pend, n_pend, now);
-			n_pend = 0;
-			uint16_t owner = may_steer ? icmp_owner(w, snap, &p->info) : w->index;
-			if (owner != w->index)
-				handoff_add(&hb, owner, m);
-			else
-				icmp_handle(w, snap, m, &p->info, now);
-			continue;
-		}
-		struct lb_addr dst = pkt_dst_addr(&p->info);
-		if (p->info.proto != IPPROTO_TCP && p->info.proto != IPPROTO_UDP) {
-			if (exception_is_port_address(m->port, &dst))
-				exception_to_kernel(w, m, now, LB_DROP_NOT_VIP);
-			else
-				drop(w, m, LB_DROP_NOT_VIP);
-			continue;
-		}
-		snap_service_key_make(&key, &dst, p->info.proto, p->info.dport);
-		int64_t idx;
-		if (last_idx != -2 && snap_service_key_equal(&key, &last_key)) {
-			idx = last_idx;
-		} else {
-			idx = lookup_table_find(&snap->service_index, &key);
-			last_key = key;
-			last_idx = idx;
-		}
-		if (idx < 0) {
-			int owner = reply_owner(w, snap, m, &p->info, now);
-			if (owner < 0)
-				continue;
-			if (may_steer && owner != w->index) {
-				handoff_add(&hb, (uint16_t)owner, m);
-			} else {
-				/* The reply may answer a SYN pending in this very burst. */
-				handle_ipv4_burst(w, snap, pend, n_pend, now);
-				n_pend = 0;
-				handle_reply(w, snap, m, &p->info, now);
-			}
-			continue;
-		}
-		if (!w->ha_active) {
-			drop(w, m, LB_DROP_HA_BACKUP);
-			continue;
-		}
-		const struct snap_service *ss = snap->services[idx];
-		if (may_steer && ss->steer_by_client) {
-			struct lb_addr client = pkt_src_addr(&p->info);
-			uint16_t owner = owner_by_client(&client, p->info.sport);
-			if (owner != w->index) {
-				handoff_add(&hb, owner, m);
-				continue;
-			}
-		}
-		if (unlikely(ss->ops)) {
-			handle_ops_datagram(w, snap, ss, m, &p->info, now);
-			continue;
-		}
-		p->m = m;
-		p->ss = ss;
-		p->src = w->src_cur;
-		n_pend++;
+		burst_packet(w, &b, pkts[i]);
 	}
-	handle_ipv4_burst(w, snap, pend, n_pend, now);
+	burst_flush_pending(w, &b);
 	w->src_cur = NULL;
-	if (may_steer)
-		handoff_flush(w, &hb);
+	if (b.may_steer)
+		handoff_flush(w, &b.hb);
 }
 
 static void expire_sweep(struct lb_worker *w, uint64_t now, uint32_t budget)

@@ -251,7 +251,7 @@ def test_the_unspecified_source_is_never_ranked(pcap_daemon, tmp_path):
                  syn("10.7.1.1", 20000 + i)]
     wrpcap(str(tmp_path / "zero.pcap"), pkts)
     d = pcap_daemon([tmp_path / "zero.pcap"], cfg(), replay_forever=True)
-    for by in ("pps", "cps"):
-        top = wait_until(lambda: (t := d.rpc.call("conn.top", {"by": by, "limit": 10}))["sources"]
-                         and t, timeout=10, what=f"a ranking by {by}")
-        assert [s["source"] for s in top["sources"]] == ["10.7.1.1/32"], top
+    # (by packets: the rates of the sketch; new connections stop after the first replay)
+    top = wait_until(lambda: (t := d.rpc.call("conn.top", {"by": "pps", "limit": 10}))["sources"]
+                     and t, timeout=10, what="a ranking by packets")
+    assert [s["source"] for s in top["sources"]] == ["10.7.1.1/32"], top

@@ -1,0 +1,280 @@
+/* The workers' client path (worker_flow.h). */
+#include "worker_flow.h"
+
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "conn.h"
+#include "conn_events.h"
+#include "conn_install.h"
+#include "conn_schedule.h"
+#include "flow_owner.h"
+#include "flow_table.h"
+#include "fnat_ports.h"
+#include "frag.h"
+#include "pmtu.h"
+#include "tcp_state.h"
+#include "worker_tx.h"
+#include "xmit.h"
+
+/* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
+static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
+			   const struct snap_service *ss, const struct flow_key *key, uint32_t hash,
+			   struct rte_mbuf *m, const struct pkt_info *info, uint64_t now)
+{
+	uint32_t real_id = ss->persistent_s ? schedule_persistent(w, snap, ss, info, now)
+					     : schedule_new(w, snap, ss, info, now);
+	if (real_id == 0)
+		return XMIT_DROP(LB_DROP_NO_REAL);
+
+	const struct snap_real *r = snap_real_get(snap, real_id);
+	struct flow_key rk;
+	uint32_t rhash = 0;
+	const struct lb_forward_method *method = lb_forward_method_get(r->forward);
+	if (method->reply_key) {
+		/* A group's real on port 0 takes the port the client asked for. */
+		uint16_t rport = r->l4_port ? rte_cpu_to_be_16(r->l4_port) : key->dport;
+		if (method->steering == LB_STEER_CLIENT_HASH) {
+			memset(&rk, 0, sizeof(rk));
+			rk.family = key->family;
+			rk.proto = key->proto;
+			rk.sport = rport;
+			rk.dport = key->sport;
+			flow_key_set_addr(rk.src, &r->ip);
+			memcpy(rk.dst, key->src, 16);
+			rhash = flow_table_hash(w->flows, &rk);
+			int32_t old = flow_table_lookup(w->flows, &rk, rhash);
+			if (old >= 0) {
+				/* Only a flow that timed out (not swept yet) may give its tuple up. */
+				int32_t owner = w->flows->entries[old].peer;
+				if (owner == FLOW_NO_PEER || w->flows->entries[owner].expires > now)
+					return XMIT_DROP(LB_DROP_REPLY_TUPLE_IN_USE);
+				conn_release(w, owner);
+			}
+		} else if (fnat_reply_key_alloc(w, ss, r, rport, key, now, &rk, &rhash) != 0) {
+			return XMIT_DROP(LB_DROP_LOCAL_PORTS_EXHAUSTED);
+		}
+	}
+	int32_t pos = flow_table_insert(w->flows, key, hash);
+	if (pos < 0)
+		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
+	struct flow_entry *e = &w->flows->entries[pos];
+	if (method->reply_key) {
+		int32_t rpos = flow_table_insert(w->flows, &rk, rhash);
+		if (rpos < 0) {
+			flow_table_remove(w->flows, pos);
+			return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
+		}
+		struct flow_entry *re = &w->flows->entries[rpos];
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		/* Replies go back the way the client's packets came: no routing table needed. */
+		memcpy(re->hop_mac, &eth->src_addr, 6);
+		re->hop_port = m->port;
+		re->flags = FLOW_F_REPLY;
+		re->peer = pos;
+		re->expires = FLOW_REPLY_EXPIRES;
+		e = &w->flows->entries[pos];
+		e->peer = rpos;
+	}
+	e->forward = r->forward;
+	e->real_id = real_id;
+	e->real_gen = snap_real_get(snap, real_id)->gen;
+	e->service_id = (uint16_t)ss->id;
+	e->state = info->proto == IPPROTO_TCP ? LB_TCP_NONE : LB_UDP_STATE;
+	e->expires = now + snap->timeout_tsc[e->state];
+	LB_COUNTER_ADD(w->real_counters[real_id].inactive, 1);
+	LB_COUNTER_ADD(w->real_counters[real_id].conns, 1);
+	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
+	LB_COUNTER_ADD(w->stats->flows_created, 1);
+	if (w->src_cur != NULL)
+		LB_COUNTER_ADD(w->src_cur->conns, 1);
+	LB_COUNTER_ADD(w->stats->flows, 1);
+	if (info->proto == IPPROTO_TCP)
+		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->tcp_new, 1);
+	conn_event_emit(w, CONN_EV_CREATED, pos, now);
+	return pos;
+}
+
+/*
+ * IPVS conn_reuse_mode: a client that reuses its port after closing gets scheduled afresh.
+ * With input-only tracking the appliance never sees the real's FIN, so FIN_WAIT counts as
+ * closing too; and a connection whose real was removed can only be revived elsewhere.
+ */
+static inline bool flow_reusable(const struct flow_entry *e, const struct lb_snapshot *snap)
+{
+	switch (e->state) {
+	case LB_TCP_FIN_WAIT:
+	case LB_TCP_TIME_WAIT:
+	case LB_TCP_CLOSE:
+	case LB_TCP_CLOSE_WAIT:
+	case LB_TCP_LAST_ACK:
+		return true;
+	default:
+		return !snap_real_serves(snap_real_get(snap, e->real_id), e->real_gen);
+	}
+}
+
+
+/* Fills keys and hashes of the n pending packets and looks them up in one bulk probe. */
+static inline void pending_lookup(struct lb_worker *w, const struct pending *pend, uint32_t n,
+				  struct flow_key *keys, uint32_t *hashes, int32_t *positions)
+{
+	const struct flow_key *key_ptrs[LB_BURST];
+
+	for (uint32_t i = 0; i < n; i++) {
+		flow_key_make(&keys[i], &pend[i].info);
+		key_ptrs[i] = &keys[i];
+		hashes[i] = flow_table_hash(w->flows, &keys[i]);
+	}
+	flow_table_lookup_bulk(w->flows, key_ptrs, hashes, n, positions);
+}
+
+/*
+ * The flow of pending packet p whose bulk lookup gave pos: looked up again where this burst
+ * created or released flows since, replaced where it is over, created for a SYN. -1 once the
+ * packet was dropped; *created counts the flows made.
+ */
+static inline int32_t pending_flow(struct lb_worker *w, const struct lb_snapshot *snap,
+				   const struct pending *p, const struct flow_key *key, uint32_t hash,
+				   int32_t pos, uint32_t removals, uint32_t *created, uint64_t now)
+{
+	const struct pkt_info *info = &p->info;
+
+	/* A flow created earlier in this burst (SYN, then its ACK) postdates the bulk lookup. */
+	if (pos < 0 && *created)
+		pos = flow_table_lookup(w->flows, key, hash);
+	/*
+	 * A flow released earlier in this burst (expired, reused by a SYN) may be the one the
+	 * bulk lookup found: that position is free or someone else's now. Found by the
+	 * randomised edit test: a tuple twice in one burst released its flow twice.
+	 */
+	else if (pos >= 0 && unlikely(w->flows->removals != removals))
+		pos = flow_table_lookup(w->flows, key, hash);
+	/* A reply key equal to a client key cannot be a connection of this service. */
+	if (pos >= 0 && (w->flows->entries[pos].flags & FLOW_F_REPLY)) {
+		drop(w, p->m, LB_DROP_REPLY_TUPLE_IN_USE);
+		return -1;
+	}
+	/* An entry that timed out but was not swept yet is a new connection. */
+	if (pos >= 0 && w->flows->entries[pos].expires <= now) {
+		conn_release(w, pos);
+		pos = -1;
+	}
+	bool syn_only = info->proto == IPPROTO_TCP &&
+			(info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_SYN;
+	/* A SYN on a closing connection, or on one whose real is gone, opens a new one. */
+	if (pos >= 0 && syn_only && flow_reusable(&w->flows->entries[pos], snap)) {
+		conn_release(w, pos);
+		pos = -1;
+	}
+	if (pos >= 0)
+		return pos;
+	/* Like IPVS: only a SYN starts a TCP connection. */
+	if (info->proto == IPPROTO_TCP && !syn_only) {
+		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->tcp_invalid, 1);
+		drop(w, p->m, LB_DROP_NO_FLOW);
+		return -1;
+	}
+	pos = flow_create(w, snap, p->ss, key, hash, p->m, info, now);
+	if (pos < 0) {
+		drop(w, p->m, (enum lb_drop_reason)(-pos - 1));
+		return -1;
+	}
+	(*created)++;
+	return pos;
+}
+
+/* Sends pending packet p to the real of its flow at pos (or drops it, counted). */
+static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot *snap,
+				   const struct pending *p, const struct flow_key *key, int32_t pos,
+				   uint64_t now)
+{
+	struct rte_mbuf *m = p->m;
+	const struct pkt_info *info = &p->info;
+	struct flow_entry *e = &w->flows->entries[pos];
+	const struct snap_real *r = snap_real_get(snap, e->real_id);
+
+	if (unlikely(!snap_real_serves(r, e->real_gen))) {
+		/*
+		 * The real was removed (or taken out of scheduling). IPVS expire_nodest_conn: 0 drops
+		 * and lets the flow time out; 1 ends the flow now so the client's next SYN goes
+		 * elsewhere.
+		 */
+		if (snap->expire_nodest_conn)
+			conn_release(w, pos);
+		drop(w, m, LB_DROP_NO_REAL);
+		return;
+	}
+	/* A connection installed by connection sync learns its reply hop here. */
+	if (unlikely(e->flags & FLOW_F_LEARN_HOP))
+		conn_install_learn_hop(w, e, m);
+	/* nat and fnat see the replies too: the state machine gets both directions. */
+	conn_touch(w, snap, e, info,
+		   e->peer != FLOW_NO_PEER ? LB_TCP_DIR_INPUT : LB_TCP_DIR_INPUT_ONLY, now);
+
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	struct xmit_ctx x = {
+		.info = info,
+		.r = r,
+		.ss = p->ss,
+		.client_key = key,
+		/* only fnat needs it on this path (its local address and port) */
+		.reply_key = lb_forward_method_get(e->forward)->rewrites_source
+				     ? flow_table_key(w->flows, e->peer)
+				     : NULL,
+	};
+	/* before any rewrite, so an ICMP answer quotes what the client sent */
+	const struct xmit_ops *ops = xmit_ops_get(e->forward);
+	if (!pmtu_fits(w, m, info, r->port_id, xmit_encap_len(ops, info->family))) {
+		drop(w, m, LB_DROP_TOO_BIG);
+		return;
+	}
+	int port = ops->to_real(w, m, &x);
+	if (port < 0) {
+		drop(w, m, (enum lb_drop_reason)(-port - 1));
+		return;
+	}
+	/* A packet handed to the kernel (local fallback) is counted there, exactly once. */
+	if (port == XMIT_CONSUMED)
+		return;
+	LB_COUNTER_ADD(w->real_counters[e->real_id].inpkts, 1);
+	LB_COUNTER_ADD(w->real_counters[e->real_id].inbytes, len);
+	LB_COUNTER_ADD(w->service_counters[e->service_id].inpkts, 1);
+	LB_COUNTER_ADD(w->service_counters[e->service_id].inbytes, len);
+	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->forwarded, 1);
+	tx_enqueue(w, (uint16_t)port, m);
+}
+
+/* Client packets to services, in order: one bulk lookup, then each on its flow. */
+static void handle_pending(struct lb_worker *w, const struct lb_snapshot *snap,
+			   struct pending *pend, uint32_t n, uint64_t now)
+{
+	struct flow_key keys[LB_BURST];
+	uint32_t hashes[LB_BURST] = {0}; /* GCC 12 cannot see pending_lookup fills [0, n) */
+	int32_t positions[LB_BURST];
+
+	if (n == 0)
+		return;
+	pending_lookup(w, pend, n, keys, hashes, positions);
+	uint32_t created = 0, removals = w->flows->removals;
+
+	for (uint32_t i = 0; i < n; i++) {
+		w->src_cur = pend[i].src;
+		int32_t pos = pending_flow(w, snap, &pend[i], &keys[i], hashes[i], positions[i],
+					   removals, &created, now);
+		if (pos >= 0)
+			pending_forward(w, snap, &pend[i], &keys[i], pos, now);
+	}
+}
+
+void worker_flow_path(struct lb_worker *w, const struct lb_snapshot *snap, struct pending *pend,
+		      uint32_t n, uint64_t now)
+{
+	struct src_slot *cur = w->src_cur;
+
+	handle_pending(w, snap, pend, n, now);
+	w->src_cur = cur;
+}
+
+/* One-packet scheduling: the datagram is scheduled alone and leaves nothing behind. */
