@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "config_store.h"
 #include "dataplane.h"
@@ -14,10 +15,6 @@ int rpc_peer_identify(int fd, struct rpc_peer *p)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct passwd pw, *pwr = NULL;
-	char buf[4096];
-	gid_t gids[RPC_PEER_MAX_GROUPS];
-	int n = RPC_PEER_MAX_GROUPS;
 
 	memset(p, 0, sizeof(*p));
 	p->uid = p->gid = UINT32_MAX;
@@ -25,24 +22,74 @@ int rpc_peer_identify(int fd, struct rpc_peer *p)
 		return -1;
 	p->uid = cred.uid;
 	p->gid = cred.gid;
-	/* Names are resolved once per connection (NSS may be slow), not per call. */
-	if (getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &pwr) != 0 || pwr == NULL)
-		return 0;
+	/* root is config whatever rpc.roles says: no name service lookup for the operator */
+	if (p->uid == 0) {
+		snprintf(p->user, sizeof(p->user), "root");
+		p->names_resolved = true;
+	}
+	return 0;
+}
+
+/* Looks p's user and group names up in the name service (passwd, group). */
+static void resolve_names(struct rpc_peer *p)
+{
+	struct passwd pw, *pwr = NULL;
+	char buf[4096];
+	gid_t gids[RPC_PEER_MAX_GROUPS];
+	int n = RPC_PEER_MAX_GROUPS;
+
+	p->names_resolved = true;
+	if (getpwuid_r(p->uid, &pw, buf, sizeof(buf), &pwr) != 0 || pwr == NULL)
+		return;
 	snprintf(p->user, sizeof(p->user), "%s", pw.pw_name);
 	/* getgrouplist fills what fits and returns -1 when there were more: those are left out. */
-	if (getgrouplist(pw.pw_name, cred.gid, gids, &n) < 0)
+	if (getgrouplist(pw.pw_name, p->gid, gids, &n) < 0)
 		n = RPC_PEER_MAX_GROUPS;
 	for (int i = 0; i < n && p->n_groups < RPC_PEER_MAX_GROUPS; i++) {
 		struct group gr, *grr = NULL;
 		if (getgrgid_r(gids[i], &gr, buf, sizeof(buf), &grr) == 0 && grr != NULL)
 			snprintf(p->groups[p->n_groups++], LB_ROLE_NAME_LEN, "%s", gr.gr_name);
 	}
-	return 0;
 }
 
-static enum lb_role peer_role(const struct rpc_peer *p)
+/*
+ * The name service may be remote and slow (LDAP, sssd) and runs on the control loop: names are
+ * looked up only when rpc.roles has entries to match them against, and kept per uid and gid
+ * for a minute, so that a client reconnecting in a loop costs one lookup a minute.
+ */
+#define NAME_CACHE_SLOTS 16
+#define NAME_CACHE_TTL_MS 60000
+
+static struct {
+	struct rpc_peer peer;
+	uint64_t expires_ms;
+} name_cache[NAME_CACHE_SLOTS];
+
+static void peer_names(struct rpc_peer *p)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	uint32_t slot = (p->uid * 2654435761u) % NAME_CACHE_SLOTS;
+
+	if (p->names_resolved)
+		return;
+	if (name_cache[slot].expires_ms > now && name_cache[slot].peer.uid == p->uid &&
+	    name_cache[slot].peer.gid == p->gid) {
+		*p = name_cache[slot].peer;
+		return;
+	}
+	resolve_names(p);
+	name_cache[slot].peer = *p;
+	name_cache[slot].expires_ms = now + NAME_CACHE_TTL_MS;
+}
+
+static enum lb_role peer_role(struct rpc_peer *p)
 {
 	const char *groups[RPC_PEER_MAX_GROUPS];
+
+	if (config_store_running()->rpc_roles.n > 0)
+		peer_names(p);
 
 	for (uint32_t i = 0; i < p->n_groups; i++)
 		groups[i] = p->groups[i];
@@ -50,7 +97,7 @@ static enum lb_role peer_role(const struct rpc_peer *p)
 				p->user[0] ? p->user : NULL, groups, p->n_groups);
 }
 
-int rpc_peer_authorize(const struct rpc_peer *p, const char *method, const json_t *params,
+int rpc_peer_authorize(struct rpc_peer *p, const char *method, const json_t *params,
 		       struct rpc_error *err)
 {
 	enum lb_role need = lb_role_required(method, params), have = peer_role(p);
