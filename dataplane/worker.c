@@ -120,16 +120,9 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 	flow_key_make(&ck, info);
 	/* Configuration allows ops with dr and tun only: neither needs a reply key. */
 	struct xmit_ctx x = {.info = info, .r = r, .ss = ss, .client_key = &ck, .reply_key = NULL};
-	const struct xmit_ops *ops = xmit_ops_get(r->forward);
-	if (!pmtu_fits(w, m, info, r->port_id, xmit_encap_len(ops, info->family))) {
-		drop(w, m, LB_DROP_TOO_BIG);
+	int port = worker_xmit_to_real(w, m, xmit_ops_get(r->forward), &x);
+	if (port < 0)
 		return;
-	}
-	int port = ops->to_real(w, m, &x);
-	if (port < 0) {
-		drop(w, m, (enum lb_drop_reason)(-port - 1));
-		return;
-	}
 	/* IPVS counts every one-packet "connection". */
 	LB_COUNTER_ADD(w->real_counters[real_id].conns, 1);
 	LB_COUNTER_ADD(w->real_counters[real_id].inpkts, 1);

@@ -224,17 +224,9 @@ static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot
 				     ? flow_table_key(w->flows, e->peer)
 				     : NULL,
 	};
-	/* before any rewrite, so an ICMP answer quotes what the client sent */
-	const struct xmit_ops *ops = xmit_ops_get(e->forward);
-	if (!pmtu_fits(w, m, info, r->port_id, xmit_encap_len(ops, info->family))) {
-		drop(w, m, LB_DROP_TOO_BIG);
+	int port = worker_xmit_to_real(w, m, xmit_ops_get(e->forward), &x);
+	if (port < 0)
 		return;
-	}
-	int port = ops->to_real(w, m, &x);
-	if (port < 0) {
-		drop(w, m, (enum lb_drop_reason)(-port - 1));
-		return;
-	}
 	/* A packet handed to the kernel (local fallback) is counted there, exactly once. */
 	if (port == XMIT_CONSUMED)
 		return;

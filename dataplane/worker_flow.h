@@ -9,7 +9,10 @@
 
 #include "lb_runtime.h"
 #include "pkt_parse.h"
+#include "pmtu.h"
 #include "snapshot.h"
+#include "worker_tx.h"
+#include "xmit.h"
 
 /* A client packet to a service, waiting for its burst's bulk flow lookup. */
 struct pending {
@@ -18,6 +21,26 @@ struct pending {
 	struct src_slot *src; /* its source's sketch slot, or NULL */
 	struct pkt_info info;
 };
+
+/*
+ * Sends m to real r by its forwarding method, after the path MTU check (made before any rewrite,
+ * so an ICMP answer quotes what the client sent): the port to queue it on, XMIT_CONSUMED, or -1
+ * once it was dropped (counted).
+ */
+static inline int worker_xmit_to_real(struct lb_worker *w, struct rte_mbuf *m,
+				      const struct xmit_ops *ops, const struct xmit_ctx *x)
+{
+	if (!pmtu_fits(w, m, x->info, x->r->port_id, xmit_encap_len(ops, x->info->family))) {
+		drop(w, m, LB_DROP_TOO_BIG);
+		return -1;
+	}
+	int port = ops->to_real(w, m, x);
+	if (port < 0) {
+		drop(w, m, (enum lb_drop_reason)(-port - 1));
+		return -1;
+	}
+	return port;
+}
 
 /* Handles the n pending packets in order; the packet being handled keeps its source slot. */
 void worker_flow_path(struct lb_worker *w, const struct lb_snapshot *snap, struct pending *pend,
