@@ -5,8 +5,10 @@
 # into build/bench-scaling/ (or --out DIR). Worker counts the machine cannot pin (fewer CPUs than
 # workers) are skipped with the reason. Made for a bigger machine with no network: it needs only
 # this working tree with a built daemon (--build, default build-release), Debian's DPDK
-# (dpdk-testpmd) and python3; it installs and builds nothing. About 13 minutes for 1,2,4,8 on a
-# 16-core machine; --quick: one short run each (about 4 minutes). Run as root (hugepages).
+# (dpdk-testpmd) and python3; it installs and builds nothing. Estimated 8-10 minutes for 1,2,4,8
+# on a 16-core machine (from this project's 2-vCPU VM's times per step; most of it loading
+# 8M SYNs per worker), --quick about 6; ~6 GiB of hugepages per worker at the new-connection
+# scenario (46 GiB at 8 workers). Run as root.
 # Options: scripts/bench-scaling.sh --help; the plan alone, without root: --dry-run.
 # How to measure a bigger machine, and what the vdevs can show: docs/performance.md, "Scaling".
 set -euo pipefail

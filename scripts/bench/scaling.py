@@ -370,7 +370,8 @@ def table(s):
                       f(r.get("control_cpu"), ".3f"),
                       f(r.get("created_per_rx"), ".3f") if r["key"].startswith("new") else ""))
     widths = [max(len(x[i]) for x in lines + [head]) for i in range(len(head))]
-    text = ["  ".join(x[i].ljust(widths[i]) for i in range(len(head))) for x in [head] + lines]
+    text = ["  ".join(x[i].ljust(widths[i]) for i in range(len(head))).rstrip()
+            for x in [head] + lines]
     for w, p in sorted(s.get("plan", {}).items(), key=lambda kv: int(kv[0])):
         text.append(f"{w} workers: --lcores {p['lcores']}" +
                     (f" ({'; '.join(p['notes'])})" if p["notes"] else ""))
@@ -406,8 +407,8 @@ def parse_args(argv):
                     help="CPUs the run may pin lcores on, e.g. 0-8 (default: the process's "
                     "affinity, i.e. taskset/cgroup); the control lcore takes the lowest")
     ap.add_argument("--quick", action="store_true",
-                    help="a short run: 1 run of 2 s per scenario, 1 s warm-up (about 5 minutes "
-                    "for 1,2,4,8 on 16 cores)")
+                    help="a short run: 1 interval of 2 s per scenario, 1 s warm-up (about 6 "
+                    "minutes for 1,2,4,8 on 16 cores, estimated; the default about 8-10)")
     ap.add_argument("--runs", type=int, default=None,
                     help="measured intervals per scenario, consecutive in one process (median); "
                     "3")
