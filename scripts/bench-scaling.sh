@@ -14,17 +14,17 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
-cd "$ROOT"
+DRIVER="$ROOT/scripts/bench/scaling.py"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
 for a in "$@"; do
   case "$a" in
-    -h|--help|--dry-run) exec "$PY" scripts/bench/scaling.py "$@" ;;
+    -h|--help|--dry-run) exec "$PY" "$DRIVER" "$@" ;;
   esac
 done
 # argument errors before anything is reserved (exit 2 with the reason)
-"$PY" scripts/bench/scaling.py --dry-run "$@" > /dev/null
+"$PY" "$DRIVER" --dry-run "$@" > /dev/null
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench-scaling.sh: run as root (hugepages, EAL)" >&2
@@ -56,6 +56,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # In the background so a signal to this script is handled at once (see cleanup).
-"$PY" scripts/bench/scaling.py "$@" &
+"$PY" "$DRIVER" "$@" &
 RUN_PID=$!
 wait "$RUN_PID"

@@ -35,7 +35,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dataplane  # noqa: E402
-from common import HugePages, interval_rates, log, median  # noqa: E402
+from common import REPO, HugePages, interval_rates, log, median  # noqa: E402
 
 LB_MAX_WORKERS = 16  # dataplane/lb_runtime.h
 FLOWS_PER_WORKER = 100_000
@@ -390,14 +390,15 @@ def table(s):
 def parse_args(argv):
     ap = argparse.ArgumentParser(
         prog="bench-scaling.sh",
-        description="Worker scaling of the dataplane: established DR and fnat (100,000 flows) "
-        "and new connections (wrr) with 1, 2, 4 and 8 workers, each against testpmd io with as "
-        "many cores on the same CPUs. Needs root, a built daemon (--build) and dpdk-testpmd "
-        "(Debian's dpdk); no network, no package installation. Worker counts this machine cannot "
-        "pin (fewer CPUs than workers) are skipped, with the reason.")
-    ap.add_argument("--out", default="build/bench-scaling",
+        description="Worker scaling of the dataplane: established DR and fnat (100,000 flows "
+        "per worker) and new connections (wrr) with 1, 2, 4 and 8 workers, each against testpmd "
+        "io with as many cores on the same CPUs. Needs root, a built daemon (--build) and "
+        "dpdk-testpmd (Debian's dpdk-dev); no network, no package installation. Worker counts "
+        "this machine cannot pin (fewer CPUs than workers) are skipped, with the reason. "
+        "docs/performance.md, 'Scaling', says how to measure a bigger machine.")
+    ap.add_argument("--out", default=os.path.join(REPO, "build", "bench-scaling"),
                     help="results directory (scaling.json, scaling.md); default %(default)s")
-    ap.add_argument("--build", default="build-release",
+    ap.add_argument("--build", default=os.path.join(REPO, "build-release"),
                     help="meson build directory with dataplane/dpdk-lb; default %(default)s")
     ap.add_argument("--workers", default=",".join(map(str, DEFAULT_WORKERS)),
                     help="comma-separated worker counts (1-16); default %(default)s")
