@@ -141,15 +141,17 @@ def eal_cleanup(prefix):
 
 
 class VdevDaemon:
-    """dpdk-lb on pcap/null vdevs, one worker on CPU 1, the control lcore on CPU 0."""
+    """dpdk-lb on pcap/null vdevs, one worker on CPU 1, the control lcore on CPU 0 (or the EAL
+    --lcores map given: lcore 0 is the control lcore, lcores 1..N the workers)."""
 
     def __init__(self, build, workdir, vdevs, ports, mem_mb, dataplane, services, timeouts=None,
-                 statics=None, extra=None, wrapper=None, start_timeout=600, huge_dir=None):
+                 statics=None, extra=None, wrapper=None, start_timeout=600, huge_dir=None,
+                 lcores="0@0,1@1"):
         self.prefix = "dlbb" + uuid.uuid4().hex[:8]
         self.dir = workdir
         self.sock = os.path.join(workdir, f"{self.prefix}.sock")
         eal = eal_mem_args(mem_mb, huge_dir) + ["--no-pci", "--file-prefix", self.prefix,
-               "--lcores", "0@0,1@1", "--log-level", "lib.eal:warning"]
+               "--lcores", lcores, "--log-level", "lib.eal:warning"]
         for v in vdevs:
             eal += ["--vdev", v]
         cfg = {"eal": eal, "rpc": {"socket": self.sock}, "dataplane": dataplane,
@@ -228,17 +230,24 @@ def interval_rates(s0, s1):
 
 
 class Testpmd:
-    """dpdk-testpmd --forward-mode=io between the same vdevs: the I/O ceiling."""
+    """dpdk-testpmd --forward-mode=io between the same vdevs: the I/O ceiling. With `cores` > 1
+    (an EAL --lcores map for the main lcore and that many forwarding lcores), each forwarding
+    lcore owns one queue pair of each port, as the daemon's workers do."""
 
     STAT_RE = re.compile(r"NIC statistics for port (\d+)")
 
-    def __init__(self, workdir, vdevs, mem_mb, mbufs, huge_dir=None, mbuf_size=None):
+    def __init__(self, workdir, vdevs, mem_mb, mbufs, huge_dir=None, mbuf_size=None,
+                 lcores="0@0,1@1", cores=1):
         self.prefix = "dlbb" + uuid.uuid4().hex[:8]
         cmd = ["stdbuf", "-oL", "dpdk-testpmd"] + eal_mem_args(mem_mb, huge_dir) + [
-               "--no-pci", "--file-prefix", self.prefix, "-l", "0,1", "--log-level", "lib.eal:warning"]
+               "--no-pci", "--file-prefix", self.prefix, "--lcores", lcores,
+               "--log-level", "lib.eal:warning"]
         for v in vdevs:
             cmd += ["--vdev", v]
-        cmd += ["--", "-i", "--forward-mode=io", "--nb-cores=1", f"--total-num-mbufs={mbufs}"]
+        cmd += ["--", "-i", "--forward-mode=io", f"--nb-cores={cores}",
+                f"--total-num-mbufs={mbufs}"]
+        if cores > 1:
+            cmd += [f"--rxq={cores}", f"--txq={cores}"]
         if mbuf_size:
             cmd.append(f"--mbuf-size={mbuf_size}")
         self.log_path = os.path.join(workdir, f"{self.prefix}.testpmd.log")

@@ -41,8 +41,13 @@ def pcap(cache, kind, *args):
 class Scenario:
     def __init__(self, key, title, sched, in_pcap, in_pkts, flows, prefill_pcap=None,
                  syn_recv=3600, capacity=None, note="", huge=False, forward="dr", data_room=None,
-                 dp_extra=None, extra=None):
+                 dp_extra=None, extra=None, workers=1, lcores="0@0,1@1"):
         self.key, self.title, self.sched = key, title, sched
+        # several workers: in_pcap and prefill_pcap are lists, one file (receive queue) per
+        # worker, and capacity is per worker (each has its own flow table)
+        self.workers, self.lcores = workers, lcores
+        # received packets to wait for before the warm-up (scaling.py: past the first replay)
+        self.settle_rx = 0
         self.dp_extra = dp_extra or {}  # dataplane keys over the defaults (source_slots ...)
         self.extra = extra or {}        # top-level config keys (blocklist ...)
         self.forward = forward
@@ -60,11 +65,13 @@ class Scenario:
         # rings and buckets) + slack
         per = mbuf_bytes(self.data_room, self.huge)
         # (+ 96 MiB for the IPv4 LPM table of a blocklist: 64 MiB tbl24, tbl8 groups, rules)
-        return (self.in_pkts + 16384) * per / 2**20 + self.capacity * 200 / 2**20 + 384 + \
+        return (self.mbufs() + 1) * per / 2**20 + \
+            self.workers * self.capacity * 200 / 2**20 + 384 + \
             (96 if "blocklist" in self.extra else 0)
 
     def mbufs(self):
-        return self.in_pkts + 16383
+        # slack: descriptors, per-lcore mempool caches and bursts in flight, per worker
+        return self.in_pkts + 16383 + 2048 * (self.workers - 1)
 
 
 def mbuf_bytes(data_room, huge):
@@ -116,14 +123,20 @@ def scenarios(cache, new_conn_syns, include_10m=True, quick=False, huge=True):
     return s
 
 
+def pcap_vdev(name, pcaps, infinite):
+    """A net_pcap vdev with one receive queue per file (a str is one file)."""
+    files = [pcaps] if isinstance(pcaps, str) else pcaps
+    return name + "".join(f",rx_pcap={p}" for p in files) + (",infinite_rx=1" if infinite else "")
+
+
 def run_lb(build, work, sc, duration, warmup, huge_dir=None, during=None):
     vdevs = []
     ports = []
     if sc.prefill_pcap:
         # finite replay of one SYN per flow: fills the table once, then the port is silent
-        vdevs.append(f"net_pcap1,rx_pcap={sc.prefill_pcap}")
+        vdevs.append(pcap_vdev("net_pcap1", sc.prefill_pcap, False))
         ports.append("10.1.0.2/24")
-    vdevs.append(f"net_pcap0,rx_pcap={sc.in_pcap},infinite_rx=1")
+    vdevs.append(pcap_vdev("net_pcap0", sc.in_pcap, True))
     ports.append("10.2.0.2/24")
     vdevs.append("net_null0,no-rx=1")
     ports.append("10.0.0.2/24")
@@ -138,11 +151,14 @@ def run_lb(build, work, sc, duration, warmup, huge_dir=None, during=None):
         svc[0]["local_addresses"] = ["10.0.0.200", "10.0.0.201"]
     d = VdevDaemon(build, work, vdevs, ports, sc.mem_mb(), dp, svc,
                    timeouts={"syn_recv": sc.syn_recv}, statics=statics(), huge_dir=huge_dir,
-                   extra=sc.extra)
+                   extra=sc.extra, lcores=sc.lcores)
     try:
         if sc.prefill_pcap:
             wait_until(lambda: d.dataplane_stats()["flows"] >= sc.flows, 900, 0.5,
                        f"{sc.flows} flows in the table")
+        if sc.settle_rx:
+            wait_until(lambda: d.dataplane_stats()["rx_packets"] >= sc.settle_rx, 900, 0.2,
+                       f"{sc.settle_rx} packets received")
         time.sleep(warmup)
         s0 = d.dataplane_stats()
         if during:
@@ -161,19 +177,27 @@ def run_lb(build, work, sc, duration, warmup, huge_dir=None, during=None):
         d.stop()
 
 
-def run_ceiling(work, in_pcap, in_pkts, duration, warmup, huge_dir=None, data_room=None):
-    vdevs = [f"net_pcap0,rx_pcap={in_pcap},infinite_rx=1", "net_null0,no-rx=1"]
+def run_ceiling(work, in_pcap, in_pkts, duration, warmup, huge_dir=None, data_room=None,
+                lcores="0@0,1@1", cores=1, intervals=None):
+    """testpmd io on the same vdevs: Mpps over `duration`; in_pcap may be a list (one queue and
+    one forwarding lcore per file, `cores` of them, mapped by the EAL `lcores`). With
+    `intervals`, that many consecutive intervals of one process: a list of Mpps."""
+    vdevs = [pcap_vdev("net_pcap0", in_pcap, True), "net_null0,no-rx=1"]
     per = mbuf_bytes(data_room, huge_dir is not None)
-    mem = (in_pkts + 40000) * per / 2**20 + 384
-    tp = Testpmd(work, vdevs, mem, in_pkts + 32768, huge_dir=huge_dir,
-                 mbuf_size=data_room + 128 if data_room else None)
+    mem = (in_pkts + 40000 + 4096 * (cores - 1)) * per / 2**20 + 384
+    tp = Testpmd(work, vdevs, mem, in_pkts + 32768 + 4096 * (cores - 1), huge_dir=huge_dir,
+                 mbuf_size=data_room + 128 if data_room else None, lcores=lcores, cores=cores)
     try:
         tp.cmd("start")
         time.sleep(warmup)
+        rates = []
         t0, c0 = tp.tx_packets(1)
-        time.sleep(duration)
-        t1, c1 = tp.tx_packets(1)
-        return (c1 - c0) / (t1 - t0) / 1e6
+        for _ in range(intervals or 1):
+            time.sleep(duration)
+            t1, c1 = tp.tx_packets(1)
+            rates.append((c1 - c0) / (t1 - t0) / 1e6)
+            t0, c0 = t1, c1
+        return rates if intervals else rates[0]
     finally:
         tp.stop()
 

@@ -8,10 +8,26 @@ the same mapping, so a SYN pcap and an ACK pcap over the same i describe the sam
   mkpcap.py syn OUT N            N SYNs of flows 0..N-1 (in order)
   mkpcap.py ack OUT N FLOWS SEED N ACKs of flows drawn from 0..FLOWS-1: a random permutation
                                  when N == FLOWS, else a uniform sample without repetition
+
+Both take two more arguments, PARTS PART, for one receive queue of several (the worker-scaling
+scenarios, scaling.py): only the flows i with i % PARTS == PART, in the order above, so PARTS
+files hold every flow exactly once and the SYN and ACK files of a part hold the same flows.
+
+numpy builds the frames; without it (a bare machine with only DPDK, e.g. a scaling run on a
+bigger machine) the same frames are written by plain Python (MKPCAP_NO_NUMPY=1 forces that);
+SYN files are byte for byte the same, ACK files hold the same frames in another random order.
 """
+import os
+import random
+import struct
 import sys
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # the scaling script must run where only DPDK and Python are installed
+    np = None
+if os.environ.get("MKPCAP_NO_NUMPY"):  # the fallback, chosen (tests/cli/test_bench_scaling.py)
+    np = None
 
 VIP = (10 << 24) | (9 << 16) | 100       # 10.9.0.100
 SRC_BASE = 11 << 24                       # 11.0.0.0/8
@@ -70,21 +86,85 @@ def write(path, flow_ids, tcp_flags, chunk=1 << 20):
             out.write(build(flow_ids[i:i + chunk], tcp_flags).tobytes())
 
 
-def main():
-    kind, out = sys.argv[1], sys.argv[2]
+def frame_plain(i, tcp_flags):
+    """One frame of flow i without numpy: the same bytes as build() writes."""
+    src = SRC_BASE + (i >> 15)
+    ip = bytearray(struct.pack("!BBHHHBBHII", 0x45, 0, 40, 0, 0x4000, 64, 6, 0, src, VIP))
+    s = sum(struct.unpack("!10H", ip))
+    s = (s & 0xffff) + (s >> 16)
+    s = (s & 0xffff) + (s >> 16)
+    ip[10:12] = struct.pack("!H", ~s & 0xffff)
+    tcp = struct.pack("!HHIIBBHHH", 1024 + (i & 0x7fff), 80, 1, 1 if tcp_flags & 0x10 else 0,
+                      0x50, tcp_flags, 0xffff, 0, 0)
+    eth = bytes([0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00])
+    return eth + bytes(ip) + tcp + bytes(FRAME - 54)
+
+
+def write_plain(path, flow_ids, tcp_flags):
+    """Without numpy. Consecutive flows of one source address (a SYN file's runs of 32,768)
+    are one record repeated with the source ports patched in by strided slice assignment, so
+    millions of SYNs take seconds, not minutes."""
+    with open(path, "wb") as out:
+        out.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        run = []
+        for i in flow_ids:
+            if run and (i >> 15) != (run[0] >> 15):
+                out.write(plain_run(run, tcp_flags))
+                run = []
+            run.append(i)
+        if run:
+            out.write(plain_run(run, tcp_flags))
+
+
+def plain_run(ids, tcp_flags):
+    """Records of flows that share their source address (ids >> 15)."""
+    rec = struct.pack("<IIII", 0, 0, FRAME, FRAME) + frame_plain(ids[0], tcp_flags)
+    buf = bytearray(rec * len(ids))
+    sport = 16 + 34  # record header + Ethernet + IPv4: the TCP source port
+    buf[sport::REC] = bytes((1024 + (i & 0x7fff)) >> 8 for i in ids)
+    buf[sport + 1::REC] = bytes((1024 + (i & 0x7fff)) & 0xff for i in ids)
+    return buf
+
+
+def flow_ids(kind, args):
+    """The flow ids of a file, in order (numpy array, or a list without numpy)."""
     if kind == "syn":
-        n = int(sys.argv[3])
-        write(out, np.arange(n, dtype=np.uint64), 0x02)
-    elif kind == "ack":
-        n, flows, seed = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-        rng = np.random.default_rng(seed)
-        if n >= flows:
-            ids = rng.permutation(flows).astype(np.uint64)
-        else:
-            ids = rng.choice(flows, size=n, replace=False).astype(np.uint64)
-        write(out, ids, 0x10)
-    else:
+        n = int(args[0])
+        return np.arange(n, dtype=np.uint64) if np else range(n)
+    n, flows, seed = int(args[0]), int(args[1]), int(args[2])
+    if np is None:
+        rng = random.Random(seed)
+        return rng.sample(range(flows), min(n, flows))
+    rng = np.random.default_rng(seed)
+    if n >= flows:
+        return rng.permutation(flows).astype(np.uint64)
+    return rng.choice(flows, size=n, replace=False).astype(np.uint64)
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[1] not in ("syn", "ack"):
         sys.exit(__doc__)
+    kind, out, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
+    nargs = 1 if kind == "syn" else 3
+    if len(rest) not in (nargs, nargs + 2):
+        sys.exit(__doc__)
+    ids = flow_ids(kind, rest[:nargs])
+    if len(rest) == nargs + 2:
+        parts, part = int(rest[nargs]), int(rest[nargs + 1])
+        if not 0 <= part < parts:
+            sys.exit(f"mkpcap: PART must be in 0..PARTS-1, got {part} of {parts}")
+        if kind == "syn":  # flows part, part + parts, ... directly: no array of all ids
+            ids = (np.arange(part, int(rest[0]), parts, dtype=np.uint64) if np else
+                   range(part, int(rest[0]), parts))
+        elif np is not None:
+            ids = ids[ids % np.uint64(parts) == np.uint64(part)]
+        else:
+            ids = [i for i in ids if i % parts == part]
+    flags = 0x02 if kind == "syn" else 0x10
+    if np is None:
+        write_plain(out, ids, flags)
+    else:
+        write(out, ids, flags)
 
 
 if __name__ == "__main__":

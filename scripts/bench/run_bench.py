@@ -17,6 +17,7 @@ import dataplane  # noqa: E402
 import e2e  # noqa: E402
 import health_scale  # noqa: E402
 import observe  # noqa: E402
+import scaling  # noqa: E402
 from common import log  # noqa: E402
 
 
@@ -219,6 +220,7 @@ def rows(res):
     out += estimator_rows(res.get("estimator"))
     out += capture_rows(res.get("capture"))
     out += observe.observe_rows(res.get("observe"))
+    out += scaling.scaling_rows(res.get("scaling"))
     return out
 
 
@@ -369,7 +371,7 @@ def main():
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--only",
                     default="dataplane,control,lateness,e2e,flood,health,capture,observe,"
-                            "estimator")
+                            "estimator,scaling")
     ap.add_argument("--scenarios", default="", help="comma-separated dataplane scenario keys")
     ap.add_argument("--new-conn-syns", type=int, default=0,
                     help="unique SYNs of the new-connection pcap (default: from free memory)")
@@ -384,6 +386,9 @@ def main():
                     "probe's 1024-sample window, so each phase's figures are its own)")
     ap.add_argument("--lateness-flows", type=int, default=1_000_000,
                     help="connections in the tables while conn.list pages through them")
+    ap.add_argument("--workers", default="1,2",
+                    help="worker counts of the scaling section (scaling.py; counts the machine "
+                    "cannot pin are skipped)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = os.path.join(args.out, "work")
@@ -472,6 +477,17 @@ def main():
         except Exception as e:  # noqa: BLE001
             log(f"  FAILED: {e}")
             res["observe"] = {"error": str(e)}
+        save()
+    if "scaling" in only:
+        log(f"scaling: the dataplane scenarios with {args.workers} workers")
+        try:
+            scaling.run_all(args.build, work, cache, scaling.parse_workers(args.workers),
+                            list(scaling.SCENARIOS), args.duration, args.runs, args.warmup,
+                            scaling.SYNS_PER_WORKER, res, huge=huge)
+            print(scaling.table(res["scaling"]))
+        except Exception as e:  # noqa: BLE001
+            log(f"  FAILED: {e}")
+            res.setdefault("scaling", {})["error"] = str(e)
         save()
     save()
     write_plot_data(res, args.out)
