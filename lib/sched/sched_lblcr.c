@@ -13,6 +13,7 @@
  * that must grow replaces an unavailable member, else its busiest one. Aging needs
  * req->now_s; with now_s == 0 sets never shrink.
  */
+#include "sched_addr_map.h"
 #include "sched_util.h"
 
 #define LBLCR_ENTRIES 1024u
@@ -23,9 +24,8 @@
 #define LBLCR_SEED 0x6c626c63722d6d61ull
 
 struct lblcr_entry {
-	struct lb_addr addr; /* family 0: empty */
-	uint32_t last_use;   /* lcore tick of the last lookup: LRU eviction */
-	uint32_t last_mod;   /* req->now_s when the member set last changed */
+	struct sched_addr_entry head;
+	uint32_t last_mod; /* req->now_s when the member set last changed */
 	uint32_t size;
 	uint32_t member[LBLCR_SET_MAX]; /* dest indexes, newest first as IPVS adds at the head */
 };
@@ -34,32 +34,6 @@ struct lblcr_state {
 	uint32_t tick; /* counts schedule() calls on this lcore; wraps harmlessly (ages are differences) */
 	struct lblcr_entry entry[LBLCR_ENTRIES];
 };
-
-/* The entry for addr, or the slot to (re)use for it: an empty way, else the least recently used. */
-static struct lblcr_entry *lblcr_slot(struct lblcr_state *st, const struct lb_addr *addr,
-				      bool *found)
-{
-	uint32_t set = (uint32_t)sched_hash_addr(addr, 0, false, 0, LBLCR_SEED) & (LBLCR_SETS - 1);
-	struct lblcr_entry *ways = &st->entry[set * LBLCR_WAYS], *victim = NULL;
-
-	for (uint32_t w = 0; w < LBLCR_WAYS; w++) {
-		struct lblcr_entry *e = &ways[w];
-		if (e->addr.family == 0) {
-			if (victim == NULL || victim->addr.family != 0)
-				victim = e; /* the first empty way beats any occupied one */
-			continue;
-		}
-		if (lb_addr_equal(&e->addr, addr)) {
-			*found = true;
-			return e;
-		}
-		if (victim == NULL ||
-		    (victim->addr.family != 0 && st->tick - e->last_use > st->tick - victim->last_use))
-			victim = e;
-	}
-	*found = false;
-	return victim;
-}
 
 /* Member with the least overhead / weight among available members, earlier first; -1 if none. */
 static int lblcr_set_min(const struct lblcr_entry *e, const struct sched_dest *dests, uint32_t n,
@@ -142,9 +116,10 @@ static int lblcr_schedule(const void *shared, void *lcore_state, const struct sc
 	(void)shared;
 
 	st->tick++;
-	struct lblcr_entry *e = lblcr_slot(st, &req->vip, &found);
+	struct lblcr_entry *e = sched_addr_map_slot(st->entry, sizeof(st->entry[0]), LBLCR_SETS,
+						LBLCR_WAYS, st->tick, &req->vip, LBLCR_SEED, &found);
 	if (found) {
-		e->last_use = st->tick;
+		e->head.last_use = st->tick;
 		int least = lblcr_set_min(e, dests, n, req);
 		/* A set that has been stable for long gives up its busiest member (IPVS order: after
 		 * the choice, so the chosen member may be the one dropped this once). */
@@ -164,8 +139,8 @@ static int lblcr_schedule(const void *shared, void *lcore_state, const struct sc
 	int d = sched_pick_wlc(dests, n, req);
 	if (d < 0)
 		return -1;
-	e->addr = req->vip;
-	e->last_use = st->tick;
+	e->head.addr = req->vip;
+	e->head.last_use = st->tick;
 	e->size = 1;
 	e->member[0] = (uint32_t)d;
 	e->last_mod = req->now_s;
