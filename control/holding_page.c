@@ -1,8 +1,8 @@
 /*
- * Holding page listeners (holding_page.h). Every connection is a small state machine on one fd
- * watcher: read the request (up to its blank line, or HOLDING_PAGE_MAX_REQUEST bytes), write
- * the prepared response, shut the sending side and read until the client closes, so that
- * unread request bytes never turn the close into a reset that would cut the page short.
+ * Holding page listeners (holding_page.h). Every connection is a one-shot http_conn: read the
+ * request (up to its blank line, or HOLDING_PAGE_MAX_REQUEST bytes), write the prepared
+ * response, shut the sending side and read until the client closes, so that unread request
+ * bytes never turn the close into a reset that would cut the page short.
  */
 #include "holding_page.h"
 
@@ -14,20 +14,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http_conn.h"
 #include "kernel_addr.h"
 #include "lb_log.h"
 
 #define LISTEN_BACKLOG 128
 #define ACCEPTS_PER_WAKEUP 64
 #define SWEEP_PERIOD_MS 1000
-
-/* The bytes sent for one page, shared by the connections answering with it. */
-struct response {
-	unsigned int refs;
-	size_t head_len; /* headers alone: the answer to HEAD */
-	size_t len;
-	char data[];
-};
 
 struct listener {
 	struct listener *next;
@@ -36,7 +29,7 @@ struct listener {
 	int fd;
 	struct ev_io io;
 	json_t *page; /* a reference to the page answered (NULL: the default page) */
-	struct response *resp;
+	struct http_reply *resp;
 	bool seen;
 };
 
@@ -48,17 +41,10 @@ struct lo_addr {
 	bool seen;
 };
 
-enum client_state { READING, WRITING, DRAINING };
-
 struct client {
+	struct http_conn conn; /* first: a conn is its client */
 	struct client *next, *prev;
-	int fd;
-	struct ev_io io;
-	enum client_state state;
-	uint64_t last_ns;
-	struct response *resp;
-	size_t sent, to_send;
-	size_t got;
+	struct http_reply *page; /* the listener's page at accept, until the answer takes it */
 	char req[HOLDING_PAGE_MAX_REQUEST];
 };
 
@@ -69,42 +55,22 @@ static struct lo_addr *addrs;
 static struct client *clients;
 static unsigned int n_clients;
 
-static struct response *response_new(const struct lb_service_cfg *svc)
+static struct http_reply *response_new(const struct lb_service_cfg *svc)
 {
 	size_t page_len;
 	const char *page = lb_service_fallback_page(svc, &page_len);
-	char head[256];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 503 Service Unavailable\r\n"
-			 "Content-Type: text/html; charset=utf-8\r\n"
-			 "Content-Length: %zu\r\n"
-			 "Retry-After: %d\r\n"
-			 "Cache-Control: no-store\r\n"
-			 "Connection: close\r\n\r\n",
-			 page_len, HOLDING_PAGE_RETRY_AFTER_S);
-	struct response *r = malloc(sizeof(*r) + (size_t)n + page_len);
+	char retry_after[32];
 
-	if (r == NULL)
-		return NULL;
-	r->refs = 1;
-	r->head_len = (size_t)n;
-	r->len = (size_t)n + page_len;
-	memcpy(r->data, head, (size_t)n);
-	memcpy(r->data + n, page, page_len);
-	return r;
+	snprintf(retry_after, sizeof(retry_after), "Retry-After: %d\r\n", HOLDING_PAGE_RETRY_AFTER_S);
+	return http_reply_new("503 Service Unavailable", "text/html; charset=utf-8", retry_after,
+			      page, page_len);
 }
 
-static void response_put(struct response *r)
+static void client_closed(struct http_conn *conn)
 {
-	if (r != NULL && --r->refs == 0)
-		free(r);
-}
+	struct client *c = (struct client *)conn;
 
-static void client_close(struct client *c)
-{
-	ev_io_stop(loop, &c->io);
-	close(c->fd);
-	response_put(c->resp);
+	http_reply_put(c->page);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -115,70 +81,23 @@ static void client_close(struct client *c)
 	free(c);
 }
 
-/* Sends what the socket takes; when all is sent, shuts the sending side and drains. */
-static void client_write(struct client *c)
+/* Whatever was asked, the answer is the page; HEAD gets the headers alone. */
+static enum http_conn_step client_request(struct http_conn *conn, const char *req, size_t len,
+					  bool full, struct http_reply **resp)
 {
-	while (c->sent < c->to_send) {
-		ssize_t n = send(c->fd, c->resp->data + c->sent, c->to_send - c->sent, MSG_NOSIGNAL);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return;
-			client_close(c);
-			return;
-		}
-		c->sent += (size_t)n;
-	}
-	(void)shutdown(c->fd, SHUT_WR);
-	c->state = DRAINING;
-	if (ev_io_set(loop, &c->io, EV_READ) != 0)
-		client_close(c);
+	struct client *c = (struct client *)conn;
+
+	if (!full && memmem(req, len, "\r\n\r\n", 4) == NULL)
+		return HTTP_CONN_READ_MORE;
+	*resp = c->page;
+	c->page = NULL;
+	return len >= 5 && memcmp(req, "HEAD ", 5) == 0 ? HTTP_CONN_SEND_HEAD : HTTP_CONN_SEND;
 }
 
-static void client_read(struct client *c)
-{
-	char scratch[2048];
-
-	for (;;) {
-		bool draining = c->state == DRAINING;
-		char *buf = draining ? scratch : c->req + c->got;
-		size_t room = draining ? sizeof(scratch) : sizeof(c->req) - c->got;
-		ssize_t n = recv(c->fd, buf, room, 0);
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) { /* closed (or failed) before asking, or done after the answer */
-			client_close(c);
-			return;
-		}
-		if (draining)
-			continue;
-		c->got += (size_t)n;
-		if (c->got == sizeof(c->req) || memmem(c->req, c->got, "\r\n\r\n", 4) != NULL)
-			break;
-	}
-	/* Whatever was asked, the answer is the page; HEAD gets the headers alone. */
-	bool head = c->got >= 5 && memcmp(c->req, "HEAD ", 5) == 0;
-	c->to_send = head ? c->resp->head_len : c->resp->len;
-	c->state = WRITING;
-	if (ev_io_set(loop, &c->io, EV_WRITE) != 0) {
-		client_close(c);
-		return;
-	}
-	client_write(c);
-}
-
-static void on_client(struct ev_loop *l, struct ev_io *io, unsigned int events)
-{
-	struct client *c = io->arg;
-
-	(void)l;
-	c->last_ns = ev_now_ns();
-	if (c->state == WRITING) {
-		if (events & EV_WRITE)
-			client_write(c);
-	} else if (events & EV_READ) {
-		client_read(c);
-	}
-}
+static const struct http_conn_ops client_ops = {
+	.request = client_request,
+	.closed = client_closed,
+};
 
 static void client_accept(struct listener *ln, int fd)
 {
@@ -188,14 +107,9 @@ static void client_accept(struct listener *ln, int fd)
 		close(fd); /* bounded: the newcomer goes, the ones being answered stay */
 		return;
 	}
-	c->fd = fd;
-	c->state = READING;
-	c->last_ns = ev_now_ns();
-	c->resp = ln->resp;
-	c->resp->refs++;
-	c->sent = c->to_send = c->got = 0;
-	if (ev_io_start(loop, &c->io, fd, EV_READ, on_client, c) != 0) {
-		response_put(c->resp);
+	c->page = http_reply_get(ln->resp);
+	if (http_conn_start(&c->conn, loop, fd, c->req, sizeof(c->req), &client_ops) != 0) {
+		http_reply_put(c->page);
 		free(c);
 		close(fd);
 		return;
@@ -232,8 +146,8 @@ static void sweep(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 	(void)late_ns;
 	for (struct client *c = clients, *next; c != NULL; c = next) {
 		next = c->next;
-		if (now - c->last_ns > HOLDING_PAGE_IDLE_MS * EV_NS_PER_MS)
-			client_close(c);
+		if (now - c->conn.last_event_ns > HOLDING_PAGE_IDLE_MS * EV_NS_PER_MS)
+			http_conn_close(&c->conn);
 	}
 }
 
@@ -299,12 +213,12 @@ static void listener_set_page(struct listener *ln, const struct lb_service_cfg *
 {
 	if (ln->resp != NULL && ln->page == svc->fallback_page)
 		return; /* the same page: clones share it by reference */
-	struct response *r = response_new(svc);
+	struct http_reply *r = response_new(svc);
 	if (r == NULL) {
 		LB_LOG(ERR, "holding page: out of memory; the previous page stays");
 		return;
 	}
-	response_put(ln->resp);
+	http_reply_put(ln->resp);
 	ln->resp = r;
 	json_decref(ln->page);
 	ln->page = json_incref(svc->fallback_page);
@@ -316,7 +230,7 @@ static void listener_close(struct listener *ln)
 
 	ev_io_stop(loop, &ln->io);
 	close(ln->fd);
-	response_put(ln->resp);
+	http_reply_put(ln->resp);
 	json_decref(ln->page);
 	LB_LOG(NOTICE, "holding page %s: closed",
 	       lb_addr_port_format(&ln->vip, ln->port, ap, sizeof(ap)));
@@ -427,7 +341,7 @@ void holding_page_close(void)
 	if (loop == NULL)
 		return;
 	while (clients != NULL)
-		client_close(clients);
+		http_conn_close(&clients->conn);
 	holding_page_sync(NULL);
 	ev_timer_stop(loop, &sweep_timer);
 	loop = NULL;

@@ -1,6 +1,6 @@
 /*
- * Metrics listener (metrics_http.h). Each connection is a small state machine on one fd
- * watcher, as the holding page's: read the request head, write the answer, shut the sending
+ * Metrics listener (metrics_http.h). Each connection is a one-shot http_conn, as the holding
+ * page's: read the request head (one buffer per wakeup), write the answer, shut the sending
  * side and read until the client closes (so unread bytes never turn the close into a reset).
  * Every connection has one deadline from its accept; a sweep closes those past it. Answers are
  * Connection: close, one request per connection. Pages are rendered when asked for and shared,
@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http_conn.h"
 #include "http_request.h"
 #include "kernel_addr.h"
 #include "lb_log.h"
@@ -28,24 +29,10 @@
 
 enum route { ROUTE_METRICS, ROUTE_STATUS, ROUTE_STATUS_MINUTES, ROUTE_COUNT };
 
-/* The bytes of one answer, shared by the connections sending it. */
-struct response {
-	unsigned int refs;
-	size_t head_len; /* headers alone: the answer to HEAD */
-	size_t len;
-	char data[];
-};
-
-enum client_state { READING, WRITING, DRAINING };
-
 struct client {
+	struct http_conn conn; /* first: a conn is its client */
 	struct client *next, *prev; /* oldest first from `oldest` */
-	int fd;
-	struct ev_io io;
-	enum client_state state;
 	uint64_t deadline_ns;
-	struct response *resp;
-	size_t sent, to_send, got;
 	char req[METRICS_HTTP_MAX_REQUEST];
 };
 
@@ -56,52 +43,21 @@ static struct ev_io listen_io;
 static struct lb_addr listen_addr;
 static uint16_t listen_port;
 static struct client *oldest, *newest;
-static struct response *cache[ROUTE_COUNT];
+static struct http_reply *cache[ROUTE_COUNT];
 static uint64_t cache_ns[ROUTE_COUNT], cache_cost_ns[ROUTE_COUNT];
 static struct metrics_http_counters counters;
 
-static void response_put(struct response *r)
-{
-	if (r != NULL && --r->refs == 0)
-		free(r);
-}
-
-/* A response of status with body (may be NULL); NULL out of memory. */
-static struct response *response_new(const char *status, const char *type, const char *body,
-				      size_t body_len)
-{
-	char head[320];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %s\r\n"
-			 "Content-Type: %s\r\n"
-			 "Content-Length: %zu\r\n"
-			 "Cache-Control: no-store\r\n"
-			 "Connection: close\r\n\r\n",
-			 status, type, body_len);
-	struct response *r = malloc(sizeof(*r) + (size_t)n + body_len);
-
-	if (r == NULL)
-		return NULL;
-	r->refs = 1;
-	r->head_len = (size_t)n;
-	r->len = (size_t)n + body_len;
-	memcpy(r->data, head, (size_t)n);
-	if (body_len > 0)
-		memcpy(r->data + n, body, body_len);
-	return r;
-}
-
-static struct response *error_response(const char *status)
+static struct http_reply *error_response(const char *status)
 {
 	char body[96];
 	int n = snprintf(body, sizeof(body), "%s\n", status);
 
 	counters.errors++;
-	return response_new(status, "text/plain; charset=utf-8", body, (size_t)n);
+	return http_reply_new(status, "text/plain; charset=utf-8", "", body, (size_t)n);
 }
 
 /* The page of route, from the cache when it is fresh enough; a new reference or NULL. */
-static struct response *page(enum route route)
+static struct http_reply *page(enum route route)
 {
 	static const char *const types[ROUTE_COUNT] = {"text/plain; version=0.0.4; charset=utf-8",
 						       "text/html; charset=utf-8",
@@ -114,9 +70,8 @@ static struct response *page(enum route route)
 	if (fresh_ns < 10 * cache_cost_ns[route])
 		fresh_ns = 10 * cache_cost_ns[route];
 	if (cache[route] != NULL && now - cache_ns[route] < fresh_ns) {
-		cache[route]->refs++;
 		counters.requests++;
-		return cache[route];
+		return http_reply_get(cache[route]);
 	}
 	struct text_buf b;
 	text_buf_init(&b, METRICS_HTTP_MAX_PAGE);
@@ -127,21 +82,21 @@ static struct response *page(enum route route)
 	uint64_t cost = ev_now_ns() - now;
 	counters.renders++;
 	counters.render_ns += cost;
-	struct response *r = b.failed ? NULL : response_new("200 OK", types[route], b.data, b.len);
+	struct http_reply *r =
+		b.failed ? NULL : http_reply_new("200 OK", types[route], "", b.data, b.len);
 	text_buf_free(&b);
 	if (r == NULL)
 		return error_response("500 Internal Server Error");
 	counters.requests++;
-	response_put(cache[route]);
+	http_reply_put(cache[route]);
 	cache[route] = r;
 	cache_ns[route] = now;
 	cache_cost_ns[route] = cost;
-	r->refs++;
-	return r;
+	return http_reply_get(r);
 }
 
 /* The answer to a complete (or refused) request head. */
-static struct response *answer(enum http_req_result parsed, const struct http_req *req)
+static struct http_reply *answer(enum http_req_result parsed, const struct http_req *req)
 {
 	if (parsed == HTTP_REQ_BAD)
 		return error_response("400 Bad Request");
@@ -158,11 +113,10 @@ static struct response *answer(enum http_req_result parsed, const struct http_re
 	return error_response("404 Not Found");
 }
 
-static void client_close(struct client *c)
+static void client_closed(struct http_conn *conn)
 {
-	ev_io_stop(loop, &c->io);
-	close(c->fd);
-	response_put(c->resp);
+	struct client *c = (struct client *)conn;
+
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -175,78 +129,25 @@ static void client_close(struct client *c)
 	free(c);
 }
 
-/* Sends what the socket takes; when all is sent, shuts the sending side and drains. */
-static void client_write(struct client *c)
+static enum http_conn_step client_request(struct http_conn *conn, const char *buf, size_t len,
+					  bool full, struct http_reply **resp)
 {
-	while (c->sent < c->to_send) {
-		ssize_t n = send(c->fd, c->resp->data + c->sent, c->to_send - c->sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				client_close(c);
-			return; /* the rest when the socket has room: never a busy wait */
-		}
-		c->sent += (size_t)n;
-	}
-	(void)shutdown(c->fd, SHUT_WR);
-	c->state = DRAINING;
-	if (ev_io_set(loop, &c->io, EV_READ) != 0)
-		client_close(c);
-}
-
-static void client_respond(struct client *c, enum http_req_result parsed, const struct http_req *req)
-{
-	c->resp = answer(parsed, req);
-	if (c->resp == NULL) { /* out of memory even for an error: just close */
-		client_close(c);
-		return;
-	}
-	bool head = parsed == HTTP_REQ_OK && strcmp(req->method, "HEAD") == 0;
-	c->to_send = head ? c->resp->head_len : c->resp->len;
-	c->state = WRITING;
-	if (ev_io_set(loop, &c->io, EV_WRITE) != 0) {
-		client_close(c);
-		return;
-	}
-	client_write(c);
-}
-
-/* Reads what has arrived (one buffer's worth at most per wakeup). */
-static void client_read(struct client *c)
-{
-	char scratch[2048];
-	bool draining = c->state == DRAINING;
-	char *buf = draining ? scratch : c->req + c->got;
-	size_t room = draining ? sizeof(scratch) : sizeof(c->req) - c->got;
-	ssize_t n = recv(c->fd, buf, room, MSG_DONTWAIT);
-
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
-	if (n <= 0 || draining) {
-		if (n <= 0) /* closed (or failed) before asking, or done after the answer */
-			client_close(c);
-		return;
-	}
-	c->got += (size_t)n;
 	struct http_req req;
-	enum http_req_result parsed = http_request_parse(c->req, c->got, &req);
-	if (parsed == HTTP_REQ_INCOMPLETE && c->got < sizeof(c->req))
-		return;
-	client_respond(c, parsed, &req);
+	enum http_req_result parsed = http_request_parse(buf, len, &req);
+
+	(void)conn;
+	if (parsed == HTTP_REQ_INCOMPLETE && !full)
+		return HTTP_CONN_READ_MORE;
+	*resp = answer(parsed, &req);
+	bool head = parsed == HTTP_REQ_OK && strcmp(req.method, "HEAD") == 0;
+	return head ? HTTP_CONN_SEND_HEAD : HTTP_CONN_SEND;
 }
 
-static void on_client(struct ev_loop *l, struct ev_io *io, unsigned int events)
-{
-	struct client *c = io->arg;
-
-	(void)l;
-	if (c->state == WRITING) {
-		if (events & EV_WRITE)
-			client_write(c);
-	} else if (events & EV_READ) {
-		client_read(c);
-	}
-}
+static const struct http_conn_ops client_ops = {
+	.request = client_request,
+	.closed = client_closed,
+	.one_read_per_wakeup = true, /* bounded work per wakeup: the loop comes back for the rest */
+};
 
 static void client_accept(int fd)
 {
@@ -254,19 +155,15 @@ static void client_accept(int fd)
 
 	if (counters.clients >= METRICS_HTTP_MAX_CLIENTS) {
 		counters.evicted++;
-		client_close(oldest); /* a flood of idle connections cannot lock scrapers out */
+		http_conn_close(&oldest->conn); /* a flood of idle connections cannot lock scrapers out */
 	}
 	c = malloc(sizeof(*c));
 	if (c == NULL) {
 		close(fd);
 		return;
 	}
-	c->fd = fd;
-	c->state = READING;
 	c->deadline_ns = ev_now_ns() + METRICS_HTTP_DEADLINE_MS * EV_NS_PER_MS;
-	c->resp = NULL;
-	c->sent = c->to_send = c->got = 0;
-	if (ev_io_start(loop, &c->io, fd, EV_READ, on_client, c) != 0) {
+	if (http_conn_start(&c->conn, loop, fd, c->req, sizeof(c->req), &client_ops) != 0) {
 		free(c);
 		close(fd);
 		return;
@@ -305,7 +202,7 @@ static void sweep(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 	(void)late_ns;
 	while (oldest != NULL && oldest->deadline_ns <= now) {
 		counters.timed_out++;
-		client_close(oldest);
+		http_conn_close(&oldest->conn);
 	}
 }
 
@@ -396,14 +293,14 @@ void metrics_http_close(void)
 	if (loop == NULL)
 		return;
 	while (oldest != NULL)
-		client_close(oldest);
+		http_conn_close(&oldest->conn);
 	if (listen_fd >= 0) {
 		ev_io_stop(loop, &listen_io);
 		close(listen_fd);
 		listen_fd = -1;
 	}
 	for (int r = 0; r < ROUTE_COUNT; r++) {
-		response_put(cache[r]);
+		http_reply_put(cache[r]);
 		cache[r] = NULL;
 	}
 	ev_timer_stop(loop, &sweep_timer);
