@@ -23,6 +23,7 @@
 #include "exception.h"
 #include "flow_table.h"
 #include "frag.h"
+#include "half_open.h"
 #include "pmtu.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
@@ -102,6 +103,19 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 	neighbour_frame(w, m);
 }
 
+/*
+ * Inserts a key; a full table makes room by ending its oldest half-open flow (never an
+ * established one), twice at most (a nat/fnat flow frees two keys, dr/tun one).
+ */
+static int32_t flow_insert_evicting(struct lb_worker *w, const struct flow_key *key, uint32_t hash)
+{
+	int32_t pos = flow_table_insert(w->flows, key, hash);
+
+	for (int k = 0; pos < 0 && k < 2 && half_open_evict_oldest(w); k++)
+		pos = flow_table_insert(w->flows, key, hash);
+	return pos;
+}
+
 /* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
 static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			   const struct snap_service *ss, const struct flow_key *key, uint32_t hash,
@@ -140,12 +154,12 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			return XMIT_DROP(LB_DROP_LOCAL_PORTS_EXHAUSTED);
 		}
 	}
-	int32_t pos = flow_table_insert(w->flows, key, hash);
+	int32_t pos = flow_insert_evicting(w, key, hash);
 	if (pos < 0)
 		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
 	struct flow_entry *e = &w->flows->entries[pos];
 	if (method->reply_key) {
-		int32_t rpos = flow_table_insert(w->flows, &rk, rhash);
+		int32_t rpos = flow_insert_evicting(w, &rk, rhash);
 		if (rpos < 0) {
 			flow_table_remove(w->flows, pos);
 			return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
@@ -166,7 +180,9 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	e->real_gen = snap_real_get(snap, real_id)->gen;
 	e->service_id = (uint16_t)ss->id;
 	e->state = info->proto == IPPROTO_TCP ? LB_TCP_NONE : LB_UDP_STATE;
-	e->expires = now + snap->timeout_tsc[e->state];
+	e->expires = now + conn_timeout(w, snap, e->state);
+	if (info->proto == IPPROTO_TCP)
+		half_open_track(w, pos, now);
 	LB_COUNTER_ADD(w->real_counters[real_id].inactive, 1);
 	LB_COUNTER_ADD(w->real_counters[real_id].conns, 1);
 	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);
@@ -762,6 +778,7 @@ int worker_main(void *arg)
 		conn_dump_worker_step(w);
 		conn_install_worker_step(w, snap, now);
 		expire_sweep(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
+		half_open_step(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
 		rte_rcu_qsbr_quiescent(lb_rt.rcu, w->index);
 
 		if (received) {
