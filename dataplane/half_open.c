@@ -9,7 +9,7 @@
 #include "flow_table.h"
 
 /* Stale records one eviction may skip before giving up (the next call goes on from there). */
-#define EVICT_SCAN_MAX 64
+#define EVICT_SCAN_MAX 256
 
 int half_open_init(struct lb_worker *w, const struct lb_config *cfg, int socket)
 {
@@ -99,13 +99,17 @@ void half_open_step(struct lb_worker *w, uint64_t now, uint32_t budget)
 	uint32_t now_stamp = (uint32_t)(now >> HALF_OPEN_STAMP_SHIFT);
 
 	pressure_update(w, r);
-	if (!w->flow_pressure)
-		return;
-	/* Oldest first: the first record younger than the pressure lifetime ends the walk. */
+	/*
+	 * The head is kept clear of stale records (flows established or gone), so that an eviction
+	 * finds a half-open flow at once; under pressure the oldest half-open flows end too. The
+	 * walk stops at the first live half-open flow: with no handshake pending (or when every
+	 * flow stays half-open, as in a flood) it reads one entry per loop.
+	 */
 	for (uint32_t k = 0; k < budget && r->head != r->tail; k++) {
 		struct half_open_rec rec = r->recs[r->head & r->mask];
 		if (rec_valid(w->flows, &rec)) {
-			if (now_stamp - rec.born < r->short_stamps)
+			/* Oldest first: the first one younger than the pressure lifetime ends the walk. */
+			if (!w->flow_pressure || now_stamp - rec.born < r->short_stamps)
 				break;
 			conn_release(w, (int32_t)rec.pos);
 			LB_COUNTER_ADD(w->stats->half_open_expired_early, 1);

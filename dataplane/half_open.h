@@ -54,8 +54,9 @@ void half_open_track(struct lb_worker *w, int32_t pos, uint64_t now);
 bool half_open_evict_oldest(struct lb_worker *w);
 
 /*
- * Once per loop: enters or leaves pressure from the table's fill, and under pressure ends up to
- * budget half-open flows older than the pressure lifetime, oldest first.
+ * Once per loop: enters or leaves pressure from the table's fill, drops up to budget stale
+ * records from the head, and under pressure ends half-open flows older than the pressure
+ * lifetime, oldest first.
  */
 void half_open_step(struct lb_worker *w, uint64_t now, uint32_t budget);
 
