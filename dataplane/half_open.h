@@ -1,8 +1,8 @@
 /*
  * Half-open TCP flows under a SYN flood (docs/architecture.md, "Flow table under a SYN flood").
  * Each worker remembers the positions of the TCP flows it created, oldest first, in a ring.
- * When its table is full a new connection takes the place of the oldest flow that is still
- * half-open; from a high-water mark on ("pressure") half-open flows live shorter. Established
+ * When its table is nearly full (15/16) a new connection takes the place of the oldest flow that
+ * is still half-open; from a high-water mark on ("pressure") half-open flows live shorter. Established
  * flows are never pushed out. O(1) per packet, worker-local, no locks.
  */
 #ifndef DPDK_LB_HALF_OPEN_H
@@ -29,6 +29,7 @@ struct half_open_ring {
 	uint32_t pressure_on;  /* keys held from which the table is under pressure */
 	uint32_t pressure_off; /* ... and below which it no longer is */
 	uint32_t short_stamps; /* the lifetime under pressure in stamps */
+	uint32_t evict_at;     /* keys held from which a new flow first ends the oldest half-open one */
 };
 
 /* Half-open: a SYN was seen, the handshake has not completed. */

@@ -104,11 +104,14 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 }
 
 /*
- * Inserts a key; a full table makes room by ending its oldest half-open flow (never an
- * established one), twice at most (a nat/fnat flow frees two keys, dr/tun one).
+ * Inserts a key. From 15/16 of the table on, it first ends the oldest half-open flow (never an
+ * established one); a full table keeps ending them until the key fits, twice at most (a nat/fnat
+ * flow frees two keys, dr/tun one).
  */
 static int32_t flow_insert_evicting(struct lb_worker *w, const struct flow_key *key, uint32_t hash)
 {
+	if (unlikely(w->flows->count >= w->half_open->evict_at))
+		half_open_evict_oldest(w);
 	int32_t pos = flow_table_insert(w->flows, key, hash);
 
 	for (int k = 0; pos < 0 && k < 2 && half_open_evict_oldest(w); k++)

@@ -18,6 +18,7 @@ from test_edges import (CLIENT, LIVE_PORT_MAC, REAL, REAL_MAC, STATIC, LiveDaemo
                         frame, service)
 
 CAP = 1024  # keys per worker: a dr/tun flow takes one, a nat/fnat flow two
+MARK = CAP - CAP // 16  # from here a new flow first ends the oldest half-open one
 
 
 def flood_sources(n, seed=13):
@@ -57,10 +58,12 @@ def dataplane(**kw):
 
 
 def test_legitimate_syns_get_flows_in_a_table_full_of_half_open_ones(pcap_daemon, tmp_path):
-    """1024 flood SYNs fill the table; each of 10 legitimate connections (SYN, then ACK) takes
-    the place of the oldest flood flow, and its ACK finds it: none refused, 10 evicted, and the
-    evicted are exactly the 10 oldest flood flows. (Pressure at 100 %: eviction alone.)"""
+    """1024 flood SYNs: the first 960 (15/16) fill the table to its eviction mark, each of the
+    next 64 and then of 10 legitimate connections (SYN, then ACK) takes the place of the oldest
+    flood flow, and each ACK finds its flow: none refused, 74 evicted, exactly the 74 oldest
+    flood flows. (Pressure at 100 %: eviction alone.)"""
     flood = flood_sources(CAP)
+    gone = CAP - MARK + 10
     legit = [(CLIENT, 40000 + i) for i in range(10)]
     pkts = [syn(s, p) for s, p in flood]
     for s, p in legit:
@@ -69,40 +72,39 @@ def test_legitimate_syns_get_flows_in_a_table_full_of_half_open_ones(pcap_daemon
     out, stats, conns = run_pcap(pcap_daemon, tmp_path, pkts, cfg)
     dp = stats["dataplane"]
     assert dp["drop_reasons"]["flow_table_full"] == 0 and dp["dropped"] == 0
-    assert dp["half_open_evicted"] == 10
+    assert dp["half_open_evicted"] == gone
     assert dp["half_open_expired_early"] == 0
-    assert (dp["flows"], dp["flows_created"], dp["flows_expired"]) == (CAP, CAP + 10, 10)
+    assert (dp["flows"], dp["flows_created"], dp["flows_expired"]) == (MARK, CAP + 10, gone)
     assert len(out) == len(pkts)
     by_client = {c["client"]: c["state"] for c in conns}
-    assert len(by_client) == CAP
+    assert len(by_client) == MARK
     assert all(by_client[f"{s}:{p}"] == "ESTABLISHED" for s, p in legit)
-    assert not any(f"{s}:{p}" in by_client for s, p in flood[:10]), "the oldest go first"
-    assert all(by_client[f"{s}:{p}"] == "SYN_RECV" for s, p in flood[10:])
+    assert not any(f"{s}:{p}" in by_client for s, p in flood[:gone]), "the oldest go first"
+    assert all(by_client[f"{s}:{p}"] == "SYN_RECV" for s, p in flood[gone:])
 
 
 def test_established_flows_are_never_evicted_for_a_syn(pcap_daemon, tmp_path):
-    """1000 established connections and 24 half-open ones fill the table. 40 flood SYNs: the
-    first 24 take the half-open flows' places, the next 16 the oldest flood flows; the
-    established connections all stay, and their packets still pass."""
+    """1000 established connections, past the eviction mark (960): nothing half-open to end,
+    so they all go in. Then 64 flood SYNs: each takes the place of the one before it (the only
+    half-open flow), never of an established one; the established connections all stay and
+    their packets still pass."""
     est = [(f"12.0.{i // 250}.{i % 250 + 1}", 20000 + i) for i in range(1000)]
-    half = flood_sources(24, seed=1)
-    flood = flood_sources(40, seed=2)
+    flood = flood_sources(64, seed=2)
     pkts = []
     for s, p in est:
         pkts += [syn(s, p), ack(s, p)]
-    pkts += [syn(s, p) for s, p in half] + [syn(s, p) for s, p in flood]
+    pkts += [syn(s, p) for s, p in flood]
     pkts += [ack(s, p) for s, p in est]
     cfg = config([service("tcp")], dataplane=dataplane(half_open_pressure_percent=100))
     out, stats, conns = run_pcap(pcap_daemon, tmp_path, pkts, cfg)
     dp = stats["dataplane"]
     assert dp["dropped"] == 0, dp["drop_reasons"]
-    assert dp["half_open_evicted"] == 40
-    assert dp["flows"] == CAP
+    assert dp["half_open_evicted"] == 63
+    assert dp["flows"] == 1001
     states = {c["client"]: c["state"] for c in conns}
     assert all(states[f"{s}:{p}"] == "ESTABLISHED" for s, p in est)
-    assert not any(f"{s}:{p}" in states for s, p in half)
-    assert not any(f"{s}:{p}" in states for s, p in flood[:16])
-    assert all(states[f"{s}:{p}"] == "SYN_RECV" for s, p in flood[16:])
+    assert not any(f"{s}:{p}" in states for s, p in flood[:-1])
+    assert states[f"{flood[-1][0]}:{flood[-1][1]}"] == "SYN_RECV"
     assert len(out) == len(pkts)
 
 
@@ -124,15 +126,15 @@ def test_a_table_full_of_established_flows_refuses_syns_and_says_why(pcap_daemon
 
 
 def test_a_nat_syn_ends_half_open_flows_for_both_of_its_keys(pcap_daemon, tmp_path):
-    """nat: a flow takes two keys, so 512 half-open nat flows fill a 1024-key table; a dr
-    connection of another service needs one key (one eviction frees two, one is left), each of
-    the next two nat ones takes that one and one of the two the next eviction frees. Replies of
-    the legitimate nat flow pass."""
+    """nat: a flow takes two keys, so 480 half-open nat flows fill a 1024-key table to its
+    eviction mark (960 keys); a dr connection of another service ends one of them (two keys
+    freed, one taken), each of the next two nat ones takes the free key for its client key
+    and ends one more for its reply key. Replies of the legitimate nat flow pass."""
     nat = service("tcp", forward="nat")
     nat["reals"] = [{"ip": REAL, "port": 8080, "forward": "nat"}]
     dr = dict(service("tcp"), port=81)
     dr["reals"] = [{"ip": REAL, "port": 81}]
-    flood = flood_sources(CAP // 2, seed=4)
+    flood = flood_sources(MARK // 2, seed=4)
     pkts = [syn(s, p) for s, p in flood]
     pkts += [frame(TCP(sport=41000, dport=81, flags="S"))]
     pkts += [frame(TCP(sport=41001, dport=80, flags="S")),
