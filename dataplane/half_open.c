@@ -15,7 +15,8 @@ int half_open_init(struct lb_worker *w, const struct lb_config *cfg, int socket)
 {
 	struct half_open_ring *r = rte_zmalloc_socket("half_open", sizeof(*r), RTE_CACHE_LINE_SIZE,
 						      socket);
-	uint32_t size = rte_align32pow2(w->flows->capacity);
+	/* as many records as the table holds flows (its positions range a little further) */
+	uint32_t size = rte_align32pow2(cfg->flow_capacity);
 
 	if (r == NULL)
 		return -ENOMEM;

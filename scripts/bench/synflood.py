@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from common import HugePages, VdevDaemon, log, wait_until
-from dataplane import NEW_CONN_DATA_ROOM, mbuf_bytes, reals, statics
+from dataplane import NEW_CONN_DATA_ROOM, mbuf_bytes, reals, run_ceiling, statics
 
 VIP = (10 << 24) | (9 << 16) | 100        # flood target
 VIP_LEGIT = (10 << 24) | (9 << 16) | 101  # the legitimate connections' service
@@ -127,6 +127,9 @@ def run(build, work, cache, duration, warmup, huge, capacity=CAPACITY):
             info = d.call("system.info")
         finally:
             d.stop()
+        log("  ceiling: testpmd io on the same pcap")
+        ceiling = run_ceiling(work, path, n, min(duration, 10), warmup, hp.dir if hp else None,
+                              NEW_CONN_DATA_ROOM)
     dt = s1["t"] - s0["t"]
 
     def rate(k):
@@ -134,7 +137,7 @@ def run(build, work, cache, duration, warmup, huge, capacity=CAPACITY):
 
     fwd = (l1["inpkts"] - l1["conns"]) - (l0["inpkts"] - l0["conns"])
     nof = s1["drop_reasons"]["no_flow"] - s0["drop_reasons"]["no_flow"]
-    r = {"capacity": capacity, "flow_table_bytes": info.get("flow_table_bytes"),
+    r = {"capacity": capacity, "ceiling_mpps": ceiling, "flow_table_bytes": info.get("flow_table_bytes"),
          "duration_s": dt, "pcap_packets": n, "rx_mpps": rate("rx_packets") / 1e6,
          "created_per_s": rate("flows_created"), "expired_per_s": rate("flows_expired"),
          "evicted_per_s": rate("half_open_evicted"),
@@ -148,7 +151,7 @@ def run(build, work, cache, duration, warmup, huge, capacity=CAPACITY):
                          for k, v in s1["drop_reasons"].items()
                          if k != "no_flow" and v != s0["drop_reasons"].get(k, 0)}}
     r["half_open_age_ms"] = 1e3 * capacity / r["created_per_s"] if r["created_per_s"] else None
-    log(f"  {r['rx_mpps']:.2f} Mpps rx; flows {r['flows_held_min']:,}-{r['flows_held_max']:,} "
+    log(f"  {r['rx_mpps']:.2f} Mpps rx (ceiling {ceiling:.2f}); flows {r['flows_held_min']:,}-{r['flows_held_max']:,} "
         f"of {capacity:,}; created {r['created_per_s']:,.0f}/s, expired "
         f"{r['expired_per_s']:,.0f}/s (evicted {r['evicted_per_s']:,.0f}/s, early "
         f"{r['expired_early_per_s']:,.0f}/s), refused {r['refused_per_s']:,.0f}/s; legitimate "
@@ -177,8 +180,8 @@ def rows(s):
         return []
     if s.get("error"):
         return [("synflood", "SYN flood", "", "", "", "", "", "ERROR: " + s["error"][:120])]
-    note = (f"{s['duration_s']:.0f} s at {s['rx_mpps']:.2f} Mpps of SYNs from random sources, "
-            f"1 legitimate connection in {BLOCK:,}")
+    note = (f"{s['duration_s']:.0f} s at {s['rx_mpps']:.2f} Mpps of SYNs from random sources "
+            f"(testpmd ceiling {s['ceiling_mpps']:.2f}), 1 legitimate connection in {BLOCK:,}")
     return [
         ("synflood", "flows held (of the table's capacity)",
          f"{s['flows_held_min']:,}-{s['flows_held_max']:,}", "flows", f"{s['capacity']:,}", "",
