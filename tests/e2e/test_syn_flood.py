@@ -101,7 +101,7 @@ def test_legitimate_connections_are_served_during_and_after_a_syn_flood(testbed,
           f"; about {flood_pps:,.0f} packets/s received during the requests")
     assert ok >= GOAL * n, (ok, n)
     assert ok_after >= GOAL * n_after, (ok_after, n_after)
-    assert during["flow_pressure"] == 1
+    assert during["flow_pressure"] >= 1  # workers under pressure (one per worker at most)
     assert during["flow_pressure_episodes"] > before["flow_pressure_episodes"]
     # nothing was refused: there was always a half-open flow to end
     assert after["drop_reasons"]["flow_table_full"] == before["drop_reasons"]["flow_table_full"]
