@@ -14,8 +14,8 @@ from scapy.all import IP, TCP, Ether
 from scapy.all import wrpcap
 
 from lbdaemon import wait_until
-from test_edges import (CLIENT, LIVE_PORT_MAC, REAL, REAL_MAC, STATIC, LiveDaemon, config,
-                        frame, service)
+from test_edges import (CLIENT, LIVE_PORT_MAC, REAL, REAL_MAC, LiveDaemon, config, frame,
+                        service)
 
 CAP = 1024  # keys per worker: a dr/tun flow takes one, a nat/fnat flow two
 MARK = CAP - CAP // 16  # from here a new flow first ends the oldest half-open one

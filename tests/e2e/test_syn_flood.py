@@ -94,7 +94,7 @@ def test_legitimate_connections_are_served_during_and_after_a_syn_flood(testbed,
     ok_after, n_after = served(testbed, 2)
     after = dataplane(lb)
     print(f"\nSYN flood: {ok}/{n} connections served during it, {ok_after}/{n_after} at once "
-          f"after; table {during['flows']} of {CAPACITY} flows; evicted "
+          f"after; table {during['flows']} flows ({CAPACITY} per worker); evicted "
           f"{after['half_open_evicted'] - before['half_open_evicted']}, expired early "
           f"{after['half_open_expired_early'] - before['half_open_expired_early']}, refused "
           f"{after['drop_reasons']['flow_table_full'] - before['drop_reasons']['flow_table_full']}"
