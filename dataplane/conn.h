@@ -14,6 +14,7 @@
 #include "conn_events.h"
 #include "counters.h"
 #include "flow_table.h"
+#include "half_open.h"
 #include "lb_runtime.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
@@ -61,6 +62,17 @@ static inline void conn_count_adjust(struct lb_worker *w, struct flow_entry *e, 
 /* Tells the control side about the connection at pos; never waits (a full ring counts a loss). */
 void conn_event_emit(struct lb_worker *w, uint8_t type, int32_t pos, uint64_t now);
 
+/* How long a connection in state lives: shorter for half-open ones while the table is under pressure. */
+static inline uint64_t conn_timeout(const struct lb_worker *w, const struct lb_snapshot *snap,
+				    uint8_t state)
+{
+	uint64_t t = snap->timeout_tsc[state];
+
+	if (unlikely(w->flow_pressure) && half_open_state(state) && t > w->half_open_pressure_tsc)
+		t = w->half_open_pressure_tsc;
+	return t;
+}
+
 /* A packet of the connection in direction dir: TCP state, active/inactive counts, expiry. */
 static inline void conn_touch(struct lb_worker *w, const struct lb_snapshot *snap,
 			      struct flow_entry *e, const struct pkt_info *info, enum lb_tcp_dir dir,
@@ -71,12 +83,12 @@ static inline void conn_touch(struct lb_worker *w, const struct lb_snapshot *sna
 		if (next != e->state) {
 			conn_count_adjust(w, e, next);
 			e->state = next;
-			e->expires = now + snap->timeout_tsc[e->state];
+			e->expires = now + conn_timeout(w, snap, e->state);
 			conn_event_emit(w, CONN_EV_STATE, (int32_t)(e - w->flows->entries), now);
 			return;
 		}
 	}
-	e->expires = now + snap->timeout_tsc[e->state];
+	e->expires = now + conn_timeout(w, snap, e->state);
 }
 
 /* Ends a connection: both of its keys leave the table and its real's counts drop. */

@@ -61,7 +61,11 @@ extern const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT];
 	X(neighbour_frames)      /* ARP / neighbour advertisements given to the neighbour table */ \
 	X(exception_rx)          /* frames handed to a kernel interface (exception.h) */           \
 	X(exception_tx)          /* frames the kernel sent, queued on their port */                \
-	X(exception_dropped)     /* either way: over the rate limit, or a ring/interface full */
+	X(exception_dropped)     /* either way: over the rate limit, or a ring/interface full */   \
+	X(half_open_evicted)     /* half-open flows ended to make room for a new one, table full */\
+	X(half_open_expired_early) /* half-open flows ended by the shorter lifetime of pressure */ \
+	X(flow_pressure)         /* workers whose flow table is over its high-water mark now */   \
+	X(flow_pressure_episodes) /* times a worker's flow table went over the mark */
 
 /*
  * Per address family (stats.protocol, the dataplane's `netstat -s`): IP packets received from the

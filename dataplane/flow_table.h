@@ -43,6 +43,7 @@ struct flow_entry {
 			uint32_t real_id;
 			uint32_t real_gen;
 			uint16_t service_id;
+			uint16_t born; /* low bits of the birth stamp of a tracked TCP flow (half_open.h) */
 		};
 		struct { /* FLOW_F_REPLY: the hop the client's packets came from */
 			uint8_t hop_mac[6];

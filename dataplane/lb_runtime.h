@@ -23,6 +23,7 @@
 #define LB_BURST 32
 
 struct flow_table;
+struct half_open_ring;
 struct lb_snapshot;
 struct neigh_table;
 struct persist_table;
@@ -80,6 +81,9 @@ struct lb_worker {
 	struct src_slot *src_cur;      /* the slot of the packet being handled, or NULL */
 	bool ha_active; /* this loop turn: the node owns the VIPs (ha_role.h), read once per turn */
 	bool test_held; /* test hook (worker_hold.h): stop polling while set */
+	bool flow_pressure; /* the flow table is over its high-water mark (half_open.h) */
+	uint64_t half_open_pressure_tsc; /* the half-open lifetime under pressure */
+	struct half_open_ring *half_open; /* TCP flows by age, for eviction and early expiry */
 } __rte_cache_aligned;
 
 /* Connection counts summed over all workers, refreshed by the control lcore for schedulers. */

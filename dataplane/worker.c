@@ -23,6 +23,7 @@
 #include "exception.h"
 #include "flow_table.h"
 #include "frag.h"
+#include "half_open.h"
 #include "pmtu.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
@@ -578,6 +579,7 @@ int worker_main(void *arg)
 		conn_dump_worker_step(w);
 		conn_install_worker_step(w, snap, now);
 		expire_sweep(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
+		half_open_step(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
 		rte_rcu_qsbr_quiescent(lb_rt.rcu, w->index);
 
 		if (received) {

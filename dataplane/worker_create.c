@@ -7,6 +7,7 @@
 #include "conn_events.h"
 #include "flow_table.h"
 #include "frag.h"
+#include "half_open.h"
 #include "icmp.h"
 #include "worker.h"
 
@@ -21,10 +22,12 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	w->index = index;
 	w->lcore_id = lcore_id;
 	snprintf(name, sizeof(name), "flows_w%u", index);
-	/* Measured from the heap, so hash buckets, keys and entries all count (and nothing else). */
+	/* Measured from the heap, so hash buckets, keys, entries and the half-open ring all count. */
 	struct rte_malloc_socket_stats before, after;
 	rte_malloc_get_socket_stats(socket, &before);
 	w->flows = flow_table_create(name, flow_capacity, socket);
+	if (w->flows == NULL || half_open_init(w, lb_rt.config, socket) != 0)
+		return NULL;
 	rte_malloc_get_socket_stats(socket, &after);
 	lb_rt.flow_table_bytes += after.heap_allocsz_bytes - before.heap_allocsz_bytes;
 	snprintf(name, sizeof(name), "to_ctl_w%u", index);

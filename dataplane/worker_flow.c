@@ -13,10 +13,27 @@
 #include "flow_table.h"
 #include "fnat_ports.h"
 #include "frag.h"
+#include "half_open.h"
 #include "pmtu.h"
 #include "tcp_state.h"
 #include "worker_tx.h"
 #include "xmit.h"
+
+/*
+ * Inserts a key. From 15/16 of the table on, it first ends the oldest half-open flow (never an
+ * established one); a full table keeps ending them until the key fits, twice at most (a nat/fnat
+ * flow frees two keys, dr/tun one).
+ */
+static int32_t flow_insert_evicting(struct lb_worker *w, const struct flow_key *key, uint32_t hash)
+{
+	if (unlikely(w->flows->count >= w->half_open->evict_at))
+		half_open_evict_oldest(w);
+	int32_t pos = flow_table_insert(w->flows, key, hash);
+
+	for (int k = 0; pos < 0 && k < 2 && half_open_evict_oldest(w); k++)
+		pos = flow_table_insert(w->flows, key, hash);
+	return pos;
+}
 
 /* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
 static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
@@ -56,12 +73,12 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			return XMIT_DROP(LB_DROP_LOCAL_PORTS_EXHAUSTED);
 		}
 	}
-	int32_t pos = flow_table_insert(w->flows, key, hash);
+	int32_t pos = flow_insert_evicting(w, key, hash);
 	if (pos < 0)
 		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
 	struct flow_entry *e = &w->flows->entries[pos];
 	if (method->reply_key) {
-		int32_t rpos = flow_table_insert(w->flows, &rk, rhash);
+		int32_t rpos = flow_insert_evicting(w, &rk, rhash);
 		if (rpos < 0) {
 			flow_table_remove(w->flows, pos);
 			return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
@@ -82,7 +99,9 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	e->real_gen = snap_real_get(snap, real_id)->gen;
 	e->service_id = (uint16_t)ss->id;
 	e->state = info->proto == IPPROTO_TCP ? LB_TCP_NONE : LB_UDP_STATE;
-	e->expires = now + snap->timeout_tsc[e->state];
+	e->expires = now + conn_timeout(w, snap, e->state);
+	if (info->proto == IPPROTO_TCP)
+		half_open_track(w, pos, now);
 	LB_COUNTER_ADD(w->real_counters[real_id].inactive, 1);
 	LB_COUNTER_ADD(w->real_counters[real_id].conns, 1);
 	LB_COUNTER_ADD(w->service_counters[ss->id].conns, 1);

@@ -54,6 +54,10 @@ static const struct uint_key dataplane_keys[] = {
 	{"blocklist_capacity", offsetof(struct lb_config, blocklist_capacity), 1,
 	 LB_BLOCKLIST_CAPACITY_MAX},
 	{"source_slots", offsetof(struct lb_config, source_slots), 0, 1u << 20},
+	{"half_open_pressure_percent", offsetof(struct lb_config, half_open_pressure_percent), 1,
+	 100},
+	{"half_open_pressure_timeout_s", offsetof(struct lb_config, half_open_pressure_timeout_s), 1,
+	 31536000},
 };
 #define N_DATAPLANE_KEYS (sizeof(dataplane_keys) / sizeof(dataplane_keys[0]))
 
@@ -80,6 +84,8 @@ void lb_config_init_defaults(struct lb_config *c)
 	c->conn_event_ring = 16384;
 	c->fnat_port_min = 1024;
 	c->fnat_port_max = 65535;
+	c->half_open_pressure_percent = 50;
+	c->half_open_pressure_timeout_s = 5;
 	c->blocklist_capacity = LB_BLOCKLIST_CAPACITY_DEFAULT;
 	c->source_slots = 4096;
 	c->exception_rx_pps = 20000;

@@ -155,6 +155,9 @@ struct lb_config {
 	uint32_t conn_event_ring; /* connection events per worker ring (a power of 2); 0 = off */
 	uint32_t fnat_port_min; /* fnat local ports: split into one slice per worker */
 	uint32_t fnat_port_max;
+	/* SYN flood: table fill (percent of flow_capacity) from which half-open flows live shorter */
+	uint32_t half_open_pressure_percent;
+	uint32_t half_open_pressure_timeout_s; /* their lifetime then, at most timeouts.syn_recv */
 
 	bool expire_nodest_conn;        /* packets of a removed real's flows expire the flow */
 	bool expire_quiescent_template; /* templates of weight-0 reals are ignored */

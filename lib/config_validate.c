@@ -242,6 +242,11 @@ static int validate_globals(const struct lb_config *c, char *err, size_t errlen)
 	    (c->conn_event_ring < 64 || (c->conn_event_ring & (c->conn_event_ring - 1)) != 0))
 		return lb_err(err, errlen,
 			      "dataplane.conn_event_ring: must be 0 (off) or a power of 2 from 64");
+	if (c->half_open_pressure_percent < 1 || c->half_open_pressure_percent > 100)
+		return lb_err(err, errlen, "dataplane.half_open_pressure_percent: must be 1-100");
+	/* Above timeouts.syn_recv it changes nothing: the shorter of the two applies. */
+	if (c->half_open_pressure_timeout_s < 1 || c->half_open_pressure_timeout_s > 31536000)
+		return lb_err(err, errlen, "dataplane.half_open_pressure_timeout_s: must be 1-31536000");
 	if (c->n_services > 0 && c->services == NULL)
 		return lb_err(err, errlen, "services: missing");
 	if (c->n_services > c->max_services) {

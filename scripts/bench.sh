@@ -6,7 +6,8 @@
 # health checks at scale: 1,000 reals with HTTP checks every second and 1,000 agents every 2 s
 # against nginx and agent processes, `--only health`; forwarding with a capture of everything
 # running vs without, `--only capture`; blocklist and conn.top costs, `--only observe`; the
-# rate estimator's and history's control-lcore time, `--only estimator`), prints the table and writes
+# rate estimator's and history's control-lcore time, `--only estimator`; a 30 s SYN flood from random
+# sources with 1 legitimate connection in 1,000, `--only synflood`, `--synflood-duration S`), prints the table and writes
 # results.{csv,md,json} and PNG charts into build/bench/ or the directory given as the first
 # argument. Other arguments go to scripts/bench/run_bench.py (e.g. --duration 3 --runs 1 for a
 # quick look; --baseline-build DIR to measure another commit's daemon build beside this one in

@@ -18,6 +18,7 @@ import e2e  # noqa: E402
 import health_scale  # noqa: E402
 import observe  # noqa: E402
 import scaling  # noqa: E402
+import synflood  # noqa: E402
 from common import log  # noqa: E402
 
 
@@ -322,7 +323,7 @@ HEAD = ("section", "scenario", "value", "unit", "baseline", "ratio", "goal", "no
 
 
 def write_tables(res, outdir):
-    rs = rows(res)
+    rs = rows(res) + synflood.rows(res.get("synflood"))
     import csv
     with open(os.path.join(outdir, "results.csv"), "w", newline="") as fh:
         w = csv.writer(fh)
@@ -371,7 +372,7 @@ def main():
     ap.add_argument("--warmup", type=float, default=3)
     ap.add_argument("--only",
                     default="dataplane,control,lateness,e2e,flood,health,capture,observe,"
-                            "estimator,scaling")
+                            "estimator,synflood,scaling")
     ap.add_argument("--scenarios", default="", help="comma-separated dataplane scenario keys")
     ap.add_argument("--new-conn-syns", type=int, default=0,
                     help="unique SYNs of the new-connection pcap (default: from free memory)")
@@ -389,6 +390,8 @@ def main():
     ap.add_argument("--workers", default="1,2",
                     help="worker counts of the scaling section (scaling.py; counts the machine "
                     "cannot pin are skipped)")
+    ap.add_argument("--synflood-duration", type=float, default=30,
+                    help="seconds of the SYN flood scenario's measured interval")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     work = os.path.join(args.out, "work")
@@ -488,6 +491,16 @@ def main():
         except Exception as e:  # noqa: BLE001
             log(f"  FAILED: {e}")
             res.setdefault("scaling", {})["error"] = str(e)
+        save()
+    if "synflood" in only:
+        log(f"dataplane: a {args.synflood_duration:.0f} s SYN flood from random sources, "
+            "1 legitimate connection in 1,000")
+        try:
+            res["synflood"] = synflood.run(args.build, work, cache, args.synflood_duration,
+                                           args.warmup, huge)
+        except Exception as e:  # noqa: BLE001
+            log(f"  FAILED: {e}")
+            res["synflood"] = {"error": str(e)}
         save()
     save()
     write_plot_data(res, args.out)

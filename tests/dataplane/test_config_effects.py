@@ -60,11 +60,14 @@ def client_addr(i):
 # ---- capacities -----------------------------------------------------------------------------
 
 def test_flow_capacity_bounds_the_flows_of_a_worker(pcap_daemon, tmp_path):
-    # 1024 is the least flow_capacity: the 1024 first connections get a flow, the rest are
-    # refused and counted, and every refused SYN is a drop of that reason, nothing else.
+    # 1024 is the least flow_capacity: the 1024 first flows get one, the rest are refused and
+    # counted, and every refused datagram is a drop of that reason, nothing else. (UDP: half-open
+    # TCP flows would make room for new ones, test_syn_flood.py.)
     n = 1100
-    d = start(pcap_daemon, tmp_path, [[syn(10000 + i) for i in range(n)]],
-              config(dataplane={"flow_capacity": 1024}))
+    dgrams = [Ether(src=CLIENT_MAC, dst=PCAP_PORT_MAC) / IP(src=CLIENT, dst=VIP) /
+              UDP(sport=10000 + i, dport=80) / Raw(b"x") for i in range(n)]
+    d = start(pcap_daemon, tmp_path, [dgrams],
+              config(proto="udp", dataplane={"flow_capacity": 1024}))
     dp = d.stats()["dataplane"]
     assert d.rpc.call("system.info")["flow_capacity"] == 1024
     assert dp["flows"] == 1024 and dp["flows_created"] == 1024

@@ -240,18 +240,23 @@ def test_a_template_expires_and_its_client_is_scheduled_again(live):
 # ---- drop reasons ---------------------------------------------------------------------------
 
 def test_flow_table_full_refuses_new_connections_only(pcap_daemon, tmp_path):
-    """flow_capacity 1024 (per worker): the 1025th connection and later ones are refused and
-    counted; packets of the connections in the table still pass."""
-    syns = [frame(TCP(sport=10000 + i, dport=80, flags="S")) for i in range(1030)]
+    """flow_capacity 1024 (per worker) of established connections: the 1025th connection and
+    later ones are refused and counted (nothing half-open to end: test_syn_flood.py); packets
+    of the connections in the table still pass."""
+    est = []
+    for i in range(1024):
+        est += [frame(TCP(sport=10000 + i, dport=80, flags="S")),
+                frame(TCP(sport=10000 + i, dport=80, flags="A"))]
+    syns = [frame(TCP(sport=12000 + i, dport=80, flags="S")) for i in range(6)]
     acks = [frame(TCP(sport=10000 + i, dport=80, flags="A")) for i in range(3)]
     cfg = config([service("tcp")], dataplane={"flow_capacity": 1024})
-    out, stats, conns = run_pcap(pcap_daemon, tmp_path, syns + acks, cfg)
+    out, stats, conns = run_pcap(pcap_daemon, tmp_path, est + syns + acks, cfg)
     dp = stats["dataplane"]
     assert dp["drop_reasons"]["flow_table_full"] == 6
-    assert dp["dropped"] == 6
+    assert dp["dropped"] == 6 and dp["half_open_evicted"] == 0
     assert (dp["flows"], dp["flows_created"]) == (1024, 1024)
-    assert len(out) == 1024 + 3
-    assert stats["services"][0]["inpkts"] == 1027
+    assert len(out) == 2048 + 3
+    assert stats["services"][0]["inpkts"] == 2051
 
 
 def test_unsupported_frames_are_counted(pcap_daemon, tmp_path):

@@ -296,6 +296,10 @@ static void test_error_service_fields(void **state)
 		     "services[0].reals[0].port");
 	expect_error("{\"dataplane\": {\"fnat_port_min\": 3000, \"fnat_port_max\": 2000}}",
 		     "dataplane.fnat_port_min");
+	expect_error("{\"dataplane\": {\"half_open_pressure_percent\": 101}}",
+		     "dataplane.half_open_pressure_percent");
+	expect_error("{\"dataplane\": {\"half_open_pressure_timeout_s\": 0}}",
+		     "dataplane.half_open_pressure_timeout_s");
 	expect_error("{\"services\": [{\"vip\": \"10.0.0.1\", \"port\": 80, \"proto\": \"tcp\","
 		     " \"reals\": {}}]}",
 		     "services[0].reals");

@@ -169,6 +169,17 @@ static void test_struct_level_rules(void **state)
 	assert_int_equal(lb_config_validate(&c, err, sizeof(err)), LB_INVALID);
 	assert_non_null(strstr(err, "fnat_port_min"));
 	lb_config_free(&c);
+	lb_config_init_defaults(&c);
+	c.half_open_pressure_percent = 0;
+	assert_int_equal(lb_config_validate(&c, err, sizeof(err)), LB_INVALID);
+	assert_non_null(strstr(err, "dataplane.half_open_pressure_percent: must be 1-100"));
+	c.half_open_pressure_percent = 100;
+	c.half_open_pressure_timeout_s = 0;
+	assert_int_equal(lb_config_validate(&c, err, sizeof(err)), LB_INVALID);
+	assert_non_null(strstr(err, "dataplane.half_open_pressure_timeout_s"));
+	c.half_open_pressure_timeout_s = 1;
+	assert_int_equal(lb_config_validate(&c, err, sizeof(err)), LB_VALID);
+	lb_config_free(&c);
 }
 
 /* An RPC candidate: only the services its edits marked are checked (the rest were valid). */
