@@ -1,8 +1,10 @@
 /*
  * Bonded ports (bond.h). The bond is an ethdev the bonding PMD creates at run time; the members
- * are configured and started by the PMD when the bond is, never by ports_init. Link changes of
- * members with link-state interrupts (net_tap, most NICs) reach the PMD at once; it polls the
- * others. An active-backup bond moves its MAC to the member that takes over.
+ * are configured and started by the PMD when the bond is, never by ports_init. The PMD polls
+ * the link of members without link-state interrupts and trusts the others' interrupts; net_tap
+ * claims them but never raises one, so bond_watch() also reads every member's link and makes
+ * the member that should carry an active-backup bond its current one. The PMD moves the bond's
+ * MAC to the member that takes over.
  */
 #include "bond.h"
 
@@ -87,10 +89,20 @@ int bond_create(const struct lb_config *cfg, uint16_t index, uint16_t *port_id, 
 	if (id < 0)
 		return lb_err(err, errlen, "ports[%u].bond: cannot create %s (%s)", index, name,
 			      rte_strerror(-id));
-	for (uint8_t i = 0; i < bonds[index].n_members; i++)
-		if (rte_eth_bond_slave_add((uint16_t)id, bonds[index].members[i]) != 0)
+	for (uint8_t i = 0; i < bonds[index].n_members; i++) {
+		uint16_t m = bonds[index].members[i];
+		struct rte_ether_addr mac;
+		/* The PMD moves the bond's MAC onto its members: refuse one that cannot take it
+		 * (net_pcap, net_ring) here, not with a bare EPERM when the bond starts. */
+		if (rte_eth_macaddr_get(m, &mac) != 0 ||
+		    rte_eth_dev_default_mac_addr_set(m, &mac) == -ENOTSUP)
+			return lb_err(err, errlen, "ports[%u].bond.members[%u]: \"%s\" cannot change "
+				      "its MAC address, which a bond member must", index, i,
+				      b->members[i]);
+		if (rte_eth_bond_slave_add((uint16_t)id, m) != 0)
 			return lb_err(err, errlen, "ports[%u].bond.members[%u]: the bonding PMD "
 				      "refused \"%s\" (see its log above)", index, i, b->members[i]);
+	}
 	if (b->mode == LB_BOND_ACTIVE_BACKUP)
 		rc = rte_eth_bond_primary_set((uint16_t)id, bonds[index].members[b->primary]);
 	else
@@ -114,6 +126,42 @@ void bond_close_members(void)
 			rte_eth_dev_close(bonds[p].members[i]);
 		}
 		bonds[p].used = false;
+	}
+}
+
+/* Active-backup: the member that should send, by index: the primary when its link is up, else
+ * the first member whose link is; -1 when none is up. */
+static int wanted_member(uint16_t p)
+{
+	int first_up = -1;
+
+	for (uint8_t i = 0; i < bonds[p].n_members; i++) {
+		struct rte_eth_link link;
+		if (rte_eth_link_get_nowait(bonds[p].members[i], &link) != 0 ||
+		    link.link_status != RTE_ETH_LINK_UP)
+			continue;
+		if (i == bonds[p].primary)
+			return i;
+		if (first_up < 0)
+			first_up = i;
+	}
+	return first_up;
+}
+
+void bond_watch(void)
+{
+	for (uint16_t p = 0; p < lb_rt.n_ports && p < LB_MAX_PORTS; p++) {
+		if (!bonds[p].used || bonds[p].mode != LB_BOND_ACTIVE_BACKUP)
+			continue;
+		uint16_t bond = lb_rt.ports[p].port_id;
+		int want = wanted_member(p);
+		if (want < 0 || rte_eth_bond_primary_get(bond) == bonds[p].members[want])
+			continue;
+		char name[RTE_ETH_NAME_MAX_LEN];
+		rte_eth_dev_get_name_by_port(bonds[p].members[want], name);
+		if (rte_eth_bond_primary_set(bond, bonds[p].members[want]) == 0)
+			LB_LOG(NOTICE, "port %u: bond member %s is the active one now (%s)", p, name,
+			       want == bonds[p].primary ? "the primary" : "the primary's link is down");
 	}
 }
 
@@ -165,7 +213,7 @@ int bond_status_get(uint16_t index, struct lb_bond_status *out)
 		if (out->mode == LB_BOND_8023AD)
 			member_lacp(bond, id, m);
 		else
-			m->active = n_active > 0 && in_list(active, n_active, id) && current == id;
+			m->active = m->link_up && in_list(active, n_active, id) && current == id;
 	}
 	return 0;
 }

@@ -25,6 +25,13 @@ int bond_claim_members(const struct lb_config *cfg, bool *claimed, char *err, si
 int bond_create(const struct lb_config *cfg, uint16_t index, uint16_t *port_id, char *err,
 		size_t errlen);
 
+/*
+ * Active-backup bonds: makes the primary the sending member when its link is up, else the first
+ * member whose link is up (what the PMD does itself for members whose link interrupts work).
+ * Called by the control lcore every few milliseconds; logs each change.
+ */
+void bond_watch(void);
+
 /* Closes the members of every bond (after the bonds themselves were closed). */
 void bond_close_members(void);
 

@@ -39,6 +39,10 @@ static int port_init_one(uint16_t index, uint16_t port_id, const struct lb_confi
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
 			info.flow_type_rss_offloads;
 	}
+	/* A bond hands this on to its members: without it, they never report a link change. */
+	if (index < cfg->n_ports && cfg->ports[index].bond.enabled &&
+	    (*info.dev_flags & RTE_ETH_DEV_INTR_LSC) != 0)
+		conf.intr_conf.lsc = 1;
 	rc = rte_eth_dev_configure(port_id, p->n_queues, n_workers, &conf);
 	if (rc != 0)
 		return lb_err(err, errlen, "port %u (%s): configure: %s", index, p->name,

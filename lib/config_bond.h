@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define LB_BOND_MAX_MEMBERS 8
-#define LB_BOND_MEMBER_LEN 128 /* a device name or devargs and its NUL */
+#define LB_BOND_MEMBER_LEN 256 /* a device name or devargs and its NUL */
 
 /* The Linux bonding driver's mode names; the values are DPDK's BONDING_MODE_* numbers. */
 enum lb_bond_mode {
