@@ -7,6 +7,8 @@
 #include <rte_cycles.h>
 
 #include "bond.h"
+#include "ha_internal.h"
+#include "ha_role.h"
 #include "dataplane.h"
 #include "config_replace.h"
 #include "config_store.h"
@@ -171,7 +173,9 @@ static void watch_bonds(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 	(void)l;
 	(void)t;
 	(void)late_ns;
-	bond_watch();
+	/* as Linux bonding's num_grat_arp: switches learn the bond's MAC on its new member now */
+	if (bond_watch() > 0 && ha_owns_vips())
+		ha_garp_send(1);
 }
 
 static int start_periodic(struct ev_timer *t, uint64_t period_ms)

@@ -148,8 +148,10 @@ static int wanted_member(uint16_t p)
 	return first_up;
 }
 
-void bond_watch(void)
+int bond_watch(void)
 {
+	int changed = 0;
+
 	for (uint16_t p = 0; p < lb_rt.n_ports && p < LB_MAX_PORTS; p++) {
 		if (!bonds[p].used || bonds[p].mode != LB_BOND_ACTIVE_BACKUP)
 			continue;
@@ -159,10 +161,13 @@ void bond_watch(void)
 			continue;
 		char name[RTE_ETH_NAME_MAX_LEN];
 		rte_eth_dev_get_name_by_port(bonds[p].members[want], name);
-		if (rte_eth_bond_primary_set(bond, bonds[p].members[want]) == 0)
-			LB_LOG(NOTICE, "port %u: bond member %s is the active one now (%s)", p, name,
-			       want == bonds[p].primary ? "the primary" : "the primary's link is down");
+		if (rte_eth_bond_primary_set(bond, bonds[p].members[want]) != 0)
+			continue;
+		LB_LOG(NOTICE, "port %u: bond member %s is the active one now (%s)", p, name,
+		       want == bonds[p].primary ? "the primary" : "the primary's link is down");
+		changed++;
 	}
+	return changed;
 }
 
 static bool in_list(const uint16_t *ids, int n, uint16_t id)

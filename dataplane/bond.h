@@ -28,9 +28,9 @@ int bond_create(const struct lb_config *cfg, uint16_t index, uint16_t *port_id, 
 /*
  * Active-backup bonds: makes the primary the sending member when its link is up, else the first
  * member whose link is up (what the PMD does itself for members whose link interrupts work).
- * Called by the control lcore every few milliseconds; logs each change.
+ * Called by the control lcore every few milliseconds; logs each change and returns how many.
  */
-void bond_watch(void);
+int bond_watch(void);
 
 /* Closes the members of every bond (after the bonds themselves were closed). */
 void bond_close_members(void);

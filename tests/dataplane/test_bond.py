@@ -37,6 +37,21 @@ got = sn.stop()
 print(json.dumps([[p[TCP].sport, p[Ether].dst, p[Ether].src, str(p[TCP].flags)] for p in got]))
 """
 
+# Run in the namespace: prints "ready", then the first gratuitous ARP for the VIP on a tap as
+# JSON [address, MAC], or null after 10 s.
+GARP = r"""
+import json, sys, time
+from scapy.all import ARP, AsyncSniffer
+sn = AsyncSniffer(iface=sys.argv[1], count=1, lfilter=lambda p: ARP in p and p[ARP].psrc ==
+                  "10.9.0.100" and p[ARP].pdst == "10.9.0.100")
+sn.start()
+time.sleep(0.3)
+print("ready", flush=True)
+sn.join(timeout=10)
+got = sn.stop() if sn.running else sn.results
+print(json.dumps([got[0][ARP].psrc, got[0][ARP].hwsrc] if got else None))
+"""
+
 
 def ns_run(ns, *args, check=True):
     return subprocess.run(["ip", "netns", "exec", ns, *args], capture_output=True, text=True,
@@ -105,8 +120,18 @@ def test_active_backup_bond_forwards_and_fails_over(bond_ns):
     assert {g[2] for g in got} == {mac}
     first_real = {g[0]: g[1] for g in got}
 
-    # bt0's link goes down: the bond carries on over bt1, with the same MAC and flows
-    ns_run(ns, "ip", "link", "set", "bt0", "down")
+    # bt0's link goes down: the bond carries on over bt1, with the same MAC and flows, and
+    # announces the VIP there (a gratuitous ARP, as Linux bonding does) for the switches
+    garp = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", GARP, "bt1"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert garp.stdout.readline().strip() == "ready"
+        ns_run(ns, "ip", "link", "set", "bt0", "down")
+        assert json.loads(garp.communicate(timeout=30)[0]) == [VIP, mac]
+    finally:
+        if garp.poll() is None:
+            garp.kill()
+            garp.wait()
     port = wait_until(lambda: (p := bond_of(d)) and p["bond"]["active"] == ["net_tap_bt1"] and p,
                       what="failover to bt1")
     assert [(m["name"], m["link_up"], m["active"]) for m in port["bond"]["members"]] == \
