@@ -199,3 +199,69 @@ def test_member_that_cannot_take_the_bond_mac_is_refused(tmp_path):
     out = refused(tmp_path, ["net_null0,no-rx=1"],
                   ["net_null0", f"net_pcap_x,rx_pcap={pcap},tx_pcap=/dev/null"])
     assert "ports[0].bond.members[1]" in out and "cannot change its MAC address" in out, out
+
+
+def test_8023ad_bonds_aggregate_with_a_dpdk_partner_and_carry_traffic(bond_ns, tmp_path):
+    """802.3ad needs an LACP partner and this kernel has no bonding driver: the partner is a
+    second daemon with an 802.3ad bond of its own (DPDK's bonding PMD on both sides), in a
+    second namespace, each member cabled to one of the partner's by a veth (tc mirred joins
+    tap and veth both ways). Both sides must aggregate both members, each naming the other as
+    its partner, and the kernels behind them must reach each other over the aggregate."""
+    ns_a, _ = bond_ns
+    ns_b = f"dlbbond{uuid.uuid4().hex[:6]}"
+    subprocess.run(["ip", "netns", "add", ns_b], check=True)
+    daemons = []
+    try:
+        ns_run(ns_b, "ip", "link", "set", "lo", "up")
+        bond = {"mode": "802.3ad", "xmit_policy": "layer3+4"}
+        for ns, addr, side in ((ns_a, "10.9.0.2/24", "a"), (ns_b, "10.9.0.3/24", "b")):
+            members = [f"net_tap_l{side}{i},iface=l{side}{i}" for i in range(2)]
+            daemons.append(PcapDaemon([], {"ports": [{"address": addr, "bond": dict(
+                bond, members=members)}]}, netns=ns, vdevs=[]))
+        a, b = daemons
+        for i in range(2):
+            subprocess.run(["ip", "-n", ns_a, "link", "add", f"ca{i}", "type", "veth", "peer",
+                            "name", f"cb{i}", "netns", ns_b], check=True)
+            for ns, tap, cable in ((ns_a, f"la{i}", f"ca{i}"), (ns_b, f"lb{i}", f"cb{i}")):
+                ns_run(ns, "ip", "link", "set", cable, "up")
+                for x, y in ((tap, cable), (cable, tap)):
+                    ns_run(ns, "tc", "qdisc", "add", "dev", x, "ingress")
+                    ns_run(ns, "tc", "filter", "add", "dev", x, "parent", "ffff:", "protocol",
+                           "all", "u32", "match", "u32", "0", "0", "action", "mirred", "egress",
+                           "redirect", "dev", y)
+
+        def aggregated(d, partner):
+            bond = bond_of(d)["bond"]
+            return all(m["lacp"]["selected"] == "selected" and
+                       "distributing" in m["lacp"]["actor_state"] and
+                       "distributing" in m["lacp"]["partner_state"] and
+                       m["lacp"]["partner_system"] == partner for m in bond["members"]) and \
+                len(bond["active"]) == 2 and bond
+        mac_a, mac_b = (bond_of(d)["mac"].lower() for d in (a, b))
+        wait_until(lambda: aggregated(a, mac_b) and aggregated(b, mac_a), timeout=30,
+                   interval=0.2, what="both members aggregated on both sides")
+        # the kernels behind the two daemons (their kernel interfaces) talk over the aggregate:
+        # HTTP from A's kernel to a server on B's port address
+        web = tmp_path / "www"
+        web.mkdir()
+        (web / "index.html").write_text("over the aggregate\n")
+        server = subprocess.Popen(["ip", "netns", "exec", ns_b, "/usr/bin/python3", "-m",
+                                   "http.server", "--bind", "10.9.0.3", "--directory", str(web),
+                                   "8080"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def fetch():
+            r = ns_run(ns_a, "curl", "-s", "--max-time", "2", "http://10.9.0.3:8080/", check=False)
+            return r.returncode == 0 and r.stdout
+        try:
+            assert wait_until(fetch, timeout=20, interval=0.2, what="HTTP across the aggregate") \
+                == "over the aggregate\n"
+            assert all(fetch() == "over the aggregate\n" for _ in range(5))
+        finally:
+            server.kill()
+            server.wait()
+    finally:
+        bad = [d.read_log() for d in daemons if d.stop() != 0]
+        for d in daemons:
+            shutil.rmtree(d.dir, ignore_errors=True)
+        subprocess.run(["ip", "netns", "del", ns_b], check=False)
+        assert not bad, bad
