@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from lbdaemon import DAEMON, PcapDaemon, wait_until
+from lbdaemon import BUILD, DAEMON, PcapDaemon, wait_until
 
 VIP = "10.9.0.100"
 REALS = {"10.9.0.11": "02:00:00:00:00:11", "10.9.0.12": "02:00:00:00:00:12"}
@@ -137,6 +137,10 @@ def test_active_backup_bond_forwards_and_fails_over(bond_ns):
     assert [(m["name"], m["link_up"], m["active"]) for m in port["bond"]["members"]] == \
         [("net_tap_bt0", False, False), ("net_tap_bt1", True, True)]
     assert port["link"]["up"] is True and port["mac"].lower() == mac
+    cli = subprocess.run([os.path.join(BUILD, "control", "cli", "dpdk-lb-cli"), "-s", d.sock,
+                          "ports"], capture_output=True, text=True, timeout=20)
+    assert "  bond active-backup: net_tap_bt0 (primary) link down; net_tap_bt1 link up, " \
+        "active\n" in cli.stdout, cli.stdout + cli.stderr
     got = exchange(ns, "bt1", mac, [44000, 44001], flags="A")  # ongoing flows keep their real
     assert {g[0]: g[1] for g in got} == {s: first_real[s] for s in (44000, 44001)}, got
     got = exchange(ns, "bt1", mac, range(44100, 44104))  # new flows
