@@ -23,13 +23,14 @@ def bonded():
     """The testbed, its two wires and a daemon whose one port is a bond of two taps."""
     if os.geteuid() != 0:
         pytest.skip("the end-to-end suite needs root (network namespaces)")
-    tb = tbmod.Testbed(workers=1, n_backends=2, big_mb=6, rate="1m")
+    workers = int(os.environ.get("DPDK_LB_WORKERS", "1"))
+    tb = tbmod.Testbed(workers=workers, n_backends=2, big_mb=6, rate="1m")
     try:
         tb.up()
         wires = [tb._veth(tb.ns_lb, f"{tb.prefix}-w{i}") and f"{tb.prefix}-w{i}"
                  for i in range(2)]
         taps = [f"{tb.prefix}m{i}" for i in range(2)]
-        cfg = tb.daemon_config(workers=1, services=[{
+        cfg = tb.daemon_config(workers=workers, services=[{
             "vip": tb.vip, "port": 80, "proto": "tcp", "scheduler": "rr",
             "reals": [{"ip": b["ip"]} for b in tb.backends]}])
         eal = cfg["eal"]
