@@ -6,6 +6,9 @@
 
 #include <rte_cycles.h>
 
+#include "bond.h"
+#include "ha_internal.h"
+#include "ha_role.h"
 #include "dataplane.h"
 #include "config_replace.h"
 #include "config_store.h"
@@ -43,12 +46,15 @@
 #define HISTORY_SERVICE_SLOTS 64
 /* Source rates for conn.top are sampled, and blocklist entries expire, this often. */
 #define OBSERVE_PERIOD_MS 1000
+/* Members' links of active-backup bonds are read this often (bond.h): the failover delay. */
+#define BOND_WATCH_PERIOD_MS 10
 
 static struct ev_loop *loop;
 static struct rpc_server *rpc;
 static struct ev_timer load_timer, neigh_timer, reclaim_timer, drain_timer, probe_timer;
 static struct ev_timer rate_timer, history_timer;
 static struct ev_timer observe_timer;
+static struct ev_timer bond_timer;
 static struct lateness_window loop_lateness; /* the last ~400 s */
 static struct control_rates_cost rates_cost;
 
@@ -162,6 +168,16 @@ static void observe(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
 	block_expire();
 }
 
+static void watch_bonds(struct ev_loop *l, struct ev_timer *t, uint64_t late_ns)
+{
+	(void)l;
+	(void)t;
+	(void)late_ns;
+	/* as Linux bonding's num_grat_arp: switches learn the bond's MAC on its new member now */
+	if (bond_watch() > 0 && ha_owns_vips())
+		ha_garp_send(1);
+}
+
 static int start_periodic(struct ev_timer *t, uint64_t period_ms)
 {
 	return ev_timer_start(loop, t, 0, period_ms * EV_NS_PER_MS);
@@ -177,6 +193,7 @@ int control_init(char *err, size_t errlen)
 	ev_timer_init(&rate_timer, sample_rates, NULL);
 	ev_timer_init(&history_timer, record_history, NULL);
 	ev_timer_init(&observe_timer, observe, NULL);
+	ev_timer_init(&bond_timer, watch_bonds, NULL);
 	loop = ev_loop_new(err, errlen);
 	if (loop == NULL)
 		return -1;
@@ -217,7 +234,8 @@ int control_init(char *err, size_t errlen)
 			   RATE_SAMPLE_PERIOD_MS * EV_NS_PER_MS) != 0 ||
 	    ev_timer_start(loop, &history_timer, HISTORY_PERIOD_MS * EV_NS_PER_MS,
 			   HISTORY_PERIOD_MS * EV_NS_PER_MS) != 0 ||
-	    start_periodic(&observe_timer, OBSERVE_PERIOD_MS) != 0) {
+	    start_periodic(&observe_timer, OBSERVE_PERIOD_MS) != 0 ||
+	    start_periodic(&bond_timer, BOND_WATCH_PERIOD_MS) != 0) {
 		lb_err(err, errlen, "control: out of memory");
 		goto fail;
 	}
@@ -274,6 +292,7 @@ void control_shutdown(void)
 		ev_timer_stop(loop, &rate_timer);
 		ev_timer_stop(loop, &history_timer);
 		ev_timer_stop(loop, &observe_timer);
+		ev_timer_stop(loop, &bond_timer);
 	}
 	rate_estimator_free();
 	rate_history_free();

@@ -4,6 +4,7 @@
 
 #include <rte_ether.h>
 
+#include "bond_json.h"
 #include "dataplane.h"
 #include "config_store.h"
 #include "rate_history.h"
@@ -100,6 +101,9 @@ static json_t *port_json(uint16_t i, bool xstats)
 		      "rx_bytes", (json_int_t)s.rx_bytes, "tx_bytes", (json_int_t)s.tx_bytes,
 		      "rx_errors", (json_int_t)s.rx_errors, "tx_errors", (json_int_t)s.tx_errors,
 		      "rx_missed", (json_int_t)s.rx_missed, "rx_no_mbuf", (json_int_t)s.rx_no_mbuf);
+	json_t *bond = bond_json(i);
+	if (bond != NULL)
+		json_object_set_new(o, "bond", bond);
 	if (xstats) {
 		json_t *x = json_object();
 		if (port_stats_xstats(i, add_xstat, x) < 0)

@@ -44,6 +44,7 @@ struct lb_port {
 	bool has_kernel_if;     /* an exception-path interface (exception.h) exists */
 	uint16_t kernel_port_id; /* its ethdev port (net_tap), touched by the control lcore only */
 	char name[64];
+	bool tx_poll; /* an 802.3ad bond: worker 0 calls tx_burst when idle too (LACP frames) */
 };
 
 struct src_slot;

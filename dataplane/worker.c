@@ -47,10 +47,14 @@ static void tx_flush(struct lb_worker *w)
 {
 	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
 		struct lb_tx_batch *b = &w->tx[p];
-		if (b->n == 0)
+		if (b->n == 0) {
+			/* the bonding PMD sends its LACPDUs from inside tx_burst, so it must run */
+			if (lb_rt.ports[p].tx_poll && w->index == 0)
+				rte_eth_tx_burst(lb_rt.ports[p].port_id, 0, b->pkts, 0);
 			continue;
+		}
 		capture_burst(w->index, p, b->pkts, b->n, RTE_PCAPNG_DIRECTION_OUT);
-		uint16_t sent = rte_eth_tx_burst(p, w->index, b->pkts, b->n);
+		uint16_t sent = rte_eth_tx_burst(lb_rt.ports[p].port_id, w->index, b->pkts, b->n);
 		LB_COUNTER_ADD(w->stats->tx_packets, sent);
 		for (uint16_t i = sent; i < b->n; i++)
 			drop(w, b->pkts[i], LB_DROP_TX_FULL);
@@ -554,7 +558,7 @@ int worker_main(void *arg)
 		for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
 			if (w->index >= lb_rt.ports[p].n_queues)
 				continue;
-			uint16_t n = rte_eth_rx_burst(p, w->index, pkts, LB_BURST);
+			uint16_t n = rte_eth_rx_burst(lb_rt.ports[p].port_id, w->index, pkts, LB_BURST);
 			if (n == 0)
 				continue;
 			for (uint16_t i = 0; i < n; i++)

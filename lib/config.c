@@ -203,7 +203,8 @@ static int parse_kernel_interface(const json_t *v, struct lb_config *c, size_t i
 
 static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"address", "address6", "mtu", "kernel_interface", NULL};
+	static const char *const keys[] = {"address", "address6", "mtu", "kernel_interface",
+					   "bond", NULL};
 
 	if (!json_is_array(v))
 		return lb_err(err, errlen, "ports: must be an array");
@@ -244,6 +245,12 @@ static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t e
 		if (parse_kernel_interface(json_object_get(p, "kernel_interface"), c, i, path, err,
 					   errlen) != 0)
 			return -1;
+		if ((a = json_object_get(p, "bond")) != NULL) {
+			char bpath[40];
+			snprintf(bpath, sizeof(bpath), "%s.bond", path);
+			if (lb_bond_cfg_parse(a, bpath, &c->ports[i].bond, err, errlen) != 0)
+				return -1;
+		}
 		c->n_ports = (uint32_t)(i + 1);
 	}
 	return 0;
@@ -549,6 +556,8 @@ json_t *lb_config_to_json(const struct lb_config *c)
 		}
 		const char *kif = c->ports[i].kernel_interface;
 		json_object_set_new(po, "kernel_interface", kif[0] ? json_string(kif) : json_false());
+		if (c->ports[i].bond.enabled)
+			json_object_set_new(po, "bond", lb_bond_cfg_to_json(&c->ports[i].bond));
 		json_array_append_new(ports, po);
 	}
 	json_object_set_new(root, "ports", ports);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "blocklist.h"
+#include "config_bond.h"
 #include "config_ha.h"
 #include "forward_method.h"
 #include "inet_addr.h"
@@ -105,6 +106,7 @@ struct lb_port_cfg {
 	uint8_t prefix_len6;
 	/* exception-path interface the kernel sees for this port; "" = none */
 	char kernel_interface[LB_IFNAME_LEN];
+	struct lb_bond_cfg bond; /* a bonded port (config_bond.h); bond.enabled false: none */
 };
 
 struct lb_static_neigh_cfg {

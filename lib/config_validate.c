@@ -234,6 +234,8 @@ static int validate_globals(const struct lb_config *c, char *err, size_t errlen)
 				return lb_err(err, errlen,
 					      "ports[%u].kernel_interface: \"%s\" is ports[%u]'s already", p,
 					      c->ports[p].kernel_interface, k);
+	if (lb_bond_cfg_validate(c, err, errlen) != 0)
+		return -1;
 	if (c->fnat_port_min == 0 || c->fnat_port_min > c->fnat_port_max || c->fnat_port_max > 65535)
 		return lb_err(err, errlen,
 			      "dataplane.fnat_port_min: %u is above fnat_port_max %u (need 1 <= min <= "

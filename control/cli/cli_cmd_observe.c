@@ -111,6 +111,26 @@ static void print_port_line(const json_t *p)
 	       u64(p, "tx_errors"), u64(p, "rx_bytes"), u64(p, "tx_bytes"));
 }
 
+/* A bonded port's members under its line: "  bond MODE: NAME (primary) link up, active; ..." */
+static void print_bond_line(const json_t *p)
+{
+	const json_t *bond = sub(p, "bond"), *m;
+	const char *mode = json_string_value(sub(bond, "mode"));
+	size_t i;
+
+	if (!json_is_object(bond))
+		return;
+	printf("  bond %s:", mode ? mode : "?");
+	json_array_foreach(sub(bond, "members"), i, m) {
+		const char *name = json_string_value(sub(m, "name"));
+		printf("%s %s%s link %s%s", i ? ";" : "", name ? name : "?",
+		       json_is_true(sub(m, "primary")) ? " (primary)" : "",
+		       json_is_true(sub(m, "link_up")) ? "up" : "down",
+		       json_is_true(sub(m, "active")) ? ", active" : "");
+	}
+	printf("\n");
+}
+
 int cmd_ports(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct cli_option opts[] = {{"xstats", 'x', false, OPT_XSTATS},
@@ -135,8 +155,10 @@ int cmd_ports(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	printf("%-12s %-4s %6s %12s %8s %8s %8s %12s %8s %14s %14s\n", "Iface", "Link", "Mbit/s",
 	       "RX-OK", "RX-ERR", "RX-MISS", "RX-NOMBUF", "TX-OK", "TX-ERR", "RX-Bytes", "TX-Bytes");
-	json_array_foreach(sub(result, "ports"), i, p)
+	json_array_foreach(sub(result, "ports"), i, p) {
 		print_port_line(p);
+		print_bond_line(p);
+	}
 	if (xstats) {
 		json_array_foreach(sub(result, "ports"), i, p) {
 			const char *key;

@@ -230,7 +230,8 @@ static void flush_farewell(void)
 		unsigned int n = rte_ring_dequeue_burst(w->from_control, objs, 32, NULL);
 		for (unsigned int i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[i];
-			if (m->port >= lb_rt.n_ports || rte_eth_tx_burst(m->port, 0, &m, 1) != 1)
+			if (m->port >= lb_rt.n_ports ||
+			    rte_eth_tx_burst(lb_rt.ports[m->port].port_id, 0, &m, 1) != 1)
 				rte_pktmbuf_free(m);
 		}
 		if (n == 0)

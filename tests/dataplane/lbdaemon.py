@@ -84,9 +84,11 @@ class RpcClient:
 class PcapDaemon:
     """The daemon with net_pcap ports: rx from pcap files, tx into pcap files."""
 
-    def __init__(self, rx_pcaps, config_extra, workers=1, netns=None, replay_forever=False):
+    def __init__(self, rx_pcaps, config_extra, workers=1, netns=None, replay_forever=False,
+                 vdevs=None):
         """replay_forever: the port replays its pcap in a loop (traffic that keeps flowing while
-        a test changes the configuration) and sends into /dev/null."""
+        a test changes the configuration) and sends into /dev/null. vdevs: the --vdev arguments
+        to use instead of the pcap port (rx_pcaps empty; the test reads its own tx files)."""
         self.dir = tempfile.mkdtemp(prefix="dlb-dp-")
         self.sock = os.path.join(self.dir, "lb.sock")
         self.tx_pcaps = [os.path.join(self.dir, f"out{i}.pcap") for i in range(len(rx_pcaps))]
@@ -95,11 +97,15 @@ class PcapDaemon:
         if replay_forever:
             self.tx_pcaps = []
             vdev = f"net_pcap0,rx_pcap={rx_pcaps[0]},infinite_rx=1,tx_pcap=/dev/null"
+        vdev_args = ["--vdev", vdev]
+        if vdevs is not None:
+            self.tx_pcaps = []
+            vdev_args = [a for v in vdevs for a in ("--vdev", v)]
         lcores = "0@0," + ",".join(f"{w + 1}@{(w + 1) % max(1, os.cpu_count())}" for w in range(workers))
         self.prefix = "dlbdp" + uuid.uuid4().hex[:8]
         cfg = {
             "eal": ["--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.prefix,
-                    "--lcores", lcores, "--vdev", vdev, "--log-level", "lib.eal:warning"],
+                    "--lcores", lcores, *vdev_args, "--log-level", "lib.eal:warning"],
             "rpc": {"socket": self.sock},
             "dataplane": {"flow_capacity": 4096, "mbufs": 4095, "max_reals": 64, "max_services": 16,
                           "idle_sleep_us": 200},
