@@ -27,6 +27,7 @@
 
 #include "lb_log.h"
 #include "pkt_parse.h"
+#include "vlan.h"
 
 #define KERNEL_RING_SIZE 1024
 #define KERNEL_DESCRIPTORS 512
@@ -173,10 +174,10 @@ int exception_init(const struct lb_config *cfg, char *err, size_t errlen)
 	}
 	lb_token_bucket_init(&tx_bucket, hz, cfg->exception_tx_pps, cfg->exception_burst, now);
 	lb_token_bucket_init(&neighbour_bucket, hz, cfg->exception_rx_pps, cfg->exception_burst, now);
-	for (uint16_t port = 0; port < cfg->n_ports && port < lb_rt.n_ports; port++) {
-		const struct lb_port_cfg *pc = &cfg->ports[port];
+	for (uint16_t port = 0; port < lb_rt.n_links; port++) { /* ports, then VLANs */
+		const struct lb_port_cfg *pc = vlan_link_cfg(cfg, port);
 		const struct lb_port *p = &lb_rt.ports[port];
-		if (pc->kernel_interface[0] == '\0')
+		if (pc == NULL || pc->kernel_interface[0] == '\0')
 			continue;
 		if (tap_create(port, pc->kernel_interface, err, errlen) != 0 ||
 		    (p->has_address &&
@@ -192,7 +193,7 @@ int exception_init(const struct lb_config *cfg, char *err, size_t errlen)
 
 void exception_close(void)
 {
-	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
+	for (uint16_t p = 0; p < lb_rt.n_links; p++) {
 		if (!lb_rt.ports[p].has_kernel_if)
 			continue;
 		rte_eth_dev_stop(lb_rt.ports[p].kernel_port_id);
@@ -245,7 +246,7 @@ void exception_neighbour_frame(struct rte_mbuf *m, uint64_t now)
 	struct lb_addr to = {0};
 	bool for_kernel = false;
 
-	if (m->port < lb_rt.n_ports && lb_rt.ports[m->port].has_kernel_if) {
+	if (m->port < lb_rt.n_links && lb_rt.ports[m->port].has_kernel_if) {
 		switch (pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
 				  &info)) {
 		case PKT_PARSE_ARP:
@@ -296,7 +297,7 @@ static void from_kernel(uint64_t now)
 
 	if (lb_rt.n_workers == 0)
 		return;
-	for (uint16_t port = 0; port < lb_rt.n_ports; port++) {
+	for (uint16_t port = 0; port < lb_rt.n_links; port++) {
 		if (!lb_rt.ports[port].has_kernel_if)
 			continue;
 		for (int b = 0; b < TAP_RX_BURSTS_PER_POLL; b++) {

@@ -7,6 +7,7 @@
 
 #include "exception.h"
 #include "lb_runtime.h"
+#include "vlan.h"
 
 static int port_init_one(uint16_t port_id, const struct lb_config *cfg, uint16_t n_workers,
 			 char *err, size_t errlen)
@@ -88,9 +89,12 @@ int ports_init(const struct lb_config *cfg, uint16_t n_workers, char *err, size_
 	if (cfg->n_ports > n)
 		return lb_err(err, errlen, "ports: %u entries but only %u DPDK ports", cfg->n_ports, n);
 	lb_rt.n_ports = n;
+	lb_rt.n_links = n;
 	for (uint16_t p = 0; p < n; p++)
 		if (port_init_one(p, cfg, n_workers, err, errlen) != 0)
 			return -1;
+	if (vlan_links_init(cfg, err, errlen) != 0)
+		return -1;
 	/* after the DPDK ports, so the taps' ethdev ids come after theirs */
 	return exception_init(cfg, err, errlen);
 }

@@ -34,6 +34,7 @@
 #include "fnat_ports.h"
 #include "icmp.h"
 #include "worker_tx.h"
+#include "vlan.h"
 #include "xmit.h"
 
 #define EXPIRE_BUDGET_BUSY 64     /* flow slots visited per loop under load */
@@ -714,7 +715,7 @@ static void drain_control_tx(struct lb_worker *w)
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = objs[i];
-		if (m->port < lb_rt.n_ports)
+		if (m->port < lb_rt.n_links)
 			tx_enqueue(w, m->port, m);
 		else
 			rte_pktmbuf_free(m);
@@ -745,6 +746,8 @@ int worker_main(void *arg)
 			received += n;
 			LB_COUNTER_ADD(w->stats->rx_packets, n);
 			capture_burst(w->index, p, pkts, n, RTE_PCAPNG_DIRECTION_IN);
+			if (unlikely(lb_rt.ports[p].has_vlans))
+				n = vlan_rx(w, p, pkts, n);
 			handle_burst(w, snap, pkts, n, now, false);
 		}
 		if (lb_rt.n_workers > 1) {
