@@ -96,6 +96,7 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 			json_object_set_new(po, "address6", json_string(addr));
 		}
 		json_object_set_new(po, "vlans", port_vlans_json(p));
+		json_object_set_new(po, "vlan_strip", json_boolean(lp->vlan_strip));
 		json_array_append_new(ports, po);
 	}
 	snprintf(names, sizeof(names), "%s", sched_names());

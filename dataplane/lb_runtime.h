@@ -48,6 +48,7 @@ struct lb_port {
 	uint16_t phys;
 	uint16_t vlan_id;
 	bool has_vlans; /* a physical port with VLAN links: its tagged frames are untagged */
+	bool vlan_strip; /* ... and its PMD strips the tags into vlan_tci (RX offload) */
 };
 
 struct src_slot;

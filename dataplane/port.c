@@ -39,6 +39,12 @@ static int port_init_one(uint16_t port_id, const struct lb_config *cfg, uint16_t
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
 			info.flow_type_rss_offloads;
 	}
+	/* A NIC that strips tags saves the worker moving the MAC addresses (vlan_rx) */
+	for (uint32_t k = 0; k < cfg->n_vlans; k++)
+		p->vlan_strip |= cfg->vlans[k].port == port_id &&
+				 (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_VLAN_STRIP);
+	if (p->vlan_strip)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
 	rc = rte_eth_dev_configure(port_id, p->n_queues, n_workers, &conf);
 	if (rc != 0)
 		return lb_err(err, errlen, "port %u: configure: %s", port_id, rte_strerror(-rc));

@@ -131,6 +131,7 @@ def test_reals_are_resolved_per_vlan(pcap_daemon, tmp_path):
     assert (n[R10]["port"], n[R10]["vlan"], n[R20]["vlan"]) == (0, 10, 20)
     info = d.rpc.call("system.info")["ports"][0]
     assert [v["id"] for v in info["vlans"]] == [10, 20, 30]
+    assert info["vlan_strip"] is False  # net_pcap strips nothing: the workers untag in band
     assert d.stop() == 0
     asks = [p for p in d.sent() if ARP in p and p[ARP].op == 1]
     seen = {(vid(p), p[ARP].psrc, p[ARP].pdst) for p in asks}
