@@ -1,9 +1,12 @@
 """802.1Q VLANs (ports[].vlans) on a pcap vdev port: tagged frames in, the right tag out for
 every forwarding method, ARP and ICMP answered per VLAN, neighbours resolved per VLAN, unknown
 VLAN ids counted as drops."""
-from scapy.all import ARP, ICMP, IP, TCP, Dot1Q, Ether, Raw
+import json
 
-from lbdaemon import run_pcap, wait_until
+import pytest
+from scapy.all import ARP, ICMP, IP, TCP, Dot1Q, Ether, Raw, wrpcap
+
+from lbdaemon import RpcError, run_pcap, wait_until
 
 PCAP_PORT_MAC = "02:70:63:61:70:00"
 CLIENT_MAC = "02:00:00:00:00:0c"
@@ -119,7 +122,6 @@ def test_unknown_vlan_ids_are_counted_drops_and_untagged_frames_stay_the_ports(p
 
 def test_reals_are_resolved_per_vlan(pcap_daemon, tmp_path):
     path = tmp_path / "in.pcap"
-    from scapy.all import wrpcap
     wrpcap(str(path), [syn(40000)])
     d = pcap_daemon([path], config(statics=False))
     d.wait_rx(1)
@@ -136,3 +138,65 @@ def test_reals_are_resolved_per_vlan(pcap_daemon, tmp_path):
     asks = [p for p in d.sent() if ARP in p and p[ARP].op == 1]
     seen = {(vid(p), p[ARP].psrc, p[ARP].pdst) for p in asks}
     assert {(10, VLANS[10], R10), (20, VLANS[20], R20)} <= seen, seen
+
+
+def test_too_big_answers_and_neighbour_discovery_are_tagged_too(pcap_daemon, tmp_path):
+    from scapy.all import ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6NDOptSrcLLAddr, IPv6
+    cfg = config("tun", (R20,))
+    cfg["ports"][0]["vlans"][1]["mtu"] = 1400            # VLAN 20: the tunnel's way out
+    cfg["ports"][0]["vlans"][2]["address6"] = "2001:db8:30::2/64"
+    big = tagged(30, IP(src=CLIENT, dst=VIP, flags="DF") /
+                 TCP(sport=40000, dport=80, flags="S") / Raw(b"x" * 1400))
+    ns = tagged(30, IPv6(src="2001:db8:30::50", dst="ff02::1:ff00:2", hlim=255) /
+                ICMPv6ND_NS(tgt="2001:db8:30::2") / ICMPv6NDOptSrcLLAddr(lladdr=CLIENT_MAC),
+                dst_mac="33:33:ff:00:00:02")
+    out, stats, _ = run_pcap(pcap_daemon, tmp_path, [big, ns], cfg)
+    need = [p for p in out if ICMP in p]
+    assert len(need) == 1 and vid(need[0]) == 30, [p.summary() for p in out]
+    assert (need[0][ICMP].type, need[0][ICMP].code, need[0][ICMP].nexthopmtu) == (3, 4, 1380)
+    assert (need[0][IP].src, need[0][IP].dst) == (VIP, CLIENT)  # from the address it went to
+    na = [p for p in out if ICMPv6ND_NA in p]
+    assert len(na) == 1 and vid(na[0]) == 30 and na[0][ICMPv6ND_NA].tgt == "2001:db8:30::2"
+    assert stats["dataplane"]["drop_reasons"]["too_big"] == 1
+
+
+@pytest.mark.parametrize("vlans,needle", [
+    ([{"id": 10, "address": "10.10.0.2/24"}, {"id": 10, "address": "10.11.0.2/24"}],
+     "ports[0].vlans[1].id: VLAN 10 is ports[0].vlans[0]'s already (duplicate id)"),
+    ([{"id": 10, "address": "10.10.0.2/24"}, {"id": 11, "address": "10.10.0.0/16"}],
+     "ports[0].vlans[1].address: its subnet overlaps ports[0].vlans[0]'s"),
+    ([{"id": 10, "address": "10.10.0.2/24", "mtu": 1600}],
+     "ports[0].vlans[0].mtu: must be 576 to the port's mtu (1500)"),
+    ([{"id": 4095, "address": "10.10.0.2/24"}], "ports[0].vlans[0].id"),
+], ids=["duplicate-id", "overlap", "mtu", "id-range"])
+def test_bad_vlans_refuse_the_start_by_field_and_rule(tmp_path, vlans, needle):
+    from test_startup import assert_refused, start
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"ports": [{"address": "10.9.0.2/24", "vlans": vlans}]}))
+    assert_refused(start(path), needle)
+
+
+def test_config_get_shows_the_vlans_and_a_reload_refuses_bad_or_changed_ones(pcap_daemon,
+                                                                             tmp_path):
+    path = tmp_path / "in.pcap"
+    wrpcap(str(path), [syn(40000)])
+    d = pcap_daemon([path], config())
+    d.wait_rx(1)
+    before = d.rpc.call("config.get")
+    assert [v["id"] for v in before["ports"][0]["vlans"]] == [10, 20, 30]
+    with open(d.config_path) as f:
+        cfg = json.load(f)
+    cfg["ports"][0]["vlans"].append({"id": 20, "address": "10.40.0.2/24"})
+    with open(d.config_path, "w") as f:
+        json.dump(cfg, f)
+    with pytest.raises(RpcError) as e:
+        d.rpc.call("config.reload")
+    assert e.value.code == -32602 and "ports[0].vlans[3].id: VLAN 20" in e.value.message
+    cfg["ports"][0]["vlans"][3]["id"] = 40
+    with open(d.config_path, "w") as f:
+        json.dump(cfg, f)
+    with pytest.raises(RpcError) as e:
+        d.rpc.call("config.reload")
+    assert e.value.code == -32602 and "ports" in e.value.message and "restart" in e.value.message
+    assert d.rpc.call("config.get") == before
+    assert d.stop() == 0
