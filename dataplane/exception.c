@@ -334,7 +334,7 @@ void exception_neighbour_poll(uint64_t now)
 		for (unsigned int i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[i];
 			neigh_table_learn(lb_rt.neigh, rte_pktmbuf_mtod(m, const uint8_t *),
-					  rte_pktmbuf_data_len(m), now);
+					  rte_pktmbuf_data_len(m), m->port, now);
 			exception_neighbour_frame(m, now);
 		}
 	}

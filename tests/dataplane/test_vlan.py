@@ -122,15 +122,20 @@ def test_unknown_vlan_ids_are_counted_drops_and_untagged_frames_stay_the_ports(p
 
 def test_reals_are_resolved_per_vlan(pcap_daemon, tmp_path):
     path = tmp_path / "in.pcap"
-    wrpcap(str(path), [syn(40000)])
+    # R20 answers on its VLAN; a host on VLAN 20 claiming VLAN 10's R10 is not believed
+    claims = [tagged(20, ARP(op=2, hwsrc=mac, psrc=ip, hwdst=PCAP_PORT_MAC, pdst=VLANS[20]),
+                     src_mac=mac) for ip, mac in ((R20, R20_MAC), (R10, "02:00:00:00:66:66"))]
+    wrpcap(str(path), [syn(40000)] + claims)
     d = pcap_daemon([path], config(statics=False))
-    d.wait_rx(1)
+    d.wait_rx(3)
 
     def neighbours():
         n = {e["ip"]: e for e in d.rpc.call("system.info")["neighbours"]}
-        return n if {R10, R20} <= set(n) else None
-    n = wait_until(neighbours, what="neighbour entries")
+        return n if {R10, R20} <= set(n) and n[R20]["state"] == "resolved" else None
+    n = wait_until(neighbours, what="neighbour entries, R20 resolved")
     assert (n[R10]["port"], n[R10]["vlan"], n[R20]["vlan"]) == (0, 10, 20)
+    assert n[R20]["mac"] == R20_MAC
+    assert n[R10]["state"] == "unresolved" and n[R10]["mac"] == "", n[R10]
     info = d.rpc.call("system.info")["ports"][0]
     assert [v["id"] for v in info["vlans"]] == [10, 20, 30]
     assert info["vlan_strip"] is False  # net_pcap strips nothing: the workers untag in band
