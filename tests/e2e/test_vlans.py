@@ -1,6 +1,6 @@
 """802.1Q VLANs end to end: nginx real servers on VLANs 10 and 20, the client on VLAN 30, all
-on one port of the appliance (af_packet, so the kernel hands the daemon its tags in the mbuf's
-vlan_tci), through the user-space 802.1Q switch (vlan_switch.py; this kernel cannot tag):
+on one port of the appliance (af_packet with DPDK_LB_WORKERS queue pairs, so the kernel hands the
+daemon its tags in the mbuf's vlan_tci), through the user-space 802.1Q switch (vlan_switch.py; this kernel cannot tag):
 
     b1 (VLAN 10) --+                          +-- router (VLANs 10, 20, 30; dr replies)
     b2 (VLAN 20) --+-- vlan_switch.py -trunk--+-- appliance port: VLANs 10, 20, 30
@@ -52,8 +52,9 @@ class VlanTestbed(tbmod.Testbed):
         for ns in (self.ns_sw, self.ns_rt, self.ns_cl, self.ns_lb) + tuple(
                 b["ns"] for b in self.backends):
             self._add_ns(ns)
-        run(["ip", "-n", self.ns_sw, "link", "add", self.trunk, "type", "veth", "peer", "name",
-             self.lb_if, "netns", self.ns_lb])
+        q = ["numtxqueues", str(self.workers), "numrxqueues", str(self.workers)]
+        run(["ip", "-n", self.ns_sw, "link", "add", self.trunk] + q + ["type", "veth", "peer",
+             "name", self.lb_if, "netns", self.ns_lb] + q)
         for n, i in ((self.ns_sw, self.trunk), (self.ns_lb, self.lb_if)):
             run(["ip", "-n", n, "link", "set", i, "up"])
             nsrun(n, ["ethtool", "-K", i, "tso", "off", "gso", "off", "gro", "off"], check=False)
@@ -96,9 +97,10 @@ class VlanTestbed(tbmod.Testbed):
                        what=f"nginx on {b['name']} answering the client through the router")
 
     def daemon_config(self, workers=None, services=None, **dataplane):
-        cfg = super().daemon_config(workers=1, services=services, **dataplane)
+        cfg = super().daemon_config(workers=workers, services=services, **dataplane)
         eal = cfg["eal"]
-        eal[eal.index("--vdev") + 1] = f"net_af_packet0,iface={self.lb_if}"
+        if self.workers == 1:  # af_packet, not AF_XDP: the kernel hands over tags stripped
+            eal[eal.index("--vdev") + 1] = f"net_af_packet0,iface={self.lb_if}"
         cfg["ports"][0]["vlans"] = [{"id": vid, "address": f"{self.subnets[vid]}.2/24"}
                                     for vid in VLAN_IDS]
         cfg["metrics"] = {"listen": "0.0.0.0:9108"}  # reached through VLAN 30's kernel interface
@@ -112,10 +114,10 @@ class VlanTestbed(tbmod.Testbed):
 
 
 @pytest.fixture(scope="module")
-def vbed():
+def vbed(workers):
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces)")
-    tb = VlanTestbed()
+    tb = VlanTestbed(workers)
     try:
         tb.up()
         yield tb
