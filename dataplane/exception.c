@@ -124,6 +124,19 @@ static int set_address(const char *ifname, const struct lb_addr *a, uint8_t pref
 				    : set_ipv6(ifname, a, prefix, err, errlen);
 }
 
+/* The config key path of link: "ports[0]", or "ports[0].vlans (VLAN 10)" (static buffer). */
+static const char *link_path(uint16_t link)
+{
+	static char path[48];
+	const struct lb_port *l = &lb_rt.ports[link];
+
+	if (link < lb_rt.n_ports)
+		snprintf(path, sizeof(path), "ports[%u]", link);
+	else
+		snprintf(path, sizeof(path), "ports[%u].vlans (VLAN %u)", l->phys, l->vlan_id);
+	return path;
+}
+
 /* A net_tap port named after the DPDK port, started, with one queue pair. */
 static int tap_create(uint16_t port, const char *ifname, char *err, size_t errlen)
 {
@@ -138,9 +151,9 @@ static int tap_create(uint16_t port, const char *ifname, char *err, size_t errle
 		 ifname, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 	int rc = rte_dev_probe(devargs);
 	if (rc != 0 || rte_eth_dev_get_port_by_name(name, &id) != 0)
-		return lb_err(err, errlen, "ports[%u].kernel_interface: cannot create \"%s\" (net_tap: "
-			      "%s); an interface of that name may exist already", port, ifname,
-			      rte_strerror(rc ? -rc : ENODEV));
+		return lb_err(err, errlen, "%s.kernel_interface: cannot create \"%s\" (net_tap: "
+			      "%s); an interface of that name may exist already", link_path(port),
+			      ifname, rte_strerror(rc ? -rc : ENODEV));
 	p->kernel_port_id = id;
 	p->has_kernel_if = true;
 	memset(&conf, 0, sizeof(conf));
@@ -149,7 +162,7 @@ static int tap_create(uint16_t port, const char *ifname, char *err, size_t errle
 	    (rc = rte_eth_rx_queue_setup(id, 0, KERNEL_DESCRIPTORS, socket, NULL, lb_rt.pool)) != 0 ||
 	    (rc = rte_eth_tx_queue_setup(id, 0, KERNEL_DESCRIPTORS, socket, NULL)) != 0 ||
 	    (rc = rte_eth_dev_set_mtu(id, p->mtu)) != 0 || (rc = rte_eth_dev_start(id)) != 0)
-		return lb_err(err, errlen, "ports[%u].kernel_interface \"%s\": %s", port, ifname,
+		return lb_err(err, errlen, "%s.kernel_interface \"%s\": %s", link_path(port), ifname,
 			      rte_strerror(-rc));
 	return 0;
 }
