@@ -17,9 +17,36 @@ static void neighbour_json(const struct neigh_view *n, void *arg)
 
 	if (n->resolved)
 		lb_mac_format(n->mac, mb, sizeof(mb));
-	json_array_append_new(arg, json_pack("{s:s, s:i, s:s, s:s}", "ip",
-					     lb_addr_format(&n->ip, ab, sizeof(ab)), "port",
-					     (int)n->port_id, "mac", mb, "state", n->state));
+	const struct lb_port *link = &lb_rt.ports[n->port_id];
+	json_t *o = json_pack("{s:s, s:i, s:s, s:s}", "ip", lb_addr_format(&n->ip, ab, sizeof(ab)),
+			      "port", (int)link->phys, "mac", mb, "state", n->state);
+	if (n->port_id >= lb_rt.n_ports) /* on one of the port's VLANs */
+		json_object_set_new(o, "vlan", json_integer(link->vlan_id));
+	json_array_append_new(arg, o);
+}
+
+/* The VLAN links of physical port p (ports[].vlans), as system.info shows them. */
+static json_t *port_vlans_json(uint16_t p)
+{
+	json_t *list = json_array();
+	char addr[LB_ADDR_STRLEN + 8], ab[LB_ADDR_STRLEN];
+
+	for (uint16_t l = lb_rt.n_ports; l < lb_rt.n_links; l++) {
+		const struct lb_port *lp = &lb_rt.ports[l];
+		if (lp->phys != p)
+			continue;
+		snprintf(addr, sizeof(addr), "%s/%u", lb_addr_format(&lp->address, ab, sizeof(ab)),
+			 lp->prefix_len);
+		json_t *o = json_pack("{s:i, s:s, s:i}", "id", (int)lp->vlan_id, "address", addr, "mtu",
+				      (int)lp->mtu);
+		if (lp->has_address6) {
+			snprintf(addr, sizeof(addr), "%s/%u",
+				 lb_addr_format(&lp->address6, ab, sizeof(ab)), lp->prefix_len6);
+			json_object_set_new(o, "address6", json_string(addr));
+		}
+		json_array_append_new(list, o);
+	}
+	return list;
 }
 
 /* The real servers' neighbour entries: resolved (with MAC), unresolved, static, kept. */
@@ -68,6 +95,8 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 				 lb_addr_format(&lp->address6, ab, sizeof(ab)), lp->prefix_len6);
 			json_object_set_new(po, "address6", json_string(addr));
 		}
+		json_object_set_new(po, "vlans", port_vlans_json(p));
+		json_object_set_new(po, "vlan_strip", json_boolean(lp->vlan_strip));
 		json_array_append_new(ports, po);
 	}
 	snprintf(names, sizeof(names), "%s", sched_names());

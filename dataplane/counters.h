@@ -28,6 +28,8 @@ enum lb_drop_reason {
 	LB_DROP_HA_BACKUP,         /* VIP traffic reaching a node that is not the pair's master */
 	LB_DROP_SYNC_HOP_UNKNOWN,  /* reply of a synced nat/fnat flow before any hop was learned */
 	LB_DROP_BLOCKED,           /* the source is in the blocklist (block_table.h) */
+	LB_DROP_UNKNOWN_VLAN,      /* tagged with a VLAN id its port has no VLAN of (vlan.h) */
+	LB_DROP_VLAN_TAG,          /* no room to tag a frame for its VLAN (shared or no headroom) */
 	LB_DROP_REASON_COUNT,
 };
 

@@ -27,6 +27,7 @@
 
 #include "lb_log.h"
 #include "pkt_parse.h"
+#include "vlan.h"
 
 #define KERNEL_RING_SIZE 1024
 #define KERNEL_DESCRIPTORS 512
@@ -123,6 +124,19 @@ static int set_address(const char *ifname, const struct lb_addr *a, uint8_t pref
 				    : set_ipv6(ifname, a, prefix, err, errlen);
 }
 
+/* The config key path of link: "ports[0]", or "ports[0].vlans (VLAN 10)" (static buffer). */
+static const char *link_path(uint16_t link)
+{
+	static char path[48];
+	const struct lb_port *l = &lb_rt.ports[link];
+
+	if (link < lb_rt.n_ports)
+		snprintf(path, sizeof(path), "ports[%u]", link);
+	else
+		snprintf(path, sizeof(path), "ports[%u].vlans (VLAN %u)", l->phys, l->vlan_id);
+	return path;
+}
+
 /* A net_tap port named after the DPDK port, started, with one queue pair. */
 static int tap_create(uint16_t port, const char *ifname, char *err, size_t errlen)
 {
@@ -137,9 +151,9 @@ static int tap_create(uint16_t port, const char *ifname, char *err, size_t errle
 		 ifname, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 	int rc = rte_dev_probe(devargs);
 	if (rc != 0 || rte_eth_dev_get_port_by_name(name, &id) != 0)
-		return lb_err(err, errlen, "ports[%u].kernel_interface: cannot create \"%s\" (net_tap: "
-			      "%s); an interface of that name may exist already", port, ifname,
-			      rte_strerror(rc ? -rc : ENODEV));
+		return lb_err(err, errlen, "%s.kernel_interface: cannot create \"%s\" (net_tap: "
+			      "%s); an interface of that name may exist already", link_path(port),
+			      ifname, rte_strerror(rc ? -rc : ENODEV));
 	p->kernel_port_id = id;
 	p->has_kernel_if = true;
 	memset(&conf, 0, sizeof(conf));
@@ -148,7 +162,7 @@ static int tap_create(uint16_t port, const char *ifname, char *err, size_t errle
 	    (rc = rte_eth_rx_queue_setup(id, 0, KERNEL_DESCRIPTORS, socket, NULL, lb_rt.pool)) != 0 ||
 	    (rc = rte_eth_tx_queue_setup(id, 0, KERNEL_DESCRIPTORS, socket, NULL)) != 0 ||
 	    (rc = rte_eth_dev_set_mtu(id, p->mtu)) != 0 || (rc = rte_eth_dev_start(id)) != 0)
-		return lb_err(err, errlen, "ports[%u].kernel_interface \"%s\": %s", port, ifname,
+		return lb_err(err, errlen, "%s.kernel_interface \"%s\": %s", link_path(port), ifname,
 			      rte_strerror(-rc));
 	return 0;
 }
@@ -173,10 +187,10 @@ int exception_init(const struct lb_config *cfg, char *err, size_t errlen)
 	}
 	lb_token_bucket_init(&tx_bucket, hz, cfg->exception_tx_pps, cfg->exception_burst, now);
 	lb_token_bucket_init(&neighbour_bucket, hz, cfg->exception_rx_pps, cfg->exception_burst, now);
-	for (uint16_t port = 0; port < cfg->n_ports && port < lb_rt.n_ports; port++) {
-		const struct lb_port_cfg *pc = &cfg->ports[port];
+	for (uint16_t port = 0; port < lb_rt.n_links; port++) { /* ports, then VLANs */
+		const struct lb_port_cfg *pc = vlan_link_cfg(cfg, port);
 		const struct lb_port *p = &lb_rt.ports[port];
-		if (pc->kernel_interface[0] == '\0')
+		if (pc == NULL || pc->kernel_interface[0] == '\0')
 			continue;
 		if (tap_create(port, pc->kernel_interface, err, errlen) != 0 ||
 		    (p->has_address &&
@@ -192,7 +206,7 @@ int exception_init(const struct lb_config *cfg, char *err, size_t errlen)
 
 void exception_close(void)
 {
-	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
+	for (uint16_t p = 0; p < lb_rt.n_links; p++) {
 		if (!lb_rt.ports[p].has_kernel_if)
 			continue;
 		rte_eth_dev_stop(lb_rt.ports[p].kernel_port_id);
@@ -245,7 +259,7 @@ void exception_neighbour_frame(struct rte_mbuf *m, uint64_t now)
 	struct lb_addr to = {0};
 	bool for_kernel = false;
 
-	if (m->port < lb_rt.n_ports && lb_rt.ports[m->port].has_kernel_if) {
+	if (m->port < lb_rt.n_links && lb_rt.ports[m->port].has_kernel_if) {
 		switch (pkt_parse(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
 				  &info)) {
 		case PKT_PARSE_ARP:
@@ -296,7 +310,7 @@ static void from_kernel(uint64_t now)
 
 	if (lb_rt.n_workers == 0)
 		return;
-	for (uint16_t port = 0; port < lb_rt.n_ports; port++) {
+	for (uint16_t port = 0; port < lb_rt.n_links; port++) {
 		if (!lb_rt.ports[port].has_kernel_if)
 			continue;
 		for (int b = 0; b < TAP_RX_BURSTS_PER_POLL; b++) {
@@ -333,7 +347,7 @@ void exception_neighbour_poll(uint64_t now)
 		for (unsigned int i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[i];
 			neigh_table_learn(lb_rt.neigh, rte_pktmbuf_mtod(m, const uint8_t *),
-					  rte_pktmbuf_data_len(m), now);
+					  rte_pktmbuf_data_len(m), m->port, now);
 			exception_neighbour_frame(m, now);
 		}
 	}

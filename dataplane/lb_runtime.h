@@ -20,6 +20,7 @@
 
 #define LB_MAX_WORKERS 16
 #define LB_MAX_PORTS 8
+#define LB_MAX_LINKS (LB_MAX_PORTS + LB_MAX_VLANS) /* ports, then their VLANs (vlan.h) */
 #define LB_BURST 32
 
 struct flow_table;
@@ -45,6 +46,11 @@ struct lb_port {
 	uint16_t kernel_port_id; /* its ethdev port (net_tap), touched by the control lcore only */
 	char name[64];
 	bool tx_poll; /* an 802.3ad bond: worker 0 calls tx_burst when idle too (LACP frames) */
+	/* a VLAN link (index >= lb_rt.n_ports): its physical port and 802.1Q id (vlan.h) */
+	uint16_t phys;
+	uint16_t vlan_id;
+	bool has_vlans; /* a physical port with VLAN links: its tagged frames are untagged */
+	bool vlan_strip; /* ... and its PMD strips the tags into vlan_tci (RX offload) */
 };
 
 struct src_slot;
@@ -104,8 +110,11 @@ struct lb_runtime {
 	uint64_t start_tsc;
 	uint64_t tsc_hz;
 
-	uint16_t n_ports;
-	struct lb_port ports[LB_MAX_PORTS];
+	uint16_t n_ports; /* physical (DPDK) ports: ports[0, n_ports) */
+	struct lb_port ports[LB_MAX_LINKS];
+	uint16_t n_links; /* n_ports and the VLAN links after them: ports[n_ports, n_links) */
+	/* physical port, VLAN id -> its VLAN link; 0 = no such VLAN (link 0 is never a VLAN) */
+	uint8_t vlan_link[LB_MAX_PORTS][4096];
 	struct rte_mempool *pool;
 
 	uint16_t n_workers;

@@ -149,7 +149,8 @@ void neigh_table_release_unwanted(struct neigh_table *t)
 		rebuild_index(t);
 }
 
-void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len, uint64_t now)
+void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len, uint16_t link,
+		       uint64_t now)
 {
 	struct pkt_info info;
 	struct lb_addr ip;
@@ -174,6 +175,10 @@ void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len
 	}
 	slot = find_slot(t, &ip);
 	if (slot < 0 || t->entries[slot].is_static)
+		return;
+	/* A neighbour on a VLAN answers on that VLAN: another VLAN's host cannot claim it. */
+	uint16_t own = t->entries[slot].port_id;
+	if (own != link && (own >= lb_rt.n_ports || link >= lb_rt.n_ports))
 		return;
 	uint64_t word = mac_to_word(mac);
 	if (t->entries[slot].mac_word != word) {

@@ -61,8 +61,12 @@ void neigh_table_unmark(struct neigh_table *t);
  */
 void neigh_table_release_unwanted(struct neigh_table *t);
 
-/* Learns from an ARP frame a worker passed up; the mbuf is the caller's. */
-void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len, uint64_t now);
+/*
+ * Learns from an ARP frame (or neighbour advertisement) a worker passed up, received on link;
+ * an entry on a VLAN learns only from its own VLAN. The mbuf is the caller's.
+ */
+void neigh_table_learn(struct neigh_table *t, const uint8_t *frame, uint32_t len, uint16_t link,
+		       uint64_t now);
 
 /* Sends due ARP requests and ages entries; bounded work, called from the control loop. */
 void neigh_table_maintain(struct neigh_table *t, uint64_t now, uint64_t hz, uint32_t refresh_s,

@@ -8,6 +8,7 @@
 #include "bond.h"
 #include "exception.h"
 #include "lb_runtime.h"
+#include "vlan.h"
 
 static int port_init_one(uint16_t index, uint16_t port_id, const struct lb_config *cfg,
 			 uint16_t n_workers, char *err, size_t errlen)
@@ -43,6 +44,12 @@ static int port_init_one(uint16_t index, uint16_t port_id, const struct lb_confi
 	if (index < cfg->n_ports && cfg->ports[index].bond.enabled &&
 	    (*info.dev_flags & RTE_ETH_DEV_INTR_LSC) != 0)
 		conf.intr_conf.lsc = 1;
+	/* A NIC that strips tags saves the worker moving the MAC addresses (vlan_rx) */
+	for (uint32_t k = 0; k < cfg->n_vlans; k++)
+		p->vlan_strip |= cfg->vlans[k].port == index &&
+				 (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_VLAN_STRIP);
+	if (p->vlan_strip)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_VLAN_STRIP;
 	rc = rte_eth_dev_configure(port_id, p->n_queues, n_workers, &conf);
 	if (rc != 0)
 		return lb_err(err, errlen, "port %u (%s): configure: %s", index, p->name,
@@ -132,9 +139,12 @@ int ports_init(const struct lb_config *cfg, uint16_t n_workers, char *err, size_
 	if (ports_plan(cfg, ids, &n, err, errlen) != 0)
 		return -1;
 	lb_rt.n_ports = n;
+	lb_rt.n_links = n;
 	for (uint16_t p = 0; p < n; p++)
 		if (port_init_one(p, ids[p], cfg, n_workers, err, errlen) != 0)
 			return -1;
+	if (vlan_links_init(cfg, err, errlen) != 0)
+		return -1;
 	/* after the DPDK ports, so the taps' ethdev ids come after theirs */
 	return exception_init(cfg, err, errlen);
 }

@@ -26,7 +26,7 @@ void snap_service_key_make(struct snap_service_key *k, const struct lb_addr *vip
 
 int snapshot_egress_port(const struct lb_addr *ip)
 {
-	for (uint16_t p = 0; p < lb_rt.n_ports; p++) {
+	for (uint16_t p = 0; p < lb_rt.n_links; p++) {
 		const struct lb_port *port = &lb_rt.ports[p];
 		if (port->has_address && lb_addr_same_prefix(&port->address, ip, port->prefix_len))
 			return p;

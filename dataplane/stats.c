@@ -162,4 +162,6 @@ const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT] = {
 	[LB_DROP_HA_BACKUP] = "ha_backup",
 	[LB_DROP_SYNC_HOP_UNKNOWN] = "sync_hop_unknown",
 	[LB_DROP_BLOCKED] = "blocked",
+	[LB_DROP_UNKNOWN_VLAN] = "unknown_vlan",
+	[LB_DROP_VLAN_TAG] = "vlan_tag",
 };

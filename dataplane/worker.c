@@ -37,6 +37,7 @@
 #include "worker_flow.h"
 #include "worker_hold.h"
 #include "worker_tx.h"
+#include "vlan.h"
 #include "xmit.h"
 
 #define EXPIRE_BUDGET_BUSY 64     /* flow slots visited per loop under load */
@@ -531,7 +532,7 @@ static void drain_control_tx(struct lb_worker *w)
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = objs[i];
-		if (m->port < lb_rt.n_ports)
+		if (m->port < lb_rt.n_links)
 			tx_enqueue(w, m->port, m);
 		else
 			rte_pktmbuf_free(m);
@@ -566,6 +567,8 @@ int worker_main(void *arg)
 			received += n;
 			LB_COUNTER_ADD(w->stats->rx_packets, n);
 			capture_burst(w->index, p, pkts, n, RTE_PCAPNG_DIRECTION_IN);
+			if (unlikely(lb_rt.ports[p].has_vlans))
+				n = vlan_rx(w, p, pkts, n);
 			handle_burst(w, snap, pkts, n, now, false);
 		}
 		if (lb_rt.n_workers > 1) {

@@ -9,6 +9,7 @@
 #include "counters.h"
 #include "lb_runtime.h"
 #include "src_sketch.h"
+#include "vlan.h"
 
 static inline void drop(struct lb_worker *w, struct rte_mbuf *m, enum lb_drop_reason reason)
 {
@@ -18,8 +19,17 @@ static inline void drop(struct lb_worker *w, struct rte_mbuf *m, enum lb_drop_re
 	rte_pktmbuf_free(m);
 }
 
+/* Queues m on link port (a VLAN's: tagged, on its physical port's batch). */
 static inline void tx_enqueue_raw(struct lb_worker *w, uint16_t port, struct rte_mbuf *m)
 {
+	if (unlikely(port >= lb_rt.n_ports)) {
+		int phys = vlan_tx_tag(m, port);
+		if (phys < 0) {
+			drop(w, m, LB_DROP_VLAN_TAG);
+			return;
+		}
+		port = (uint16_t)phys;
+	}
 	struct lb_tx_batch *b = &w->tx[port];
 
 	if (unlikely(b->n == RTE_DIM(b->pkts))) {

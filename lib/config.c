@@ -175,14 +175,11 @@ static int parse_dataplane(const json_t *v, struct lb_config *c, char *err, size
 	return 0;
 }
 
-/* ports[i].kernel_interface: an interface name, false for none; absent: "dlb<i>". */
-static int parse_kernel_interface(const json_t *v, struct lb_config *c, size_t i, const char *path,
-				  char *err, size_t errlen)
+int lb_ifname_from_json(const json_t *v, const char *dflt, const char *path, char *name,
+			char *err, size_t errlen)
 {
-	char *name = c->ports[i].kernel_interface;
-
 	if (v == NULL) {
-		snprintf(name, LB_IFNAME_LEN, "dlb%u", (unsigned int)i);
+		snprintf(name, LB_IFNAME_LEN, "%s", dflt);
 	} else if (json_is_false(v)) {
 		name[0] = '\0';
 	} else {
@@ -201,10 +198,35 @@ static int parse_kernel_interface(const json_t *v, struct lb_config *c, size_t i
 	return 0;
 }
 
+int lb_link_from_json(const json_t *p, const char *path, uint16_t default_mtu,
+		      struct lb_port_cfg *pc, char *err, size_t errlen)
+{
+	const json_t *a = json_object_get(p, "address");
+
+	if (!json_is_string(a) || strchr(json_string_value(a), '/') == NULL ||
+	    lb_addr_parse_prefix(json_string_value(a), &pc->address, &pc->prefix_len) != 0)
+		return lb_err(err, errlen, "%s.address: required, an address with prefix like \"10.0.0.2/24\"",
+			      path);
+	a = json_object_get(p, "address6");
+	if (a != NULL) {
+		if (!json_is_string(a) || strchr(json_string_value(a), '/') == NULL ||
+		    lb_addr_parse_prefix(json_string_value(a), &pc->address6, &pc->prefix_len6) != 0 ||
+		    pc->address6.family != AF_INET6 || pc->address.family != AF_INET)
+			return lb_err(err, errlen, "%s.address6: an IPv6 address with prefix like "
+				      "\"2001:db8::2/64\", next to an IPv4 address", path);
+		pc->has_address6 = true;
+	}
+	uint32_t mtu = default_mtu;
+	if (lb_json_get_uint(p, "mtu", path, 576, 9216, &mtu, err, errlen) != 0)
+		return -1;
+	pc->mtu = (uint16_t)mtu;
+	return 0;
+}
+
 static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"address", "address6", "mtu", "kernel_interface",
-					   "bond", NULL};
+					   "bond", "vlans", NULL};
 
 	if (!json_is_array(v))
 		return lb_err(err, errlen, "ports: must be an array");
@@ -213,45 +235,29 @@ static int parse_ports(const json_t *v, struct lb_config *c, char *err, size_t e
 	if (n && c->ports == NULL)
 		return lb_err(err, errlen, "ports: out of memory");
 	for (size_t i = 0; i < n; i++) {
-		char path[32];
-		json_t *p = json_array_get(v, i), *a;
+		char path[32], dflt[LB_IFNAME_LEN];
+		json_t *p = json_array_get(v, i);
 		snprintf(path, sizeof(path), "ports[%zu]", i);
 		if (!json_is_object(p))
 			return lb_err(err, errlen, "%s: must be an object", path);
-		if (lb_json_check_keys(p, path, keys, err, errlen) != 0)
+		if (lb_json_check_keys(p, path, keys, err, errlen) != 0 ||
+		    lb_link_from_json(p, path, 1500, &c->ports[i], err, errlen) != 0)
 			return -1;
-		a = json_object_get(p, "address");
-		if (!json_is_string(a) || strchr(json_string_value(a), '/') == NULL ||
-		    lb_addr_parse_prefix(json_string_value(a),
-							       &c->ports[i].address,
-							       &c->ports[i].prefix_len) != 0)
-			return lb_err(err, errlen, "%s.address: required, an address with prefix like \"10.0.0.2/24\"",
-				      path);
-		a = json_object_get(p, "address6");
-		if (a != NULL) {
-			if (!json_is_string(a) || strchr(json_string_value(a), '/') == NULL ||
-			    lb_addr_parse_prefix(json_string_value(a), &c->ports[i].address6,
-						 &c->ports[i].prefix_len6) != 0 ||
-			    c->ports[i].address6.family != AF_INET6 ||
-			    c->ports[i].address.family != AF_INET)
-				return lb_err(err, errlen, "%s.address6: an IPv6 address with prefix like "
-					      "\"2001:db8::2/64\", next to an IPv4 address", path);
-			c->ports[i].has_address6 = true;
-		}
-		uint32_t mtu = 1500;
-		if (lb_json_get_uint(p, "mtu", path, 576, 9216, &mtu, err, errlen) != 0)
+		snprintf(dflt, sizeof(dflt), "dlb%u", (unsigned int)i);
+		if (lb_ifname_from_json(json_object_get(p, "kernel_interface"), dflt, path,
+					c->ports[i].kernel_interface, err, errlen) != 0)
 			return -1;
-		c->ports[i].mtu = (uint16_t)mtu;
-		if (parse_kernel_interface(json_object_get(p, "kernel_interface"), c, i, path, err,
-					   errlen) != 0)
-			return -1;
-		if ((a = json_object_get(p, "bond")) != NULL) {
+		const json_t *bond = json_object_get(p, "bond");
+		if (bond != NULL) {
 			char bpath[40];
 			snprintf(bpath, sizeof(bpath), "%s.bond", path);
-			if (lb_bond_cfg_parse(a, bpath, &c->ports[i].bond, err, errlen) != 0)
+			if (lb_bond_cfg_parse(bond, bpath, &c->ports[i].bond, err, errlen) != 0)
 				return -1;
 		}
 		c->n_ports = (uint32_t)(i + 1);
+		if (lb_config_vlans_from_json(json_object_get(p, "vlans"), c, (uint32_t)i, err,
+					      errlen) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -558,6 +564,7 @@ json_t *lb_config_to_json(const struct lb_config *c)
 		json_object_set_new(po, "kernel_interface", kif[0] ? json_string(kif) : json_false());
 		if (c->ports[i].bond.enabled)
 			json_object_set_new(po, "bond", lb_bond_cfg_to_json(&c->ports[i].bond));
+		lb_config_vlans_to_json(c, i, po);
 		json_array_append_new(ports, po);
 	}
 	json_object_set_new(root, "ports", ports);
@@ -740,6 +747,9 @@ int lb_config_clone(const struct lb_config *src, struct lb_config *dst)
 	dst->eal_argv = NULL;
 	dst->eal_argc = 0;
 	dst->ports = dup_array(src->ports, src->n_ports, sizeof(*src->ports), &failed);
+	dst->vlans = dup_array(src->vlans, src->n_vlans, sizeof(*src->vlans), &failed);
+	if (dst->vlans == NULL)
+		dst->n_vlans = 0;
 	dst->static_neigh = dup_array(src->static_neigh, src->n_static_neigh,
 				      sizeof(*src->static_neigh), &failed);
 	dst->services = dup_array(src->services, src->n_services, sizeof(*src->services), &failed);
@@ -777,6 +787,9 @@ void lb_config_free(struct lb_config *c)
 		free(c->eal_argv[i]);
 	free(c->eal_argv);
 	free(c->ports);
+	free(c->vlans);
+	c->vlans = NULL;
+	c->n_vlans = 0;
 	free(c->static_neigh);
 	for (uint32_t i = 0; i < c->n_services; i++)
 		lb_service_free(&c->services[i]);

@@ -109,6 +109,15 @@ struct lb_port_cfg {
 	struct lb_bond_cfg bond; /* a bonded port (config_bond.h); bond.enabled false: none */
 };
 
+#define LB_MAX_VLANS 32 /* 802.1Q VLANs over all ports */
+
+/* An 802.1Q VLAN of a port: a link of its own (addresses, MTU, kernel interface) on the port. */
+struct lb_vlan_cfg {
+	uint32_t port; /* index in ports[] */
+	uint16_t id;   /* VLAN id 1-4094 */
+	struct lb_port_cfg link;
+};
+
 struct lb_static_neigh_cfg {
 	struct lb_addr ip;
 	uint8_t mac[6];
@@ -171,6 +180,8 @@ struct lb_config {
 
 	uint32_t n_ports;
 	struct lb_port_cfg *ports;
+	uint32_t n_vlans; /* ports[].vlans, in port order */
+	struct lb_vlan_cfg *vlans;
 
 	/* exception path: frames per second to and from the kernel interfaces, token bucket depth */
 	uint32_t exception_rx_pps;
@@ -376,5 +387,28 @@ int lb_config_system_from_json(const json_t *v, struct lb_config *c, char *err, 
 
 /* The `system` section as config.get shows it. */
 json_t *lb_config_system_to_json(const struct lb_config *c);
+
+/* ---- ports and VLANs (config.c, config_vlan.c) ---- */
+
+/* A kernel_interface value (absent: dflt, false: none) into name[LB_IFNAME_LEN]; 0 or -1. */
+int lb_ifname_from_json(const json_t *v, const char *dflt, const char *path, char *name,
+			char *err, size_t errlen);
+
+/* The address, address6 and mtu keys of a port or VLAN object p into pc; 0 or -1 with err. */
+int lb_link_from_json(const json_t *p, const char *path, uint16_t default_mtu,
+		      struct lb_port_cfg *pc, char *err, size_t errlen);
+
+/* Appends ports[port].vlans (v, NULL = none) to c->vlans; 0 or -1 with err naming the key. */
+int lb_config_vlans_from_json(const json_t *v, struct lb_config *c, uint32_t port, char *err,
+			      size_t errlen);
+
+/* Adds "vlans" of ports[port] to its object po (nothing when it has none). */
+void lb_config_vlans_to_json(const struct lb_config *c, uint32_t port, json_t *po);
+
+/* VLAN rules: ids unique per port, subnets overlapping no other link's, MTU within the port's. */
+int lb_config_vlans_validate(const struct lb_config *c, char *err, size_t errlen);
+
+/* True when a VLAN's subnet holds ip. */
+bool lb_config_vlan_holds(const struct lb_config *c, const struct lb_addr *ip);
 
 #endif

@@ -29,7 +29,7 @@ static bool real_is_on_link(const struct lb_config *c, const struct lb_addr *ip)
 	for (uint32_t i = 0; i < c->n_static_neigh; i++)
 		if (lb_addr_equal(&c->static_neigh[i].ip, ip))
 			return true;
-	return false;
+	return lb_config_vlan_holds(c, ip);
 }
 
 /* Rules of one real (or fallback) server r of svc; path names it ("services[2].reals[0]"). */
@@ -66,7 +66,7 @@ static int validate_dest(const struct lb_config *c, const struct lb_service_cfg 
 			      m->name);
 	if (!real_is_on_link(c, &r->ip))
 		return lb_err(err, errlen,
-			      "%s.ip: %s is on none of the appliance's subnets (ports[].address) and has "
+			      "%s.ip: %s is on none of the appliance's subnets (ports[].address, ports[].vlans[].address) and has "
 			      "no static neighbour: real servers must be on-link",
 			      path, lb_addr_format(&r->ip, ab, sizeof(ab)));
 	return LB_VALID;
@@ -236,6 +236,8 @@ static int validate_globals(const struct lb_config *c, char *err, size_t errlen)
 					      c->ports[p].kernel_interface, k);
 	if (lb_bond_cfg_validate(c, err, errlen) != 0)
 		return -1;
+	if (lb_config_vlans_validate(c, err, errlen) != 0)
+		return LB_INVALID;
 	if (c->fnat_port_min == 0 || c->fnat_port_min > c->fnat_port_max || c->fnat_port_max > 65535)
 		return lb_err(err, errlen,
 			      "dataplane.fnat_port_min: %u is above fnat_port_max %u (need 1 <= min <= "

@@ -356,6 +356,14 @@ static void print_ports(const json_t *ports)
 		       get_int(p, "port"), get_str(p, "name", "?"), get_str(p, "mac", "?"),
 		       address[0] != '\0' ? address : "-", get_int(p, "rx_queues"),
 		       get_int(p, "tx_queues"));
+		size_t k;
+		const json_t *v;
+		json_array_foreach(json_object_get(p, "vlans"), k, v) {
+			const char *a6 = get_str(v, "address6", "");
+			printf("    vlan %-13lld address %s%s%s mtu %lld\n", get_int(v, "id"),
+			       get_str(v, "address", "-"), a6[0] ? " address6 " : "", a6,
+			       get_int(v, "mtu"));
+		}
 	}
 }
 

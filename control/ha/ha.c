@@ -19,6 +19,7 @@
 #include "config_store.h"
 #include "event_loop.h"
 #include "ha_internal.h"
+#include "vlan.h"
 
 struct ha_runtime ha_rt;
 struct ha_shared ha_sh = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -230,8 +231,9 @@ static void flush_farewell(void)
 		unsigned int n = rte_ring_dequeue_burst(w->from_control, objs, 32, NULL);
 		for (unsigned int i = 0; i < n; i++) {
 			struct rte_mbuf *m = objs[i];
-			if (m->port >= lb_rt.n_ports ||
-			    rte_eth_tx_burst(lb_rt.ports[m->port].port_id, 0, &m, 1) != 1)
+			int port = m->port < lb_rt.n_ports ? m->port
+				   : m->port < lb_rt.n_links ? vlan_tx_tag(m, m->port) : -1;
+			if (port < 0 || rte_eth_tx_burst(lb_rt.ports[port].port_id, 0, &m, 1) != 1)
 				rte_pktmbuf_free(m);
 		}
 		if (n == 0)

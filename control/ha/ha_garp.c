@@ -90,7 +90,7 @@ static bool port_has_family(const struct lb_port *p, uint8_t af)
 
 static void announce(const struct lb_addr *a, uint8_t count)
 {
-	for (uint16_t port = 0; port < lb_rt.n_ports; port++) {
+	for (uint16_t port = 0; port < lb_rt.n_links; port++) { /* VLANs too */
 		if (!port_has_family(&lb_rt.ports[port], a->family))
 			continue;
 		for (uint8_t k = 0; k < count; k++) {

@@ -69,7 +69,10 @@ INFO = {
     "control_lcore": 0,
     "workers": [{"lcore": 1, "queues": [{"port": 0, "queue": 0}, {"port": 1, "queue": 0}]}],
     "ports": [{"port": 0, "name": "0000:00:04.0", "mac": "02:00:00:00:00:01",
-               "address": "10.0.0.2/24", "rx_queues": 1, "tx_queues": 1}],
+               "address": "10.0.0.2/24", "rx_queues": 1, "tx_queues": 1,
+               "vlans": [{"id": 10, "address": "10.1.0.2/24", "mtu": 1500},
+                         {"id": 20, "address": "10.2.0.2/24", "address6": "2001:db8::2/64",
+                          "mtu": 1400}]}],
     "schedulers": ["rr", "wrr", "wlc"], "flow_capacity": 262144, "snapshot_generation": 4,
 }
 
@@ -507,6 +510,9 @@ def test_info(daemon):
     assert re.search(r"^schedulers +rr wrr wlc$", out, re.M)
     assert "port 0 queue 0, port 1 queue 0" in out
     assert "02:00:00:00:00:01" in out and "10.0.0.2/24" in out
+    assert re.search(r"^    vlan 10 +address 10\.1\.0\.2/24 mtu 1500$", out, re.M), out
+    assert re.search(r"^    vlan 20 +address 10\.2\.0\.2/24 address6 2001:db8::2/64 mtu 1400$",
+                     out, re.M), out
 
 
 def test_config_get_and_save(daemon, tmp_path, monkeypatch):

@@ -123,6 +123,12 @@ CONFIGS = {
     # again (the fuzzer's first random-seed find: it serialised as "ports": [])
     "group_without_ports.json": {"ports": [{"address": "10.0.0.2/24"}], "services": [
         {"vip": "10.0.0.100", "port": 0, "proto": "tcp", "reals": [{"ip": "10.0.0.11"}]}]},
+    # 802.1Q VLANs of a port: a real on a VLAN's subnet, dual stack, an explicit interface
+    "vlans.json": {"ports": [{"address": "10.0.0.2/24", "vlans": [
+        {"id": 10, "address": "10.1.0.2/24", "address6": "2001:db8:1::2/64", "mtu": 1400},
+        {"id": 4094, "address": "2001:db8:2::2/64", "kernel_interface": "v4094"}]}],
+        "services": [{"vip": "10.0.0.100", "port": 80, "proto": "tcp",
+                      "reals": [{"ip": "10.1.0.11"}]}]},
 }
 
 
