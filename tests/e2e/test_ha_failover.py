@@ -244,14 +244,6 @@ def drops_since(now, before):
     return {k: v - before.get(k, 0) for k, v in now.items() if v > before.get(k, 0)}
 
 
-# The adverts held under load (docs/ha.md) were frames lost in the AF_XDP port; with them fixed
-# this scenario passed 6 of 8 runs, but in 2 (fnat) every connection broke during the cut
-# (docs/ha.md "Known problems"). Runs with DPDK_LB_HA_KNOWN_FAILURES=1.
-KNOWN_FAILURES = os.environ.get("DPDK_LB_HA_KNOWN_FAILURES") == "1"
-
-
-@pytest.mark.skipif(not KNOWN_FAILURES, reason="known failure: a fnat split brain sometimes "
-                    "breaks every connection during the cut (docs/ha.md)")
 def test_split_brain_heartbeat_cut(pair):
     tb = pair
     bring_up(tb, tb.method or "dr")
@@ -267,9 +259,12 @@ def test_split_brain_heartbeat_cut(pair):
             owner_during = tb.vip_owner()
             drops_cut = {n.name: drops_since(node_drops(n), drops0[n.name]) for n in tb.nodes()}
         t_heal = time.monotonic()
+        drops1 = {n.name: node_drops(n) for n in tb.nodes()}
         after = sample_roles(tb, 6)
         owner_after = tb.vip_owner()
+        drops_heal = {n.name: drops_since(node_drops(n), drops1[n.name]) for n in tb.nodes()}
         rep_cut = load.report(t_cut)
+        rep_cut["failed"] -= load.report(t_heal)["failed"]  # those of the cut only
         rep = load.recovered_report(t_heal, after=t_heal, timeout=30)
         v = load.verify(20)
     finally:
@@ -281,7 +276,7 @@ def test_split_brain_heartbeat_cut(pair):
                        "failed_requests": rep_cut["failed"], "drops": drops_cut},
            after_heal={"a": ha_, "b": hb_, "final": after[-1][1:], "vip_owner": owner_after,
                        "first_ok_request_after_s": round(rep["recovered_at"] - t_heal, 3),
-                       "failed_requests": rep["failed"]},
+                       "failed_requests": rep["failed"], "drops": drops_heal},
            broken=v["broken_total"], checked=v["checked"])
     assert dropped > 0
     # no flapping: at most one change of role per node while cut, and one after the heal
