@@ -8,7 +8,7 @@
  * without a word (an "invalid descriptor"), the PMD still counts the frame as sent, and the
  * mbuf never comes back. Frames vanished that way whenever they were built in one of those
  * mbufs: the failover pair's adverts and sync messages from the kernel interface, which the
- * control lcore allocates in bursts (docs/ha.md, "Frames lost in the AF_XDP port").
+ * control lcore allocates in bursts (docs/ha.md, "The pair's frames on the exception path").
  *
  * With IOVA as VA an object that is contiguous in virtual memory is contiguous for any device,
  * so the page rule buys nothing and RTE_MEMPOOL_F_NO_IOVA_CONTIG packs the objects. With
