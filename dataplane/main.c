@@ -22,6 +22,7 @@
 #include "control.h"
 #include "lb_log.h"
 #include "lb_runtime.h"
+#include "mbuf_pool.h"
 #include "neigh.h"
 #include "persist_table.h"
 #include "port.h"
@@ -258,9 +259,9 @@ int main(int argc, char **argv)
 	int rc = 1;
 	if (setup_workers(cfg) != 0)
 		goto out;
-	lb_rt.pool = rte_pktmbuf_pool_create("lb_mbufs", cfg->mbufs, 256, 0,
-					     (uint16_t)(cfg->mbuf_data_room + RTE_PKTMBUF_HEADROOM),
-					     (int)rte_socket_id());
+	lb_rt.pool = mbuf_pool_create("lb_mbufs", cfg->mbufs, 256,
+				      (uint16_t)(cfg->mbuf_data_room + RTE_PKTMBUF_HEADROOM),
+				      (int)rte_socket_id());
 	if (lb_rt.pool == NULL) {
 		fprintf(stderr, "dpdk-lb: mbuf pool of %u: %s (raise EAL -m or lower dataplane.mbufs)\n",
 			cfg->mbufs, rte_strerror(rte_errno));

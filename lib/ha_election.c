@@ -177,6 +177,11 @@ void ha_election_advert(struct ha_election *e, const struct ha_peer_advert *p, u
 				e->down_at_ns = at;
 			e->master_id = 0;
 			e->preempt_at_ns = 0;
+		} else if (e->state == HA_STATE_MASTER) {
+			/* A peer released the VIPs (only a node leaving MASTER advertises another
+			 * state): the segment may still send their traffic to it, since after a split
+			 * brain it can hear us before we hear it. Announce them again. */
+			a->garp_burst = e->cfg.garp_count;
 		}
 	} else if (e->state == HA_STATE_MASTER) {
 		e->last_advert_ns = now;
@@ -184,6 +189,8 @@ void ha_election_advert(struct ha_election *e, const struct ha_peer_advert *p, u
 			become_backup(e, ha_master_down_ns(e->cfg.priority, p->interval_ms), now, a);
 			e->master_id = p->node_id;
 			e->master_interval_ms = p->interval_ms;
+			/* one advert saying BACKUP: the winner re-announces the VIPs (above) */
+			a->send_advert = true;
 		} else {
 			/* A lower-ranked master (a healed split brain): it steps down when it sees our
 			 * advert, and our gratuitous ARPs take the clients and switches back from it. */

@@ -33,8 +33,6 @@ ONLY=("$@")
 # "tests.e2e.test_x::test_y*"); SUITE is a name of the summary or "*". Every skip that matches
 # is printed with its reason; every other skip is counted as a failure.
 SKIP_ALLOW=(
-  "e2e-* tests.e2e.test_ha_failover::test_failback_with_preempt_keeps_every_connection[[]fnat[]] known failure of issue 11 (fnat failback breaks connections; docs/ha.md Known problems)"
-  "e2e-* tests.e2e.test_ha_failover::test_split_brain_heartbeat_cut known failure of issue 11 (adverts held under load; docs/ha.md Known problems)"
 )
 
 # Least number of tests each suite must run (set a bit below the counts of 2026-12-01, second

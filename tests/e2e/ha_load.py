@@ -25,7 +25,8 @@ Commands, one per line on stdin; each answer is one JSON object on stdout:
                     connection has all its bytes back (or the deadline): {"checked", "ok",
                     "broken": N, "reasons": {reason: count}, "examples": [...]}
   report [T]        the request stream since time T (default: start): {"ok", "failed",
-                    "gaps": [{"first_failed", "next_ok", "failed", "length"}] (longest first),
+                    "gaps": [{"first_failed", "next_ok", "failed", "length"}] (longest first;
+                    a gap with no ok request after it yet has next_ok null and lasts until now),
                     "longest_gap", "first_ok_after": start of the first ok request at or
                     after T, "last_ok_before": the last ok request started before T, "now"}
   quit              exits
@@ -234,6 +235,7 @@ class Load:
         return r
 
     def report(self, since):
+        now = time.monotonic()
         res = [(t, ok) for t, ok in self.results if t >= since]
         gaps, i = [], 0
         while i < len(res):
@@ -244,16 +246,17 @@ class Load:
             while j < len(res) and not res[j][1]:
                 j += 1
             nxt = res[j][0] if j < len(res) else None
+            # a gap still open (no ok request after it yet) has lasted until now so far
             gaps.append({"first_failed": res[i][0], "next_ok": nxt, "failed": j - i,
-                         "length": (nxt - res[i][0]) if nxt is not None else None})
+                         "length": (nxt if nxt is not None else now) - res[i][0]})
             i = j
-        gaps.sort(key=lambda g: -(g["length"] if g["length"] is not None else 1e9))
+        gaps.sort(key=lambda g: -g["length"])
         first_ok = next((t for t, ok in res if ok), None)
         before = [t for t, ok in self.results if ok and t < since]
         return {"ok": sum(1 for _, ok in res if ok), "failed": sum(1 for _, ok in res if not ok),
                 "gaps": gaps[:10], "longest_gap": gaps[0]["length"] if gaps else 0.0,
                 "first_ok_after": first_ok, "last_ok_before": before[-1] if before else None,
-                "now": time.monotonic()}
+                "now": now}
 
     def command(self, line):
         words = line.split()

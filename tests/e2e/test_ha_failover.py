@@ -160,14 +160,9 @@ def test_kill9_master_keeps_every_connection(pair, method):
     assert rep["longest_gap"] < MAX_TAKEOVER_S, rep
 
 
-# Failback right after the fnat kill -9 breaks every connection (1,000 of 1,000 "stalled"):
-# the restarted node never hears the master (docs/ha.md "Known problems"); failback alone
-# passes for both methods. Runs with DPDK_LB_HA_KNOWN_FAILURES=1.
-KNOWN_FAILURES = os.environ.get("DPDK_LB_HA_KNOWN_FAILURES") == "1"
-
-
-@pytest.mark.parametrize("method", ["dr", pytest.param("fnat", marks=pytest.mark.skipif(
-    not KNOWN_FAILURES, reason="known failure: fnat failback breaks connections (docs/ha.md)"))])
+# With -k fnat this runs right after the fnat kill -9 (the old master restarted at once); in the
+# whole module, after a clean stop. Both keep every connection (docs/ha.md, "Master restarted").
+@pytest.mark.parametrize("method", ["dr", "fnat"])
 def test_failback_with_preempt_keeps_every_connection(pair, method):
     tb = pair
     if tb.method != method or tb.a.alive() or not tb.b.alive():  # make "b MASTER, a down"
@@ -239,8 +234,16 @@ def test_config_change_on_master_reaches_backup(pair):
     record("configuration change replicated", seen_on_backup_within_s=round(seen_s, 3))
 
 
-@pytest.mark.skipif(not KNOWN_FAILURES, reason="known failure: under load the master's adverts "
-                    "are held for seconds on their way out (docs/ha.md), so the pair splits")
+def node_drops(node):
+    """The node's dataplane drop counters by reason."""
+    return node.call("stats.get")["dataplane"]["drop_reasons"]
+
+
+def drops_since(now, before):
+    """The reasons that grew since `before`, with how much."""
+    return {k: v - before.get(k, 0) for k, v in now.items() if v > before.get(k, 0)}
+
+
 def test_split_brain_heartbeat_cut(pair):
     tb = pair
     bring_up(tb, tb.method or "dr")
@@ -248,15 +251,20 @@ def test_split_brain_heartbeat_cut(pair):
     try:
         wait_synced(tb, tb.b)
         assert_paired(tb)
+        drops0 = {n.name: node_drops(n) for n in tb.nodes()}
         with ha.HeartbeatCut(tb) as cut:
             t_cut = time.monotonic()
             during = sample_roles(tb, 6)
             dropped = cut.dropped()
             owner_during = tb.vip_owner()
+            drops_cut = {n.name: drops_since(node_drops(n), drops0[n.name]) for n in tb.nodes()}
         t_heal = time.monotonic()
+        drops1 = {n.name: node_drops(n) for n in tb.nodes()}
         after = sample_roles(tb, 6)
         owner_after = tb.vip_owner()
+        drops_heal = {n.name: drops_since(node_drops(n), drops1[n.name]) for n in tb.nodes()}
         rep_cut = load.report(t_cut)
+        rep_cut["failed"] -= load.report(t_heal)["failed"]  # those of the cut only
         rep = load.recovered_report(t_heal, after=t_heal, timeout=30)
         v = load.verify(20)
     finally:
@@ -265,10 +273,10 @@ def test_split_brain_heartbeat_cut(pair):
     ha_, hb_ = transitions(after, 1), transitions(after, 2)
     record("split brain (heartbeat cut 6 s)", heartbeats_dropped=dropped,
            during_cut={"a": ta, "b": tb_, "final": during[-1][1:], "vip_owner": owner_during,
-                       "failed_requests": rep_cut["failed"]},
+                       "failed_requests": rep_cut["failed"], "drops": drops_cut},
            after_heal={"a": ha_, "b": hb_, "final": after[-1][1:], "vip_owner": owner_after,
                        "first_ok_request_after_s": round(rep["recovered_at"] - t_heal, 3),
-                       "failed_requests": rep["failed"]},
+                       "failed_requests": rep["failed"], "drops": drops_heal},
            broken=v["broken_total"], checked=v["checked"])
     assert dropped > 0
     # no flapping: at most one change of role per node while cut, and one after the heal

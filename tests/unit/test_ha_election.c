@@ -186,7 +186,10 @@ static void test_split_brain(void **state)
 	assert_int_equal(a.old_state, HA_STATE_MASTER);
 	assert_int_equal(a.new_state, HA_STATE_BACKUP);
 	assert_true(a.release_vips);
-	assert_false(a.send_advert || a.take_vips);
+	assert_false(a.take_vips);
+	/* it says so once (an advert saying BACKUP), so that hi announces the VIPs again */
+	assert_true(a.send_advert);
+	assert_int_equal(lo.state, HA_STATE_BACKUP);
 	assert_int_equal(a.next_wake_ns, SEC(5) + ha_master_down_ns(100, 1000));
 	/* and it stays there while hi keeps advertising (no flapping) */
 	for (uint64_t t = SEC(6); t < SEC(60); t += SEC(1)) {
@@ -194,6 +197,43 @@ static void test_split_brain(void **state)
 		ha_election_tick(&lo, t + MS(999), &a);
 		assert_int_equal(a.new_state, HA_STATE_BACKUP);
 	}
+}
+
+/*
+ * The healed split brain where the lower-ranked master hears the other first: it steps down
+ * and its one advert says BACKUP; the winner, which never heard it as MASTER, announces the
+ * VIPs again on that advert (the segment learned the loser's MAC during the cut).
+ */
+static void test_split_brain_loser_hears_first(void **state)
+{
+	struct ha_election lo, hi;
+	struct ha_actions a;
+
+	(void)state;
+	make(&lo, 1, 100, 1000);
+	make(&hi, 2, 200, 1000);
+	ha_election_start(&lo, 0, &a);
+	ha_election_start(&hi, 0, &a);
+	ha_election_tick(&lo, SEC(4), &a);
+	ha_election_tick(&hi, SEC(4), &a);
+	struct ha_peer_advert from_hi = advert_of(&hi);
+	ha_election_advert(&lo, &from_hi, SEC(5), &a);
+	assert_int_equal(a.new_state, HA_STATE_BACKUP);
+	assert_true(a.send_advert);
+	struct ha_peer_advert from_lo = advert_of(&lo);
+	assert_int_equal(from_lo.state, HA_STATE_BACKUP);
+	ha_election_advert(&hi, &from_lo, SEC(5) + MS(1), &a);
+	assert_int_equal(a.new_state, HA_STATE_MASTER);
+	assert_int_equal(a.garp_burst, 5);
+	assert_false(a.release_vips || a.take_vips);
+	/* a backup that hears another node's BACKUP advert does nothing */
+	ha_election_advert(&lo, &from_lo, SEC(6), &a);
+	struct ha_peer_advert other = {.node_id = 3, .priority = 50, .state = HA_STATE_BACKUP,
+				       .interval_ms = 1000};
+	ha_election_advert(&lo, &other, SEC(6), &a);
+	assert_int_equal(a.new_state, HA_STATE_BACKUP);
+	assert_int_equal(a.garp_burst, 0);
+	assert_false(a.send_advert);
 }
 
 /* Equal priorities: the higher node id wins, both ways round. */
@@ -402,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_sub_second_interval),
 		cmocka_unit_test(test_no_flap_on_late_adverts),
 		cmocka_unit_test(test_split_brain),
+		cmocka_unit_test(test_split_brain_loser_hears_first),
 		cmocka_unit_test(test_equal_priority_higher_id_wins),
 		cmocka_unit_test(test_preempt_with_delay),
 		cmocka_unit_test(test_preempt_hold),
