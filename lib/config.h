@@ -388,7 +388,7 @@ int lb_config_system_from_json(const json_t *v, struct lb_config *c, char *err, 
 /* The `system` section as config.get shows it. */
 json_t *lb_config_system_to_json(const struct lb_config *c);
 
-/* ---- ports and VLANs (config.c, config_vlan.c) ---- */
+/* ---- ports and VLANs (config.c, config_link.c, config_vlan.c) ---- */
 
 /* A kernel_interface value (absent: dflt, false: none) into name[LB_IFNAME_LEN]; 0 or -1. */
 int lb_ifname_from_json(const json_t *v, const char *dflt, const char *path, char *name,

@@ -2,13 +2,11 @@
 (hping3 from the client namespace), come out on top of conn.top by packets and by connections,
 are blocked with `dpdk-lb-cli block add --from-top 3`, and from then on are dropped as `blocked`
 while the ordinary client keeps being served."""
-import os
-import signal
-import subprocess
 import time
 
 import pytest
 
+from flooders import start_flooder, stop_flooders
 from methods import dataplane
 from testbed import wait_until
 
@@ -23,41 +21,15 @@ def flooders(testbed):
 
     def start():
         for a in addrs:
-            p = subprocess.Popen(["ip", "netns", "exec", testbed.ns_cl, "timeout", "-s", "INT",
-                                  str(FLOOD_S), "hping3", "-q", "-S", "-p", "80", "-i",
-                                  FLOOD_INTERVAL, "-a", a, testbed.vip],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 start_new_session=True)
-            testbed.add_pid(p.pid)
-            procs.append(p)
+            procs.append(start_flooder(testbed, ["-S", "-p", "80", "-i", FLOOD_INTERVAL, "-a", a,
+                                                 testbed.vip], FLOOD_S))
     try:
         yield addrs, start
     finally:
-        for p in procs:
-            # The whole group: killing `timeout` alone would leave hping3 flooding the VIP of
-            # every later test on this testbed.
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
-            testbed.remove_pid(p.pid)
-        wait_until(lambda: not hping_pids(testbed.ns_cl), timeout=10, what="every hping3 gone")
+        stop_flooders(testbed, procs)
         testbed.del_client_addresses(addrs)
 
 
-def hping_pids(ns):
-    """hping3 processes still running in namespace ns."""
-    out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
-    alive = []
-    for pid in out.split():
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                if f.read().strip() == "hping3":
-                    alive.append(pid)
-        except OSError:
-            pass
-    return alive
 
 
 def top(lb, by, n=3):

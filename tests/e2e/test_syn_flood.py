@@ -5,15 +5,12 @@ table with half-open flows, while curl connects to the VIP over new TCP connecti
 admission policy, none did once the table was full (every new connection refused until the
 half-open flows expired, 60 s). The table is small (16,384 flows) so that this 2-CPU testbed
 really fills it."""
-import os
-import signal
-import subprocess
 import time
 
 import pytest
 
 from methods import dataplane
-from test_flood_block import hping_pids
+from flooders import start_flooder, stop_flooders
 from testbed import wait_until
 
 CAPACITY = 16384
@@ -39,25 +36,11 @@ def flood(testbed):
     procs = []
 
     def start():
-        p = subprocess.Popen(["ip", "netns", "exec", testbed.ns_cl, "timeout", "-s", "INT",
-                              str(FLOOD_S), "hping3", "-q", "-S", "-p", "80", "--flood",
-                              "--rand-source", testbed.vip],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-        testbed.add_pid(p.pid)
-        procs.append(p)
+        procs.append(start_flooder(testbed, ["-S", "-p", "80", "--flood", "--rand-source",
+                                             testbed.vip], FLOOD_S))
 
     def stop():
-        while procs:
-            p = procs.pop()
-            # The whole group: killing `timeout` alone would leave hping3 flooding the VIP.
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.wait()
-            testbed.remove_pid(p.pid)
-        wait_until(lambda: not hping_pids(testbed.ns_cl), timeout=10, what="every hping3 gone")
+        stop_flooders(testbed, procs)
 
     try:
         yield start, stop
