@@ -234,28 +234,20 @@ static void send_arp_request(const struct neigh_entry *e)
 		rte_pktmbuf_free(m);
 }
 
-/* RFC 4861 neighbour solicitation to the target's solicited-node multicast address. */
-static void send_neighbour_solicitation(const struct neigh_entry *e)
+struct rte_mbuf *neigh_nd_message(const struct lb_port *port, const uint8_t dst_mac[6],
+				  const uint8_t src6[16], const uint8_t dst6[16], uint8_t icmp_type,
+				  uint8_t flags, const uint8_t target[16], uint8_t lla_option)
 {
-	const struct lb_port *port = &lb_rt.ports[e->port_id];
-	const size_t icmp_len = 32; /* header, target, source link-layer address option */
-	struct rte_mbuf *m;
+	const size_t icmp_len = 32; /* header, target, one link-layer address option */
+	struct rte_mbuf *m = rte_pktmbuf_alloc(lb_rt.pool);
+	uint8_t *f = m ? (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(14 + 40 + icmp_len)) : NULL;
 
-	if (!port->has_address6 || lb_rt.n_workers == 0)
-		return;
-	m = rte_pktmbuf_alloc(lb_rt.pool);
-	if (m == NULL)
-		return;
-	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(14 + 40 + icmp_len));
 	if (f == NULL) {
 		rte_pktmbuf_free(m);
-		return;
+		return NULL;
 	}
 	memset(f, 0, 14 + 40 + icmp_len);
-	const uint8_t *t6 = e->ip.v6;
-	uint8_t mc[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, t6[13], t6[14], t6[15]};
-	uint8_t mac[6] = {0x33, 0x33, 0xff, t6[13], t6[14], t6[15]};
-	memcpy(f, mac, 6);
+	memcpy(f, dst_mac, 6);
 	memcpy(f + 6, &port->mac, 6);
 	f[12] = 0x86;
 	f[13] = 0xdd;
@@ -263,15 +255,33 @@ static void send_neighbour_solicitation(const struct neigh_entry *e)
 	ip[0] = 0x60;
 	ip[5] = (uint8_t)icmp_len;
 	ip[6] = PKT_IPPROTO_ICMPV6;
-	ip[7] = 255;
-	memcpy(ip + 8, port->address6.v6, 16);
-	memcpy(ip + 24, mc, 16);
-	icmp[0] = PKT_ICMP6_NS;
-	memcpy(icmp + 8, t6, 16);
-	icmp[24] = 1; /* source link-layer address */
-	icmp[25] = 1;
+	ip[7] = 255; /* required for neighbour discovery */
+	memcpy(ip + 8, src6, 16);
+	memcpy(ip + 24, dst6, 16);
+	icmp[0] = icmp_type;
+	icmp[4] = flags;
+	memcpy(icmp + 8, target, 16);
+	icmp[24] = lla_option;
+	icmp[25] = 1; /* in units of 8 bytes */
 	memcpy(icmp + 26, &port->mac, 6);
 	pkt_set_l4_checksum(ip, AF_INET6, PKT_IPPROTO_ICMPV6, icmp, icmp_len, 2);
+	return m;
+}
+
+/* RFC 4861 neighbour solicitation to the target's solicited-node multicast address. */
+static void send_neighbour_solicitation(const struct neigh_entry *e)
+{
+	const struct lb_port *port = &lb_rt.ports[e->port_id];
+	const uint8_t *t6 = e->ip.v6;
+	const uint8_t mc[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, t6[13], t6[14], t6[15]};
+	const uint8_t mac[6] = {0x33, 0x33, 0xff, t6[13], t6[14], t6[15]};
+
+	if (!port->has_address6 || lb_rt.n_workers == 0)
+		return;
+	struct rte_mbuf *m = neigh_nd_message(port, mac, port->address6.v6, mc, PKT_ICMP6_NS, 0,
+					      t6, 1 /* source link-layer address */);
+	if (m == NULL)
+		return;
 	m->port = e->port_id;
 	if (rte_ring_enqueue(lb_rt.workers[0]->from_control, m) != 0)
 		rte_pktmbuf_free(m);

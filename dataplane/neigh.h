@@ -42,6 +42,15 @@ struct lb_port;
  * the pool is empty. sip == tip makes it a gratuitous ARP. */
 struct rte_mbuf *neigh_arp_request(const struct lb_port *port, rte_be32_t sip, rte_be32_t tip);
 
+/*
+ * An RFC 4861 neighbour solicitation or advertisement (icmp_type, flags byte) about target from
+ * port, src6 -> dst6 (Ethernet dst_mac), carrying port's MAC in a link-layer address option of
+ * type lla_option (1 source, 2 target), in a new mbuf; NULL when the pool is empty.
+ */
+struct rte_mbuf *neigh_nd_message(const struct lb_port *port, const uint8_t dst_mac[6],
+				  const uint8_t src6[16], const uint8_t dst6[16], uint8_t icmp_type,
+				  uint8_t flags, const uint8_t target[16], uint8_t lla_option);
+
 struct neigh_table *neigh_table_create(uint32_t capacity);
 
 /* Slot of ip (creating it, unresolved, on port_id); -1 when full. Control lcore only. */

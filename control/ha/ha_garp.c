@@ -19,7 +19,6 @@
 #include "neigh.h"
 #include "pkt_parse.h"
 
-#define NA_ICMP_LEN 32 /* header, target, target link-layer address option */
 
 static uint64_t garp_sent, garp_dropped;
 static uint32_t next_worker;
@@ -51,35 +50,15 @@ static void send_garp(uint16_t port, const struct lb_addr *a)
 static void send_unsolicited_na(uint16_t port, const struct lb_addr *a)
 {
 	static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 1};
-	const struct lb_port *p = &lb_rt.ports[port];
-	struct rte_mbuf *m = rte_pktmbuf_alloc(lb_rt.pool);
-	uint8_t *f = m ? (uint8_t *)rte_pktmbuf_append(m, 14 + 40 + NA_ICMP_LEN) : NULL;
+	static const uint8_t all_nodes_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
+	struct rte_mbuf *m = neigh_nd_message(&lb_rt.ports[port], all_nodes_mac, a->v6, all_nodes,
+					      PKT_ICMP6_NA, 0x20 /* override, not solicited */,
+					      a->v6, 2 /* target link-layer address */);
 
-	if (f == NULL) {
-		rte_pktmbuf_free(m);
+	if (m == NULL) {
 		garp_dropped++;
 		return;
 	}
-	memset(f, 0, 14 + 40 + NA_ICMP_LEN);
-	static const uint8_t mc_mac[6] = {0x33, 0x33, 0, 0, 0, 1};
-	memcpy(f, mc_mac, 6);
-	memcpy(f + 6, &p->mac, 6);
-	f[12] = 0x86;
-	f[13] = 0xdd;
-	uint8_t *ip = f + 14, *icmp = ip + 40;
-	ip[0] = 0x60;
-	ip[5] = NA_ICMP_LEN;
-	ip[6] = PKT_IPPROTO_ICMPV6;
-	ip[7] = 255; /* required for neighbour discovery */
-	memcpy(ip + 8, a->v6, 16);
-	memcpy(ip + 24, all_nodes, 16);
-	icmp[0] = PKT_ICMP6_NA;
-	icmp[4] = 0x20; /* override, not solicited */
-	memcpy(icmp + 8, a->v6, 16);
-	icmp[24] = 2; /* target link-layer address */
-	icmp[25] = 1;
-	memcpy(icmp + 26, &p->mac, 6);
-	pkt_set_l4_checksum(ip, AF_INET6, PKT_IPPROTO_ICMPV6, icmp, NA_ICMP_LEN, 2);
 	enqueue(m, port);
 }
 
