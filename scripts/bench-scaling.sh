@@ -31,24 +31,15 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# shellcheck source=scripts/bench/cleanup.sh
+. "$ROOT/scripts/bench/cleanup.sh"
 RUN_PID=
 HUGE_BEFORE="$(cat /proc/sys/vm/nr_hugepages)"
 cleanup() {
   local rc=$?
-  trap - INT TERM
-  if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-    kill -TERM "$RUN_PID" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$RUN_PID" 2>/dev/null || true
-  fi
+  bench_cleanup_begin
   # whatever a killed run left: hugetlbfs mounts, hugepages, EAL runtime directories
-  for m in /tmp/dlbb-huge-*; do
-    [ -d "$m" ] || continue
-    umount "$m" 2>/dev/null || true
-    rmdir "$m" 2>/dev/null || true
-  done
-  echo "$HUGE_BEFORE" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
-  rm -rf /var/run/dpdk/dlbb*
+  bench_cleanup_huge
   exit $rc
 }
 trap cleanup EXIT

@@ -28,6 +28,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+# shellcheck source=scripts/bench/cleanup.sh
+. "$ROOT/scripts/bench/cleanup.sh"
 RUN_PID=
 HUGE_BEFORE="$(cat /proc/sys/vm/nr_hugepages)"
 # the health scenario raises the kernel's (global) ARP table thresholds for ~1,000 neighbours
@@ -35,27 +37,17 @@ NEIGH=/proc/sys/net/ipv4/neigh/default
 GC_BEFORE="$(cat $NEIGH/gc_thresh2) $(cat $NEIGH/gc_thresh3)"
 cleanup() {
   local rc=$?
-  trap - INT TERM
-  if [ -n "$RUN_PID" ] && kill -0 "$RUN_PID" 2>/dev/null; then
-    kill -TERM "$RUN_PID" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$RUN_PID" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$RUN_PID" 2>/dev/null || true
-  fi
+  bench_cleanup_begin
   # whatever a killed run left: its daemons/testpmd (by pid file prefix), hugetlbfs mounts,
   # hugepages, EAL runtime dirs, testbed namespaces
   for s in /tmp/dlb*/state.json; do
     [ -f "$s" ] && /usr/bin/python3 tests/e2e/testbed.py --cleanup "$s" || true
   done
-  for m in /tmp/dlbb-huge-*; do
-    [ -d "$m" ] || continue
-    umount "$m" 2>/dev/null || true
-    rmdir "$m" 2>/dev/null || true
-  done
-  echo "$HUGE_BEFORE" > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+  bench_cleanup_huge
   read -r gc2 gc3 <<< "$GC_BEFORE"
   echo "$gc2" > $NEIGH/gc_thresh2 2>/dev/null || true
   echo "$gc3" > $NEIGH/gc_thresh3 2>/dev/null || true
-  rm -rf /var/run/dpdk/dlbb* "$OUT/work"
+  rm -rf "$OUT/work"
   exit $rc
 }
 trap cleanup EXIT
