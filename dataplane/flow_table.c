@@ -32,7 +32,9 @@ struct flow_table *flow_table_create(const char *name, uint32_t capacity, int so
 	ft->capacity = (uint32_t)rte_hash_max_key_id(ft->hash) + 1;
 	ft->entries = rte_zmalloc_socket(name, sizeof(struct flow_entry) * ft->capacity,
 					 RTE_CACHE_LINE_SIZE, socket);
-	if (ft->entries == NULL)
+	ft->key_hashes = rte_zmalloc_socket(name, sizeof(uint32_t) * ft->capacity,
+					    RTE_CACHE_LINE_SIZE, socket);
+	if (ft->entries == NULL || ft->key_hashes == NULL)
 		goto fail;
 	return ft;
 fail:
@@ -47,6 +49,7 @@ void flow_table_free(struct flow_table *ft)
 		return;
 	rte_hash_free(ft->hash);
 	rte_free(ft->entries);
+	rte_free(ft->key_hashes);
 	rte_free(ft);
 }
 
@@ -76,7 +79,7 @@ int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key, uin
 	if (pos < 0)
 		return -ENOSPC;
 	memset(&ft->entries[pos], 0, sizeof(ft->entries[pos]));
-	ft->entries[pos].key_hash = hash;
+	ft->key_hashes[pos] = hash;
 	ft->entries[pos].peer = FLOW_NO_PEER;
 	ft->count++;
 	return pos;
@@ -86,7 +89,7 @@ void flow_table_remove(struct flow_table *ft, int32_t pos)
 {
 	const struct flow_key *key = flow_table_key(ft, pos);
 
-	if (key != NULL && rte_hash_del_key_with_hash(ft->hash, key, ft->entries[pos].key_hash) >= 0)
+	if (key != NULL && rte_hash_del_key_with_hash(ft->hash, key, ft->key_hashes[pos]) >= 0)
 		ft->count--;
 	ft->removals++;
 	ft->entries[pos].expires = 0;

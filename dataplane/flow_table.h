@@ -54,8 +54,8 @@ struct flow_entry {
 	uint8_t flags;
 	uint8_t forward;   /* enum lb_forward the connection was created with */
 	uint8_t pad;
-	uint32_t key_hash; /* kept so removal does not hash the key again */
-	int32_t peer;      /* the other key's position, FLOW_NO_PEER for dr/tun */
+	uint32_t seq_delta; /* SYN proxy: the real's initial sequence number minus the cookie's */
+	int32_t peer;       /* the other key's position, FLOW_NO_PEER for dr/tun */
 } __rte_aligned(32);
 
 _Static_assert(sizeof(struct flow_entry) == 32, "two flow entries per cache line");
@@ -63,6 +63,7 @@ _Static_assert(sizeof(struct flow_entry) == 32, "two flow entries per cache line
 struct flow_table {
 	struct rte_hash *hash;
 	struct flow_entry *entries;
+	uint32_t *key_hashes; /* kept so removal does not hash the key again */
 	uint32_t capacity;
 	uint32_t sweep_cursor;
 	uint32_t count;
@@ -85,7 +86,7 @@ void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys,
 /* Looks up one key; its entry index or a negative value when absent. */
 int32_t flow_table_lookup(struct flow_table *ft, const struct flow_key *key, uint32_t hash);
 
-/* Inserts key; returns its entry index (entry zeroed but for key_hash) or -ENOSPC. */
+/* Inserts key; returns its entry index (entry zeroed) or -ENOSPC. */
 int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key, uint32_t hash);
 
 /* Removes the entry at pos. */
