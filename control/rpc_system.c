@@ -6,6 +6,8 @@
 #include <rte_mempool.h>
 
 #include "dataplane.h"
+#include "flow_table.h"
+#include "worker.h"
 #include "config_store.h"
 #include "control.h"
 #include "rpc_methods.h"
@@ -56,6 +58,29 @@ static json_t *neighbours_json(void)
 
 	neigh_table_foreach(lb_rt.neigh, neighbour_json, list);
 	return list;
+}
+
+/* The workers' flow tables: their shape and fill (read while the workers write: a glance). */
+static json_t *flow_table_json(void)
+{
+	const struct flow_table *ft = lb_rt.workers[0]->flows;
+	uint64_t held4 = 0, held6 = 0, bucket_full = 0;
+
+	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
+		const struct flow_table *t = lb_rt.workers[w]->flows;
+		held4 += __atomic_load_n(&t->v4.count, __ATOMIC_RELAXED);
+		held6 += __atomic_load_n(&t->v6.count, __ATOMIC_RELAXED);
+		bucket_full += __atomic_load_n(&t->v4.bucket_full, __ATOMIC_RELAXED) +
+			       __atomic_load_n(&t->v6.bucket_full, __ATOMIC_RELAXED);
+	}
+	return json_pack("{s:I, s:I, s:I, s:I, s:i, s:f, s:I, s:I, s:I}", "ipv4_keys",
+			 (json_int_t)ft->v4.limit, "ipv6_keys", (json_int_t)ft->v6.limit,
+			 "ipv4_buckets", (json_int_t)ft->v4.n_buckets, "ipv6_buckets",
+			 (json_int_t)ft->v6.n_buckets, "slots_per_bucket", FLOW_BUCKET_SLOTS,
+			 "wheel_tick_us",
+			 (double)flow_wheel_tick_tsc(&ft->wheel) * 1e6 / (double)lb_rt.tsc_hz,
+			 "ipv4_held", (json_int_t)held4, "ipv6_held", (json_int_t)held6,
+			 "bucket_full", (json_int_t)bucket_full);
 }
 
 static json_t *system_info(json_t *params, struct rpc_error *err)
@@ -111,7 +136,8 @@ static json_t *system_info(json_t *params, struct rpc_error *err)
 	json_object_set_new(info, "neighbours", neighbours_json());
 	json_object_set_new(info, "flow_table_bytes", json_integer((json_int_t)lb_rt.flow_table_bytes));
 	json_object_set_new(info, "flow_entry_bytes",
-			    json_real(flow_capacity ? (double)lb_rt.flow_table_bytes / (double)flow_capacity : 0));
+			    json_real(flow_capacity ? (double)lb_rt.flow_v4_bytes / (double)flow_capacity : 0));
+	json_object_set_new(info, "flow_table", flow_table_json());
 	json_object_set_new(info, "last_snapshot_build_us", json_real((double)lb_rt.last_build_ns / 1e3));
 	json_object_set_new(info, "last_snapshot_publish_us",
 			    json_real((double)lb_rt.last_publish_ns / 1e3));

@@ -2,7 +2,7 @@
 
 void conn_event_emit(struct lb_worker *w, uint8_t type, int32_t pos, uint64_t now)
 {
-	const struct flow_entry *e = &w->flows->entries[pos];
+	const struct flow_entry *e = flow_table_entry(w->flows, pos);
 	struct conn_event ev;
 
 	if (w->events == NULL)
@@ -12,8 +12,10 @@ void conn_event_emit(struct lb_worker *w, uint8_t type, int32_t pos, uint64_t no
 				 .real_id = e->real_id, .real_gen = e->real_gen};
 	if (type != CONN_EV_ENDED && e->expires > now)
 		ev.timeout_s = (uint32_t)((e->expires - now) / lb_rt.tsc_hz);
-	const struct flow_key *key = flow_table_key(w->flows, pos);
-	const struct flow_key *reply = e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer) : NULL;
+	struct flow_key kbuf, rbuf;
+	const struct flow_key *key = flow_table_key(w->flows, pos, &kbuf);
+	const struct flow_key *reply =
+		e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer, &rbuf) : NULL;
 	if (unlikely(key == NULL || (e->peer != FLOW_NO_PEER && reply == NULL))) {
 		LB_COUNTER_ADD(w->stats->conn_events_lost, 1); /* never for a live flow */
 		return;
@@ -29,7 +31,7 @@ void conn_event_emit(struct lb_worker *w, uint8_t type, int32_t pos, uint64_t no
 
 void conn_release(struct lb_worker *w, int32_t pos)
 {
-	struct flow_entry *e = &w->flows->entries[pos];
+	struct flow_entry *e = flow_table_entry(w->flows, pos);
 	struct lb_traffic_counters *rc = &w->real_counters[e->real_id];
 
 	conn_event_emit(w, CONN_EV_ENDED, pos, 0);

@@ -82,9 +82,15 @@ static inline void conn_touch(struct lb_worker *w, const struct lb_snapshot *sna
 		uint8_t next = lb_tcp_state_next(e->state, dir, info->tcp_flags);
 		if (next != e->state) {
 			conn_count_adjust(w, e, next);
+			/* Its half-open record is void now: the table may move it. */
+			if (!half_open_state(next))
+				e->flags &= (uint8_t)~FLOW_F_PINNED;
 			e->state = next;
 			e->expires = now + conn_timeout(w, snap, e->state);
-			conn_event_emit(w, CONN_EV_STATE, (int32_t)(e - w->flows->entries), now);
+			int32_t pos = flow_table_pos_of(w->flows, e);
+			/* A shorter timeout than the one the wheel holds the flow for. */
+			flow_table_rearm(w->flows, pos);
+			conn_event_emit(w, CONN_EV_STATE, pos, now);
 			return;
 		}
 	}

@@ -62,7 +62,8 @@ static void copy_entry(const struct flow_table *ft, const struct flow_entry *e,
 	o->service_id = e->service_id;
 	o->has_reply = 0;
 	if (e->peer != FLOW_NO_PEER) {
-		const struct flow_key *rk = flow_table_key(ft, e->peer);
+		struct flow_key buf;
+		const struct flow_key *rk = flow_table_key(ft, e->peer, &buf);
 		if (rk != NULL) {
 			o->reply_key = *rk;
 			o->has_reply = 1;
@@ -96,10 +97,11 @@ void conn_dump_worker_step(struct lb_worker *w)
 	}
 	uint32_t end = stop - req->cursor > CONN_DUMP_SLICE ? req->cursor + CONN_DUMP_SLICE : stop;
 	for (uint32_t pos = req->cursor; pos < end; pos++) {
-		const struct flow_entry *e = &ft->entries[pos];
+		const struct flow_entry *e = flow_table_entry(ft, pos);
 		if (e->expires == 0 || (e->flags & FLOW_F_REPLY))
 			continue;
-		const struct flow_key *k = flow_table_key(ft, (int32_t)pos);
+		struct flow_key kbuf;
+		const struct flow_key *k = flow_table_key(ft, (int32_t)pos, &kbuf);
 		if (k == NULL || !filter_match_entry(&req->filter, e) || !filter_match(&req->filter, k))
 			continue;
 		if (req->count == req->max) {

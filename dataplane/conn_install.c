@@ -66,9 +66,10 @@ static bool update_existing(struct lb_worker *w, const struct lb_snapshot *snap,
 			    const struct conn_install_req *r, uint64_t now)
 {
 	struct worker_install_state *st = &state[w->index];
-	struct flow_entry *e = &w->flows->entries[pos];
+	struct flow_entry *e = flow_table_entry(w->flows, pos);
+	struct flow_key rbuf;
 	const struct flow_key *rk =
-		e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer) : NULL;
+		e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer, &rbuf) : NULL;
 	bool same = e->real_id == r->real_id && e->real_gen == r->real_gen &&
 		    e->forward == r->forward && (rk != NULL) == (r->has_reply != 0) &&
 		    (rk == NULL || memcmp(rk, &r->reply_key, sizeof(*rk)) == 0);
@@ -97,9 +98,9 @@ static bool reply_key_free(struct lb_worker *w, const struct flow_key *rk, uint3
 
 	if (old < 0)
 		return true;
-	int32_t owner = w->flows->entries[old].peer;
-	if (!(w->flows->entries[old].flags & FLOW_F_REPLY) || owner == FLOW_NO_PEER ||
-	    w->flows->entries[owner].expires > now)
+	int32_t owner = flow_table_entry(w->flows, old)->peer;
+	if (!(flow_table_entry(w->flows, old)->flags & FLOW_F_REPLY) || owner == FLOW_NO_PEER ||
+	    flow_table_entry(w->flows, owner)->expires > now)
 		return false;
 	conn_release(w, owner);
 	return true;
@@ -112,7 +113,7 @@ static void install_add(struct lb_worker *w, const struct lb_snapshot *snap,
 	uint32_t hash = flow_table_hash(w->flows, &r->key);
 	int32_t pos = flow_table_lookup(w->flows, &r->key, hash);
 
-	if (pos >= 0 && (w->flows->entries[pos].flags & FLOW_F_REPLY)) {
+	if (pos >= 0 && (flow_table_entry(w->flows, pos)->flags & FLOW_F_REPLY)) {
 		LB_COUNTER_ADD(st->counts.reply_in_use, 1);
 		return;
 	}
@@ -126,26 +127,27 @@ static void install_add(struct lb_worker *w, const struct lb_snapshot *snap,
 			return;
 		}
 	}
-	pos = flow_table_insert(w->flows, &r->key, hash);
+	uint64_t expires = install_expiry(snap, r, now);
+	pos = flow_table_insert(w->flows, &r->key, hash, expires);
 	if (pos < 0) {
 		LB_COUNTER_ADD(st->counts.table_full, 1);
 		return;
 	}
-	struct flow_entry *e = &w->flows->entries[pos];
+	struct flow_entry *e = flow_table_entry(w->flows, pos);
 	if (r->has_reply) {
-		int32_t rpos = flow_table_insert(w->flows, &r->reply_key, rhash);
+		int32_t rpos = flow_table_insert(w->flows, &r->reply_key, rhash, 0);
 		if (rpos < 0) {
 			flow_table_remove(w->flows, pos);
 			LB_COUNTER_ADD(st->counts.table_full, 1);
 			return;
 		}
-		struct flow_entry *re = &w->flows->entries[rpos];
+		struct flow_entry *re = flow_table_entry(w->flows, rpos);
 		memset(re->hop_mac, 0, sizeof(re->hop_mac));
 		re->hop_port = 0;
 		re->flags = FLOW_F_REPLY | FLOW_F_HOP_UNKNOWN;
 		re->peer = pos;
 		re->expires = FLOW_REPLY_EXPIRES;
-		e = &w->flows->entries[pos];
+		e = flow_table_entry(w->flows, pos);
 		e->peer = rpos;
 		e->flags = FLOW_F_LEARN_HOP;
 	}
@@ -157,7 +159,7 @@ static void install_add(struct lb_worker *w, const struct lb_snapshot *snap,
 	LB_COUNTER_ADD(w->real_counters[r->real_id].inactive, 1);
 	conn_count_adjust(w, e, r->state);
 	e->state = r->state;
-	e->expires = install_expiry(snap, r, now);
+	e->expires = expires;
 	LB_COUNTER_ADD(w->stats->flows, 1);
 	LB_COUNTER_ADD(st->counts.installed, 1);
 }
@@ -167,7 +169,7 @@ static void install_remove(struct lb_worker *w, const struct conn_install_req *r
 	struct worker_install_state *st = &state[w->index];
 	int32_t pos = flow_table_lookup(w->flows, &r->key, flow_table_hash(w->flows, &r->key));
 
-	if (pos < 0 || (w->flows->entries[pos].flags & FLOW_F_REPLY)) {
+	if (pos < 0 || (flow_table_entry(w->flows, pos)->flags & FLOW_F_REPLY)) {
 		LB_COUNTER_ADD(st->counts.absent, 1);
 		return;
 	}
@@ -205,7 +207,7 @@ void conn_install_learn_hop(struct lb_worker *w, struct flow_entry *e, const str
 	e->flags &= (uint8_t)~FLOW_F_LEARN_HOP;
 	if (e->peer == FLOW_NO_PEER)
 		return;
-	struct flow_entry *re = &w->flows->entries[e->peer];
+	struct flow_entry *re = flow_table_entry(w->flows, e->peer);
 	memcpy(re->hop_mac, &eth->src_addr, 6);
 	re->hop_port = m->port;
 	re->flags &= (uint8_t)~FLOW_F_HOP_UNKNOWN;

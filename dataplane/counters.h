@@ -67,7 +67,8 @@ extern const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT];
 	X(half_open_evicted)     /* half-open flows ended to make room for a new one, table full */\
 	X(half_open_expired_early) /* half-open flows ended by the shorter lifetime of pressure */ \
 	X(flow_pressure)         /* workers whose flow table is over its high-water mark now */   \
-	X(flow_pressure_episodes) /* times a worker's flow table went over the mark */
+	X(flow_pressure_episodes) /* times a worker's flow table went over the mark */           \
+	X(half_open_evicted_bucket) /* ... of half_open_evicted: the oldest of a new key's two full buckets */
 
 /*
  * Per address family (stats.protocol, the dataplane's `netstat -s`): IP packets received from the

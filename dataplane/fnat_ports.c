@@ -40,8 +40,8 @@ int fnat_reply_key_alloc(struct lb_worker *w, const struct snap_service *ss,
 		if (pos < 0)
 			return 0;
 		/* Taken by a connection that timed out but was not swept yet: reclaim it. */
-		int32_t owner = w->flows->entries[pos].peer;
-		if (owner != FLOW_NO_PEER && w->flows->entries[owner].expires <= now) {
+		int32_t owner = flow_table_entry(w->flows, pos)->peer;
+		if (owner != FLOW_NO_PEER && flow_table_entry(w->flows, owner)->expires <= now) {
 			conn_release(w, owner);
 			return 0;
 		}

@@ -31,10 +31,8 @@ int half_open_init(struct lb_worker *w, const struct lb_config *cfg, int socket)
 	r->pressure_on = on > 0 ? (uint32_t)on : 1;
 	/* 10 % of hysteresis: a table hovering at the mark does not flip every loop. */
 	r->pressure_off = (uint32_t)(on * 9 / 10);
-	/*
-	 * Hash inserts into a nearly full cuckoo table search long displacement paths: measured at
-	 * 100 % under a flood, 0.53 Mpps. Evicting from 15/16 on keeps free slots in the buckets.
-	 */
+	/* Evicting from 15/16 on keeps free slots in the buckets, so that a new key rarely finds
+	 * both of its buckets full (flow_table.h). */
 	r->evict_at = cfg->flow_capacity - cfg->flow_capacity / 16;
 	uint64_t tsc = (uint64_t)cfg->half_open_pressure_timeout_s * lb_rt.tsc_hz;
 	r->short_stamps = (uint32_t)RTE_MIN(tsc >> HALF_OPEN_STAMP_SHIFT, (uint64_t)INT32_MAX);
@@ -46,7 +44,7 @@ int half_open_init(struct lb_worker *w, const struct lb_config *cfg, int socket)
 /* The record still names the flow it was made for, and that flow is still half-open. */
 static inline bool rec_valid(const struct flow_table *ft, const struct half_open_rec *rec)
 {
-	const struct flow_entry *e = &ft->entries[rec->pos];
+	const struct flow_entry *e = flow_table_entry(ft, rec->pos);
 
 	return e->expires != 0 && !(e->flags & FLOW_F_REPLY) && e->born == (uint16_t)rec->born &&
 	       half_open_state(e->state);
@@ -66,7 +64,8 @@ void half_open_track(struct lb_worker *w, int32_t pos, uint64_t now)
 		r->head++;
 	r->recs[r->tail & r->mask] = (struct half_open_rec){.pos = (uint32_t)pos, .born = born};
 	r->tail++;
-	w->flows->entries[pos].born = (uint16_t)born;
+	flow_table_entry(w->flows, pos)->born = (uint16_t)born;
+	flow_table_entry(w->flows, pos)->flags |= FLOW_F_PINNED;
 }
 
 bool half_open_evict_oldest(struct lb_worker *w)
@@ -85,9 +84,37 @@ bool half_open_evict_oldest(struct lb_worker *w)
 	return false;
 }
 
+bool half_open_evict_in_buckets(struct lb_worker *w, const struct flow_key *key, uint32_t hash,
+				uint64_t now)
+{
+	int32_t pos[2 * FLOW_BUCKET_SLOTS];
+	uint32_t n = flow_table_bucket_positions(w->flows, key, hash, pos);
+	uint16_t now_stamp = (uint16_t)(now >> HALF_OPEN_STAMP_SHIFT);
+	int32_t victim = -1;
+	uint16_t oldest = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct flow_entry *e = flow_table_entry(w->flows, pos[i]);
+		/* expires 0: free, or a flow being made right now (its reply key is what is inserted) */
+		if (e->expires == 0 || (e->flags & FLOW_F_REPLY) || !half_open_state(e->state))
+			continue;
+		uint16_t age = (uint16_t)(now_stamp - e->born);
+		if (victim < 0 || age > oldest) {
+			victim = pos[i];
+			oldest = age;
+		}
+	}
+	if (victim < 0)
+		return false;
+	conn_release(w, victim);
+	LB_COUNTER_ADD(w->stats->half_open_evicted, 1);
+	LB_COUNTER_ADD(w->stats->half_open_evicted_bucket, 1);
+	return true;
+}
+
 static void pressure_update(struct lb_worker *w, const struct half_open_ring *r)
 {
-	uint32_t held = w->flows->count;
+	uint32_t held = flow_table_fill(w->flows);
 
 	if (!w->flow_pressure && held >= r->pressure_on) {
 		w->flow_pressure = true;
@@ -122,4 +149,9 @@ void half_open_step(struct lb_worker *w, uint64_t now, uint32_t budget)
 		}
 		r->head++;
 	}
+}
+
+uint64_t half_open_bytes(const struct lb_worker *w)
+{
+	return (uint64_t)(w->half_open->mask + 1) * sizeof(struct half_open_rec);
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "flow_table.h"
 #include "lb_runtime.h"
 #include "tcp_state.h"
 
@@ -45,6 +46,9 @@ static inline bool half_open_state(uint8_t state)
  */
 int half_open_init(struct lb_worker *w, const struct lb_config *cfg, int socket);
 
+/* Heap bytes of worker w's ring. */
+uint64_t half_open_bytes(const struct lb_worker *w);
+
 /* Remembers the TCP flow just created at pos (its entry gets its birth stamp). */
 void half_open_track(struct lb_worker *w, int32_t pos, uint64_t now);
 
@@ -53,6 +57,13 @@ void half_open_track(struct lb_worker *w, int32_t pos, uint64_t now);
  * (within a bounded scan: the rest of the ring is scanned by the next calls).
  */
 bool half_open_evict_oldest(struct lb_worker *w);
+
+/*
+ * Ends the oldest half-open flow held in key's two buckets (both full), so that key fits;
+ * false when they hold none (established flows are never pushed out).
+ */
+bool half_open_evict_in_buckets(struct lb_worker *w, const struct flow_key *key, uint32_t hash,
+				uint64_t now);
 
 /*
  * Once per loop: enters or leaves pressure from the table's fill, drops up to budget stale

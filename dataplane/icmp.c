@@ -172,7 +172,7 @@ static bool walk_on(struct lb_worker *w, struct rte_mbuf *m, uint64_t hops)
 static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
 			const struct pkt_info *info, uint64_t now, uint64_t hops)
 {
-	struct flow_key k;
+	struct flow_key k, kbuf, rbuf;
 	const struct pkt_icmp_quote *q = &info->quote;
 	struct lb_addr qsrc = quote_src(info), qdst = quote_dst(info);
 
@@ -184,21 +184,22 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 			drop(w, m, LB_DROP_ICMP_NO_FLOW);
 		return;
 	}
-	const struct flow_entry *e = &w->flows->entries[pos];
+	const struct flow_entry *e = flow_table_entry(w->flows, pos);
 	if (e->flags & FLOW_F_REPLY) {
 		/* About a packet we sent to the real: back to the client, as the client knows it. */
-		const struct flow_entry *fe = &w->flows->entries[e->peer];
+		const struct flow_entry *fe = flow_table_entry(w->flows, e->peer);
 		if (fe->expires <= now) {
 			drop(w, m, LB_DROP_ICMP_NO_FLOW);
 			return;
 		}
 		if (unlikely(e->flags & FLOW_F_HOP_UNKNOWN) &&
-		    !conn_install_reply_hop(w, &w->flows->entries[pos])) {
+		    !conn_install_reply_hop(w, flow_table_entry(w->flows, pos))) {
 			drop(w, m, LB_DROP_SYNC_HOP_UNKNOWN);
 			return;
 		}
-		xmit_ops_get(fe->forward)->icmp_to_client(m, info, flow_table_key(w->flows, e->peer),
-							  flow_table_key(w->flows, pos));
+		xmit_ops_get(fe->forward)->icmp_to_client(m, info,
+							  flow_table_key(w->flows, e->peer, &kbuf),
+							  flow_table_key(w->flows, pos, &rbuf));
 		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		memcpy(&eth->dst_addr, e->hop_mac, 6);
 		rte_ether_addr_copy(&lb_rt.ports[e->hop_port].mac, &eth->src_addr);
@@ -218,8 +219,8 @@ static void relay_error(struct lb_worker *w, const struct lb_snapshot *snap, str
 		.info = info,
 		.r = r,
 		.ss = NULL,
-		.client_key = flow_table_key(w->flows, pos),
-		.reply_key = e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer) : NULL,
+		.client_key = flow_table_key(w->flows, pos, &kbuf),
+		.reply_key = e->peer != FLOW_NO_PEER ? flow_table_key(w->flows, e->peer, &rbuf) : NULL,
 	};
 	int port = (ops->icmp_to_real != NULL ? ops->icmp_to_real : ops->to_real)(w, m, &x);
 	if (port < 0) {

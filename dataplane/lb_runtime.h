@@ -125,6 +125,7 @@ struct lb_runtime {
 	uint64_t last_build_ns;   /* building the last published snapshot */
 	uint64_t last_publish_ns; /* pointer swap and queueing the old one for freeing (no wait) */
 	uint64_t flow_table_bytes; /* heap bytes taken by all workers' flow tables */
+	uint64_t flow_v4_bytes;    /* ... of which the IPv4 flows' share (buckets, wheel, half-open ring) */
 
 	/* counters the control lcore writes (exception path), summed with the workers' */
 	struct lb_worker_stats control_stats;

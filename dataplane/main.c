@@ -101,7 +101,7 @@ static int setup_workers(const struct lb_config *cfg)
 		return -1;
 	n = 0;
 	RTE_LCORE_FOREACH_WORKER(lcore) {
-		lb_rt.workers[n] = worker_create(n, lcore, cfg->flow_capacity);
+		lb_rt.workers[n] = worker_create(n, lcore, cfg->flow_capacity, cfg->flow_capacity_v6);
 		if (lb_rt.workers[n] == NULL) {
 			fprintf(stderr, "dpdk-lb: worker %u: cannot allocate its flow table (%u flows) "
 					"or rings: %s\n",

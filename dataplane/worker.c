@@ -40,7 +40,7 @@
 #include "vlan.h"
 #include "xmit.h"
 
-#define EXPIRE_BUDGET_BUSY 64     /* flow slots visited per loop under load */
+#define EXPIRE_BUDGET_BUSY 64     /* timer-wheel entries visited per loop under load, beyond 2 per packet */
 #define EXPIRE_BUDGET_IDLE 4096   /* ... and when the queues were empty */
 #define IDLE_POLLS_BEFORE_SLEEP 64
 
@@ -150,19 +150,19 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 
 	flow_key_make(&k, info);
 	int32_t pos = flow_table_lookup(w->flows, &k, flow_table_hash(w->flows, &k));
-	if (pos < 0 || !(w->flows->entries[pos].flags & FLOW_F_REPLY)) {
+	if (pos < 0 || !(flow_table_entry(w->flows, pos)->flags & FLOW_F_REPLY)) {
 		/* Never forward it as is: that would leak the real's address to the client. */
 		drop(w, m, LB_DROP_NO_REPLY_FLOW);
 		return;
 	}
-	const struct flow_entry *re = &w->flows->entries[pos];
+	const struct flow_entry *re = flow_table_entry(w->flows, pos);
 	if (unlikely(re->flags & FLOW_F_HOP_UNKNOWN) &&
-	    !conn_install_reply_hop(w, &w->flows->entries[pos])) {
+	    !conn_install_reply_hop(w, flow_table_entry(w->flows, pos))) {
 		drop(w, m, LB_DROP_SYNC_HOP_UNKNOWN);
 		return;
 	}
 	int32_t fpos = re->peer;
-	struct flow_entry *e = &w->flows->entries[fpos];
+	struct flow_entry *e = flow_table_entry(w->flows, fpos);
 	if (e->expires <= now) {
 		conn_release(w, fpos);
 		drop(w, m, LB_DROP_NO_REPLY_FLOW);
@@ -181,7 +181,7 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 		return;
 	}
 	uint32_t len = rte_pktmbuf_pkt_len(m);
-	xmit_ops_get(e->forward)->to_client(m, info, flow_table_key(w->flows, fpos));
+	xmit_ops_get(e->forward)->to_client(m, info, flow_table_key(w->flows, fpos, &k));
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	memcpy(&eth->dst_addr, re->hop_mac, 6);
 	rte_ether_addr_copy(&lb_rt.ports[re->hop_port].mac, &eth->src_addr);
@@ -511,18 +511,9 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		handoff_flush(w, &b.hb);
 }
 
-static void expire_sweep(struct lb_worker *w, uint64_t now, uint32_t budget)
+static void expire_one(void *arg, int32_t pos)
 {
-	struct flow_table *ft = w->flows;
-
-	for (uint32_t k = 0; k < budget; k++) {
-		uint32_t pos = ft->sweep_cursor++;
-		if (ft->sweep_cursor >= ft->capacity)
-			ft->sweep_cursor = 0;
-		uint64_t exp = ft->entries[pos].expires;
-		if (exp != 0 && exp <= now)
-			conn_release(w, (int32_t)pos);
-	}
+	conn_release(arg, pos);
 }
 
 static void drain_control_tx(struct lb_worker *w)
@@ -585,7 +576,10 @@ int worker_main(void *arg)
 		frag_free_death_row(w);
 		conn_dump_worker_step(w);
 		conn_install_worker_step(w, snap, now);
-		expire_sweep(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
+		/* More than a loop can create, so that expiry keeps up with any creation rate. */
+		flow_table_expire(w->flows, now,
+				  received ? 2 * received + EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE,
+				  expire_one, w);
 		half_open_step(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
 		rte_rcu_qsbr_quiescent(lb_rt.rcu, w->index);
 

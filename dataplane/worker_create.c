@@ -11,7 +11,7 @@
 #include "icmp.h"
 #include "worker.h"
 
-struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t flow_capacity)
+struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t cap4, uint32_t cap6)
 {
 	char name[RTE_RING_NAMESIZE];
 	int socket = (int)rte_lcore_to_socket_id(lcore_id);
@@ -22,14 +22,20 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	w->index = index;
 	w->lcore_id = lcore_id;
 	snprintf(name, sizeof(name), "flows_w%u", index);
-	/* Measured from the heap, so hash buckets, keys, entries and the half-open ring all count. */
+	/* Measured from the heap, so buckets, the wheel and the half-open ring all count. */
 	struct rte_malloc_socket_stats before, after;
 	rte_malloc_get_socket_stats(socket, &before);
-	w->flows = flow_table_create(name, flow_capacity, socket);
+	w->flows = flow_table_create(name, cap4, cap6, socket, lb_rt.tsc_hz / FLOW_WHEEL_TICKS_PER_S,
+				     rte_rdtsc());
 	if (w->flows == NULL || half_open_init(w, lb_rt.config, socket) != 0)
 		return NULL;
 	rte_malloc_get_socket_stats(socket, &after);
 	lb_rt.flow_table_bytes += after.heap_allocsz_bytes - before.heap_allocsz_bytes;
+	/* What one IPv4 flow costs: its buckets, its share of the wheel, the half-open ring. */
+	const struct flow_subtable *t4 = &w->flows->v4;
+	lb_rt.flow_v4_bytes += (uint64_t)t4->n_buckets * t4->bucket_size +
+			       (uint64_t)t4->n_buckets * FLOW_BUCKET_SLOTS * 2 * sizeof(uint32_t) +
+			       half_open_bytes(w);
 	snprintf(name, sizeof(name), "to_ctl_w%u", index);
 	w->to_control = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "from_ctl_w%u", index);

@@ -24,14 +24,18 @@
  * established one); a full table keeps ending them until the key fits, twice at most (a nat/fnat
  * flow frees two keys, dr/tun one).
  */
-static int32_t flow_insert_evicting(struct lb_worker *w, const struct flow_key *key, uint32_t hash)
+static int32_t flow_insert_evicting(struct lb_worker *w, const struct flow_key *key, uint32_t hash,
+				    uint64_t expires, uint64_t now)
 {
-	if (unlikely(w->flows->count >= w->half_open->evict_at))
+	if (unlikely(flow_table_fill(w->flows) >= w->half_open->evict_at))
 		half_open_evict_oldest(w);
-	int32_t pos = flow_table_insert(w->flows, key, hash);
+	int32_t pos = flow_table_insert(w->flows, key, hash, expires);
 
-	for (int k = 0; pos < 0 && k < 2 && half_open_evict_oldest(w); k++)
-		pos = flow_table_insert(w->flows, key, hash);
+	for (int k = 0; pos == -ENOSPC && k < 2 && half_open_evict_oldest(w); k++)
+		pos = flow_table_insert(w->flows, key, hash, expires);
+	/* Both of its buckets full: the oldest half-open flow there makes room, if there is one. */
+	if (pos == -EBUSY && half_open_evict_in_buckets(w, key, hash, now))
+		pos = flow_table_insert(w->flows, key, hash, expires);
 	return pos;
 }
 
@@ -64,8 +68,8 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			int32_t old = flow_table_lookup(w->flows, &rk, rhash);
 			if (old >= 0) {
 				/* Only a flow that timed out (not swept yet) may give its tuple up. */
-				int32_t owner = w->flows->entries[old].peer;
-				if (owner == FLOW_NO_PEER || w->flows->entries[owner].expires > now)
+				int32_t owner = flow_table_entry(w->flows, old)->peer;
+				if (owner == FLOW_NO_PEER || flow_table_entry(w->flows, owner)->expires > now)
 					return XMIT_DROP(LB_DROP_REPLY_TUPLE_IN_USE);
 				conn_release(w, owner);
 			}
@@ -73,17 +77,19 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			return XMIT_DROP(LB_DROP_LOCAL_PORTS_EXHAUSTED);
 		}
 	}
-	int32_t pos = flow_insert_evicting(w, key, hash);
+	uint8_t state = info->proto == IPPROTO_TCP ? LB_TCP_NONE : LB_UDP_STATE;
+	uint64_t expires = now + conn_timeout(w, snap, state);
+	int32_t pos = flow_insert_evicting(w, key, hash, expires, now);
 	if (pos < 0)
 		return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
-	struct flow_entry *e = &w->flows->entries[pos];
+	struct flow_entry *e = flow_table_entry(w->flows, pos);
 	if (method->reply_key) {
-		int32_t rpos = flow_insert_evicting(w, &rk, rhash);
+		int32_t rpos = flow_insert_evicting(w, &rk, rhash, 0, now);
 		if (rpos < 0) {
 			flow_table_remove(w->flows, pos);
 			return XMIT_DROP(LB_DROP_FLOW_TABLE_FULL);
 		}
-		struct flow_entry *re = &w->flows->entries[rpos];
+		struct flow_entry *re = flow_table_entry(w->flows, rpos);
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		/* Replies go back the way the client's packets came: no routing table needed. */
 		memcpy(re->hop_mac, &eth->src_addr, 6);
@@ -91,15 +97,15 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 		re->flags = FLOW_F_REPLY;
 		re->peer = pos;
 		re->expires = FLOW_REPLY_EXPIRES;
-		e = &w->flows->entries[pos];
+		e = flow_table_entry(w->flows, pos);
 		e->peer = rpos;
 	}
 	e->forward = r->forward;
 	e->real_id = real_id;
 	e->real_gen = snap_real_get(snap, real_id)->gen;
 	e->service_id = (uint16_t)ss->id;
-	e->state = info->proto == IPPROTO_TCP ? LB_TCP_NONE : LB_UDP_STATE;
-	e->expires = now + conn_timeout(w, snap, e->state);
+	e->state = state;
+	e->expires = expires;
 	if (info->proto == IPPROTO_TCP)
 		half_open_track(w, pos, now);
 	LB_COUNTER_ADD(w->real_counters[real_id].inactive, 1);
@@ -171,19 +177,19 @@ static inline int32_t pending_flow(struct lb_worker *w, const struct lb_snapshot
 	else if (pos >= 0 && unlikely(w->flows->removals != removals))
 		pos = flow_table_lookup(w->flows, key, hash);
 	/* A reply key equal to a client key cannot be a connection of this service. */
-	if (pos >= 0 && (w->flows->entries[pos].flags & FLOW_F_REPLY)) {
+	if (pos >= 0 && (flow_table_entry(w->flows, pos)->flags & FLOW_F_REPLY)) {
 		drop(w, p->m, LB_DROP_REPLY_TUPLE_IN_USE);
 		return -1;
 	}
 	/* An entry that timed out but was not swept yet is a new connection. */
-	if (pos >= 0 && w->flows->entries[pos].expires <= now) {
+	if (pos >= 0 && flow_table_entry(w->flows, pos)->expires <= now) {
 		conn_release(w, pos);
 		pos = -1;
 	}
 	bool syn_only = info->proto == IPPROTO_TCP &&
 			(info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_SYN;
 	/* A SYN on a closing connection, or on one whose real is gone, opens a new one. */
-	if (pos >= 0 && syn_only && flow_reusable(&w->flows->entries[pos], snap)) {
+	if (pos >= 0 && syn_only && flow_reusable(flow_table_entry(w->flows, pos), snap)) {
 		conn_release(w, pos);
 		pos = -1;
 	}
@@ -211,8 +217,9 @@ static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot
 {
 	struct rte_mbuf *m = p->m;
 	const struct pkt_info *info = &p->info;
-	struct flow_entry *e = &w->flows->entries[pos];
+	struct flow_entry *e = flow_table_entry(w->flows, pos);
 	const struct snap_real *r = snap_real_get(snap, e->real_id);
+	struct flow_key rbuf;
 
 	if (unlikely(!snap_real_serves(r, e->real_gen))) {
 		/*
@@ -240,7 +247,7 @@ static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot
 		.client_key = key,
 		/* only fnat needs it on this path (its local address and port) */
 		.reply_key = lb_forward_method_get(e->forward)->rewrites_source
-				     ? flow_table_key(w->flows, e->peer)
+				     ? flow_table_key(w->flows, e->peer, &rbuf)
 				     : NULL,
 	};
 	int port = worker_xmit_to_real(w, m, xmit_ops_get(e->forward), &x);

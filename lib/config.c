@@ -38,6 +38,7 @@ struct uint_key {
 };
 static const struct uint_key dataplane_keys[] = {
 	{"flow_capacity", offsetof(struct lb_config, flow_capacity), 1024, 1u << 28},
+	{"flow_capacity_v6", offsetof(struct lb_config, flow_capacity_v6), 1024, 1u << 26},
 	{"mbufs", offsetof(struct lb_config, mbufs), 1023, 1u << 26},
 	{"rx_descriptors", offsetof(struct lb_config, rx_descriptors), 64, 32768},
 	{"tx_descriptors", offsetof(struct lb_config, tx_descriptors), 64, 32768},
@@ -71,6 +72,7 @@ void lb_config_init_defaults(struct lb_config *c)
 	snprintf(c->backups_dir, sizeof(c->backups_dir), "%s", LB_DEFAULT_BACKUPS_DIR);
 	c->backups_keep = 20;
 	c->flow_capacity = 262144;
+	c->flow_capacity_v6 = 65536;
 	c->mbufs = 16383;
 	c->rx_descriptors = 1024;
 	c->tx_descriptors = 1024;

@@ -152,7 +152,8 @@ struct lb_config {
 	uint32_t rpc_idle_timeout_s; /* a connection quiet this long is closed */
 	struct lb_roles rpc_roles;   /* who may call what (n == 0: root only) */
 
-	uint32_t flow_capacity;
+	uint32_t flow_capacity;    /* IPv4 flow keys per worker */
+	uint32_t flow_capacity_v6; /* IPv6 flow keys per worker */
 	uint32_t mbufs;
 	uint32_t rx_descriptors;
 	uint32_t tx_descriptors;
