@@ -188,11 +188,14 @@ static void slot_move(struct flow_table *ft, struct flow_subtable *t, uint32_t f
 	}
 	flow_table_entry(ft, from)->expires = 0;
 	ft->removals++; /* positions a burst looked up may have moved */
+	ft->moves++;
+	if ((e->flags & FLOW_F_PINNED) && ft->pinned_moved != NULL)
+		ft->pinned_moved(ft->pinned_moved_arg, dest);
 }
 
 /*
  * Both of a key's buckets are full: one of their keys whose other bucket has room moves there.
- * Keys being made (expires 0: their caller still holds the position) and pinned ones stay. True when a slot of
+ * Keys being made (expires 0: their caller still holds the position) stay. True when a slot of
  * b1 or b2 is free now.
  */
 static bool bucket_make_room(struct flow_table *ft, struct flow_subtable *t, uint32_t b1,
@@ -204,8 +207,7 @@ static bool bucket_make_room(struct flow_table *ft, struct flow_subtable *t, uin
 		uint32_t b = buckets[k];
 		for (uint32_t i = 0; i < FLOW_BUCKET_SLOTS; i++) {
 			int32_t pos = (int32_t)(t->base + b * FLOW_BUCKET_SLOTS + i);
-			const struct flow_entry *e = flow_table_entry(ft, pos);
-			if (e->expires == 0 || (e->flags & FLOW_F_PINNED))
+			if (flow_table_entry(ft, pos)->expires == 0)
 				continue;
 			struct flow_key buf;
 			uint32_t h = flow_table_hash(ft, flow_table_key(ft, pos, &buf));

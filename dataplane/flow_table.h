@@ -30,7 +30,7 @@ struct flow_key {
 
 #define FLOW_F_ACTIVE 0x1 /* counted as active (ESTABLISHED), else inactive */
 #define FLOW_F_REPLY 0x2  /* the real -> appliance key of a nat/fnat flow; `peer` is the flow */
-#define FLOW_F_PINNED 0x80 /* a half-open flow the half-open ring names by position: never moved */
+#define FLOW_F_PINNED 0x80 /* a half-open flow the half-open ring names by position */
 
 #define FLOW_NO_PEER (-1)
 
@@ -109,9 +109,13 @@ struct flow_table {
 	struct flow_subtable v4;
 	struct flow_subtable v6;
 	struct flow_wheel wheel;
+	/* A FLOW_F_PINNED entry moved to pos: whoever named it by position learns where it is. */
+	void (*pinned_moved)(void *arg, int32_t pos);
+	void *pinned_moved_arg;
 	uint32_t capacity; /* positions: v4 slots, then v6 slots */
 	uint32_t count;    /* keys held, both families */
 	uint32_t removals; /* ever: a change tells a burst its bulk-lookup positions may be stale */
+	uint64_t moves;    /* ever: keys moved to their other bucket to make room */
 };
 
 /*

@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_malloc.h>
 
 #include "conn.h"
@@ -38,6 +39,8 @@ int half_open_init(struct lb_worker *w, const struct lb_config *cfg, int socket)
 	r->short_stamps = (uint32_t)RTE_MIN(tsc >> HALF_OPEN_STAMP_SHIFT, (uint64_t)INT32_MAX);
 	w->half_open_pressure_tsc = tsc;
 	w->half_open = r;
+	w->flows->pinned_moved = half_open_moved;
+	w->flows->pinned_moved_arg = w;
 	return 0;
 }
 
@@ -50,11 +53,8 @@ static inline bool rec_valid(const struct flow_table *ft, const struct half_open
 	       half_open_state(e->state);
 }
 
-void half_open_track(struct lb_worker *w, int32_t pos, uint64_t now)
+static void ring_append(struct half_open_ring *r, int32_t pos, uint32_t born)
 {
-	struct half_open_ring *r = w->half_open;
-	uint32_t born = (uint32_t)(now >> HALF_OPEN_STAMP_SHIFT);
-
 	/*
 	 * Full: the oldest record goes. The ring is at least the table's size, so that record is
 	 * stale unless its flow outlived as many newer ones; such a flow still expires, it only
@@ -64,6 +64,24 @@ void half_open_track(struct lb_worker *w, int32_t pos, uint64_t now)
 		r->head++;
 	r->recs[r->tail & r->mask] = (struct half_open_rec){.pos = (uint32_t)pos, .born = born};
 	r->tail++;
+}
+
+void half_open_moved(void *arg, int32_t pos)
+{
+	struct lb_worker *w = arg;
+	uint32_t now_stamp = (uint32_t)(rte_rdtsc() >> HALF_OPEN_STAMP_SHIFT);
+	uint16_t born = flow_table_entry(w->flows, pos)->born;
+
+	/* Its old record is stale now (another key has that slot); a new one at the tail, with
+	 * the flow's own birth stamp: the ring is then nearly, not strictly, in creation order. */
+	ring_append(w->half_open, pos, now_stamp - (uint16_t)((uint16_t)now_stamp - born));
+}
+
+void half_open_track(struct lb_worker *w, int32_t pos, uint64_t now)
+{
+	uint32_t born = (uint32_t)(now >> HALF_OPEN_STAMP_SHIFT);
+
+	ring_append(w->half_open, pos, born);
 	flow_table_entry(w->flows, pos)->born = (uint16_t)born;
 	flow_table_entry(w->flows, pos)->flags |= FLOW_F_PINNED;
 }

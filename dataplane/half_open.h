@@ -46,6 +46,9 @@ static inline bool half_open_state(uint8_t state)
  */
 int half_open_init(struct lb_worker *w, const struct lb_config *cfg, int socket);
 
+/* The flow table moved a tracked half-open flow to pos (flow_table.h, pinned_moved). */
+void half_open_moved(void *arg, int32_t pos);
+
 /* Heap bytes of worker w's ring. */
 uint64_t half_open_bytes(const struct lb_worker *w);
 

@@ -47,6 +47,7 @@ def run_pcap(pcap_daemon, tmp_path, packets, cfg):
     d = pcap_daemon([path], cfg)
     d.wait_rx(len(packets))
     stats = d.stats()
+    stats["flow_table"] = d.rpc.call("system.info")["flow_table"]
     conns = d.rpc.call("conn.list", {"limit": 5000})["connections"]
     assert d.stop() == 0, d.read_log()
     return d.sent(), stats, conns
@@ -60,8 +61,9 @@ def dataplane(**kw):
 def test_legitimate_syns_get_flows_in_a_table_full_of_half_open_ones(pcap_daemon, tmp_path):
     """1024 flood SYNs: the first 960 (15/16) fill the table to its eviction mark, each of the
     next 64 and then of 10 legitimate connections (SYN, then ACK) takes the place of the oldest
-    flood flow, and each ACK finds its flow: none refused, 74 evicted, exactly the 74 oldest
-    flood flows. (Pressure at 100 %: eviction alone.)"""
+    flood flow, and each ACK finds its flow: none refused, 74 evicted, the 74 oldest flood flows
+    but for the few the table moved to make room (they queue again) or ended as the oldest of a
+    new key's two full buckets. (Pressure at 100 %: eviction alone.)"""
     flood = flood_sources(CAP)
     gone = CAP - MARK + 10
     legit = [(CLIENT, 40000 + i) for i in range(10)]
@@ -79,11 +81,12 @@ def test_legitimate_syns_get_flows_in_a_table_full_of_half_open_ones(pcap_daemon
     by_client = {c["client"]: c["state"] for c in conns}
     assert len(by_client) == MARK
     assert all(by_client[f"{s}:{p}"] == "ESTABLISHED" for s, p in legit)
-    # The oldest go first; where a new key's two buckets were both full, the oldest of those.
-    in_buckets = dp["half_open_evicted_bucket"]
-    assert sum(f"{s}:{p}" in by_client for s, p in flood[:gone]) <= in_buckets, "the oldest go first"
-    assert sum(f"{s}:{p}" not in by_client for s, p in flood[gone:]) <= in_buckets
-    assert in_buckets <= gone // 4
+    # The oldest go first, but for flows the table moved to make room (they queue again) and
+    # where a new key's two buckets were both full (the oldest of those goes).
+    out_of_order = dp["half_open_evicted_bucket"] + stats["flow_table"]["moves"]
+    assert sum(f"{s}:{p}" in by_client for s, p in flood[:gone]) <= out_of_order, "oldest first"
+    assert sum(f"{s}:{p}" not in by_client for s, p in flood[gone:]) <= out_of_order
+    assert out_of_order <= gone // 4
 
 
 def test_established_flows_are_never_evicted_for_a_syn(pcap_daemon, tmp_path):
