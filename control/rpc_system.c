@@ -64,7 +64,7 @@ static json_t *neighbours_json(void)
 static json_t *flow_table_json(void)
 {
 	const struct flow_table *ft = lb_rt.workers[0]->flows;
-	uint64_t held4 = 0, held6 = 0, bucket_full = 0, moves = 0;
+	uint64_t held4 = 0, held6 = 0, bucket_full = 0, moves = 0, wheel_full = 0;
 
 	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
 		const struct flow_table *t = lb_rt.workers[w]->flows;
@@ -73,15 +73,17 @@ static json_t *flow_table_json(void)
 		bucket_full += __atomic_load_n(&t->v4.bucket_full, __ATOMIC_RELAXED) +
 			       __atomic_load_n(&t->v6.bucket_full, __ATOMIC_RELAXED);
 		moves += __atomic_load_n(&t->moves, __ATOMIC_RELAXED);
+		wheel_full += __atomic_load_n(&t->wheel.full, __ATOMIC_RELAXED);
 	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:i, s:f, s:I, s:I, s:I, s:I}", "ipv4_keys",
+	return json_pack("{s:I, s:I, s:I, s:I, s:i, s:f, s:I, s:I, s:I, s:I, s:I}", "ipv4_keys",
 			 (json_int_t)ft->v4.limit, "ipv6_keys", (json_int_t)ft->v6.limit,
 			 "ipv4_buckets", (json_int_t)ft->v4.n_buckets, "ipv6_buckets",
 			 (json_int_t)ft->v6.n_buckets, "slots_per_bucket", FLOW_BUCKET_SLOTS,
 			 "wheel_tick_us",
 			 (double)flow_wheel_tick_tsc(&ft->wheel) * 1e6 / (double)lb_rt.tsc_hz,
 			 "ipv4_held", (json_int_t)held4, "ipv6_held", (json_int_t)held6,
-			 "bucket_full", (json_int_t)bucket_full, "moves", (json_int_t)moves);
+			 "bucket_full", (json_int_t)bucket_full, "moves", (json_int_t)moves,
+			 "wheel_full", (json_int_t)wheel_full);
 }
 
 static json_t *system_info(json_t *params, struct rpc_error *err)

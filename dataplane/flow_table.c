@@ -60,7 +60,9 @@ struct flow_table *flow_table_create(const char *name, uint32_t cap4, uint32_t c
 	ft->capacity = (uint32_t)positions;
 	while (shift < 62 && ((uint64_t)2 << shift) <= tick_tsc)
 		shift++;
-	if (flow_wheel_init(&ft->wheel, ft->capacity, shift, now, socket) != 0)
+	/* A reference per connection, and as many again for references gone stale (flows that
+	 * ended or were queued again before their tick) */
+	if (flow_wheel_init(&ft->wheel, ft->capacity + ft->capacity / 2, shift, now, socket) != 0)
 		goto fail;
 	return ft;
 fail:
@@ -141,9 +143,15 @@ void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys,
 		for (uint32_t i = 0; i < m; i++) {
 			const struct flow_subtable *t =
 				keys[start + i]->family == AF_INET ? &ft->v4 : &ft->v6;
-			hits[i] = sig_matches(bucket_head(t, bucket[i]), sig_of(hashes[start + i]));
+			const struct flow_bucket_head *hd = bucket_head(t, bucket[i]);
+			hits[i] = sig_matches(hd, sig_of(hashes[start + i]));
+			uint32_t free_slots = sig_matches(hd, 0);
+			/* a hit's slot to read, or for a miss (a new flow, most likely) the slot an
+			 * insert will write */
 			if (hits[i] != 0)
 				slot_prefetch(t, bucket[i], (uint32_t)__builtin_ctz(hits[i]));
+			else if (free_slots != 0)
+				slot_prefetch(t, bucket[i], (uint32_t)__builtin_ctz(free_slots));
 		}
 		for (uint32_t i = 0; i < m; i++) {
 			const struct flow_key *k = keys[start + i];
@@ -156,6 +164,21 @@ void flow_table_lookup_bulk(struct flow_table *ft, const struct flow_key **keys,
 						  stored, sig_of(h));
 			positions[start + i] = pos;
 		}
+	}
+}
+
+/* Puts the slot (bucket b, slot i, position pos) on the wheel at expiry `expires`; with no
+ * chunk free it stays off (the safety sweep finds it). */
+static void slot_queue(struct flow_table *ft, struct flow_bucket_head *hd, uint32_t i,
+		       int32_t pos, uint64_t expires)
+{
+	uint64_t tick = flow_wheel_tick(&ft->wheel, expires);
+
+	if (flow_wheel_append(&ft->wheel, tick, (uint32_t)pos)) {
+		hd->queued[i] = (uint16_t)tick;
+		hd->queued_mask |= (uint8_t)(1u << i);
+	} else {
+		hd->queued_mask &= (uint8_t)~(1u << i);
 	}
 }
 
@@ -173,6 +196,8 @@ static void slot_move(struct flow_table *ft, struct flow_subtable *t, uint32_t f
 	th->sig[ti] = fh->sig[fi];
 	fh->sig[fi] = 0;
 	fh->in_alt &= (uint8_t)~(1u << fi);
+	bool queued = fh->queued_mask & (1u << fi);
+	fh->queued_mask &= (uint8_t)~(1u << fi);
 	if (to != primary) {
 		th->in_alt |= (uint8_t)(1u << ti);
 		bucket_head(t, primary)->alt_count++; /* it was in its primary: fb == primary */
@@ -182,10 +207,8 @@ static void slot_move(struct flow_table *ft, struct flow_subtable *t, uint32_t f
 	struct flow_entry *e = flow_table_entry(ft, dest);
 	if (e->peer != FLOW_NO_PEER)
 		flow_table_entry(ft, e->peer)->peer = dest;
-	if (ft->wheel.prev[from] != FLOW_WHEEL_NONE) {
-		flow_wheel_unlink(&ft->wheel, (uint32_t)from);
-		flow_wheel_link(&ft->wheel, (uint32_t)dest, e->expires);
-	}
+	if (queued)
+		slot_queue(ft, th, ti, dest, e->expires);
 	flow_table_entry(ft, from)->expires = 0;
 	ft->removals++; /* positions a burst looked up may have moved */
 	ft->moves++;
@@ -246,7 +269,10 @@ int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key, uin
 	}
 	uint32_t b1 = bucket_primary(hash, t->n_buckets);
 	uint32_t b2 = bucket_alternate(hash, b1, t->n_buckets);
-	uint32_t n1 = bucket_used(bucket_head(t, b1)), n2 = bucket_used(bucket_head(t, b2));
+	uint32_t n1 = bucket_used(bucket_head(t, b1));
+	/* A primary less than half full takes the key without a look at the alternate (one cache
+	 * line less per new flow). */
+	uint32_t n2 = n1 < FLOW_BUCKET_SLOTS / 2 ? FLOW_BUCKET_SLOTS : bucket_used(bucket_head(t, b2));
 	if (n1 == FLOW_BUCKET_SLOTS && n2 == FLOW_BUCKET_SLOTS) {
 		/* Two levels: a chain of at most two moves (measured: one level still refused
 		 * 1 key in 100,000 at 80 % of the slots when every key is half-open). */
@@ -273,8 +299,9 @@ int32_t flow_table_insert(struct flow_table *ft, const struct flow_key *key, uin
 		hd->in_alt |= (uint8_t)(1u << i);
 		bucket_head(t, b1)->alt_count++;
 	}
+	hd->queued_mask &= (uint8_t)~(1u << i);
 	if (expires != 0)
-		flow_wheel_link(&ft->wheel, (uint32_t)pos, expires);
+		slot_queue(ft, hd, i, pos, expires);
 	t->count++;
 	ft->count++;
 	return pos;
@@ -299,8 +326,8 @@ void flow_table_remove(struct flow_table *ft, int32_t pos)
 		hd->in_alt &= (uint8_t)~(1u << i);
 	}
 	hd->sig[i] = 0;
+	hd->queued_mask &= (uint8_t)~(1u << i); /* its reference on the wheel is stale now */
 	flow_table_entry(ft, pos)->expires = 0;
-	flow_wheel_unlink(&ft->wheel, (uint32_t)pos);
 	t->count--;
 	ft->count--;
 }
@@ -350,21 +377,71 @@ int32_t flow_table_pos_of(const struct flow_table *ft, const struct flow_entry *
 	return (int32_t)(t->base + b * FLOW_BUCKET_SLOTS + in / t->slot_size);
 }
 
+/* The header and slot index of position pos. */
+static struct flow_bucket_head *pos_head(const struct flow_table *ft, int32_t pos, uint32_t *i)
+{
+	const struct flow_subtable *t = flow_table_sub(ft, pos);
+	uint32_t rel = (uint32_t)pos - t->base;
+
+	*i = rel % FLOW_BUCKET_SLOTS;
+	return bucket_head(t, rel / FLOW_BUCKET_SLOTS);
+}
+
+/* One due reference: a stale one is skipped, a flow past its expiry ends, a live one is queued
+ * again at its expiry. */
+static void expire_visit(struct flow_table *ft, uint32_t pos, uint64_t tick, uint64_t now,
+			 void (*expire)(void *arg, int32_t pos), void *arg)
+{
+	uint32_t i;
+	struct flow_bucket_head *hd = pos_head(ft, (int32_t)pos, &i);
+
+	/* A stale reference: the slot was freed, or queued elsewhere, since. */
+	if (!(hd->queued_mask & (1u << i)) || hd->queued[i] != (uint16_t)tick)
+		return;
+	hd->queued_mask &= (uint8_t)~(1u << i);
+	uint64_t exp = flow_table_entry(ft, (int32_t)pos)->expires;
+	if (exp <= now)
+		expire(arg, (int32_t)pos);
+	else
+		slot_queue(ft, hd, i, (int32_t)pos, exp);
+}
+
+#define EXPIRE_BATCH 16
+
+/* Pops up to n due references and prefetches their header and slot lines: the flows are
+ * scattered over the table, so their misses overlap instead of queueing. */
+static uint32_t expire_batch(struct flow_table *ft, uint64_t now, uint32_t n, uint32_t *pos,
+			     uint64_t *tick)
+{
+	uint32_t k = 0;
+
+	while (k < n) {
+		pos[k] = flow_wheel_pop_due(&ft->wheel, now, &tick[k]);
+		if (pos[k] == FLOW_WHEEL_NONE)
+			break;
+		const struct flow_subtable *t = flow_table_sub(ft, (int32_t)pos[k]);
+		uint32_t rel = pos[k] - t->base;
+		rte_prefetch0(bucket_head(t, rel / FLOW_BUCKET_SLOTS));
+		slot_prefetch(t, rel / FLOW_BUCKET_SLOTS, rel % FLOW_BUCKET_SLOTS);
+		k++;
+	}
+	return k;
+}
+
 uint32_t flow_table_expire(struct flow_table *ft, uint64_t now, uint32_t budget,
 			   void (*expire)(void *arg, int32_t pos), void *arg)
 {
-	uint32_t visited = 0;
+	uint32_t visited = 0, batch[EXPIRE_BATCH];
+	uint64_t ticks[EXPIRE_BATCH];
 
 	while (visited < budget) {
-		uint32_t pos = flow_wheel_pop_due(&ft->wheel, now);
-		if (pos == FLOW_WHEEL_NONE)
+		uint32_t n = expire_batch(ft, now, RTE_MIN(budget - visited, (uint32_t)EXPIRE_BATCH),
+					  batch, ticks);
+		if (n == 0)
 			break;
-		visited++;
-		uint64_t exp = flow_table_entry(ft, (int32_t)pos)->expires;
-		if (exp <= now)
-			expire(arg, (int32_t)pos);
-		else
-			flow_wheel_link(&ft->wheel, pos, exp);
+		visited += n;
+		for (uint32_t k = 0; k < n; k++)
+			expire_visit(ft, batch[k], ticks[k], now, expire, arg);
 	}
 	return visited;
 }
@@ -372,8 +449,37 @@ uint32_t flow_table_expire(struct flow_table *ft, uint64_t now, uint32_t budget,
 void flow_table_rearm(struct flow_table *ft, int32_t pos)
 {
 	uint64_t exp = flow_table_entry(ft, pos)->expires;
+	uint32_t i;
+	struct flow_bucket_head *hd = pos_head(ft, pos, &i);
 
-	flow_wheel_unlink(&ft->wheel, (uint32_t)pos);
-	if (exp != 0 && exp != FLOW_REPLY_EXPIRES)
-		flow_wheel_link(&ft->wheel, (uint32_t)pos, exp);
+	/* The reference it had goes stale: queued[i] names the new tick. */
+	if (exp != 0 && exp != FLOW_REPLY_EXPIRES && hd->sig[i] != 0)
+		slot_queue(ft, hd, i, pos, exp);
+}
+
+uint32_t flow_table_sweep_unqueued(struct flow_table *ft, uint64_t now, uint32_t buckets,
+				   void (*expire)(void *arg, int32_t pos), void *arg)
+{
+	uint32_t total = ft->v4.n_buckets + ft->v6.n_buckets;
+
+	if (ft->wheel.full == 0 || total == 0)
+		return 0;
+	for (uint32_t k = 0; k < buckets; k++) {
+		uint32_t b = ft->sweep_bucket++ % total;
+		const struct flow_subtable *t = b < ft->v4.n_buckets ? &ft->v4 : &ft->v6;
+		uint32_t tb = b < ft->v4.n_buckets ? b : b - ft->v4.n_buckets;
+		struct flow_bucket_head *hd = bucket_head(t, tb);
+		for (uint32_t i = 0; i < FLOW_BUCKET_SLOTS; i++) {
+			int32_t pos = (int32_t)(t->base + tb * FLOW_BUCKET_SLOTS + i);
+			uint64_t exp = flow_table_entry(ft, pos)->expires;
+			if (hd->sig[i] == 0 || (hd->queued_mask & (1u << i)) || exp == 0 ||
+			    exp == FLOW_REPLY_EXPIRES)
+				continue;
+			if (exp <= now)
+				expire(arg, pos);
+			else
+				slot_queue(ft, hd, i, pos, exp);
+		}
+	}
+	return buckets;
 }

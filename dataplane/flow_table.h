@@ -85,9 +85,11 @@ _Static_assert(sizeof(struct flow_key4) == 16, "an IPv4 flow key is 16 bytes");
 /* The header line of a bucket. */
 struct flow_bucket_head {
 	uint16_t sig[FLOW_BUCKET_SLOTS]; /* 0: slot free */
+	uint16_t queued[FLOW_BUCKET_SLOTS]; /* low bits of the wheel tick slot i is queued at */
 	uint16_t alt_count; /* keys whose primary bucket is this one, held in their alternate */
 	uint8_t in_alt;     /* bit i: slot i holds a key whose primary bucket is another */
-	uint8_t pad[FLOW_BUCKET_HEAD - 2 * FLOW_BUCKET_SLOTS - 3];
+	uint8_t queued_mask; /* bit i: slot i is on the wheel (queued[i] says where) */
+	uint8_t pad[FLOW_BUCKET_HEAD - 4 * FLOW_BUCKET_SLOTS - 4];
 };
 
 _Static_assert(sizeof(struct flow_bucket_head) == FLOW_BUCKET_HEAD, "one header line");
@@ -116,6 +118,7 @@ struct flow_table {
 	uint32_t count;    /* keys held, both families */
 	uint32_t removals; /* ever: a change tells a burst its bulk-lookup positions may be stale */
 	uint64_t moves;    /* ever: keys moved to their other bucket to make room */
+	uint32_t sweep_bucket; /* the safety sweep's place (flow_table_sweep_unqueued) */
 };
 
 /*
@@ -171,6 +174,14 @@ uint32_t flow_table_expire(struct flow_table *ft, uint64_t now, uint32_t budget,
 
 /* Puts the connection at pos on the wheel at its (new, earlier) expiry. */
 void flow_table_rearm(struct flow_table *ft, int32_t pos);
+
+/*
+ * Only while the wheel has ever run out of chunks (wheel.full): visits `buckets` buckets in
+ * turn, ends connections whose time is up that are not on the wheel and puts live ones back on
+ * it. Returns the buckets visited.
+ */
+uint32_t flow_table_sweep_unqueued(struct flow_table *ft, uint64_t now, uint32_t buckets,
+				   void (*expire)(void *arg, int32_t pos), void *arg);
 
 static inline const struct flow_subtable *flow_table_sub(const struct flow_table *ft, int32_t pos)
 {

@@ -580,6 +580,7 @@ int worker_main(void *arg)
 		flow_table_expire(w->flows, now,
 				  received ? 2 * received + EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE,
 				  expire_one, w);
+		flow_table_sweep_unqueued(w->flows, now, 1, expire_one, w);
 		half_open_step(w, now, received ? EXPIRE_BUDGET_BUSY : EXPIRE_BUDGET_IDLE);
 		rte_rcu_qsbr_quiescent(lb_rt.rcu, w->index);
 

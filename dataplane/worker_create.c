@@ -34,7 +34,8 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 	/* What one IPv4 flow costs: its buckets, its share of the wheel, the half-open ring. */
 	const struct flow_subtable *t4 = &w->flows->v4;
 	lb_rt.flow_v4_bytes += (uint64_t)t4->n_buckets * t4->bucket_size +
-			       (uint64_t)t4->n_buckets * FLOW_BUCKET_SLOTS * 2 * sizeof(uint32_t) +
+			       flow_wheel_bytes(&w->flows->wheel) * t4->n_buckets * FLOW_BUCKET_SLOTS /
+				       w->flows->capacity +
 			       half_open_bytes(w);
 	snprintf(name, sizeof(name), "to_ctl_w%u", index);
 	w->to_control = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
