@@ -1,4 +1,4 @@
-/* SYN cookies (syn_cookie.h): SipHash-2-4 over the tuple, 29 hash bits and a 3-bit MSS index. */
+/* SYN cookies (syn_cookie.h): SipHash-2-4 over the tuple and the client's ISN, 29 hash bits and a 3-bit MSS index. */
 #include "syn_cookie.h"
 
 #include <string.h>
@@ -74,14 +74,15 @@ uint64_t syn_cookie_siphash24(const struct syn_cookie_key *key, const uint64_t *
 uint64_t syn_cookie_hash(const struct syn_cookie_key *key, const struct syn_cookie_tuple *t,
 			 uint64_t counter, unsigned int mss_idx)
 {
-	uint64_t m[6];
+	uint64_t m[7];
 
 	memcpy(&m[0], t->src, 16);
 	memcpy(&m[2], t->dst, 16);
 	m[4] = (uint64_t)t->sport | (uint64_t)t->dport << 16 | (uint64_t)t->family << 32 |
 	       (uint64_t)(mss_idx & MSS_BITS) << 40;
 	m[5] = counter;
-	return syn_cookie_siphash24(key, m, 6);
+	m[6] = t->client_isn;
+	return syn_cookie_siphash24(key, m, 7);
 }
 
 uint32_t syn_cookie_make(const struct syn_cookie_key *key, const struct syn_cookie_tuple *t,

@@ -19,6 +19,11 @@ struct syn_cookie_tuple {
 	uint8_t src[16]; /* IPv4: first 4 bytes, the rest zero */
 	uint8_t dst[16];
 	uint16_t sport, dport; /* network order (any order, as long as make and check agree) */
+	/*
+	 * The client's initial sequence number (its SYN's, its ACK's minus one): hashed too, so a
+	 * valid ACK also proves the ISN the proxy recovers from it, as Linux's cookies do.
+	 */
+	uint32_t client_isn;
 };
 
 #define SYN_COOKIE_MSS_COUNT 8

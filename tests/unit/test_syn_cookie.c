@@ -35,6 +35,7 @@ static struct syn_cookie_tuple tuple4(const char *src, uint16_t sport, const cha
 	assert_int_equal(inet_pton(AF_INET, dst, t.dst), 1);
 	t.sport = htons(sport);
 	t.dport = htons(dport);
+	t.client_isn = 0x12345678;
 	return t;
 }
 
@@ -77,6 +78,9 @@ static void test_wrong_tuple_or_key(void **state)
 	u = tuple4("198.51.100.7", 40000, "192.0.2.11", 80);
 	assert_int_equal(syn_cookie_check(&key, &u, 7, c), -1);
 	u = tuple4("198.51.100.7", 40000, "192.0.2.10", 81);
+	assert_int_equal(syn_cookie_check(&key, &u, 7, c), -1);
+	u = t;
+	u.client_isn++; /* a later segment's seq - 1 is not the ISN */
 	assert_int_equal(syn_cookie_check(&key, &u, 7, c), -1);
 	u = t;
 	u.family = AF_INET6;
