@@ -1,0 +1,160 @@
+"""The SYN proxy of nat and fnat services (syn_proxy: true; docs/architecture.md, "SYN proxy").
+
+A live daemon (tests/dataplane/test_edges.py's veth in a namespace of its own) plays both sides
+of one connection: the client's SYN is answered with a cookie and leaves no flow, a forged ACK
+is dropped and counted, the good ACK becomes the SYN to the real, the real's SYN-ACK is answered
+by the appliance, and data then flows both ways with each side's sequence numbers translated.
+"""
+import subprocess
+
+import pytest
+from scapy.all import IP, TCP, Ether, Raw
+
+from lbdaemon import wait_until
+from test_edges import (CLIENT, CLIENT_MAC, LIVE_PORT_MAC, REAL, REAL_MAC, VIP, config, live,
+                        live_frame, service)  # noqa: F401 (live: the fixture)
+from test_methods import assert_checksums
+
+LOCAL = "10.9.0.200"
+CLIENT_ISN = 1000
+REAL_ISN = 0xfffffff0  # wraps: the delta arithmetic is modulo 2^32
+CLIENT_OPTS = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1, 0)), ("NOP", None),
+               ("WScale", 7)]
+
+# Sends frames on the veth's client end and prints the frames that come back (hex, one a line)
+# until `want` arrived or the deadline passed: the socket is open before the first frame leaves.
+EXCHANGE = r"""
+import select, socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], 0))
+want = int(sys.argv[2])
+for h in sys.argv[3:]:
+    s.send(bytes.fromhex(h))
+end = time.time() + 5
+got = []
+while len(got) < want and time.time() < end:
+    if not select.select([s], [], [], max(0, end - time.time()))[0]:
+        break
+    data, addr = s.recvfrom(65535)
+    if addr[2] != socket.PACKET_OUTGOING:
+        got.append(data.hex())
+print("\n".join(got))
+"""
+
+
+def exchange(ld, frames, want):
+    """Sends frames into the daemon's port; returns the `want` frames it sent back (fewer when
+    they did not come within the deadline)."""
+    out = subprocess.run(["ip", "netns", "exec", ld.ns, "/usr/bin/python3", "-c", EXCHANGE, "cl",
+                          str(want), *[bytes(f).hex() for f in frames]],
+                         check=True, capture_output=True, text=True).stdout
+    ld.sent += len(frames)
+    return [Ether(bytes.fromhex(h)) for h in out.split()]
+
+
+def one(ld, frame):
+    got = exchange(ld, [frame], 1)
+    assert len(got) == 1, f"no answer to {frame.summary()}"
+    return got[0]
+
+
+def from_real(l4, dst):
+    return Ether(src=REAL_MAC, dst=LIVE_PORT_MAC) / IP(src=REAL, dst=dst) / l4
+
+
+def dp(ld):
+    return ld.stats()["dataplane"]
+
+
+def proxy_config(forward):
+    extra = {"local_addresses": [LOCAL]} if forward == "fnat" else {}
+    svc = service(forward=forward, syn_proxy=True, **extra)
+    svc["reals"][0]["port"] = 8080
+    return config([svc])
+
+
+@pytest.mark.parametrize("forward", ["nat", "fnat"])
+def test_syn_proxy_handshake_and_sequence_translation(live, forward):
+    ld = live(proxy_config(forward))
+    assert ld.rpc.call("service.list")["services"][0]["syn_proxy"] is True
+
+    # 1. The SYN is answered by the appliance: a cookie, the client's ISN + 1, only an MSS.
+    sa = one(ld, live_frame(TCP(sport=40000, dport=80, flags="S", seq=CLIENT_ISN,
+                                options=CLIENT_OPTS)))
+    assert (sa[Ether].src, sa[Ether].dst) == (LIVE_PORT_MAC, CLIENT_MAC)
+    assert (sa[IP].src, sa[IP].dst, sa[TCP].sport, sa[TCP].dport) == (VIP, CLIENT, 80, 40000)
+    assert sa[TCP].flags == "SA" and sa[TCP].ack == CLIENT_ISN + 1
+    assert sa[TCP].options == [("MSS", 1460)], "no SACK, timestamps or window scaling"
+    assert_checksums(sa)
+    cookie = sa[TCP].seq
+    s = dp(ld)
+    assert s["syn_proxy_cookies_sent"] == 1
+    assert s["flows"] == 0 and s["flows_created"] == 0, "a SYN must leave nothing behind"
+    assert ld.rpc.call("conn.list")["connections"] == []
+
+    # 2. An ACK whose cookie is wrong is dropped and counted; still no flow.
+    ld.send(live_frame(TCP(sport=40000, dport=80, flags="A", seq=CLIENT_ISN + 1,
+                           ack=((cookie ^ 0x100) + 1) & 0xffffffff)))
+    wait_until(lambda: dp(ld)["drop_reasons"]["syn_proxy_bad_cookie"] == 1, what="forged ACK")
+    s = dp(ld)
+    assert s["syn_proxy_bad_cookies"] == 1 and s["flows"] == 0
+
+    # 3. The good ACK makes the flow and becomes the SYN to the real, with the client's ISN.
+    syn = one(ld, live_frame(TCP(sport=40000, dport=80, flags="A", seq=CLIENT_ISN + 1,
+                                 ack=(cookie + 1) & 0xffffffff, window=29200)))
+    assert (syn[Ether].dst, syn[IP].dst, syn[TCP].dport) == (REAL_MAC, REAL, 8080)
+    assert syn[TCP].flags == "S" and syn[TCP].seq == CLIENT_ISN and syn[TCP].ack == 0
+    assert syn[TCP].options == [("MSS", 1460)] and syn[TCP].window == 29200
+    assert_checksums(syn)
+    if forward == "nat":
+        assert (syn[IP].src, syn[TCP].sport) == (CLIENT, 40000)
+    else:
+        assert syn[IP].src == LOCAL
+    lip, lport = syn[IP].src, syn[TCP].sport
+    s = dp(ld)
+    assert s["syn_proxy_valid_acks"] == 1 and s["flows"] == 1
+
+    # 4. Client data before the real answered: dropped (the client sends it again).
+    ld.send(live_frame(TCP(sport=40000, dport=80, flags="PA", seq=CLIENT_ISN + 1,
+                           ack=(cookie + 1) & 0xffffffff) / Raw(b"early")))
+    wait_until(lambda: dp(ld)["drop_reasons"]["syn_proxy_handshake"] == 1, what="early data")
+
+    # 5. The real's SYN-ACK is answered by the appliance with the ACK of its handshake.
+    ack = one(ld, from_real(TCP(sport=8080, dport=lport, flags="SA", seq=REAL_ISN,
+                                ack=CLIENT_ISN + 1, options=[("MSS", 1400)]), lip))
+    assert (ack[Ether].src, ack[Ether].dst) == (LIVE_PORT_MAC, REAL_MAC)
+    assert (ack[IP].src, ack[IP].dst, ack[TCP].sport, ack[TCP].dport) == (lip, REAL, lport, 8080)
+    assert ack[TCP].flags == "A"
+    assert (ack[TCP].seq, ack[TCP].ack) == (CLIENT_ISN + 1, (REAL_ISN + 1) & 0xffffffff)
+    assert_checksums(ack)
+    assert dp(ld)["syn_proxy_real_acks"] == 1
+
+    # 6. Data both ways: the client's ACK numbers move into the real's space, the real's
+    # sequence numbers into the client's.
+    req = one(ld, live_frame(TCP(sport=40000, dport=80, flags="PA", seq=CLIENT_ISN + 1,
+                                 ack=(cookie + 1) & 0xffffffff) / Raw(b"GET /")))
+    assert req[Ether].dst == REAL_MAC and bytes(req[TCP].payload) == b"GET /"
+    assert (req[TCP].seq, req[TCP].ack) == (CLIENT_ISN + 1, (REAL_ISN + 1) & 0xffffffff)
+    assert_checksums(req)
+    resp = one(ld, from_real(TCP(sport=8080, dport=lport, flags="PA",
+                                 seq=(REAL_ISN + 1) & 0xffffffff, ack=CLIENT_ISN + 6)
+                             / Raw(b"HTTP/1.0 200"), lip))
+    assert (resp[Ether].dst, resp[IP].src, resp[IP].dst) == (CLIENT_MAC, VIP, CLIENT)
+    assert (resp[TCP].sport, resp[TCP].dport) == (80, 40000)
+    assert (resp[TCP].seq, resp[TCP].ack) == ((cookie + 1) & 0xffffffff, CLIENT_ISN + 6)
+    assert bytes(resp[TCP].payload) == b"HTTP/1.0 200"
+    assert_checksums(resp)
+    conns = ld.rpc.call("conn.list")["connections"]
+    assert len(conns) == 1 and conns[0]["state"] == "ESTABLISHED"
+    ld.d.wait_rx(ld.sent)
+
+
+def test_syn_flood_through_the_proxy_creates_no_flows(live):
+    ld = live(proxy_config("nat"))
+    frames = [live_frame(TCP(sport=1024 + i, dport=80, flags="S", seq=i), src=f"11.0.{i // 250}.{i % 250 + 1}")
+              for i in range(300)]
+    ld.send(*frames)
+    ld.d.wait_rx(ld.sent)
+    s = dp(ld)
+    assert s["syn_proxy_cookies_sent"] == 300
+    assert s["flows"] == 0 and s["flows_created"] == 0
