@@ -73,7 +73,8 @@ extern const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT];
 	X(syn_proxy_cookies_sent) /* syn_proxy: SYNs answered with a SYN-ACK carrying a cookie */ \
 	X(syn_proxy_valid_acks)  /* syn_proxy: ACKs whose cookie was good: flow made, SYN sent */ \
 	X(syn_proxy_bad_cookies) /* syn_proxy: ACKs matching no flow and no cookie: dropped */    \
-	X(syn_proxy_real_acks)   /* syn_proxy: real SYN-ACKs answered with the handshake's ACK */
+	X(syn_proxy_real_acks)   /* syn_proxy: real SYN-ACKs answered with the handshake's ACK */ \
+	X(syn_proxy_syns_resent) /* syn_proxy: client retransmissions made the real's SYN again */
 
 /*
  * Per address family (stats.protocol, the dataplane's `netstat -s`): IP packets received from the

@@ -213,35 +213,59 @@ static void answer_syn(struct lb_worker *w, struct rte_mbuf *m, const struct pkt
 	tx_enqueue(w, m->port, m);
 }
 
+/*
+ * The cookie a client ACK returns (its ACK number - 1) checked for its tuple, with its sequence
+ * number - 1 as the client's ISN: the cookie's MSS index, or -1 when it is not a good one.
+ */
+static int ack_cookie(const struct rte_mbuf *m, const struct pkt_info *info,
+		      const struct flow_key *key, uint64_t now, uint32_t *cookie)
+{
+	const uint8_t *tcp = rte_pktmbuf_mtod_offset(m, const uint8_t *, info->l4_off);
+	struct syn_cookie_tuple t;
+
+	*cookie = load_be32(tcp + TCP_ACK_OFF) - 1;
+	cookie_tuple(&t, key, load_be32(tcp + TCP_SEQ_OFF) - 1);
+	return syn_cookie_check(&secret, &t, minute_of(now), *cookie);
+}
+
+/*
+ * Rewrites the client's ACK (sequence number ISN + 1) in place into the SYN for the real: the
+ * client's ISN and window, the cookie's MSS as its only option. Its payload, if any, goes: the
+ * client sends it again once the real acknowledges. False when the frame cannot take it.
+ */
+static bool ack_rewrite_syn(struct rte_mbuf *m, struct pkt_info *info, unsigned int mss_idx)
+{
+	const uint8_t *tcp = rte_pktmbuf_mtod_offset(m, const uint8_t *, info->l4_off);
+	uint32_t isn = load_be32(tcp + TCP_SEQ_OFF) - 1;
+	uint16_t sport = nat_load16(tcp), dport = nat_load16(tcp + 2);
+	uint16_t window = rte_be_to_cpu_16(nat_load16(tcp + 14));
+
+	if (!segment_resize(m, info, TCP_HDR_LEN + TCP_OPT_MSS_LEN))
+		return false;
+	size_t len = tcp_write(rte_pktmbuf_mtod_offset(m, uint8_t *, info->l4_off), sport, dport,
+			       isn, 0, PKT_TCP_SYN, window, syn_cookie_mss(mss_idx));
+	segment_seal(m, info, len, false);
+	info->l3_len = (uint16_t)(info->l4_off - info->l3_off + len);
+	info->tcp_flags = PKT_TCP_SYN;
+	return true;
+}
+
 /* The client's ACK with no flow: its cookie checked; a good one makes it the real's SYN. */
 static int64_t ack_to_syn(struct lb_worker *w, struct pending *p, const struct flow_key *key,
 			  uint64_t now)
 {
-	struct rte_mbuf *m = p->m;
-	struct pkt_info *info = &p->info;
-	const uint8_t *tcp = rte_pktmbuf_mtod_offset(m, const uint8_t *, info->l4_off);
-	uint32_t isn = load_be32(tcp + TCP_SEQ_OFF) - 1, cookie = load_be32(tcp + TCP_ACK_OFF) - 1;
-	uint16_t sport = nat_load16(tcp), dport = nat_load16(tcp + 2);
-	uint16_t window = rte_be_to_cpu_16(nat_load16(tcp + 14));
-	struct syn_cookie_tuple t;
+	uint32_t cookie;
+	int idx = ack_cookie(p->m, &p->info, key, now, &cookie);
 
-	cookie_tuple(&t, key, isn);
-	int idx = syn_cookie_check(&secret, &t, minute_of(now), cookie);
 	if (idx < 0) {
 		LB_COUNTER_ADD(w->stats->syn_proxy_bad_cookies, 1);
-		drop(w, m, LB_DROP_SYN_PROXY_BAD_COOKIE);
+		drop(w, p->m, LB_DROP_SYN_PROXY_BAD_COOKIE);
 		return SYN_PROXY_CONSUMED;
 	}
-	/* Its payload, if any, goes: the client sends it again once the real acknowledges. */
-	if (!segment_resize(m, info, TCP_HDR_LEN + TCP_OPT_MSS_LEN)) {
-		drop(w, m, LB_DROP_UNSUPPORTED);
+	if (!ack_rewrite_syn(p->m, &p->info, (unsigned int)idx)) {
+		drop(w, p->m, LB_DROP_UNSUPPORTED);
 		return SYN_PROXY_CONSUMED;
 	}
-	size_t len = tcp_write(rte_pktmbuf_mtod_offset(m, uint8_t *, info->l4_off), sport, dport,
-			       isn, 0, PKT_TCP_SYN, window, syn_cookie_mss((unsigned int)idx));
-	segment_seal(m, info, len, false);
-	info->l3_len = (uint16_t)(info->l4_off - info->l3_off + len);
-	info->tcp_flags = PKT_TCP_SYN;
 	LB_COUNTER_ADD(w->stats->syn_proxy_valid_acks, 1);
 	return cookie;
 }
@@ -268,14 +292,39 @@ void syn_proxy_flow_made(struct lb_worker *w, int32_t pos, uint32_t cookie)
 	e->seq_delta = cookie;
 }
 
-bool syn_proxy_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct pkt_info *info,
-		       int32_t pos)
+/*
+ * A client packet while the real's SYN-ACK is awaited: the SYN made from the ACK passes; a
+ * segment that starts right after the client's ISN (the cookie proves it, and that it is this
+ * flow's) is the client retransmitting, and becomes the SYN again, in case the first was lost
+ * (no neighbour yet, a full queue); anything else is dropped.
+ */
+static bool waiting_to_real(struct lb_worker *w, struct rte_mbuf *m, struct pkt_info *info,
+			    const struct flow_key *key, uint32_t cookie, uint64_t now)
+{
+	uint32_t returned;
+	int idx;
+
+	if (info->tcp_flags & PKT_TCP_SYN)
+		return true;
+	if ((info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_ACK &&
+	    rte_pktmbuf_is_contiguous(m) && (idx = ack_cookie(m, info, key, now, &returned)) >= 0 &&
+	    returned == cookie && ack_rewrite_syn(m, info, (unsigned int)idx)) {
+		LB_COUNTER_ADD(w->stats->syn_proxy_syns_resent, 1);
+		return true;
+	}
+	drop(w, m, LB_DROP_SYN_PROXY_HANDSHAKE);
+	return false;
+}
+
+bool syn_proxy_to_real(struct lb_worker *w, struct rte_mbuf *m, struct pkt_info *info,
+		       const struct flow_key *key, int32_t pos, uint64_t now)
 {
 	const struct flow_entry *e = &w->flows->entries[pos];
-	bool syn = info->tcp_flags & PKT_TCP_SYN;
 
-	/* Waiting, only the SYN made from the ACK passes; after, a SYN has nothing to open. */
-	if ((e->flags & FLOW_F_SYN_PROXY_WAIT) ? !syn : syn) {
+	if (e->flags & FLOW_F_SYN_PROXY_WAIT)
+		return waiting_to_real(w, m, info, key, e->seq_delta, now);
+	/* The connection is open on both sides: a SYN has nothing to open. */
+	if (info->tcp_flags & PKT_TCP_SYN) {
 		drop(w, m, LB_DROP_SYN_PROXY_HANDSHAKE);
 		return false;
 	}

@@ -39,12 +39,13 @@ int64_t syn_proxy_no_flow(struct lb_worker *w, struct pending *p, const struct f
 void syn_proxy_flow_made(struct lb_worker *w, int32_t pos, uint32_t cookie);
 
 /*
- * A client packet of the proxied flow at pos, before it goes to the real: its ACK number is
- * moved into the real's sequence space. False once it was dropped (counted): client data
- * before the real completed its handshake.
+ * A client packet (key: its flow key) of the proxied flow at pos, before it goes to the real:
+ * its ACK number is moved into the real's sequence space. While the real's handshake is not
+ * complete, the client's retransmission of its first segment becomes the SYN again (info
+ * updated); other packets are dropped then (false, counted).
  */
-bool syn_proxy_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct pkt_info *info,
-		       int32_t pos);
+bool syn_proxy_to_real(struct lb_worker *w, struct rte_mbuf *m, struct pkt_info *info,
+		       const struct flow_key *key, int32_t pos, uint64_t now);
 
 /*
  * A packet from the real of the proxied flow at fpos, before it goes to the client: its SYN-ACK

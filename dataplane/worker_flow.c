@@ -217,7 +217,7 @@ static inline int32_t pending_flow(struct lb_worker *w, const struct lb_snapshot
 
 /* Sends pending packet p to the real of its flow at pos (or drops it, counted). */
 static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot *snap,
-				   const struct pending *p, const struct flow_key *key, int32_t pos,
+				   struct pending *p, const struct flow_key *key, int32_t pos,
 				   uint64_t now)
 {
 	struct rte_mbuf *m = p->m;
@@ -239,7 +239,8 @@ static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot
 	/* A connection installed by connection sync learns its reply hop here. */
 	if (unlikely(e->flags & FLOW_F_LEARN_HOP))
 		conn_install_learn_hop(w, e, m);
-	if (unlikely(e->flags & FLOW_F_SYN_PROXY) && !syn_proxy_to_real(w, m, info, pos))
+	if (unlikely(e->flags & FLOW_F_SYN_PROXY) &&
+	    !syn_proxy_to_real(w, m, &p->info, key, pos, now))
 		return;
 	/* nat and fnat see the replies too: the state machine gets both directions. */
 	conn_touch(w, snap, e, info,

@@ -114,10 +114,17 @@ def test_syn_proxy_handshake_and_sequence_translation(live, forward):
     s = dp(ld)
     assert s["syn_proxy_valid_acks"] == 1 and s["flows"] == 1
 
-    # 4. Client data before the real answered: dropped (the client sends it again).
-    ld.send(live_frame(TCP(sport=40000, dport=80, flags="PA", seq=CLIENT_ISN + 1,
-                           ack=(cookie + 1) & 0xffffffff) / Raw(b"early")))
-    wait_until(lambda: dp(ld)["drop_reasons"]["syn_proxy_handshake"] == 1, what="early data")
+    # 4. Client data before the real answered: its first segment (the client retransmitting,
+    # the cookie proves its ISN) is the SYN again, in case the first was lost; a later one is
+    # dropped (the client sends it again).
+    again = one(ld, live_frame(TCP(sport=40000, dport=80, flags="PA", seq=CLIENT_ISN + 1,
+                                   ack=(cookie + 1) & 0xffffffff) / Raw(b"early")))
+    assert again[TCP].flags == "S" and again[TCP].seq == CLIENT_ISN and again[IP].dst == REAL
+    assert not again[TCP].payload and dp(ld)["syn_proxy_syns_resent"] == 1
+    assert_checksums(again)
+    ld.send(live_frame(TCP(sport=40000, dport=80, flags="PA", seq=CLIENT_ISN + 6,
+                           ack=(cookie + 1) & 0xffffffff) / Raw(b"later")))
+    wait_until(lambda: dp(ld)["drop_reasons"]["syn_proxy_handshake"] == 1, what="later data")
 
     # 5. The real's SYN-ACK is answered by the appliance with the ACK of its handshake.
     ack = one(ld, from_real(TCP(sport=8080, dport=lport, flags="SA", seq=REAL_ISN,
