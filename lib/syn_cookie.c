@@ -1,4 +1,5 @@
-/* SYN cookies (syn_cookie.h): SipHash-2-4 over the tuple and the client's ISN, 29 hash bits and a 3-bit MSS index. */
+/* SYN cookies (syn_cookie.h): SipHash-2-4 of the tuple and the client's ISN, 29 hash bits and
+ * a 3-bit MSS index. */
 #include "syn_cookie.h"
 
 #include <string.h>
