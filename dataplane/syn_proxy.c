@@ -323,11 +323,11 @@ bool syn_proxy_to_real(struct lb_worker *w, struct rte_mbuf *m, struct pkt_info 
 
 	if (e->flags & FLOW_F_SYN_PROXY_WAIT)
 		return waiting_to_real(w, m, info, key, e->seq_delta, now);
-	/* The connection is open on both sides: a SYN has nothing to open. */
-	if (info->tcp_flags & PKT_TCP_SYN) {
-		drop(w, m, LB_DROP_SYN_PROXY_HANDSHAKE);
-		return false;
-	}
+	/*
+	 * The client's sequence space is the same on both sides, so a SYN of a client reusing its
+	 * port goes on as is: the real's challenge ACK (RFC 5961), translated back, makes the
+	 * client reset the old connection, and its next SYN opens a new one (a closed flow).
+	 */
 	if ((info->tcp_flags & PKT_TCP_ACK) && e->seq_delta != 0) {
 		const uint8_t *tcp = rte_pktmbuf_mtod_offset(m, const uint8_t *, info->l4_off);
 		tcp_set32(m, info, TCP_ACK_OFF, load_be32(tcp + TCP_ACK_OFF) + e->seq_delta);

@@ -184,6 +184,17 @@ def test_syn_proxy_handshake_and_sequence_translation(live, forward, family):
     checked(resp)
     conns = ld.rpc.call("conn.list")["connections"]
     assert len(conns) == 1 and conns[0]["state"] == "ESTABLISHED"
+
+    # 7. A client reusing its port: its SYN reaches the real as is (the client's sequence space
+    # is the same on both sides), and the real's challenge ACK comes back translated.
+    syn2 = one(ld, from_client(family, TCP(sport=40000, dport=80, flags="S", seq=777)))
+    assert syn2[Ether].dst == REAL_MAC and syn2[TCP].flags == "S" and syn2[TCP].seq == 777
+    checked(syn2)
+    chal = one(ld, from_real(family, TCP(sport=8080, dport=lport, flags="A",
+                                         seq=(REAL_ISN + 13) & 0xffffffff, ack=CLIENT_ISN + 6),
+                             lip))
+    assert chal[Ether].dst == CLIENT_MAC and chal[TCP].seq == (cookie + 13) & 0xffffffff
+    checked(chal)
     ld.d.wait_rx(ld.sent)
 
 
