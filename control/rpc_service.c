@@ -31,7 +31,7 @@ static json_t *service_update_edit(struct lb_config *c, json_t *params, struct r
 					   "sched_flags", "mh_table_size", "ops",     "forward",
 					   "fallback",	  "persistent",	   "netmask", "expire_quiescent_template",
 					   "ports",	  "protos",	   "local_addresses", "client_address",
-					   "check",	  "agent",	   NULL};
+					   "check",	  "agent",	   "syn_proxy",	   NULL};
 	json_t *v;
 
 	if (rpc_check_keys(params, keys, err) != 0)

@@ -30,6 +30,8 @@ enum lb_drop_reason {
 	LB_DROP_BLOCKED,           /* the source is in the blocklist (block_table.h) */
 	LB_DROP_UNKNOWN_VLAN,      /* tagged with a VLAN id its port has no VLAN of (vlan.h) */
 	LB_DROP_VLAN_TAG,          /* no room to tag a frame for its VLAN (shared or no headroom) */
+	LB_DROP_SYN_PROXY_BAD_COOKIE, /* syn_proxy: an ACK matching no flow and no valid cookie */
+	LB_DROP_SYN_PROXY_HANDSHAKE,  /* syn_proxy: a packet before the real's handshake completed */
 	LB_DROP_REASON_COUNT,
 };
 
@@ -68,7 +70,12 @@ extern const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT];
 	X(half_open_expired_early) /* half-open flows ended by the shorter lifetime of pressure */ \
 	X(flow_pressure)         /* workers whose flow table is over its high-water mark now */   \
 	X(flow_pressure_episodes) /* times a worker's flow table went over the mark */           \
-	X(half_open_evicted_bucket) /* ... of half_open_evicted: the oldest of a new key's two full buckets */
+	X(half_open_evicted_bucket) /* of those, the oldest of a new key's two full buckets */   \
+	X(syn_proxy_cookies_sent) /* syn_proxy: SYNs answered with a SYN-ACK carrying a cookie */ \
+	X(syn_proxy_valid_acks)  /* syn_proxy: ACKs whose cookie was good: flow made, SYN sent */ \
+	X(syn_proxy_bad_cookies) /* syn_proxy: ACKs matching no flow and no cookie: dropped */    \
+	X(syn_proxy_real_acks)   /* syn_proxy: real SYN-ACKs answered with the handshake's ACK */ \
+	X(syn_proxy_syns_resent) /* syn_proxy: client retransmissions made the real's SYN again */
 
 /*
  * Per address family (stats.protocol, the dataplane's `netstat -s`): IP packets received from the

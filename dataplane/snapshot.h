@@ -91,6 +91,7 @@ struct snap_service {
 	/* control lcore only */
 	uint64_t born_build;           /* build that made it */
 	struct snap_sched *sched_obj;  /* owns dests, dest_real_ids, sched_shared, sched_state */
+	bool syn_proxy; /* SYNs answered with cookies (syn_proxy.h); nat/fnat TCP only */
 };
 
 struct snap_garbage; /* what a snapshot stopped using: freed after the grace period */

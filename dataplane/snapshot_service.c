@@ -213,5 +213,6 @@ struct snap_service *snap_service_build(const struct lb_config *cfg,
 		if (sc->reals[j].u_threshold != 0)
 			ss->has_thresholds = true;
 	ss->fallback_real_id = sc->has_fallback ? sc->fallback.id : 0;
+	ss->syn_proxy = sc->syn_proxy;
 	return ss;
 }

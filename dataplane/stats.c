@@ -164,4 +164,6 @@ const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT] = {
 	[LB_DROP_BLOCKED] = "blocked",
 	[LB_DROP_UNKNOWN_VLAN] = "unknown_vlan",
 	[LB_DROP_VLAN_TAG] = "vlan_tag",
+	[LB_DROP_SYN_PROXY_BAD_COOKIE] = "syn_proxy_bad_cookie",
+	[LB_DROP_SYN_PROXY_HANDSHAKE] = "syn_proxy_handshake",
 };

@@ -27,6 +27,7 @@
 #include "pmtu.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
+#include "syn_proxy.h"
 #include "ha_role.h"
 #include "tcp_state.h"
 #include "conn.h"
@@ -174,6 +175,9 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 		drop(w, m, LB_DROP_NO_REAL);
 		return;
 	}
+	if (unlikely(e->flags & FLOW_F_SYN_PROXY) &&
+	    !syn_proxy_from_real(w, snap, m, info, fpos, now))
+		return;
 	conn_touch(w, snap, e, info, LB_TCP_DIR_OUTPUT, now);
 
 	if (!pmtu_fits(w, m, info, re->hop_port, 0)) {

@@ -15,6 +15,7 @@
 #include "frag.h"
 #include "half_open.h"
 #include "pmtu.h"
+#include "syn_proxy.h"
 #include "tcp_state.h"
 #include "worker_tx.h"
 #include "xmit.h"
@@ -161,7 +162,7 @@ static inline void pending_lookup(struct lb_worker *w, const struct pending *pen
  * packet was dropped; *created counts the flows made.
  */
 static inline int32_t pending_flow(struct lb_worker *w, const struct lb_snapshot *snap,
-				   const struct pending *p, const struct flow_key *key, uint32_t hash,
+				   struct pending *p, const struct flow_key *key, uint32_t hash,
 				   int32_t pos, uint32_t removals, uint32_t *created, uint64_t now)
 {
 	const struct pkt_info *info = &p->info;
@@ -195,6 +196,14 @@ static inline int32_t pending_flow(struct lb_worker *w, const struct lb_snapshot
 	}
 	if (pos >= 0)
 		return pos;
+	/* A SYN proxy answers SYNs itself; a good cookie's ACK is now the SYN for the real. */
+	int64_t cookie = SYN_PROXY_PASS;
+	if (unlikely(p->ss->syn_proxy) && info->proto == IPPROTO_TCP) {
+		cookie = syn_proxy_no_flow(w, p, key, now);
+		if (cookie == SYN_PROXY_CONSUMED)
+			return -1;
+		syn_only = info->tcp_flags == PKT_TCP_SYN;
+	}
 	/* Like IPVS: only a SYN starts a TCP connection. */
 	if (info->proto == IPPROTO_TCP && !syn_only) {
 		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->tcp_invalid, 1);
@@ -206,13 +215,15 @@ static inline int32_t pending_flow(struct lb_worker *w, const struct lb_snapshot
 		drop(w, p->m, (enum lb_drop_reason)(-pos - 1));
 		return -1;
 	}
+	if (cookie >= 0)
+		syn_proxy_flow_made(w, pos, (uint32_t)cookie);
 	(*created)++;
 	return pos;
 }
 
 /* Sends pending packet p to the real of its flow at pos (or drops it, counted). */
 static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot *snap,
-				   const struct pending *p, const struct flow_key *key, int32_t pos,
+				   struct pending *p, const struct flow_key *key, int32_t pos,
 				   uint64_t now)
 {
 	struct rte_mbuf *m = p->m;
@@ -235,6 +246,9 @@ static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot
 	/* A connection installed by connection sync learns its reply hop here. */
 	if (unlikely(e->flags & FLOW_F_LEARN_HOP))
 		conn_install_learn_hop(w, e, m);
+	if (unlikely(e->flags & FLOW_F_SYN_PROXY) &&
+	    !syn_proxy_to_real(w, m, &p->info, key, pos, now))
+		return;
 	/* nat and fnat see the replies too: the state machine gets both directions. */
 	conn_touch(w, snap, e, info,
 		   e->peer != FLOW_NO_PEER ? LB_TCP_DIR_INPUT : LB_TCP_DIR_INPUT_ONLY, now);

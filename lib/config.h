@@ -93,6 +93,7 @@ struct lb_service_cfg {
 	json_t *agent; /* normalised feedback agent (owned reference), or NULL: none */
 	uint32_t id; /* runtime: the dataplane's service id, 0 = not yet assigned */
 	bool changed; /* runtime: edited in a candidate since it was cloned (lb_config.incremental) */
+	bool syn_proxy; /* nat/fnat TCP: SYNs answered with SYN cookies, flows made at the ACK */
 };
 
 #define LB_IFNAME_LEN 16 /* IFNAMSIZ: 15 characters and the terminator */
@@ -280,7 +281,7 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 int lb_real_from_json(const json_t *obj, const char *path, const struct lb_service_cfg *svc,
 		      struct lb_real_cfg *real, char *err, size_t errlen);
 
-/* Parses the optional "sched_flags", "mh_table_size" and "ops" of obj into svc; 0 or -1 with err. */
+/* Parses the optional "sched_flags", "mh_table_size", "ops" and "syn_proxy" of obj into svc; 0 or -1 with err. */
 int lb_service_sched_options_from_json(const json_t *obj, const char *path,
 				       struct lb_service_cfg *svc, char *err, size_t errlen);
 

@@ -233,6 +233,12 @@ int lb_service_sched_options_from_json(const json_t *obj, const char *path,
 			return lb_err(err, errlen, "%s.ops: must be true or false", path);
 		svc->ops = json_is_true(v);
 	}
+	v = json_object_get(obj, "syn_proxy");
+	if (v != NULL) {
+		if (!json_is_boolean(v))
+			return lb_err(err, errlen, "%s.syn_proxy: must be true or false", path);
+		svc->syn_proxy = json_is_true(v);
+	}
 	if (json_object_get(obj, "mh_table_size") != NULL &&
 	    lb_json_get_uint(obj, "mh_table_size", path, 3, SCHED_MH_MAX_TABLE_SIZE,
 			     &svc->mh_table_size, err, errlen) != 0)
@@ -247,7 +253,8 @@ int lb_service_from_json(const json_t *obj, const char *path, bool with_reals,
 					   "sched_flags", "mh_table_size", "ops",     "forward",
 					   "reals",	  "fallback",	   "persistent", "netmask",
 					   "expire_quiescent_template", "ports", "protos",
-					   "local_addresses", "client_address", "check", "agent", NULL};
+					   "local_addresses", "client_address", "check", "agent", "syn_proxy",
+					   NULL};
 	json_t *v;
 
 	memset(svc, 0, sizeof(*svc));
@@ -537,6 +544,7 @@ json_t *lb_service_to_json(const struct lb_service_cfg *svc, bool with_reals)
 				json_array_append_new(flags, json_string(sched_flag_names[k].name));
 		json_object_set_new(o, "sched_flags", flags);
 		json_object_set_new(o, "ops", json_boolean(svc->ops));
+		json_object_set_new(o, "syn_proxy", json_boolean(svc->syn_proxy));
 		json_object_set_new(o, "persistent", json_integer(svc->persistent_s));
 		json_object_set_new(o, "netmask", json_integer(svc->netmask_len));
 		json_object_set_new(o, "expire_quiescent_template",

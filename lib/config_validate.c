@@ -60,6 +60,10 @@ static int validate_dest(const struct lb_config *c, const struct lb_service_cfg 
 		return lb_err(err, errlen,
 			      "%s.forward: %s is not allowed with one-packet scheduling (ops): its replies "
 			      "need a flow entry", path, m->name);
+	if (svc->syn_proxy && !m->reply_key)
+		return lb_err(err, errlen,
+			      "%s.forward: %s is not allowed with syn_proxy: the SYN proxy needs the "
+			      "replies to pass the appliance (nat or fnat)", path, m->name);
 	if (m->needs_local_addrs && svc->n_local_addrs == 0)
 		return lb_err(err, errlen,
 			      "%s.forward: %s needs the service's local_addresses (none configured)", path,
@@ -113,6 +117,12 @@ static int validate_service_options(const struct lb_service_cfg *svc, const char
 		return lb_err(err, errlen,
 			      "%s.ops: one-packet scheduling works with dr and tun only (%s needs a flow "
 			      "for the replies)", path, m->name);
+	if (svc->syn_proxy && (svc->proto != IPPROTO_TCP || (svc->protos & LB_PROTO_BIT_UDP)))
+		return lb_err(err, errlen, "%s.syn_proxy: SYN cookies are for TCP services only", path);
+	if (svc->syn_proxy && !m->reply_key)
+		return lb_err(err, errlen,
+			      "%s.syn_proxy: needs forward nat or fnat (%s: the replies bypass the "
+			      "appliance, which must see the real's SYN-ACK)", path, m->name);
 	if (svc->mh_table_size != 0 && !sched_is_prime(svc->mh_table_size))
 		return lb_err(err, errlen, "%s.mh_table_size: %u is not a prime (e.g. 251, 4093, 65537)",
 			      path, svc->mh_table_size);
@@ -167,6 +177,9 @@ static int validate_local_fallback(const struct lb_config *c, const struct lb_se
 			      "one port", path);
 	if (svc->ops)
 		return lb_err(err, errlen, "%s.local: not with one-packet scheduling (ops)", path);
+	if (svc->syn_proxy)
+		return lb_err(err, errlen, "%s.local: not with syn_proxy (the kernel would get a "
+			      "handshake the proxy already answered)", path);
 	/* The kernel would solicit the client from its link-local address, whose advertisements
 	 * the exception path does not pass back (only those for the port's address). */
 	if (svc->vip.family != AF_INET)

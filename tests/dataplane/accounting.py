@@ -12,7 +12,8 @@ replies) and icmp_errors_relayed. A deleted service takes its counters with it: 
 delete services pass what those services had forwarded as `retired`."""
 import pytest
 
-ANSWERED = ("arp_replies", "nd_advertisements", "icmp_echo_replies")
+ANSWERED = ("arp_replies", "nd_advertisements", "icmp_echo_replies", "syn_proxy_cookies_sent",
+            "syn_proxy_real_acks")
 HANDED_ON = ("neighbour_frames", "exception_rx", "exception_dropped")
 
 

@@ -87,6 +87,31 @@ def test_fnat_real_in_ops_service_is_refused_and_traffic_survives(pcap_daemon, t
     assert st["tx_packets"] > 0
 
 
+def test_syn_proxy_only_for_nat_and_fnat_tcp_services(pcap_daemon, tmp_path):
+    cfg = dict(BASE, services=[dict(OPS, scheduler="rr", reals=[{"ip": REALS[0]}]),
+                               dict(WEB, scheduler="rr", forward="nat", syn_proxy=True,
+                                    reals=[{"ip": REALS[1], "port": 8080}])])
+    d = start(pcap_daemon, tmp_path, [OPS, WEB], cfg)
+    svc = next(s for s in d.rpc.call("service.list")["services"] if s["port"] == 80)
+    assert svc["syn_proxy"] is True
+    # the dataplane answers the replayed SYNs itself, and makes no flows for them
+    wait_until(lambda: d.stats()["dataplane"]["syn_proxy_cookies_sent"] > 100, timeout=10,
+               what="SYNs answered with cookies")
+    assert d.rpc.call("conn.list", {"proto": "tcp"})["connections"] == []
+    assert d.rpc.call("conn.list", {"proto": "udp"})["connections"], "the UDP service's do"
+    expect_refused(d, "real.add", {"service": WEB, "ip": REALS[2], "forward": "dr"}, -32602,
+                   "reals[1].forward", "syn_proxy")
+    expect_refused(d, "service.update", dict(WEB, syn_proxy="yes"), -32602,
+                   "params.syn_proxy: must be true or false")
+    expect_refused(d, "service.update", dict(OPS, syn_proxy=True), -32602, "syn_proxy",
+                   "TCP services only")
+    expect_refused(d, "service.add", dict(WEB, port=81, syn_proxy=True), -32602, "syn_proxy",
+                   "nat or fnat")
+    d.rpc.call("service.update", dict(WEB, syn_proxy=False))
+    wait_until(lambda: d.rpc.call("conn.list", {"proto": "tcp"})["connections"], timeout=10,
+               what="SYNs making flows again")
+
+
 def test_unknown_key_in_the_service_object_is_refused(pcap_daemon, tmp_path):
     cfg = dict(BASE, services=[dict(WEB, reals=[{"ip": REALS[1]}])])
     d = start(pcap_daemon, tmp_path, [WEB], cfg)

@@ -72,6 +72,25 @@ static void test_valid_configs(void **state)
 			 "\"reals\": [{\"ip\": \"2001:db8::11\"}]}"));
 }
 
+/* syn_proxy: TCP services forwarding by nat or fnat only, every real and the fallback too. */
+static void test_syn_proxy_needs_nat_or_fnat(void **state)
+{
+	(void)state;
+	expect_valid(DOC("{" SVC_TCP ", \"forward\": \"nat\", \"syn_proxy\": true, "
+			 "\"reals\": [{\"ip\": \"10.0.0.11\"}]}"));
+	expect_valid(DOC("{" SVC_TCP ", \"forward\": \"fnat\", \"syn_proxy\": true, "
+			 "\"local_addresses\": [\"10.0.0.3\"], \"reals\": [{\"ip\": \"10.0.0.11\"}]}"));
+	expect_refused(DOC("{" SVC_TCP ", \"syn_proxy\": true, \"reals\": [{\"ip\": \"10.0.0.11\"}]}"),
+		       LB_INVALID, "services[0].syn_proxy", "nat or fnat");
+	expect_refused(DOC("{" SVC_TCP ", \"forward\": \"tun\", \"syn_proxy\": true}"), LB_INVALID,
+		       "services[0].syn_proxy", "nat or fnat");
+	expect_refused(DOC("{" SVC_UDP ", \"forward\": \"nat\", \"syn_proxy\": true}"), LB_INVALID,
+		       "services[0].syn_proxy", "TCP services only");
+	expect_refused(DOC("{" SVC_TCP ", \"forward\": \"nat\", \"syn_proxy\": true, "
+			   "\"reals\": [{\"ip\": \"10.0.0.11\", \"forward\": \"dr\"}]}"),
+		       LB_INVALID, "services[0].reals[0].forward", "syn_proxy");
+}
+
 /* The crash reproducer of issue 9: an fnat or nat real in an ops service. */
 static void test_ops_needs_dr_or_tun(void **state)
 {
@@ -242,6 +261,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_configs),
 		cmocka_unit_test(test_ops_needs_dr_or_tun),
+		cmocka_unit_test(test_syn_proxy_needs_nat_or_fnat),
 		cmocka_unit_test(test_fnat_needs_local_addresses),
 		cmocka_unit_test(test_real_rules),
 		cmocka_unit_test(test_service_rules),
