@@ -15,7 +15,8 @@ import pytest
 from scapy.all import IP, TCP, UDP, Ether, IPv6, wrpcap
 
 from lbdaemon import wait_until
-from test_edges import CLIENT_MAC, PCAP_PORT_MAC, PORT_ADDR, VIP, config
+from test_edges import CLIENT_MAC, LIVE_PORT_MAC, PCAP_PORT_MAC, PORT_ADDR, VIP, config
+from test_edges import live  # noqa: F401 (fixture)
 
 POLY = 0x82F63B78  # CRC32C (Castagnoli), reflected
 CAP = 1024         # keys per family: 1024 + 1024/8 slots -> 144 buckets of 8
@@ -471,10 +472,12 @@ def test_moves_and_releases_in_the_middle_of_a_burst(pcap_daemon, tmp_path, coll
 def test_flows_expire_at_the_first_wheel_tick_after_their_expiry(pcap_daemon, tmp_path,
                                                                  monkeypatch):
     """The worker's clock frozen (test.worker_clock) before it reads any packet: a UDP flow
-    (timeouts.udp 10) and a TCP flow that ends in FIN_WAIT (timeouts.tcp_fin 3, after
-    syn_recv 30 and tcp 900) are created at F. Each is listed at its expiry E - 1, at E and at
-    the last cycle of E's tick, and gone (flows_expired) at the first cycle of the next tick:
-    the TCP flow at F + 3 s, not at one of its earlier, longer expiries."""
+    (timeouts.udp 10) and a TCP flow that ends in FIN_WAIT (timeouts.tcp_fin 1, after NONE's
+    2 s, syn_recv 30 and tcp 900) are created at F. Each is listed at its expiry E - 1, at E
+    and at the last cycle of E's tick, and gone (flows_expired) at the first cycle of the next
+    tick: the TCP flow at F + 1 s, not at one of its earlier, longer expiries (the wheel first
+    held it for NONE's 2 s: without the re-arm on its state change it would go a second
+    late)."""
     monkeypatch.setenv("DPDK_LB_TEST_HOOKS", "1")
     monkeypatch.setenv("DPDK_LB_TEST_HOLD_WORKERS", "0")
     udp = ("12.5.0.1", 5000)
@@ -485,7 +488,7 @@ def test_flows_expire_at_the_first_wheel_tick_after_their_expiry(pcap_daemon, tm
     path = tmp_path / "in.pcap"
     wrpcap(str(path), pkts)
     cfg = flow_config([service4(), service4("udp")])
-    cfg["timeouts"] = {"udp": 10, "tcp_fin": 3, "syn_recv": 30, "tcp": 900}
+    cfg["timeouts"] = {"udp": 10, "tcp_fin": 1, "syn_recv": 30, "tcp": 900}
     d = pcap_daemon([path], cfg)
     clock = d.rpc.call("test.worker_clock", {"worker": 0, "frozen": True})
     assert clock["frozen"] and not clock["applied"]  # held: nothing ran on it yet
@@ -508,7 +511,7 @@ def test_flows_expire_at_the_first_wheel_tick_after_their_expiry(pcap_daemon, tm
     listed = at(f)
     assert listed == {name(udp): "UDP", name(t): "FIN_WAIT"}, listed
     done = 0
-    for c, e in ((t, f + 3 * hz), (udp, f + 10 * hz)):
+    for c, e in ((t, f + 1 * hz), (udp, f + 10 * hz)):
         boundary = ((e // tick) + 1) * tick
         for now in (e - 1, e, boundary - 1):
             assert name(c) in at(now), f"{name(c)} reaped at {now - e:+d} cycles from expiry"
@@ -519,6 +522,49 @@ def test_flows_expire_at_the_first_wheel_tick_after_their_expiry(pcap_daemon, tm
     assert d.stats()["dataplane"]["flows"] == 0
     # the real clock back: the worker carries on (its next loops look at ticks long past)
     assert d.rpc.call("test.worker_clock", {"worker": 0, "frozen": False})["frozen"] is False
+
+
+def test_a_flow_at_its_expiry_is_gone_for_lookups_before_the_wheel_reaps_it(live, monkeypatch):
+    """Live daemon, clock frozen: datagrams from A and B at F make two UDP flows (timeouts.udp
+    10, rr over three reals), both due at E = F + 10 s, both on the wheel's list of E's tick.
+    At E - 1 B's datagram still belongs to its flow (its expiry moves on to E - 1 + 10 s; its
+    list does not). At E (same tick: nothing reaped yet) A's datagram finds A's flow over: it is
+    released (flows_expired) and the datagram scheduled afresh, to the third real. At the next
+    tick the wheel looks at B, finds it alive and keeps it."""
+    monkeypatch.setenv("DPDK_LB_TEST_HOOKS", "1")
+    cfg = flow_config([service4("udp", reals=REALS[:3])])
+    cfg["timeouts"] = {"udp": 10}
+    ld = live(cfg)
+    clock = ld.rpc.call("test.worker_clock", {"worker": 0, "frozen": True})
+    assert clock["applied"]
+    f, hz, tick = clock["now"], clock["tsc_hz"], clock["wheel_tick"]
+    e = f + 10 * hz
+    a, b = ("12.5.1.1", 5555), ("12.5.1.2", 5555)
+    sent = 0
+
+    def at(now, *clients):
+        nonlocal sent
+        assert ld.rpc.call("test.worker_clock", {"worker": 0, "now": now})["applied"]
+        if clients:
+            ld.send(*[Ether(src=CLIENT_MAC, dst=LIVE_PORT_MAC) / IP(src=c[0], dst=VIP) /
+                      UDP(sport=c[1], dport=80) for c in clients])
+            sent += len(clients)
+        dp = ld.d.wait_rx(sent)["dataplane"]
+        conns = ld.rpc.call("conn.list")["connections"]
+        return dp, {c["client"]: c["real"] for c in conns}
+
+    name = lambda c: f"{c[0]}:{c[1]}"  # noqa: E731
+    dp, first = at(f, a, b)
+    assert (dp["flows_created"], dp["flows_expired"], len(first)) == (2, 0, 2)
+    dp, reals = at(e - 1, b)
+    assert (dp["flows_created"], dp["flows_expired"], reals) == (2, 0, first)
+    dp, reals = at(e, a)
+    assert (dp["flows_created"], dp["flows_expired"]) == (3, 1)
+    assert reals[name(b)] == first[name(b)]
+    assert reals[name(a)] not in (first[name(a)], first[name(b)]), "A scheduled afresh"
+    dp, after = at(((e // tick) + 1) * tick)
+    assert (dp["flows_expired"], after) == (1, reals), "B is alive: moved on, not reaped"
+    assert dp["dropped"] == 0, dp["drop_reasons"]
 
 
 def test_worker_clock_hook_errors(pcap_daemon, tmp_path, monkeypatch):
