@@ -42,7 +42,7 @@ static json_t *worker_hold(json_t *params, struct rpc_error *err)
 	return json_pack("{s:i,s:b}", "worker", (int)index, "held", worker_hold_get(index));
 }
 
-/* A non-negative integer param, or -1 when absent; -2 (err set) when it is not one. */
+/* An integer param >= min (min >= 0), or -1 when absent; -2 (err set) when it is not one. */
 static int64_t clock_param(json_t *params, const char *name, int64_t min, struct rpc_error *err)
 {
 	json_t *v = json_object_get(params, name);
@@ -88,7 +88,9 @@ static json_t *worker_clock(json_t *params, struct rpc_error *err)
 		next = (uint64_t)at;
 	else if (advance >= 0 || json_is_true(frozen))
 		next = (cur != 0 ? cur : rte_rdtsc()) + (uint64_t)(advance > 0 ? advance : 0);
-	bool applied = next == cur || worker_clock_set(index, next);
+	/* Unchanged: a loop ran on it already, unless the worker is held. */
+	bool applied = next != cur ? worker_clock_set(index, next)
+				   : next == 0 || !worker_hold_get(index);
 	uint64_t now = next != 0 ? next : rte_rdtsc();
 	return json_pack("{s:i,s:b,s:I,s:I,s:I,s:b}", "worker", (int)index, "frozen", next != 0,
 			 "now", (json_int_t)now, "tsc_hz", (json_int_t)lb_rt.tsc_hz, "wheel_tick",

@@ -15,7 +15,7 @@ import pytest
 from scapy.all import IP, TCP, UDP, Ether, IPv6, wrpcap
 
 from lbdaemon import wait_until
-from test_edges import CLIENT_MAC, LIVE_PORT_MAC, PCAP_PORT_MAC, PORT_ADDR, VIP, config
+from test_edges import CLIENT_MAC, LIVE_PORT_MAC, PCAP_PORT_MAC, VIP, config
 from test_edges import live  # noqa: F401 (fixture)
 
 POLY = 0x82F63B78  # CRC32C (Castagnoli), reflected
