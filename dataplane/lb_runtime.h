@@ -91,6 +91,8 @@ struct lb_worker {
 	bool flow_pressure; /* the flow table is over its high-water mark (half_open.h) */
 	uint64_t half_open_pressure_tsc; /* the half-open lifetime under pressure */
 	struct half_open_ring *half_open; /* TCP flows by age, for eviction and early expiry */
+	uint64_t test_clock;       /* test hook (worker_clock.h): the frozen TSC, 0 = the real one */
+	uint32_t test_clock_loops; /* loops started on the frozen clock */
 } __rte_cache_aligned;
 
 /* Connection counts summed over all workers, refreshed by the control lcore for schedulers. */

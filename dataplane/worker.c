@@ -36,6 +36,7 @@
 #include "fnat_ports.h"
 #include "icmp.h"
 #include "worker_flow.h"
+#include "worker_clock.h"
 #include "worker_hold.h"
 #include "worker_tx.h"
 #include "vlan.h"
@@ -546,7 +547,7 @@ int worker_main(void *arg)
 			continue;
 		}
 		const struct lb_snapshot *snap = __atomic_load_n(&lb_rt.snapshot, __ATOMIC_ACQUIRE);
-		uint64_t now = rte_rdtsc();
+		uint64_t now = worker_clock_now(w);
 
 		w->ha_active = ha_owns_vips();
 		uint32_t received = 0;
