@@ -90,7 +90,7 @@ class Table:
         self.n = n_buckets(cap)
         self.cap = cap
         self.slots = [[None] * SLOTS for _ in range(self.n)]
-        self.pinned = set()  # half-open TCP flows: never moved
+        self.pinned = set()  # half-open TCP flows: the ones a full pair of buckets may end
         self.born = {}       # key -> creation order, for the oldest half-open one
         self.where = {}      # key -> (bucket, slot)
         self.bucket_full = 0
@@ -105,20 +105,30 @@ class Table:
         self.slots[b][i] = key
         self.where[key] = (b, i)
 
-    def _make_room(self, b1, b2):
-        for b in (b1, b2):
-            for k in self.slots[b]:
-                if k in self.pinned:
-                    continue
+    def _move(self, k, other):
+        ob, oi = self.where[k]
+        self.slots[ob][oi] = None
+        self._place(k, other)
+        self.moved.append(k)
+
+    def _room_in(self, b, depth):
+        """bucket_make_room: a direct move out of b first, then (depth > 0) one that makes
+        room in the other bucket first."""
+        for level in range(depth + 1):
+            for k in list(self.slots[b]):
                 p, a = buckets_of(k, self.n)
                 other = a if b == p else p
-                if self.used(other) < SLOTS:
-                    ob, oi = self.where[k]
-                    self.slots[ob][oi] = None
-                    self._place(k, other)
-                    self.moved.append(k)
+                room = self.used(other) < SLOTS
+                if not room and level > 0:
+                    room = self._room_in(other, depth - 1)
+                if room:
+                    self._move(k, other)
                     return True
         return False
+
+    def _make_room(self, b1, b2):
+        return (self._room_in(b1, 0) or self._room_in(b2, 0) or self._room_in(b1, 1) or
+                self._room_in(b2, 1))
 
     def insert(self, key, half_open=False):
         """'held', 'evicted:<key>' (the oldest half-open flow of its buckets made room),
@@ -366,35 +376,32 @@ def test_collisions_move_a_key_to_its_other_bucket_then_refuse(pcap_daemon, tmp_
     assert not any(f"{s}:{p}" in by for s, p in refused) and len(out) == len(pkts) - 4
 
 
-def test_half_open_flows_in_full_buckets_are_never_moved_but_ended(pcap_daemon, tmp_path,
-                                                                   collisions):
-    """As above, but the two keys that could move are half-open (SYN only): they stay where
-    they are (pinned); each of the next two (B, A) keys ends the oldest of them instead
-    (half_open_evicted_bucket), the fifth is refused. bucket_full counts every insert the
-    table turned down for full buckets: the refusal and the two the evictions then let in."""
+def test_half_open_flows_in_full_buckets_that_cannot_move_are_ended_oldest_first(
+        pcap_daemon, tmp_path, collisions):
+    """16 keys of one bucket pair (B, A), half-open (SYN only): every one's other bucket is the
+    full one, so nothing can move. The 17th and 18th keys of the pair each end the oldest
+    half-open flow of the two buckets (half_open_evicted_bucket); bucket_full counts both
+    inserts the table first turned down. The same keys established instead are refused."""
     b, a, pair_keys, movers = collisions
     model = Table(CAP)
     pkts, results = [], {}
-    for c in movers:
+    for c in pair_keys[:16]:
         results[c] = model.insert(key4(*c), half_open=True)
         pkts.append(tcp(*c, "S"))
-    for c in pair_keys[:17]:
+    for c in pair_keys[16:18]:
         results[c] = model.insert(key4(*c))
         pkts += connect(tcp, *c)
     assert model.moved == []
-    assert [results[c] for c in pair_keys[14:17]] == \
-        [f"evicted:{key4(*movers[0]).hex()}", f"evicted:{key4(*movers[1]).hex()}",
-         "bucket_full"]
-    held = pair_keys[:16]
-    pkts += [data(tcp, *c) for c in held]
+    assert [results[c] for c in pair_keys[16:18]] == \
+        [f"evicted:{key4(*pair_keys[0]).hex()}", f"evicted:{key4(*pair_keys[1]).hex()}"]
+    held = pair_keys[2:18]
     out, stats, table, conns = run(pcap_daemon, tmp_path, pkts, flow_config([service4()]))
     dp = stats["dataplane"]
     assert (dp["half_open_evicted"], dp["half_open_evicted_bucket"]) == (2, 2)
-    assert dp["drop_reasons"]["flow_table_full"] == 1
-    assert table["bucket_full"] == 3
+    assert dp["drop_reasons"]["flow_table_full"] == 0
+    assert table["bucket_full"] == 2 and table["moves"] == 0
     assert (dp["flows"], dp["flows_created"], dp["flows_expired"]) == (16, 18, 2)
     assert {c["client"] for c in conns} == {f"{s}:{p}" for s, p in held}
-    check_consistent_reals(out, [f"{s}:{p}" for s, p in held])
 
 
 # ---- 3. moves and releases in the middle of a burst -----------------------------------------
