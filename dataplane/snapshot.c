@@ -9,6 +9,7 @@
 #include <rte_malloc.h>
 
 #include "neigh.h"
+#include "xmit.h"
 #include "snapshot_internal.h"
 
 void snap_service_key_make(struct snap_service_key *k, const struct lb_addr *vip, uint8_t proto,
@@ -130,6 +131,11 @@ static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 	sr->l_threshold = rc->l_threshold;
 	sr->weight = rc->eff_weight;
 	sr->ip = rc->ip;
+	sr->ops = xmit_ops_get(rc->forward);
+	sr->l4_port_be = rte_cpu_to_be_16(rc->port);
+	/* Port addresses are set before the first snapshot and never change. */
+	sr->xflags = lb_rt.ports[port].has_address ? SNAP_REAL_TUN_SRC4 : 0;
+	sr->tun_src4 = lb_rt.ports[port].has_address ? lb_rt.ports[port].address.v4 : 0;
 	return 0;
 }
 
@@ -173,6 +179,7 @@ enum prev_state { PREV_REMOVED = 0, PREV_REPLACED, PREV_KEPT };
 
 #define SNAP_OWNS_KEYS 0x1 /* service_index, vip_index, local_index */
 #define SNAP_OWNS_NAT 0x2  /* nat_real_index */
+#define SNAP_OWNS_ROLES 0x4 /* roles */
 
 /* One build: the candidate, the published snapshot and the configuration it was built from. */
 struct build_ctx {
@@ -410,13 +417,31 @@ static int retire_slots(struct lb_snapshot *snap, const struct lookup_table *t)
 	return t->slots == NULL ? 0 : snap_garbage_add(&snap->retired, free, t->slots);
 }
 
+/* The roles table, shared when neither the service keys nor the nat reals changed. */
+static int build_roles(struct build_ctx *c, bool same_keys, bool same_nat)
+{
+	struct lb_snapshot *snap = c->snap;
+
+	if (same_keys && same_nat) {
+		snap->roles = c->prev->roles;
+		return 0;
+	}
+	snap->owned_indexes |= SNAP_OWNS_ROLES;
+	if (snap_roles_build(&snap->roles, c->cfg) != 0)
+		return -1;
+	return c->prev == NULL || c->prev->roles.slots == NULL
+		       ? 0
+		       : snap_garbage_add(&snap->retired, free, c->prev->roles.slots);
+}
+
 /* Shares the lookup tables whose keys did not change, builds the others. */
 static int build_indexes(struct build_ctx *c, char *err, size_t errlen)
 {
 	struct lb_snapshot *snap = c->snap;
 	const struct lb_snapshot *prev = c->prev;
+	bool same_keys = keys_unchanged(c), same_nat = nat_keys_unchanged(c);
 
-	if (keys_unchanged(c)) {
+	if (same_keys) {
 		snap->service_index = prev->service_index;
 		snap->vip_index = prev->vip_index;
 		snap->local_index = prev->local_index;
@@ -426,11 +451,13 @@ static int build_indexes(struct build_ctx *c, char *err, size_t errlen)
 				     retire_slots(snap, &prev->local_index)))) {
 		return lb_err(err, errlen, "out of memory (service index)");
 	}
-	if (nat_keys_unchanged(c))
+	if (same_nat)
 		snap->nat_real_index = prev->nat_real_index;
 	else if (build_nat_index(snap, c->cfg) != 0 ||
 		 (prev != NULL && retire_slots(snap, &prev->nat_real_index)))
 		return lb_err(err, errlen, "out of memory (nat index)");
+	if (build_roles(c, same_keys, same_nat) != 0)
+		return lb_err(err, errlen, "out of memory (address roles)");
 	return 0;
 }
 
@@ -561,6 +588,8 @@ void snapshot_discard(struct lb_snapshot *snap)
 	}
 	if (snap->owned_indexes & SNAP_OWNS_NAT)
 		lookup_table_free(&snap->nat_real_index);
+	if (snap->owned_indexes & SNAP_OWNS_ROLES)
+		snap_roles_free(&snap->roles);
 	snap_garbage_drop(snap->retired); /* the previous snapshot still uses all of it */
 	free(snap->services);
 	free(snap->real_pages);

@@ -15,6 +15,7 @@
 #include "lb_runtime.h"
 #include "lookup_table.h"
 #include "scheduler.h"
+#include "snapshot_roles.h"
 
 /* Key of the service lookup: 20 bytes, compared with memcmp. */
 struct snap_service_key {
@@ -25,6 +26,8 @@ struct snap_service_key {
 };
 
 #define SNAP_NO_NEIGH_SLOT UINT32_MAX
+
+struct xmit_ops;
 
 struct snap_real {
 	uint32_t gen;        /* 0 = no real with this id in the snapshot */
@@ -37,8 +40,17 @@ struct snap_real {
 	uint32_t u_threshold;
 	uint32_t l_threshold;
 	uint32_t weight;
-	struct lb_addr ip;
+	struct lb_addr ip; /* its v6 bytes are nat's rewrite address in either family */
+	/* Transmit data resolved at build, not per packet: */
+	const struct xmit_ops *ops; /* xmit_ops_get(forward) */
+	uint32_t tun_src4;          /* tun: the egress port's IPv4 address, the outer source */
+	uint16_t l4_port_be;        /* l4_port in network order (nat's rewrite port; 0: client's) */
+	uint8_t xflags;             /* SNAP_REAL_TUN_SRC4 */
 };
+
+#define SNAP_REAL_TUN_SRC4 0x1 /* tun_src4 is set: the egress port has an IPv4 address */
+
+_Static_assert(sizeof(struct snap_real) == 64, "a real's entry is one cache line's worth");
 
 /*
  * Taken out of scheduling (health down without quiescent, offline, agent maint): no new
@@ -102,6 +114,7 @@ struct lb_snapshot {
 	struct lookup_table vip_index;     /* snap_service_key with proto/port 0 -> 1 */
 	struct lookup_table local_index;   /* fnat local addresses (proto/port 0) -> 1 */
 	struct lookup_table nat_real_index; /* nat reals: key {ip, proto, port} -> 1 (port 0: any) */
+	struct role_table roles; /* address -> VIP (services), local, nat real, port address */
 	uint32_t n_services;
 	struct snap_service **services; /* shared with other generations when unchanged */
 	uint32_t max_reals;

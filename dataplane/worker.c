@@ -82,15 +82,15 @@ static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, stru
 		       const struct pkt_info *info)
 {
 	const struct lb_port *port = &lb_rt.ports[m->port];
-	struct lb_addr target = lb_addr_from_v4(info->arp.tpa);
-	struct snap_service_key key;
+	struct role_key key;
 
 	if (info->arp.op == PKT_ARP_REQUEST) {
-		snap_service_key_make(&key, &target, 0, 0);
+		role_key_make(&key, AF_INET, &info->arp.tpa);
+		const struct role_slot *rs = role_find(&snap->roles, &key);
 		/* A backup leaves the VIPs to the master: the requester learns the master's MAC. */
-		bool ours = (w->ha_active && (lookup_table_find(&snap->vip_index, &key) >= 0 ||
-					      is_local_address(snap, &target))) ||
-			    (port->has_address && lb_addr_equal(&port->address, &target));
+		bool ours = (w->ha_active && rs != NULL && (rs->roles & (ROLE_VIP | ROLE_LOCAL))) ||
+			    (port->has_address && port->address.family == AF_INET &&
+			     port->address.v4 == info->arp.tpa);
 		if (ours) {
 			uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 			struct rte_ether_hdr *eth = (struct rte_ether_hdr *)frame;
@@ -128,7 +128,7 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 	flow_key_make(&ck, info);
 	/* Configuration allows ops with dr and tun only: neither needs a reply key. */
 	struct xmit_ctx x = {.info = info, .r = r, .ss = ss, .client_key = &ck, .reply_key = NULL};
-	int port = worker_xmit_to_real(w, m, xmit_ops_get(r->forward), &x);
+	int port = worker_xmit_to_real(w, m, r->ops, &x);
 	if (port < 0)
 		return;
 	/* IPVS counts every one-packet "connection". */
@@ -146,7 +146,7 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 
 /* A reply of a nat/fnat connection (real -> client or real -> local address). */
 static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
-			 const struct pkt_info *info, uint64_t now)
+			 const struct pkt_info *info, uint64_t now, struct burst_tally *t)
 {
 	struct flow_key k;
 
@@ -190,11 +190,7 @@ static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, st
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	memcpy(&eth->dst_addr, re->hop_mac, 6);
 	rte_ether_addr_copy(&lb_rt.ports[re->hop_port].mac, &eth->src_addr);
-	LB_COUNTER_ADD(w->real_counters[e->real_id].outpkts, 1);
-	LB_COUNTER_ADD(w->real_counters[e->real_id].outbytes, len);
-	LB_COUNTER_ADD(w->service_counters[e->service_id].outpkts, 1);
-	LB_COUNTER_ADD(w->service_counters[e->service_id].outbytes, len);
-	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->forwarded, 1);
+	tally_out(w, t, info->family, e->service_id, e->real_id, len);
 	tx_enqueue(w, re->hop_port, m);
 }
 
@@ -228,11 +224,9 @@ static void handoff_flush(struct lb_worker *w, struct handoff_batch *hb)
  * it was dropped or handed to the kernel.
  */
 static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
-		       const struct pkt_info *info, uint64_t now)
+		       const struct pkt_info *info, const struct role_slot *dslot, uint64_t now)
 {
-	struct lb_addr src = pkt_src_addr(info), dst = pkt_dst_addr(info);
-
-	if (is_local_address(snap, &dst)) {
+	if (dslot != NULL && (dslot->roles & ROLE_LOCAL)) {
 		if (!w->ha_active) {
 			drop(w, m, LB_DROP_HA_BACKUP);
 			return -1;
@@ -245,11 +239,17 @@ static int reply_owner(struct lb_worker *w, const struct lb_snapshot *snap, stru
 		return owner;
 	}
 	/* The kernel's own connections and listeners (a nat reply goes to a client, not here). */
-	if (exception_is_port_address(m->port, &dst)) {
+	if (role_is_port_address(dslot, m->port)) {
 		exception_to_kernel(w, m, now, LB_DROP_NOT_VIP);
 		return -1;
 	}
-	if (is_nat_real(snap, &src, info->proto, info->sport)) {
+	struct role_key sk;
+	struct lb_addr dst = pkt_dst_addr(info);
+
+	role_key_make(&sk, info->family,
+		      info->family == AF_INET6 ? (const void *)info->src6 : &info->src_v4);
+	if (role_nat_real(role_find(&snap->roles, &sk), &snap->nat_real_index, info->proto,
+			  info->sport)) {
 		if (!w->ha_active) {
 			drop(w, m, LB_DROP_HA_BACKUP);
 			return -1;
@@ -281,12 +281,13 @@ static inline bool icmp_for_kernel(const struct rte_mbuf *m, const struct pkt_in
 
 /* stats.protocol's view of a packet received (not one handed over); ip: count it as an IP
  * packet too (not for a reassembled datagram, whose fragments were). */
-static inline void count_received(struct lb_worker *w, const struct pkt_info *info, bool ip)
+static inline void count_received(struct lb_worker *w, struct burst_tally *t,
+				  const struct pkt_info *info, bool ip)
 {
 	struct lb_protocol_stats *ps = LB_PROTOCOL_STATS(w, info->family);
 
 	if (ip)
-		LB_COUNTER_ADD(ps->received, 1);
+		t->received[info->family == AF_INET6]++;
 	if (info->proto == IPPROTO_UDP)
 		LB_COUNTER_ADD(ps->udp_datagrams, 1);
 	else if (info->proto == IPPROTO_TCP && (info->tcp_flags & PKT_TCP_RST))
@@ -323,8 +324,12 @@ struct burst {
 	uint32_t n_pend;
 	struct pending pend[LB_BURST]; /* client packets to services, for the bulk flow path */
 	struct handoff_batch hb;
-	/* Traffic comes in runs for one service: look the service up once per run. */
-	struct snap_service_key last_key; /* read only once last_idx is set */
+	struct burst_tally tally;
+	/* Traffic comes in runs for one service: look the destination up once per run. */
+	struct role_key last_key; /* these four are read only once last_idx is set */
+	uint8_t last_proto;
+	uint16_t last_port;
+	const struct role_slot *last_slot;
 	int64_t last_idx;
 };
 
@@ -334,7 +339,7 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 /* Handles the pending client packets now, to keep order with the packet that comes next. */
 static inline void burst_flush_pending(struct lb_worker *w, struct burst *b)
 {
-	worker_flow_path(w, b->snap, b->pend, b->n_pend, b->now);
+	worker_flow_path(w, b->snap, b->pend, b->n_pend, b->now, &b->tally);
 	b->n_pend = 0;
 }
 
@@ -343,7 +348,7 @@ static void burst_fragment(struct lb_worker *w, struct burst *b, struct rte_mbuf
 			   struct pkt_info *info)
 {
 	if (!b->handed_over)
-		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->received, 1);
+		b->tally.received[info->family == AF_INET6]++;
 	if (source_refused(w, &b->bl, b->blocking, b->handed_over, m, info))
 		return;
 	if (b->may_steer) {
@@ -384,17 +389,27 @@ static void burst_icmp(struct lb_worker *w, struct burst *b, struct rte_mbuf *m,
 		icmp_handle(w, b->snap, m, info, b->now);
 }
 
-/* The service a TCP or UDP packet is addressed to: its index, or -1 for none. */
-static inline int64_t burst_service_index(struct burst *b, const struct pkt_info *info)
+/*
+ * The service a TCP or UDP packet is addressed to (its index, or -1 for none) and the roles of
+ * its destination (*dslot, NULL for none): one probe of the roles table.
+ */
+static inline int64_t burst_service_index(struct burst *b, const struct pkt_info *info,
+					  const struct role_slot **dslot)
 {
-	struct lb_addr dst = pkt_dst_addr(info);
-	struct snap_service_key key;
+	struct role_key k;
 
-	snap_service_key_make(&key, &dst, info->proto, info->dport);
-	if (b->last_idx != -2 && snap_service_key_equal(&key, &b->last_key))
-		return b->last_idx;
-	b->last_key = key;
-	b->last_idx = lookup_table_find(&b->snap->service_index, &key);
+	role_key_make(&k, info->family,
+		      info->family == AF_INET6 ? (const void *)info->dst6 : &info->dst_v4);
+	if (b->last_idx == -2 || !role_key_equal(&k, &b->last_key) ||
+	    info->proto != b->last_proto || info->dport != b->last_port) {
+		b->last_key = k;
+		b->last_proto = info->proto;
+		b->last_port = info->dport;
+		b->last_slot = role_find(&b->snap->roles, &k);
+		b->last_idx = role_service(b->last_slot, &b->snap->service_index, info->proto,
+					   info->dport);
+	}
+	*dslot = b->last_slot;
 	return b->last_idx;
 }
 
@@ -402,10 +417,11 @@ static inline int64_t burst_service_index(struct burst *b, const struct pkt_info
 static void burst_transport(struct lb_worker *w, struct burst *b, struct rte_mbuf *m,
 			    struct pending *p)
 {
-	int64_t idx = burst_service_index(b, &p->info);
+	const struct role_slot *dslot;
+	int64_t idx = burst_service_index(b, &p->info, &dslot);
 
 	if (idx < 0) {
-		int owner = reply_owner(w, b->snap, m, &p->info, b->now);
+		int owner = reply_owner(w, b->snap, m, &p->info, dslot, b->now);
 		if (owner < 0)
 			return;
 		if (b->may_steer && owner != w->index) {
@@ -413,7 +429,7 @@ static void burst_transport(struct lb_worker *w, struct burst *b, struct rte_mbu
 		} else {
 			/* The reply may answer a SYN pending in this very burst. */
 			burst_flush_pending(w, b);
-			handle_reply(w, b->snap, m, &p->info, b->now);
+			handle_reply(w, b->snap, m, &p->info, b->now, &b->tally);
 		}
 		return;
 	}
@@ -464,7 +480,7 @@ static void burst_packet(struct lb_worker *w, struct burst *b, struct rte_mbuf *
 	case PKT_PARSE_IPV4:
 	case PKT_PARSE_IPV6:
 		if (!b->handed_over) /* its fragments were received already, not the datagram */
-			count_received(w, &p->info, !frag_is_reassembled(m));
+			count_received(w, &b->tally, &p->info, !frag_is_reassembled(m));
 		if (source_refused(w, &b->bl, b->blocking, b->handed_over, m, &p->info))
 			return;
 		break;
@@ -503,6 +519,7 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 	b.n_pend = 0;
 	b.last_idx = -2;
 	b.blocking = b.bl.lpm4 != NULL || b.bl.lpm6 != NULL;
+	burst_tally_init(&b.tally);
 	if (b.may_steer)
 		memset(b.hb.n, 0, sizeof(b.hb.n));
 	for (uint16_t i = 0; i < n; i++) {
@@ -511,6 +528,7 @@ static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 		burst_packet(w, &b, pkts[i]);
 	}
 	burst_flush_pending(w, &b);
+	burst_tally_flush(w, &b.tally);
 	w->src_cur = NULL;
 	if (b.may_steer)
 		handoff_flush(w, &b.hb);

@@ -224,7 +224,7 @@ static inline int32_t pending_flow(struct lb_worker *w, const struct lb_snapshot
 /* Sends pending packet p to the real of its flow at pos (or drops it, counted). */
 static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot *snap,
 				   struct pending *p, const struct flow_key *key, int32_t pos,
-				   uint64_t now)
+				   uint64_t now, struct burst_tally *t)
 {
 	struct rte_mbuf *m = p->m;
 	const struct pkt_info *info = &p->info;
@@ -264,23 +264,22 @@ static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot
 				     ? flow_table_key(w->flows, e->peer, &rbuf)
 				     : NULL,
 	};
-	int port = worker_xmit_to_real(w, m, xmit_ops_get(e->forward), &x);
+	/* the real's ops, resolved at build, unless the flow predates a change of its method */
+	const struct xmit_ops *ops = likely(r->forward == e->forward) ? r->ops
+								      : xmit_ops_get(e->forward);
+	int port = worker_xmit_to_real(w, m, ops, &x);
 	if (port < 0)
 		return;
 	/* A packet handed to the kernel (local fallback) is counted there, exactly once. */
 	if (port == XMIT_CONSUMED)
 		return;
-	LB_COUNTER_ADD(w->real_counters[e->real_id].inpkts, 1);
-	LB_COUNTER_ADD(w->real_counters[e->real_id].inbytes, len);
-	LB_COUNTER_ADD(w->service_counters[e->service_id].inpkts, 1);
-	LB_COUNTER_ADD(w->service_counters[e->service_id].inbytes, len);
-	LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->forwarded, 1);
+	tally_in(w, t, info->family, e->service_id, e->real_id, len);
 	tx_enqueue(w, (uint16_t)port, m);
 }
 
 /* Client packets to services, in order: one bulk lookup, then each on its flow. */
 static void handle_pending(struct lb_worker *w, const struct lb_snapshot *snap,
-			   struct pending *pend, uint32_t n, uint64_t now)
+			   struct pending *pend, uint32_t n, uint64_t now, struct burst_tally *t)
 {
 	struct flow_key keys[LB_BURST];
 	uint32_t hashes[LB_BURST] = {0}; /* GCC 12 cannot see pending_lookup fills [0, n) */
@@ -296,16 +295,16 @@ static void handle_pending(struct lb_worker *w, const struct lb_snapshot *snap,
 		int32_t pos = pending_flow(w, snap, &pend[i], &keys[i], hashes[i], positions[i],
 					   removals, &created, now);
 		if (pos >= 0)
-			pending_forward(w, snap, &pend[i], &keys[i], pos, now);
+			pending_forward(w, snap, &pend[i], &keys[i], pos, now, t);
 	}
 }
 
 void worker_flow_path(struct lb_worker *w, const struct lb_snapshot *snap, struct pending *pend,
-		      uint32_t n, uint64_t now)
+		      uint32_t n, uint64_t now, struct burst_tally *t)
 {
 	struct src_slot *cur = w->src_cur;
 
-	handle_pending(w, snap, pend, n, now);
+	handle_pending(w, snap, pend, n, now, t);
 	w->src_cur = cur;
 }
 

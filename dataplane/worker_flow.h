@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "burst_tally.h"
 #include "lb_runtime.h"
 #include "pkt_parse.h"
 #include "pmtu.h"
@@ -42,8 +43,11 @@ static inline int worker_xmit_to_real(struct lb_worker *w, struct rte_mbuf *m,
 	return port;
 }
 
-/* Handles the n pending packets in order; the packet being handled keeps its source slot. */
+/*
+ * Handles the n pending packets in order, counting what they forward in t; the packet being
+ * handled keeps its source slot.
+ */
 void worker_flow_path(struct lb_worker *w, const struct lb_snapshot *snap, struct pending *pend,
-		      uint32_t n, uint64_t now);
+		      uint32_t n, uint64_t now, struct burst_tally *t);
 
 #endif

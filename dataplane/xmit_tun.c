@@ -65,11 +65,11 @@ static int tun_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xmi
 		return tun6_to_real(m, x);
 
 	const struct pkt_info *info = x->info;
-	const struct lb_port *egress = &lb_rt.ports[x->r->port_id];
 	const uint8_t *inner = rte_pktmbuf_mtod_offset(m, const uint8_t *, info->l3_off);
 	uint16_t inner_frag = rte_be_to_cpu_16(nat_load16(inner + 6));
 
-	if (!egress->has_address)
+	/* the outer source, the egress port's address, was looked up when the snapshot was built */
+	if (!(x->r->xflags & SNAP_REAL_TUN_SRC4))
 		return XMIT_DROP(LB_DROP_NO_NEIGHBOUR); /* no source address for the outer header */
 	/* Path MTU was checked by the caller with encap_v4 (pmtu.h); without DF the outer packet
 	 * is fragmented on the way out (frag_send). */
@@ -90,7 +90,7 @@ static int tun_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xmi
 	nat_store16(ip + 6, rte_cpu_to_be_16(inner_frag & IP_DF));
 	ip[8] = 64;
 	ip[9] = IPPROTO_IPIP_;
-	nat_store32(ip + 12, egress->address.v4);
+	nat_store32(ip + 12, x->r->tun_src4);
 	nat_store32(ip + 16, x->r->ip.v4);
 	((struct rte_ipv4_hdr *)ip)->hdr_checksum = 0;
 	((struct rte_ipv4_hdr *)ip)->hdr_checksum = rte_ipv4_cksum((struct rte_ipv4_hdr *)ip);

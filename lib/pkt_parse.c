@@ -264,7 +264,7 @@ enum pkt_parse_result pkt_parse_segmented(const uint8_t *frame, size_t head_len,
 {
 	size_t len = head_len;
 
-	memset(info, 0, sizeof(*info));
+	memset(info, 0, PKT_INFO_HOT_LEN); /* the cold tail is written before it is valid */
 	if (frame == NULL || len < 14 || total_len < head_len)
 		return PKT_PARSE_MALFORMED;
 

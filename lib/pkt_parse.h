@@ -70,31 +70,53 @@ struct pkt_icmp_quote {
 	uint16_t sport, dport;   /* host order */
 };
 
-/* Offsets and fields of a parsed frame; offsets are from the start of the frame. */
+/*
+ * Offsets and fields of a parsed frame; offsets are from the start of the frame.
+ *
+ * Only the hot head, up to src6, is zeroed per packet (32 bytes of ~168): every field a
+ * reader may look at without first checking what the parse result or a flag says about it.
+ * The fields after it are written by the parse before it returns the result that makes them
+ * valid, and read only under that result or flag (each reader was checked; a reused pkt_info
+ * holds the previous packet's values there, never uninitialised reads of this one's):
+ *  - src6, dst6: written by parse_ipv6 before any IPv6 result; read only where family is
+ *    AF_INET6 (family is in the head, 0 until an IP result sets it);
+ *  - frag_id6: written before PKT_PARSE_IPV6_FRAGMENT, read only for IPv6 fragments;
+ *  - arp: all of it written before PKT_PARSE_ARP, read only for that result;
+ *  - quote: written in full for the packet's family before has_quote is set (in the head);
+ *  - nd_target: written before an IPv6 result whose icmp_type is NS or NA (parse_nd), and read
+ *    only for those; nd_lladdr: read only where has_lladdr (in the head) is set.
+ */
 struct pkt_info {
+	/* hot head: zeroed by the parse */
 	uint16_t l3_off;    /* after Ethernet and VLAN tags */
 	uint16_t l4_off;    /* after the IPv4 header or the IPv6 header and its extension headers */
 	uint16_t l3_len;    /* IPv4 total length; IPv6: 40 + payload length */
-	uint8_t family;     /* AF_INET or AF_INET6 for IP packets */
 	uint16_t ethertype; /* inner ethertype, host order */
+	uint8_t family;     /* AF_INET or AF_INET6 for IP packets */
 	uint8_t n_vlans;
 	uint8_t proto;      /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP ... */
 	uint8_t tcp_flags;
 	uint8_t is_fragment; /* a fragment (PKT_PARSE_IPV4_FRAGMENT): only the IPv4 fields are set */
-	uint16_t ip_id;      /* IPv4 identification, host order */
-	uint32_t frag_id6;   /* IPv6 fragment identification, host order */
-	uint32_t src_v4, dst_v4; /* network order (IPv4) */
-	uint8_t src6[16], dst6[16]; /* IPv6 */
-	uint16_t sport, dport;   /* host order; 0 when the protocol has no ports */
-	struct pkt_arp arp;      /* valid for PKT_PARSE_ARP */
 	uint8_t icmp_type, icmp_code; /* valid for IPPROTO_ICMP and ICMPv6 */
 	uint8_t has_quote;            /* an ICMP error quoting a TCP/UDP packet: see quote */
+	uint16_t sport, dport;   /* host order; 0 when the protocol has no ports */
+	uint16_t ip_id;      /* IPv4 identification, host order */
+	uint8_t has_lladdr;  /* nd_lladdr is set */
+	uint32_t src_v4, dst_v4; /* network order (IPv4) */
+	/* cold tail, from src6 on: not zeroed, see above */
+	uint8_t src6[16], dst6[16]; /* IPv6 */
+	uint32_t frag_id6;       /* IPv6 fragment identification, host order */
+	struct pkt_arp arp;      /* valid for PKT_PARSE_ARP */
 	struct pkt_icmp_quote quote;
 	/* ICMPv6 neighbour solicitation/advertisement */
 	uint8_t nd_target[16];
 	uint8_t nd_lladdr[6]; /* source (NS) or target (NA) link-layer address option */
-	uint8_t has_lladdr;
 };
+
+/* The bytes of pkt_info the parse zeroes: the hot head. */
+#define PKT_INFO_HOT_LEN offsetof(struct pkt_info, src6)
+
+_Static_assert(PKT_INFO_HOT_LEN == 32, "the hot head is two 16-byte stores");
 
 /* The packet's source address (either family). */
 static inline struct lb_addr pkt_src_addr(const struct pkt_info *info)
