@@ -6,8 +6,6 @@
 #include <rte_mempool.h>
 
 #include "dataplane.h"
-#include "flow_table.h"
-#include "worker.h"
 #include "config_store.h"
 #include "control.h"
 #include "rpc_methods.h"
@@ -60,30 +58,20 @@ static json_t *neighbours_json(void)
 	return list;
 }
 
-/* The workers' flow tables: their shape and fill (read while the workers write: a glance). */
+/* The workers' flow tables: their shape and fill. */
 static json_t *flow_table_json(void)
 {
-	const struct flow_table *ft = lb_rt.workers[0]->flows;
-	uint64_t held4 = 0, held6 = 0, bucket_full = 0, moves = 0, wheel_full = 0;
+	struct flow_table_info fi;
 
-	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
-		const struct flow_table *t = lb_rt.workers[w]->flows;
-		held4 += __atomic_load_n(&t->v4.count, __ATOMIC_RELAXED);
-		held6 += __atomic_load_n(&t->v6.count, __ATOMIC_RELAXED);
-		bucket_full += __atomic_load_n(&t->v4.bucket_full, __ATOMIC_RELAXED) +
-			       __atomic_load_n(&t->v6.bucket_full, __ATOMIC_RELAXED);
-		moves += __atomic_load_n(&t->moves, __ATOMIC_RELAXED);
-		wheel_full += __atomic_load_n(&t->wheel.full, __ATOMIC_RELAXED);
-	}
+	stats_flow_tables(&fi);
 	return json_pack("{s:I, s:I, s:I, s:I, s:i, s:f, s:I, s:I, s:I, s:I, s:I}", "ipv4_keys",
-			 (json_int_t)ft->v4.limit, "ipv6_keys", (json_int_t)ft->v6.limit,
-			 "ipv4_buckets", (json_int_t)ft->v4.n_buckets, "ipv6_buckets",
-			 (json_int_t)ft->v6.n_buckets, "slots_per_bucket", FLOW_BUCKET_SLOTS,
-			 "wheel_tick_us",
-			 (double)flow_wheel_tick_tsc(&ft->wheel) * 1e6 / (double)lb_rt.tsc_hz,
-			 "ipv4_held", (json_int_t)held4, "ipv6_held", (json_int_t)held6,
-			 "bucket_full", (json_int_t)bucket_full, "moves", (json_int_t)moves,
-			 "wheel_full", (json_int_t)wheel_full);
+			 (json_int_t)fi.ipv4_keys, "ipv6_keys", (json_int_t)fi.ipv6_keys,
+			 "ipv4_buckets", (json_int_t)fi.ipv4_buckets, "ipv6_buckets",
+			 (json_int_t)fi.ipv6_buckets, "slots_per_bucket", (int)fi.slots_per_bucket,
+			 "wheel_tick_us", fi.wheel_tick_us, "ipv4_held", (json_int_t)fi.ipv4_held,
+			 "ipv6_held", (json_int_t)fi.ipv6_held, "bucket_full",
+			 (json_int_t)fi.bucket_full, "moves", (json_int_t)fi.moves, "wheel_full",
+			 (json_int_t)fi.wheel_full);
 }
 
 static json_t *system_info(json_t *params, struct rpc_error *err)

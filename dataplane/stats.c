@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow_table.h"
 #include "lb_runtime.h"
 #include "snapshot.h"
 
@@ -167,3 +168,25 @@ const char *const lb_drop_reason_names[LB_DROP_REASON_COUNT] = {
 	[LB_DROP_SYN_PROXY_BAD_COOKIE] = "syn_proxy_bad_cookie",
 	[LB_DROP_SYN_PROXY_HANDSHAKE] = "syn_proxy_handshake",
 };
+
+void stats_flow_tables(struct flow_table_info *out)
+{
+	const struct flow_table *ft = lb_rt.workers[0]->flows;
+
+	memset(out, 0, sizeof(*out));
+	out->ipv4_keys = ft->v4.limit;
+	out->ipv6_keys = ft->v6.limit;
+	out->ipv4_buckets = ft->v4.n_buckets;
+	out->ipv6_buckets = ft->v6.n_buckets;
+	out->slots_per_bucket = FLOW_BUCKET_SLOTS;
+	out->wheel_tick_us = (double)flow_wheel_tick_tsc(&ft->wheel) * 1e6 / (double)lb_rt.tsc_hz;
+	for (uint16_t w = 0; w < lb_rt.n_workers; w++) {
+		const struct flow_table *t = lb_rt.workers[w]->flows;
+		out->ipv4_held += __atomic_load_n(&t->v4.count, __ATOMIC_RELAXED);
+		out->ipv6_held += __atomic_load_n(&t->v6.count, __ATOMIC_RELAXED);
+		out->bucket_full += __atomic_load_n(&t->v4.bucket_full, __ATOMIC_RELAXED) +
+				    __atomic_load_n(&t->v6.bucket_full, __ATOMIC_RELAXED);
+		out->moves += __atomic_load_n(&t->moves, __ATOMIC_RELAXED);
+		out->wheel_full += __atomic_load_n(&t->wheel.full, __ATOMIC_RELAXED);
+	}
+}

@@ -34,4 +34,16 @@ void stats_workers(struct lb_worker_stats *out);
 /* Refreshes the load board the load-based schedulers read (all workers' connection counts). */
 void stats_update_load_board(void);
 
+/* The workers' flow tables (system.info "flow_table"): one table's shape, all tables' counts. */
+struct flow_table_info {
+	uint32_t ipv4_keys, ipv6_keys;       /* per worker */
+	uint32_t ipv4_buckets, ipv6_buckets; /* per worker */
+	uint32_t slots_per_bucket;
+	double wheel_tick_us;
+	uint64_t ipv4_held, ipv6_held, bucket_full, moves, wheel_full; /* all workers */
+};
+
+/* Fills *out; the counts are read while the workers write them (a glance, not a snapshot). */
+void stats_flow_tables(struct flow_table_info *out);
+
 #endif

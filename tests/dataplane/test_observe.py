@@ -59,8 +59,9 @@ def test_stats_get_reports_rates_of_steady_traffic(pcap_daemon, tmp_path):
     assert measured / 4 <= svc["inpps"] <= measured * 4, (svc["inpps"], measured)
     # InBPS counts what InBytes counts: the 54-byte frame of each SYN
     assert 50 * svc["inpps"] <= svc["inbps"] <= 58 * svc["inpps"], svc
-    # each real has its share (rr), each rounded
-    assert abs(sum(r["inpps"] for r in svc["reals"]) - svc["inpps"]) <= 2
+    # each real has its share (rr), each rounded; the workers add their counts once per burst,
+    # so a sample may see a burst (32 packets) in the service's count and not yet in a real's
+    assert abs(sum(r["inpps"] for r in svc["reals"]) - svc["inpps"]) <= 2 + 32
     assert svc["outpps"] == 0 and svc["outbps"] == 0  # dr: replies never pass
     g = s["dataplane"]["rates"]
     assert g["inpps"] > 0 and g["outpps"] > 0 and g["inbps"] > 0

@@ -417,6 +417,9 @@ static void test_error_dataplane_bounds(void **state)
 	expect_error("{\"dataplane\": {\"flow_capacity\": 1023}}", "dataplane.flow_capacity");
 	expect_error("{\"dataplane\": {\"flow_capacity\": 0}}", "dataplane.flow_capacity");
 	expect_error("{\"dataplane\": {\"flow_capacity\": 1.5e6}}", "dataplane.flow_capacity");
+	expect_error("{\"dataplane\": {\"flow_capacity_v6\": 1023}}", "dataplane.flow_capacity_v6");
+	expect_error("{\"dataplane\": {\"flow_capacity_v6\": 67108865}}",
+		     "dataplane.flow_capacity_v6");
 	expect_error("{\"dataplane\": {\"rx_descriptors\": 32769}}", "dataplane.rx_descriptors");
 	expect_error("{\"dataplane\": {\"max_services\": 0}}", "dataplane.max_services");
 	expect_error("{\"rpc\": {\"max_clients\": 0}}", "rpc.max_clients");
