@@ -81,10 +81,12 @@ void flow_table_free(struct flow_table *ft)
 	rte_free(ft);
 }
 
-uint64_t flow_table_bytes(const struct flow_table *ft)
+uint64_t flow_table_ipv4_bytes(const struct flow_table *ft)
 {
+	uint64_t v4_slots = (uint64_t)ft->v4.n_buckets * FLOW_BUCKET_SLOTS;
+
 	return (uint64_t)ft->v4.n_buckets * ft->v4.bucket_size +
-	       (uint64_t)ft->v6.n_buckets * ft->v6.bucket_size + flow_wheel_bytes(&ft->wheel);
+	       flow_wheel_bytes(&ft->wheel) * v4_slots / ft->capacity;
 }
 
 /*

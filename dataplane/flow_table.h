@@ -131,8 +131,8 @@ struct flow_table *flow_table_create(const char *name, uint32_t cap4, uint32_t c
 /* Frees the table. */
 void flow_table_free(struct flow_table *ft);
 
-/* Heap bytes the table holds (buckets and wheel). */
-uint64_t flow_table_bytes(const struct flow_table *ft);
+/* Heap bytes of the IPv4 flows: their buckets and their share of the wheel. */
+uint64_t flow_table_ipv4_bytes(const struct flow_table *ft);
 
 /* The table's hash of key: computed once per packet, then reused by lookup and insert. */
 uint32_t flow_table_hash(const struct flow_table *ft, const struct flow_key *key);

@@ -31,12 +31,8 @@ struct lb_worker *worker_create(uint16_t index, unsigned int lcore_id, uint32_t 
 		return NULL;
 	rte_malloc_get_socket_stats(socket, &after);
 	lb_rt.flow_table_bytes += after.heap_allocsz_bytes - before.heap_allocsz_bytes;
-	/* What one IPv4 flow costs: its buckets, its share of the wheel, the half-open ring. */
-	const struct flow_subtable *t4 = &w->flows->v4;
-	lb_rt.flow_v4_bytes += (uint64_t)t4->n_buckets * t4->bucket_size +
-			       flow_wheel_bytes(&w->flows->wheel) * t4->n_buckets * FLOW_BUCKET_SLOTS /
-				       w->flows->capacity +
-			       half_open_bytes(w);
+	/* What the IPv4 flows cost: their buckets, their share of the wheel, the half-open ring. */
+	lb_rt.flow_v4_bytes += flow_table_ipv4_bytes(w->flows) + half_open_bytes(w);
 	snprintf(name, sizeof(name), "to_ctl_w%u", index);
 	w->to_control = rte_ring_create(name, 1024, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "from_ctl_w%u", index);

@@ -35,13 +35,13 @@ FRAME = 60
 REC = 16 + FRAME
 
 
-def build(flow_ids, tcp_flags):
-    n = len(flow_ids)
-    ids = np.asarray(flow_ids, dtype=np.uint64)
+def frames(src, sport, dst, flags):
+    """pcap records of 60-byte Ethernet/IPv4/TCP frames, one per element of the equal-length
+    arrays src, sport, dst (host-order integers) and flags (TCP flags; ACK set: ack 1)."""
+    n = len(src)
     buf = np.zeros((n, REC), dtype=np.uint8)
     # pcap record header: ts_sec, ts_usec, incl_len, orig_len (little endian)
-    hdr = np.array([0, 0, FRAME, FRAME], dtype="<u4").view(np.uint8)
-    buf[:, 0:16] = hdr
+    buf[:, 0:16] = np.array([0, 0, FRAME, FRAME], dtype="<u4").view(np.uint8)
     f = buf[:, 16:]
     f[:, 0:6] = [0x02, 0, 0, 0, 0, 0x01]            # dst MAC (the appliance; not checked)
     f[:, 6:12] = [0x02, 0, 0, 0, 0, 0x02]           # src MAC (a router)
@@ -52,10 +52,9 @@ def build(flow_ids, tcp_flags):
     ip[:, 6] = 0x40                                 # DF
     ip[:, 8] = 64
     ip[:, 9] = 6
-    src = (SRC_BASE + (ids >> np.uint64(15))).astype(np.uint32)
     for k in range(4):
         ip[:, 12 + k] = (src >> np.uint32(24 - 8 * k)) & np.uint32(0xff)
-        ip[:, 16 + k] = (VIP >> (24 - 8 * k)) & 0xff
+        ip[:, 16 + k] = (dst >> np.uint32(24 - 8 * k)) & np.uint32(0xff)
     words = ip.astype(np.uint32).reshape(n, 10, 2)
     s = (words[:, :, 0] << 8 | words[:, :, 1]).sum(axis=1)
     s = (s & 0xffff) + (s >> 16)
@@ -64,17 +63,25 @@ def build(flow_ids, tcp_flags):
     ip[:, 10] = csum >> 8
     ip[:, 11] = csum & 0xff
     tcp = f[:, 34:54]
-    sport = (1024 + (ids & np.uint64(0x7fff))).astype(np.uint32)
     tcp[:, 0] = sport >> 8
     tcp[:, 1] = sport & 0xff
     tcp[:, 2:4] = [0, 80]
     tcp[:, 4:8] = [0, 0, 0, 1]                      # seq
-    if tcp_flags & 0x10:
-        tcp[:, 8:12] = [0, 0, 0, 1]                 # ack
+    tcp[:, 8:12] = np.where((flags & 0x10)[:, None] != 0, [0, 0, 0, 1], [0, 0, 0, 0])  # ack
     tcp[:, 12] = 0x50
-    tcp[:, 13] = tcp_flags
+    tcp[:, 13] = flags
     tcp[:, 14:16] = [0xff, 0xff]                    # window
     return buf
+
+
+def build(flow_ids, tcp_flags):
+    """The frames of flows flow_ids (the mapping in this file's docstring)."""
+    ids = np.asarray(flow_ids, dtype=np.uint64)
+    n = len(ids)
+    src = (SRC_BASE + (ids >> np.uint64(15))).astype(np.uint32)
+    sport = (1024 + (ids & np.uint64(0x7fff))).astype(np.uint32)
+    return frames(src, sport, np.full(n, VIP, dtype=np.uint32),
+                  np.full(n, tcp_flags, dtype=np.uint8))
 
 
 def write(path, flow_ids, tcp_flags, chunk=1 << 20):

@@ -14,51 +14,13 @@ import time
 import numpy as np
 
 from common import HugePages, VdevDaemon, log, wait_until
+from mkpcap import frames
 from dataplane import NEW_CONN_DATA_ROOM, mbuf_bytes, reals, run_ceiling, statics
 
 VIP = (10 << 24) | (9 << 16) | 100        # flood target
 VIP_LEGIT = (10 << 24) | (9 << 16) | 101  # the legitimate connections' service
 BLOCK = 1000                               # flood SYNs per legitimate connection
 CAPACITY = 262144                          # the default dataplane.flow_capacity
-FRAME = 60
-REC = 16 + FRAME
-
-
-def frames(src, sport, dst, flags):
-    """pcap records of 60-byte Ethernet/IPv4/TCP frames (arrays of equal length)."""
-    n = len(src)
-    buf = np.zeros((n, REC), dtype=np.uint8)
-    buf[:, 0:16] = np.array([0, 0, FRAME, FRAME], dtype="<u4").view(np.uint8)
-    f = buf[:, 16:]
-    f[:, 0:6] = [0x02, 0, 0, 0, 0, 0x01]
-    f[:, 6:12] = [0x02, 0, 0, 0, 0, 0x02]
-    f[:, 12:14] = [0x08, 0x00]
-    ip = f[:, 14:34]
-    ip[:, 0] = 0x45
-    ip[:, 2:4] = [0, 40]
-    ip[:, 6] = 0x40
-    ip[:, 8] = 64
-    ip[:, 9] = 6
-    for k in range(4):
-        ip[:, 12 + k] = (src >> np.uint32(24 - 8 * k)) & np.uint32(0xff)
-        ip[:, 16 + k] = (dst >> np.uint32(24 - 8 * k)) & np.uint32(0xff)
-    words = ip.astype(np.uint32).reshape(n, 10, 2)
-    s = (words[:, :, 0] << 8 | words[:, :, 1]).sum(axis=1)
-    s = (s & 0xffff) + (s >> 16)
-    s = (s & 0xffff) + (s >> 16)
-    csum = (~s) & 0xffff
-    ip[:, 10] = csum >> 8
-    ip[:, 11] = csum & 0xff
-    tcp = f[:, 34:54]
-    tcp[:, 0] = sport >> 8
-    tcp[:, 1] = sport & 0xff
-    tcp[:, 2:4] = [0, 80]
-    tcp[:, 4:8] = [0, 0, 0, 1]
-    tcp[:, 8:12] = np.where((flags & 0x10)[:, None] != 0, [0, 0, 0, 1], [0, 0, 0, 0])
-    tcp[:, 12] = 0x50
-    tcp[:, 13] = flags
-    tcp[:, 14:16] = [0xff, 0xff]
-    return buf
 
 
 def write_pcap(path, blocks, seed=13):

@@ -43,3 +43,15 @@ def hping_pids(ns):
         except OSError:
             pass
     return alive
+
+
+def small_table_lb(testbed, capacity):
+    """Body of a module's lb_holder fixture (a generator): a daemon whose flow table a flood
+    on this testbed really fills (the default pressure mark and lifetime), stopped at the end."""
+    from conftest import LB
+
+    h = LB(testbed, lambda: testbed.daemon_config(flow_capacity=capacity))
+    try:
+        yield h
+    finally:
+        h.stop()

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from methods import dataplane
-from flooders import start_flooder, stop_flooders
+from flooders import small_table_lb, start_flooder, stop_flooders
 from testbed import wait_until
 
 CAPACITY = 16384
@@ -21,14 +21,8 @@ GOAL = 0.99
 
 @pytest.fixture(scope="module")
 def lb_holder(testbed):
-    """Overrides conftest's: a small flow table (the default pressure mark and lifetime)."""
-    from conftest import LB
-
-    h = LB(testbed, lambda: testbed.daemon_config(flow_capacity=CAPACITY))
-    try:
-        yield h
-    finally:
-        h.stop()
+    """Overrides conftest's: a small flow table."""
+    yield from small_table_lb(testbed, CAPACITY)
 
 
 @pytest.fixture

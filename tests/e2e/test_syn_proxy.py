@@ -11,8 +11,7 @@ import time
 import pytest
 
 import methods as M
-from conftest import LB
-from flooders import start_flooder, stop_flooders
+from flooders import small_table_lb, start_flooder, stop_flooders
 from methods import dataplane, delete_services, service_stats
 from testbed import wait_until
 
@@ -25,11 +24,7 @@ GOAL = 0.99
 @pytest.fixture(scope="module")
 def lb_holder(testbed):
     """Overrides conftest's: a small flow table, as in test_syn_flood.py."""
-    h = LB(testbed, lambda: testbed.daemon_config(flow_capacity=CAPACITY))
-    try:
-        yield h
-    finally:
-        h.stop()
+    yield from small_table_lb(testbed, CAPACITY)
 
 
 @pytest.fixture
