@@ -150,6 +150,8 @@ static void install_add(struct lb_worker *w, const struct lb_snapshot *snap,
 		e = flow_table_entry(w->flows, pos);
 		e->peer = rpos;
 		e->flags = FLOW_F_LEARN_HOP;
+		/* fnat: the client path learns it from the reply key (fnat_local_learn) */
+		e->local_idx = FLOW_LOCAL_UNKNOWN;
 	}
 	e->forward = r->forward;
 	e->real_id = r->real_id;

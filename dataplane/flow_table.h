@@ -34,6 +34,9 @@ struct flow_key {
 
 #define FLOW_NO_PEER (-1)
 
+/* local_idx of an fnat flow whose local address only its reply key tells (one installed by sync) */
+#define FLOW_LOCAL_UNKNOWN 0xff
+
 /* A reply entry never expires by itself: it goes with its flow. */
 #define FLOW_REPLY_EXPIRES UINT64_MAX
 
@@ -60,8 +63,15 @@ struct flow_entry {
 	uint8_t state;     /* enum lb_conn_state */
 	uint8_t flags;
 	uint8_t forward;   /* enum lb_forward the connection was created with */
-	uint8_t pad;
-	uint32_t seq_delta; /* SYN proxy: the real's initial sequence number minus the cookie's */
+	/* fnat connection: its local address, an index into its service's; FLOW_LOCAL_UNKNOWN */
+	uint8_t local_idx;
+	union {
+		/* reply entry of a SYN-proxied flow: the real's ISN minus the cookie's */
+		uint32_t seq_delta;
+		/* fnat connection: its local port (network order), so the client path needs no
+		 * reply key */
+		uint16_t local_port;
+	};
 	int32_t peer;       /* the other key's position, FLOW_NO_PEER for dr/tun */
 } __rte_aligned(8);
 

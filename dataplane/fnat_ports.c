@@ -12,7 +12,7 @@
 
 int fnat_reply_key_alloc(struct lb_worker *w, const struct snap_service *ss,
 			 const struct snap_real *r, uint16_t rport, const struct flow_key *ck,
-			 uint64_t now, struct flow_key *rk, uint32_t *rhash)
+			 uint64_t now, struct flow_key *rk, uint32_t *rhash, uint8_t *local_idx)
 {
 	uint32_t n = lb_rt.n_workers;
 	uint32_t span = (uint32_t)lb_rt.fnat_port_max - lb_rt.fnat_port_min + 1;
@@ -28,8 +28,11 @@ int fnat_reply_key_alloc(struct lb_worker *w, const struct snap_service *ss,
 	rk->proto = ck->proto;
 	rk->sport = rport;
 	flow_key_set_addr(rk->src, &r->ip);
+	/* the hash's high bits: its low ones are those of the client's port (odd multiplier) */
+	uint32_t first = (uint32_t)(((uint64_t)client_hash * ss->n_local_addrs) >> 32);
 	for (uint32_t t = 0; t < FNAT_PORT_TRIES; t++) {
-		const struct lb_addr *la = &ss->local_addrs[(client_hash + t) % ss->n_local_addrs];
+		*local_idx = (uint8_t)((first + t) % ss->n_local_addrs);
+		const struct lb_addr *la = &ss->local_addrs[*local_idx];
 		uint32_t k = w->fnat_cursor++ % slice;
 		uint16_t port = (uint16_t)(lb_rt.fnat_port_min + w->index + k * n);
 
@@ -47,4 +50,20 @@ int fnat_reply_key_alloc(struct lb_worker *w, const struct snap_service *ss,
 		}
 	}
 	return -1;
+}
+
+void fnat_local_learn(struct flow_entry *e, const struct snap_service *ss,
+		      const struct flow_key *rk)
+{
+	struct lb_addr la = flow_key_addr(rk->family, rk->dst);
+
+	if (e->service_id != ss->id || ss->locals_moved)
+		return;
+	for (uint8_t l = 0; l < ss->n_local_addrs; l++) {
+		if (lb_addr_equal(&la, &ss->local_addrs[l])) {
+			e->local_idx = l;
+			e->local_port = rk->dport;
+			return;
+		}
+	}
 }

@@ -303,6 +303,9 @@ static int build_services(struct build_ctx *c, char *err, size_t errlen)
 		snap->services[i] = snap_service_build(c->cfg, sc, reuse, snap->build, err, errlen);
 		if (snap->services[i] == NULL)
 			return -1;
+		if (j >= 0)
+			snap->services[i]->locals_moved =
+				snap_service_locals_moved(c->prev->services[j], sc);
 		c->diff->n_rebuilt_services++;
 		c->diff->n_rebuilt_scheds += reuse == NULL;
 		LB_SERVICE_FOREACH_DEST(sc, r)

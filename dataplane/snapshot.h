@@ -99,6 +99,12 @@ struct snap_service {
 	bool steer_by_client; /* a nat real: the worker owning a flow follows from the client */
 	uint8_t client_addr_mode; /* enum lb_client_addr_mode (fnat) */
 	uint8_t n_local_addrs;
+	/*
+	 * An edit moved or removed a local address of this service: the index an fnat flow made
+	 * before may name another address now, so its packets take the local endpoint from the
+	 * reply key. Appending addresses keeps every index.
+	 */
+	bool locals_moved;
 	struct lb_addr local_addrs[LB_MAX_LOCAL_ADDRS]; /* fnat */
 	/* control lcore only */
 	uint64_t born_build;           /* build that made it */

@@ -47,6 +47,12 @@ bool snap_service_cfg_same(const struct lb_service_cfg *a, const struct lb_servi
 /* True when a service's scheduler input (options, reals, weights, ids) is the same in both. */
 bool snap_sched_cfg_same(const struct lb_service_cfg *a, const struct lb_service_cfg *b);
 
+/*
+ * Whether an fnat flow of prev (the running object of the same service) may find its local
+ * address index naming another address in sc: an edit moved or removed one, now or before.
+ */
+bool snap_service_locals_moved(const struct snap_service *prev, const struct lb_service_cfg *sc);
+
 /* True when the lookup keys of a service (VIP, ports, protocols, local addresses) are the same. */
 bool snap_service_keys_same(const struct lb_service_cfg *a, const struct lb_service_cfg *b);
 

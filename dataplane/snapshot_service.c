@@ -74,6 +74,16 @@ bool snap_service_keys_same(const struct lb_service_cfg *a, const struct lb_serv
 	return true;
 }
 
+bool snap_service_locals_moved(const struct snap_service *prev, const struct lb_service_cfg *sc)
+{
+	if (prev->locals_moved || prev->n_local_addrs > sc->n_local_addrs)
+		return true;
+	for (uint8_t l = 0; l < prev->n_local_addrs; l++)
+		if (!lb_addr_equal(&prev->local_addrs[l], &sc->local_addrs[l]))
+			return true;
+	return false;
+}
+
 static bool has_nat_dest(const struct lb_service_cfg *sc)
 {
 	LB_SERVICE_FOREACH_DEST(sc, r)

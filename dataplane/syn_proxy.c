@@ -284,12 +284,23 @@ int64_t syn_proxy_no_flow(struct lb_worker *w, struct pending *p, const struct f
 	return SYN_PROXY_PASS;
 }
 
+/*
+ * The sequence delta lives in the flow's reply entry, which both directions have (only nat and
+ * fnat take a SYN proxy): the connection entry's room is fnat's local port.
+ */
+static inline uint32_t *seq_delta_of(struct lb_worker *w, const struct flow_entry *e)
+{
+	return &flow_table_entry(w->flows, e->peer)->seq_delta;
+}
+
 void syn_proxy_flow_made(struct lb_worker *w, int32_t pos, uint32_t cookie)
 {
 	struct flow_entry *e = flow_table_entry(w->flows, pos);
 
+	if (unlikely(e->peer == FLOW_NO_PEER))
+		return; /* not nat/fnat: the configuration refuses it, the table is kept safe */
 	e->flags |= FLOW_F_SYN_PROXY | FLOW_F_SYN_PROXY_WAIT;
-	e->seq_delta = cookie;
+	*seq_delta_of(w, e) = cookie;
 }
 
 /*
@@ -320,17 +331,18 @@ bool syn_proxy_to_real(struct lb_worker *w, struct rte_mbuf *m, struct pkt_info 
 		       const struct flow_key *key, int32_t pos, uint64_t now)
 {
 	const struct flow_entry *e = flow_table_entry(w->flows, pos);
+	uint32_t delta = *seq_delta_of(w, e);
 
 	if (e->flags & FLOW_F_SYN_PROXY_WAIT)
-		return waiting_to_real(w, m, info, key, e->seq_delta, now);
+		return waiting_to_real(w, m, info, key, delta, now);
 	/*
 	 * The client's sequence space is the same on both sides, so a SYN of a client reusing its
 	 * port goes on as is: the real's challenge ACK (RFC 5961), translated back, makes the
 	 * client reset the old connection, and its next SYN opens a new one (a closed flow).
 	 */
-	if ((info->tcp_flags & PKT_TCP_ACK) && e->seq_delta != 0) {
+	if ((info->tcp_flags & PKT_TCP_ACK) && delta != 0) {
 		const uint8_t *tcp = rte_pktmbuf_mtod_offset(m, const uint8_t *, info->l4_off);
-		tcp_set32(m, info, TCP_ACK_OFF, load_be32(tcp + TCP_ACK_OFF) + e->seq_delta);
+		tcp_set32(m, info, TCP_ACK_OFF, load_be32(tcp + TCP_ACK_OFF) + delta);
 	}
 	return true;
 }
@@ -362,11 +374,12 @@ bool syn_proxy_from_real(struct lb_worker *w, const struct lb_snapshot *snap, st
 	struct flow_entry *e = flow_table_entry(w->flows, fpos);
 	const uint8_t *tcp = rte_pktmbuf_mtod_offset(m, const uint8_t *, info->l4_off);
 	uint8_t flags = info->tcp_flags;
+	uint32_t *delta = seq_delta_of(w, e);
 
 	if ((flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == (PKT_TCP_SYN | PKT_TCP_ACK)) {
 		/* A retransmitted SYN-ACK (our ACK was lost) is answered again, nothing else. */
 		if (e->flags & FLOW_F_SYN_PROXY_WAIT) {
-			e->seq_delta = load_be32(tcp + TCP_SEQ_OFF) - e->seq_delta;
+			*delta = load_be32(tcp + TCP_SEQ_OFF) - *delta;
 			e->flags &= (uint8_t)~FLOW_F_SYN_PROXY_WAIT;
 			conn_touch(w, snap, e, info, LB_TCP_DIR_OUTPUT, now);
 			struct pkt_info ack = *info; /* once per connection */
@@ -379,13 +392,13 @@ bool syn_proxy_from_real(struct lb_worker *w, const struct lb_snapshot *snap, st
 	if (e->flags & FLOW_F_SYN_PROXY_WAIT) {
 		/* The real refused: the client must see the reset in its window (cookie + 1). */
 		if (flags & PKT_TCP_RST) {
-			tcp_set32(m, info, TCP_SEQ_OFF, e->seq_delta + 1);
+			tcp_set32(m, info, TCP_SEQ_OFF, *delta + 1);
 			return true;
 		}
 		drop(w, m, LB_DROP_SYN_PROXY_HANDSHAKE);
 		return false;
 	}
-	if (e->seq_delta != 0)
-		tcp_set32(m, info, TCP_SEQ_OFF, load_be32(tcp + TCP_SEQ_OFF) - e->seq_delta);
+	if (*delta != 0)
+		tcp_set32(m, info, TCP_SEQ_OFF, load_be32(tcp + TCP_SEQ_OFF) - *delta);
 	return true;
 }

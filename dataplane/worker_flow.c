@@ -53,6 +53,7 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	const struct snap_real *r = snap_real_get(snap, real_id);
 	struct flow_key rk;
 	uint32_t rhash = 0;
+	uint8_t local_idx = FLOW_LOCAL_UNKNOWN;
 	const struct lb_forward_method *method = lb_forward_method_get(r->forward);
 	if (method->reply_key) {
 		/* A group's real on port 0 takes the port the client asked for. */
@@ -74,7 +75,8 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 					return XMIT_DROP(LB_DROP_REPLY_TUPLE_IN_USE);
 				conn_release(w, owner);
 			}
-		} else if (fnat_reply_key_alloc(w, ss, r, rport, key, now, &rk, &rhash) != 0) {
+		} else if (fnat_reply_key_alloc(w, ss, r, rport, key, now, &rk, &rhash,
+						&local_idx) != 0) {
 			return XMIT_DROP(LB_DROP_LOCAL_PORTS_EXHAUSTED);
 		}
 	}
@@ -100,6 +102,9 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 		re->expires = FLOW_REPLY_EXPIRES;
 		e = flow_table_entry(w->flows, pos);
 		e->peer = rpos;
+		/* fnat: the client path rewrites from these, not from the reply key */
+		e->local_idx = local_idx;
+		e->local_port = rk.dport;
 	}
 	e->forward = r->forward;
 	e->real_id = real_id;
@@ -254,16 +259,18 @@ static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot
 		   e->peer != FLOW_NO_PEER ? LB_TCP_DIR_INPUT : LB_TCP_DIR_INPUT_ONLY, now);
 
 	uint32_t len = rte_pktmbuf_pkt_len(m);
-	struct xmit_ctx x = {
-		.info = info,
-		.r = r,
-		.ss = p->ss,
-		.client_key = key,
-		/* only fnat needs it on this path (its local address and port) */
-		.reply_key = lb_forward_method_get(e->forward)->rewrites_source
-				     ? flow_table_key(w->flows, e->peer, &rbuf)
-				     : NULL,
-	};
+	struct xmit_ctx x = {.info = info, .r = r, .ss = p->ss, .client_key = key};
+	/* fnat: the local endpoint, from the entry while its index still names its address */
+	if (lb_forward_method_get(e->forward)->rewrites_source) {
+		if (likely(fnat_local_known(e, p->ss))) {
+			x.local_addr = p->ss->local_addrs[e->local_idx].v6;
+			x.local_port = e->local_port;
+		} else {
+			x.reply_key = flow_table_key(w->flows, e->peer, &rbuf);
+			if (e->local_idx == FLOW_LOCAL_UNKNOWN)
+				fnat_local_learn(e, p->ss, x.reply_key);
+		}
+	}
 	/* the real's ops, resolved at build, unless the flow predates a change of its method */
 	const struct xmit_ops *ops = likely(r->forward == e->forward) ? r->ops
 								      : xmit_ops_get(e->forward);

@@ -18,6 +18,10 @@ struct xmit_ctx {
 	const struct flow_key *client_key; /* client -> VIP, as the client sent it */
 	/* fnat (and ICMP errors of nat/fnat): real -> local address / client; else NULL */
 	const struct flow_key *reply_key;
+	/* fnat's client path without a reply key: the flow's local address and port (network
+	 * order), from its entry */
+	const uint8_t *local_addr;
+	uint16_t local_port;
 };
 
 struct xmit_ops {

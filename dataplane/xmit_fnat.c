@@ -67,11 +67,20 @@ static int fnat_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xm
 	uint8_t *ip = frame + info->l3_off, *l4 = frame + info->l4_off;
 	size_t len = l4_len(info);
 
-	/* reply key: real address:port -> local address:port */
-	nat_set_endpoint(info->family, ip, l4, len, info->proto, true, x->reply_key->dst,
-			 x->reply_key->dport);
-	nat_set_endpoint(info->family, ip, l4, len, info->proto, false, x->reply_key->src,
-			 x->reply_key->sport);
+	if (likely(x->reply_key == NULL)) {
+		/* the entry's local endpoint; the real's as the reply key has it (a group's real
+		 * on port 0 takes the port the client asked for) */
+		uint16_t rport = x->r->l4_port_be ? x->r->l4_port_be : x->client_key->dport;
+		nat_set_endpoint(info->family, ip, l4, len, info->proto, true, x->local_addr,
+				 x->local_port);
+		nat_set_endpoint(info->family, ip, l4, len, info->proto, false, x->r->ip.v6, rport);
+	} else {
+		/* reply key: real address:port -> local address:port */
+		nat_set_endpoint(info->family, ip, l4, len, info->proto, true, x->reply_key->dst,
+				 x->reply_key->dport);
+		nat_set_endpoint(info->family, ip, l4, len, info->proto, false,
+				 x->reply_key->src, x->reply_key->sport);
+	}
 	if (x->ss != NULL && x->ss->client_addr_mode == LB_CLIENT_ADDR_TOA &&
 	    info->family == AF_INET && info->proto == IPPROTO_TCP &&
 	    (info->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN) {

@@ -239,10 +239,16 @@ while len(out["peers"]) < count and time.monotonic() < deadline:
             pass
 time.sleep(delay)
 for peer in out["peers"]:
-    try:
-        s.sendto(b"too late", peer)
-    except ConnectionRefusedError:   # an earlier answer's error, reported once: send again
-        s.sendto(b"too late", peer)
+    # each earlier answer's error is reported once, by whichever send comes next (and that send
+    # is not made): send again until one goes; at most one refusal per answer already sent
+    for attempt in range(count + 1):
+        try:
+            s.sendto(b"too late", peer)
+            break
+        except ConnectionRefusedError:
+            pass
+    else:
+        raise SystemExit(f"every send to {peer} was refused")
 out["peers"] = [f"{a}:{p}" for a, p in out["peers"]]
 deadline = time.monotonic() + timeout
 while len(out["errors"]) < len(out["peers"]) and time.monotonic() < deadline:
