@@ -24,10 +24,8 @@
 #include "flow_table.h"
 #include "frag.h"
 #include "half_open.h"
-#include "pmtu.h"
 #include "pkt_parse.h"
 #include "snapshot.h"
-#include "syn_proxy.h"
 #include "ha_role.h"
 #include "tcp_state.h"
 #include "conn.h"
@@ -142,56 +140,6 @@ static void handle_ops_datagram(struct lb_worker *w, const struct lb_snapshot *s
 		LB_COUNTER_ADD(LB_PROTOCOL_STATS(w, info->family)->forwarded, 1);
 		tx_enqueue(w, (uint16_t)port, m);
 	}
-}
-
-/* A reply of a nat/fnat connection (real -> client or real -> local address). */
-static void handle_reply(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
-			 const struct pkt_info *info, uint64_t now, struct burst_tally *t)
-{
-	struct flow_key k;
-
-	flow_key_make(&k, info);
-	int32_t pos = flow_table_lookup(w->flows, &k, flow_table_hash(w->flows, &k));
-	if (pos < 0 || !(flow_table_entry(w->flows, pos)->flags & FLOW_F_REPLY)) {
-		/* Never forward it as is: that would leak the real's address to the client. */
-		drop(w, m, LB_DROP_NO_REPLY_FLOW);
-		return;
-	}
-	const struct flow_entry *re = flow_table_entry(w->flows, pos);
-	if (unlikely(re->flags & FLOW_F_HOP_UNKNOWN) &&
-	    !conn_install_reply_hop(w, flow_table_entry(w->flows, pos))) {
-		drop(w, m, LB_DROP_SYNC_HOP_UNKNOWN);
-		return;
-	}
-	int32_t fpos = re->peer;
-	struct flow_entry *e = flow_table_entry(w->flows, fpos);
-	if (e->expires <= now) {
-		conn_release(w, fpos);
-		drop(w, m, LB_DROP_NO_REPLY_FLOW);
-		return;
-	}
-	if (unlikely(!snap_real_serves(snap_real_get(snap, e->real_id), e->real_gen))) {
-		if (snap->expire_nodest_conn)
-			conn_release(w, fpos);
-		drop(w, m, LB_DROP_NO_REAL);
-		return;
-	}
-	if (unlikely(e->flags & FLOW_F_SYN_PROXY) &&
-	    !syn_proxy_from_real(w, snap, m, info, fpos, now))
-		return;
-	conn_touch(w, snap, e, info, LB_TCP_DIR_OUTPUT, now);
-
-	if (!pmtu_fits(w, m, info, re->hop_port, 0)) {
-		drop(w, m, LB_DROP_TOO_BIG); /* the real was told the size that fits */
-		return;
-	}
-	uint32_t len = rte_pktmbuf_pkt_len(m);
-	xmit_ops_get(e->forward)->to_client(m, info, flow_table_key(w->flows, fpos, &k));
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-	memcpy(&eth->dst_addr, re->hop_mac, 6);
-	rte_ether_addr_copy(&lb_rt.ports[re->hop_port].mac, &eth->src_addr);
-	tally_out(w, t, info->family, e->service_id, e->real_id, len);
-	tx_enqueue(w, re->hop_port, m);
 }
 
 /* Packets of flows other workers own, collected per owner during one burst. */
@@ -322,7 +270,7 @@ struct burst {
 	bool blocking;    /* the blocklist has entries */
 	struct block_live bl;
 	uint32_t n_pend;
-	struct pending pend[LB_BURST]; /* client packets to services, for the bulk flow path */
+	struct pending pend[LB_BURST]; /* client packets and replies, for the bulk flow path */
 	struct handoff_batch hb;
 	struct burst_tally tally;
 	/* Traffic comes in runs for one service: look the destination up once per run. */
@@ -413,7 +361,7 @@ static inline int64_t burst_service_index(struct burst *b, const struct pkt_info
 	return b->last_idx;
 }
 
-/* TCP and UDP: a reply of one of our flows, or a client packet for the bulk flow path. */
+/* TCP and UDP: a reply of one of our flows or a client packet, for the bulk flow path. */
 static void burst_transport(struct lb_worker *w, struct burst *b, struct rte_mbuf *m,
 			    struct pending *p)
 {
@@ -427,9 +375,11 @@ static void burst_transport(struct lb_worker *w, struct burst *b, struct rte_mbu
 		if (b->may_steer && owner != w->index) {
 			handoff_add(&b->hb, (uint16_t)owner, m);
 		} else {
-			/* The reply may answer a SYN pending in this very burst. */
-			burst_flush_pending(w, b);
-			handle_reply(w, b->snap, m, &p->info, b->now, &b->tally);
+			/* with the client packets: one bulk lookup, handled in arrival order */
+			p->m = m;
+			p->ss = NULL;
+			p->src = w->src_cur;
+			b->n_pend++;
 		}
 		return;
 	}
@@ -501,9 +451,11 @@ static void burst_packet(struct lb_worker *w, struct burst *b, struct rte_mbuf *
 }
 
 /*
- * Classifies a burst: client packets to services go to the bulk flow path, replies and ICMP are
- * handled one by one, and packets whose flow another worker owns (nat: by client, fnat replies:
- * by local port) are handed over, unless they were handed to us already.
+ * Classifies a burst: client packets to services and replies of nat/fnat connections go to the
+ * bulk flow path (one lookup for both, then handled in arrival order), ICMP and fragments are
+ * handled one by one (after the packets before them), and packets whose flow another worker
+ * owns (nat: by client, fnat replies: by local port) are handed over, unless they were handed
+ * to us already.
  */
 static void handle_burst(struct lb_worker *w, const struct lb_snapshot *snap,
 			 struct rte_mbuf **pkts, uint16_t n, uint64_t now, bool handed_over)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_prefetch.h>
 
 #include "conn.h"
 #include "conn_events.h"
@@ -40,6 +41,32 @@ static int32_t flow_insert_evicting(struct lb_worker *w, const struct flow_key *
 	return pos;
 }
 
+/*
+ * nat's reply key for client key ck to real r (port rport): real -> client. False when a live
+ * flow has it; one that timed out (not swept yet) gives it up.
+ */
+static bool nat_reply_key_make(struct lb_worker *w, const struct snap_real *r, uint16_t rport,
+			       const struct flow_key *ck, uint64_t now, struct flow_key *rk,
+			       uint32_t *rhash)
+{
+	memset(rk, 0, sizeof(*rk));
+	rk->family = ck->family;
+	rk->proto = ck->proto;
+	rk->sport = rport;
+	rk->dport = ck->sport;
+	flow_key_set_addr(rk->src, &r->ip);
+	memcpy(rk->dst, ck->src, 16);
+	*rhash = flow_table_hash(w->flows, rk);
+	int32_t old = flow_table_lookup(w->flows, rk, *rhash);
+	if (old < 0)
+		return true;
+	int32_t owner = flow_table_entry(w->flows, old)->peer;
+	if (owner == FLOW_NO_PEER || flow_table_entry(w->flows, owner)->expires > now)
+		return false;
+	conn_release(w, owner);
+	return true;
+}
+
 /* Schedules a new flow; returns its entry position or a negative XMIT_DROP code. */
 static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 			   const struct snap_service *ss, const struct flow_key *key, uint32_t hash,
@@ -59,22 +86,8 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 		/* A group's real on port 0 takes the port the client asked for. */
 		uint16_t rport = r->l4_port ? rte_cpu_to_be_16(r->l4_port) : key->dport;
 		if (method->steering == LB_STEER_CLIENT_HASH) {
-			memset(&rk, 0, sizeof(rk));
-			rk.family = key->family;
-			rk.proto = key->proto;
-			rk.sport = rport;
-			rk.dport = key->sport;
-			flow_key_set_addr(rk.src, &r->ip);
-			memcpy(rk.dst, key->src, 16);
-			rhash = flow_table_hash(w->flows, &rk);
-			int32_t old = flow_table_lookup(w->flows, &rk, rhash);
-			if (old >= 0) {
-				/* Only a flow that timed out (not swept yet) may give its tuple up. */
-				int32_t owner = flow_table_entry(w->flows, old)->peer;
-				if (owner == FLOW_NO_PEER || flow_table_entry(w->flows, owner)->expires > now)
-					return XMIT_DROP(LB_DROP_REPLY_TUPLE_IN_USE);
-				conn_release(w, owner);
-			}
+			if (!nat_reply_key_make(w, r, rport, key, now, &rk, &rhash))
+				return XMIT_DROP(LB_DROP_REPLY_TUPLE_IN_USE);
 		} else if (fnat_reply_key_alloc(w, ss, r, rport, key, now, &rk, &rhash,
 						&local_idx) != 0) {
 			return XMIT_DROP(LB_DROP_LOCAL_PORTS_EXHAUSTED);
@@ -159,6 +172,26 @@ static inline void pending_lookup(struct lb_worker *w, const struct pending *pen
 		hashes[i] = flow_table_hash(w->flows, &keys[i]);
 	}
 	flow_table_lookup_bulk(w->flows, key_ptrs, hashes, n, positions);
+}
+
+/*
+ * After the bulk lookup, the line each packet reads next: a client packet's real, a reply's
+ * connection entry (its key, which the reply is rewritten to, is in the same slot).
+ */
+static inline void pending_prefetch(struct lb_worker *w, const struct lb_snapshot *snap,
+				    const int32_t *positions, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (positions[i] < 0)
+			continue;
+		const struct flow_entry *e = flow_table_entry(w->flows, positions[i]);
+		if (e->flags & FLOW_F_REPLY) {
+			rte_prefetch0(flow_table_slot(w->flows, e->peer));
+			rte_prefetch0(flow_table_entry(w->flows, e->peer));
+		} else if (e->expires != 0) {
+			rte_prefetch0(snap_real_get(snap, e->real_id));
+		}
+	}
 }
 
 /*
@@ -284,7 +317,63 @@ static inline void pending_forward(struct lb_worker *w, const struct lb_snapshot
 	tx_enqueue(w, (uint16_t)port, m);
 }
 
-/* Client packets to services, in order: one bulk lookup, then each on its flow. */
+/*
+ * A reply of a nat/fnat connection (real -> client or real -> local address) whose bulk lookup
+ * gave pos: to the client, from the VIP, through the hop the client's packets came from.
+ */
+static void pending_reply(struct lb_worker *w, const struct lb_snapshot *snap, struct pending *p,
+			  int32_t pos, uint64_t now, struct burst_tally *t)
+{
+	struct rte_mbuf *m = p->m;
+	const struct pkt_info *info = &p->info;
+	struct flow_key k;
+
+	if (pos < 0 || !(flow_table_entry(w->flows, pos)->flags & FLOW_F_REPLY)) {
+		/* Never forward it as is: that would leak the real's address to the client. */
+		drop(w, m, LB_DROP_NO_REPLY_FLOW);
+		return;
+	}
+	const struct flow_entry *re = flow_table_entry(w->flows, pos);
+	if (unlikely(re->flags & FLOW_F_HOP_UNKNOWN) &&
+	    !conn_install_reply_hop(w, flow_table_entry(w->flows, pos))) {
+		drop(w, m, LB_DROP_SYNC_HOP_UNKNOWN);
+		return;
+	}
+	int32_t fpos = re->peer;
+	struct flow_entry *e = flow_table_entry(w->flows, fpos);
+	if (e->expires <= now) {
+		conn_release(w, fpos);
+		drop(w, m, LB_DROP_NO_REPLY_FLOW);
+		return;
+	}
+	if (unlikely(!snap_real_serves(snap_real_get(snap, e->real_id), e->real_gen))) {
+		if (snap->expire_nodest_conn)
+			conn_release(w, fpos);
+		drop(w, m, LB_DROP_NO_REAL);
+		return;
+	}
+	if (unlikely(e->flags & FLOW_F_SYN_PROXY) &&
+	    !syn_proxy_from_real(w, snap, m, info, fpos, now))
+		return;
+	conn_touch(w, snap, e, info, LB_TCP_DIR_OUTPUT, now);
+
+	if (!pmtu_fits(w, m, info, re->hop_port, 0)) {
+		drop(w, m, LB_DROP_TOO_BIG); /* the real was told the size that fits */
+		return;
+	}
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	xmit_ops_get(e->forward)->to_client(m, info, flow_table_key(w->flows, fpos, &k));
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	memcpy(&eth->dst_addr, re->hop_mac, 6);
+	rte_ether_addr_copy(&lb_rt.ports[re->hop_port].mac, &eth->src_addr);
+	tally_out(w, t, info->family, e->service_id, e->real_id, len);
+	tx_enqueue(w, re->hop_port, m);
+}
+
+/*
+ * The burst's packets in order: one bulk lookup for all (a reply's key is its packet's tuple as
+ * well), the entries' next lines prefetched, then each on its flow.
+ */
 static void handle_pending(struct lb_worker *w, const struct lb_snapshot *snap,
 			   struct pending *pend, uint32_t n, uint64_t now, struct burst_tally *t)
 {
@@ -295,10 +384,19 @@ static void handle_pending(struct lb_worker *w, const struct lb_snapshot *snap,
 	if (n == 0)
 		return;
 	pending_lookup(w, pend, n, keys, hashes, positions);
+	pending_prefetch(w, snap, positions, n);
 	uint32_t created = 0, removals = w->flows->removals;
 
 	for (uint32_t i = 0; i < n; i++) {
 		w->src_cur = pend[i].src;
+		if (pend[i].ss == NULL) {
+			int32_t pos = positions[i];
+			/* created or released earlier in this burst: the bulk lookup is stale */
+			if ((pos < 0 && created) || (pos >= 0 && w->flows->removals != removals))
+				pos = flow_table_lookup(w->flows, &keys[i], hashes[i]);
+			pending_reply(w, snap, &pend[i], pos, now, t);
+			continue;
+		}
 		int32_t pos = pending_flow(w, snap, &pend[i], &keys[i], hashes[i], positions[i],
 					   removals, &created, now);
 		if (pos >= 0)

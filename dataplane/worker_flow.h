@@ -1,6 +1,7 @@
 /*
- * The workers' client path: packets to services, collected per burst, looked up in bulk in the
- * flow table, their flows created (a SYN) or found, and sent to the flow's real.
+ * The workers' flow path: packets to services and replies of nat/fnat connections, collected
+ * per burst, looked up in bulk in the flow table, their flows created (a SYN) or found, and sent
+ * to the flow's real or, replies, to the client.
  */
 #ifndef DPDK_LB_WORKER_FLOW_H
 #define DPDK_LB_WORKER_FLOW_H
@@ -15,10 +16,10 @@
 #include "worker_tx.h"
 #include "xmit.h"
 
-/* A client packet to a service, waiting for its burst's bulk flow lookup. */
+/* A client packet to a service or a reply, waiting for its burst's bulk flow lookup. */
 struct pending {
 	struct rte_mbuf *m;
-	const struct snap_service *ss;
+	const struct snap_service *ss; /* NULL: a reply of a nat/fnat connection */
 	struct src_slot *src; /* its source's sketch slot, or NULL */
 	struct pkt_info info;
 };
