@@ -193,7 +193,7 @@ run_pytest() {
   local xml="$OUT/$name.xml" rc=0
   # SIGINT first: pytest unwinds and its fixtures tear the namespaces down.
   timeout -s INT -k 30 "$SUITE_TIMEOUT" \
-    "$PY" -m pytest -v -rs -p no:cacheprovider --junitxml="$xml" "$dir" "$@" || rc=$?
+    "$PY" -m pytest -v -rs --durations=8 -p no:cacheprovider --junitxml="$xml" "$dir" "$@" || rc=$?
   if [ "$rc" -eq 5 ]; then
     echo "pytest collected or selected no test in $dir (exit 5): counted as a failure"
     record "$name" 0 1
