@@ -133,9 +133,12 @@ static int build_real(struct lb_snapshot *snap, const struct lb_config *cfg,
 	sr->ip = rc->ip;
 	sr->ops = xmit_ops_get(rc->forward);
 	sr->l4_port_be = rte_cpu_to_be_16(rc->port);
-	/* Port addresses are set before the first snapshot and never change. */
-	sr->xflags = lb_rt.ports[port].has_address ? SNAP_REAL_TUN_SRC4 : 0;
-	sr->tun_src4 = lb_rt.ports[port].has_address ? lb_rt.ports[port].address.v4 : 0;
+	/* Port addresses are set before the first snapshot and never change. A port's one
+	 * `address` may be IPv6: then IPv4 tunnels have no outer source. */
+	const struct lb_port *egress = &lb_rt.ports[port];
+	bool src4 = egress->has_address && egress->address.family == AF_INET;
+	sr->xflags = src4 ? SNAP_REAL_TUN_SRC4 : 0;
+	sr->tun_src4 = src4 ? egress->address.v4 : 0;
 	return 0;
 }
 
