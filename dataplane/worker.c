@@ -75,14 +75,19 @@ static void neighbour_frame(struct lb_worker *w, struct rte_mbuf *m)
 		LB_COUNTER_ADD(w->stats->neighbour_frames, 1);
 }
 
-/* Answers an ARP request for a VIP or the port's own address in place; other ARP goes up. */
+/*
+ * Answers an ARP request for a VIP or the port's own address in place; other ARP goes up. A
+ * gratuitous request (sender and target address the same: a peer announcing it took a VIP
+ * over) is an announcement, not a question: not answered, as Linux does not answer one for its
+ * own address.
+ */
 static void handle_arp(struct lb_worker *w, const struct lb_snapshot *snap, struct rte_mbuf *m,
 		       const struct pkt_info *info)
 {
 	const struct lb_port *port = &lb_rt.ports[m->port];
 	struct role_key key;
 
-	if (info->arp.op == PKT_ARP_REQUEST) {
+	if (info->arp.op == PKT_ARP_REQUEST && info->arp.spa != info->arp.tpa) {
 		role_key_make(&key, AF_INET, &info->arp.tpa);
 		const struct role_slot *rs = role_find(&snap->roles, &key);
 		/* A backup leaves the VIPs to the master: the requester learns the master's MAC. */

@@ -45,6 +45,21 @@ def test_arp_request_for_vip_is_answered_with_port_mac(pcap_daemon, tmp_path):
     assert stats["dataplane"]["arp_replies"] == 1
 
 
+def test_gratuitous_arp_for_a_vip_or_the_port_address_is_not_answered(pcap_daemon, tmp_path):
+    # A peer that took a VIP over announces it with a request whose sender and target are the
+    # VIP: answering it would claim the address back. The ordinary request after them is.
+    peer = "02:00:00:00:00:99"
+    garps = [Ether(src=peer, dst="ff:ff:ff:ff:ff:ff") /
+             ARP(op=1, hwsrc=peer, psrc=ip, hwdst="00:00:00:00:00:00", pdst=ip)
+             for ip in (VIP, "10.9.0.2")]
+    req = Ether(src=CLIENT_MAC, dst="ff:ff:ff:ff:ff:ff") / \
+        ARP(op=1, hwsrc=CLIENT_MAC, psrc="10.9.0.10", pdst=VIP)
+    out, stats = run(pcap_daemon, tmp_path, garps + [req], config())
+    assert [(p[ARP].psrc, p[ARP].pdst) for p in out if ARP in p] == [(VIP, "10.9.0.10")]
+    assert stats["dataplane"]["arp_replies"] == 1
+    assert stats["dataplane"]["neighbour_frames"] == 2  # the announcements went up
+
+
 def test_arp_request_for_appliance_address_is_answered(pcap_daemon, tmp_path):
     req = Ether(src=CLIENT_MAC, dst="ff:ff:ff:ff:ff:ff") / \
         ARP(op=1, hwsrc=CLIENT_MAC, psrc="10.9.0.10", pdst="10.9.0.2")
