@@ -41,8 +41,9 @@ def pcap(cache, kind, *args):
 class Scenario:
     def __init__(self, key, title, sched, in_pcap, in_pkts, flows, prefill_pcap=None,
                  syn_recv=3600, capacity=None, note="", huge=False, forward="dr", data_room=None,
-                 dp_extra=None, extra=None, workers=1, lcores="0@0,1@1"):
+                 dp_extra=None, extra=None, workers=1, lcores="0@0,1@1", n_reals=N_REALS):
         self.key, self.title, self.sched = key, title, sched
+        self.n_reals = n_reals  # the first n of reals() (one: nat replies the pcap can name)
         # several workers: in_pcap and prefill_pcap are lists, one file (receive queue) per
         # worker, and capacity is per worker (each has its own flow table)
         self.workers, self.lcores = workers, lcores
@@ -106,6 +107,13 @@ def scenarios(cache, new_conn_syns, include_10m=True, quick=False, huge=True):
             # What observability costs per packet: the top-sources sketch (on by default)
             # turned off, and a blocklist of 1,000 prefixes none of the clients is in (every
             # packet is looked up and passes) next to the default empty list.
+            # Both directions of nat connections, each client packet followed by its reply
+            # (from the one real): the replies share the client packets' bulk lookup.
+            both, both_n = pcap(cache, "both", sample, n, 1)
+            s.append(Scenario("est_100k_nat_both", f"established NAT, {n:,} flows, client "
+                              "packets and replies", "wrr", both, 2 * both_n, n,
+                              prefill_pcap=syn, note=note + "; each followed by its reply",
+                              huge=huge, forward="nat", capacity=2 * (n + n // 8), n_reals=1))
             s.append(Scenario("est_100k_nosketch", f"established DR, {n:,} flows, no source "
                               "sketch", "wrr", ack, ack_n, n, prefill_pcap=syn, note=note,
                               huge=huge, dp_extra={"source_slots": 0}))
@@ -149,8 +157,8 @@ def run_lb(build, work, sc, duration, warmup, huge_dir=None, during=None):
     if sc.data_room:
         dp["mbuf_data_room"] = sc.data_room
     dp.update(sc.dp_extra)
-    svc = [{"vip": VIP, "port": 80, "proto": "tcp", "scheduler": sc.sched, "reals": reals(),
-            "forward": sc.forward}]
+    svc = [{"vip": VIP, "port": 80, "proto": "tcp", "scheduler": sc.sched,
+            "reals": reals()[:sc.n_reals], "forward": sc.forward}]
     if sc.forward == "fnat":
         svc[0]["local_addresses"] = ["10.0.0.200", "10.0.0.201"]
     d = VdevDaemon(build, work, vdevs, ports, sc.mem_mb(), dp, svc,

@@ -8,6 +8,9 @@ the same mapping, so a SYN pcap and an ACK pcap over the same i describe the sam
   mkpcap.py syn OUT N            N SYNs of flows 0..N-1 (in order)
   mkpcap.py ack OUT N FLOWS SEED N ACKs of flows drawn from 0..FLOWS-1: a random permutation
                                  when N == FLOWS, else a uniform sample without repetition
+  mkpcap.py both OUT N FLOWS SEED the same N ACKs, each followed by its nat reply: from
+                                 10.0.0.11:80 (the one real) to the flow's client (2N frames;
+                                 numpy only)
 
 Both take two more arguments, PARTS PART, for one receive queue of several (the worker-scaling
 scenarios, scaling.py): only the flows i with i % PARTS == PART, in the order above, so PARTS
@@ -35,9 +38,10 @@ FRAME = 60
 REC = 16 + FRAME
 
 
-def frames(src, sport, dst, flags):
+def frames(src, sport, dst, flags, dport=None):
     """pcap records of 60-byte Ethernet/IPv4/TCP frames, one per element of the equal-length
-    arrays src, sport, dst (host-order integers) and flags (TCP flags; ACK set: ack 1)."""
+    arrays src, sport, dst (host-order integers) and flags (TCP flags; ACK set: ack 1); the
+    destination port is 80 or, with dport, its elements."""
     n = len(src)
     buf = np.zeros((n, REC), dtype=np.uint8)
     # pcap record header: ts_sec, ts_usec, incl_len, orig_len (little endian)
@@ -65,7 +69,11 @@ def frames(src, sport, dst, flags):
     tcp = f[:, 34:54]
     tcp[:, 0] = sport >> 8
     tcp[:, 1] = sport & 0xff
-    tcp[:, 2:4] = [0, 80]
+    if dport is None:
+        tcp[:, 2:4] = [0, 80]
+    else:
+        tcp[:, 2] = dport >> 8
+        tcp[:, 3] = dport & 0xff
     tcp[:, 4:8] = [0, 0, 0, 1]                      # seq
     tcp[:, 8:12] = np.where((flags & 0x10)[:, None] != 0, [0, 0, 0, 1], [0, 0, 0, 0])  # ack
     tcp[:, 12] = 0x50
@@ -84,13 +92,29 @@ def build(flow_ids, tcp_flags):
                   np.full(n, tcp_flags, dtype=np.uint8))
 
 
-def write(path, flow_ids, tcp_flags, chunk=1 << 20):
+REAL = (10 << 24) | 11                    # 10.0.0.11, the one real of the "both" scenario
+
+
+def build_replies(flow_ids):
+    """The nat replies of flows flow_ids: REAL:80 -> the flow's client address and port."""
+    ids = np.asarray(flow_ids, dtype=np.uint64)
+    n = len(ids)
+    client = (SRC_BASE + (ids >> np.uint64(15))).astype(np.uint32)
+    cport = (1024 + (ids & np.uint64(0x7fff))).astype(np.uint32)
+    return frames(np.full(n, REAL, dtype=np.uint32), np.full(n, 80, dtype=np.uint32), client,
+                  np.full(n, 0x10, dtype=np.uint8), dport=cport)
+
+
+def write(path, flow_ids, tcp_flags, chunk=1 << 20, replies=False):
     with open(path, "wb") as out:
         out.write(np.array([0xa1b2c3d4], dtype="<u4").tobytes())
         out.write(np.array([2, 4], dtype="<u2").tobytes())
         out.write(np.array([0, 0, 65535, 1], dtype="<u4").tobytes())
         for i in range(0, len(flow_ids), chunk):
-            out.write(build(flow_ids[i:i + chunk], tcp_flags).tobytes())
+            recs = build(flow_ids[i:i + chunk], tcp_flags)
+            if replies:  # each client packet, then its flow's reply
+                recs = np.stack([recs, build_replies(flow_ids[i:i + chunk])], axis=1)
+            out.write(recs.tobytes())
 
 
 def frame_plain(i, tcp_flags):
@@ -149,13 +173,15 @@ def flow_ids(kind, args):
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("syn", "ack"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("syn", "ack", "both"):
         sys.exit(__doc__)
+    if sys.argv[1] == "both" and np is None:
+        sys.exit("mkpcap: \"both\" needs numpy (python3-numpy)")
     kind, out, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
     nargs = 1 if kind == "syn" else 3
     if len(rest) not in (nargs, nargs + 2):
         sys.exit(__doc__)
-    ids = flow_ids(kind, rest[:nargs])
+    ids = flow_ids("ack" if kind == "both" else kind, rest[:nargs])
     if len(rest) == nargs + 2:
         parts, part = int(rest[nargs]), int(rest[nargs + 1])
         if not 0 <= part < parts:
@@ -171,7 +197,7 @@ def main():
     if np is None:
         write_plain(out, ids, flags)
     else:
-        write(out, ids, flags)
+        write(out, ids, flags, replies=kind == "both")
 
 
 if __name__ == "__main__":

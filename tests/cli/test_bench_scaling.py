@@ -146,3 +146,26 @@ def test_syn_pcap_without_numpy_is_the_same_bytes(tmp_path):
     subprocess.run([sys.executable, MKPCAP, "syn", str(b), "40000", "2", "1"], check=True,
                    env=dict(os.environ, MKPCAP_NO_NUMPY="1"))
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_both_pcap_follows_each_ack_with_its_nat_reply(tmp_path):
+    """mkpcap.py both: the ACK pcap's flows in the same order, each ACK followed by the one
+    real's reply to that client (addresses and ports swapped), IP checksums right."""
+    pytest.importorskip("numpy")
+    from scapy.all import IP, TCP, rdpcap
+    n = 2_000
+    paths = {k: tmp_path / f"{k}.pcap" for k in ("ack", "both")}
+    for kind, path in paths.items():
+        subprocess.run([sys.executable, MKPCAP, kind, str(path), str(n), str(n), "1"],
+                       check=True, timeout=120)
+    acks, both = rdpcap(str(paths["ack"])), rdpcap(str(paths["both"]))
+    assert len(both) == 2 * len(acks) == 2 * n
+    for k in range(0, n, 37):
+        a, c, r = acks[k], both[2 * k], both[2 * k + 1]
+        assert bytes(c) == bytes(a)
+        assert (r[IP].src, r[TCP].sport, r[IP].dst, r[TCP].dport) == \
+            ("10.0.0.11", 80, a[IP].src, a[TCP].sport)
+        assert r[TCP].flags == "A"
+        fresh = r[IP].copy()
+        fresh.chksum = None
+        assert r[IP].chksum == IP(bytes(fresh)).chksum
