@@ -39,6 +39,23 @@ bool src_sketch_read(const struct lb_worker *w, uint32_t i, struct src_slot *out
 /* Slots per worker (0 = off). */
 uint32_t src_sketch_slots(void);
 
+/* Whether slot s holds address a of family (4 or 16 bytes): fixed-size loads, no memcmp call. */
+static inline bool src_slot_holds(const struct src_slot *s, uint8_t family, const uint8_t *a)
+{
+	if (s->family != family)
+		return false;
+	if (family == AF_INET) {
+		uint32_t x, y;
+		memcpy(&x, s->addr, 4);
+		memcpy(&y, a, 4);
+		return x == y;
+	}
+	uint64_t x[2], y[2];
+	memcpy(x, s->addr, 16);
+	memcpy(y, a, 16);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
 /* Worker side: counts the packet for its source and makes its slot w->src_cur (or NULL). */
 static inline void src_sketch_count(struct lb_worker *w, const struct pkt_info *info)
 {
@@ -65,7 +82,7 @@ static inline void src_sketch_count(struct lb_worker *w, const struct pkt_info *
 		h = rte_hash_crc_8byte(q[1], rte_hash_crc_8byte(q[0], 0));
 	}
 	s = &w->src_slots[h & w->src_mask];
-	if (s->family == info->family && memcmp(s->addr, a, len) == 0) {
+	if (src_slot_holds(s, info->family, a)) {
 		s->votes += s->votes < UINT32_MAX;
 	} else if (s->votes > 1) {
 		s->votes--;
