@@ -94,24 +94,6 @@ uint64_t flow_table_ipv4_bytes(const struct flow_table *ft)
  * through a cast (as rte_hash_crc does), which the compiler may reorder before the key is
  * written: measured, two hashes of one key differed.
  */
-uint32_t flow_table_hash(const struct flow_table *ft, const struct flow_key *key)
-{
-	uint64_t w[sizeof(struct flow_key) / 8];
-	uint32_t h = 0;
-
-	RTE_SET_USED(ft);
-	if (key->family == AF_INET) {
-		struct flow_key4 k4;
-		flow_key4_make(&k4, key);
-		memcpy(w, &k4, sizeof(k4));
-		return rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0));
-	}
-	memcpy(w, key, sizeof(*key));
-	for (uint32_t i = 0; i < RTE_DIM(w); i++)
-		h = rte_hash_crc_8byte(w[i], h);
-	return h;
-}
-
 int32_t flow_table_lookup(struct flow_table *ft, const struct flow_key *key, uint32_t hash)
 {
 	if (key->family == AF_INET) {
