@@ -5,7 +5,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
 set grid ytics
-set key top right
+set key below horizontal
 set xtics rotate by -20
 set yrange [0:*]
 
