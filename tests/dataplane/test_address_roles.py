@@ -134,3 +134,15 @@ def test_a_vip_on_one_port_and_its_nat_real_on_another(tmp_path):
     assert len(back) == 1 and back[0][Ether].dst == CLIENT_MAC, [p.summary() for p in back]
     assert (back[0][IP].src, back[0][TCP].sport, back[0][TCP].dport) == (VIP, 80, 43000)
     assert stats["dataplane"]["drop_reasons"]["not_vip"] == 1, stats["dataplane"]["drop_reasons"]
+
+
+def test_an_ipv4_tunnel_through_a_port_whose_address_is_ipv6_has_no_outer_source(pcap_daemon,
+                                                                               tmp_path):
+    # The port's one address is IPv6: an IPv4 tunnel has no outer source, so the packet is
+    # dropped (counted), never sent from the IPv6 address's first four bytes (32.1.13.184).
+    cfg = {"ports": [{"address": "2001:db8:9::2/64"}], "neighbours": {"static": STATICS},
+           "services": [{"vip": VIP, "port": 80, "proto": "tcp", "scheduler": "rr",
+                         "forward": "tun", "reals": [real(REAL, 80)]}]}
+    out, stats, _ = run_pcap(pcap_daemon, tmp_path, [client_tcp(44100)], cfg)
+    assert [p.summary() for p in out] == []
+    assert stats["dataplane"]["drop_reasons"]["no_neighbour"] == 1

@@ -187,17 +187,6 @@ def test_tun_encapsulates_the_untouched_packet(pcap_daemon, tmp_path):
     assert conns[0]["forward"] == "tun"
 
 
-def test_tun_ipv4_through_a_port_with_only_an_ipv6_address_has_no_outer_source(pcap_daemon,
-                                                                               tmp_path):
-    # The port's one address is IPv6: an IPv4 tunnel has no outer source, so the packet is
-    # dropped (counted), never sent from the IPv6 address's first four bytes (32.1.13.184).
-    cfg = config("tun")
-    cfg["ports"] = [{"address": "2001:db8:9::2/64"}]
-    out, stats, _ = run(pcap_daemon, tmp_path, [tcp_from_client(44100)], cfg)
-    assert [p.summary() for p in out] == []
-    assert stats["dataplane"]["drop_reasons"]["no_neighbour"] == 1
-
-
 def test_tun_too_big_with_df_answers_fragmentation_needed(pcap_daemon, tmp_path):
     # 20 (IP) + 40 (TCP with options) + 1421 = 1481 bytes: fits the link, not the tunnel
     big = tcp_from_client(45000, flags="A", payload=b"z" * 1421)
