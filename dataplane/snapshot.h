@@ -133,6 +133,13 @@ struct lb_snapshot {
 	struct snap_garbage *retired; /* what the previous snapshot used and this one does not */
 };
 
+/* The port (network order) a connection to r uses: its own, or on port 0 (a group's real) the
+ * one the client asked for. */
+static inline uint16_t snap_real_port_be(const struct snap_real *r, uint16_t client_dport_be)
+{
+	return r->l4_port_be ? r->l4_port_be : client_dport_be;
+}
+
 /* The entry of real `id` (0..max_reals); gen 0 means no such real in the snapshot. */
 static inline const struct snap_real *snap_real_get(const struct lb_snapshot *snap, uint32_t id)
 {

@@ -83,8 +83,7 @@ static int32_t flow_create(struct lb_worker *w, const struct lb_snapshot *snap,
 	uint8_t local_idx = FLOW_LOCAL_UNKNOWN;
 	const struct lb_forward_method *method = lb_forward_method_get(r->forward);
 	if (method->reply_key) {
-		/* A group's real on port 0 takes the port the client asked for. */
-		uint16_t rport = r->l4_port ? rte_cpu_to_be_16(r->l4_port) : key->dport;
+		uint16_t rport = snap_real_port_be(r, key->dport);
 		if (method->steering == LB_STEER_CLIENT_HASH) {
 			if (!nat_reply_key_make(w, r, rport, key, now, &rk, &rhash))
 				return XMIT_DROP(LB_DROP_REPLY_TUPLE_IN_USE);

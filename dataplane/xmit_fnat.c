@@ -70,7 +70,7 @@ static int fnat_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xm
 	if (likely(x->reply_key == NULL)) {
 		/* the entry's local endpoint; the real's as the reply key has it (a group's real
 		 * on port 0 takes the port the client asked for) */
-		uint16_t rport = x->r->l4_port_be ? x->r->l4_port_be : x->client_key->dport;
+		uint16_t rport = snap_real_port_be(x->r, x->client_key->dport);
 		nat_set_endpoint(info->family, ip, l4, len, info->proto, true, x->local_addr,
 				 x->local_port);
 		nat_set_endpoint(info->family, ip, l4, len, info->proto, false, x->r->ip.v6, rport);

@@ -29,7 +29,7 @@ static int nat_to_real(struct lb_worker *w, struct rte_mbuf *m, const struct xmi
 	 * memory access less per packet (a group's real on port 0 keeps the client's port). Its
 	 * address bytes start where an IPv4 address does (lb_addr's union): no copy.
 	 */
-	uint16_t port = x->r->l4_port_be ? x->r->l4_port_be : x->client_key->dport;
+	uint16_t port = snap_real_port_be(x->r, x->client_key->dport);
 	nat_set_endpoint(info->family, frame + info->l3_off, frame + info->l4_off, l4_len(info),
 			 info->proto, false, x->r->ip.v6, port);
 	if (!xmit_set_real_mac(m, x->r))
