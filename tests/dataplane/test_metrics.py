@@ -190,8 +190,11 @@ def test_slow_and_flooding_clients_never_starve_rpc(daemon):
         # Floods: threads asking for pages as fast as they can, and one connecting and dropping.
         def flood_pages():
             while not stop.is_set():
-                http_get(port, "/metrics", timeout=2)
-                http_get(port, "/", timeout=2)
+                for path in ("/metrics", "/"):
+                    try:
+                        http_get(port, path, timeout=2)
+                    except (OSError, IndexError):
+                        pass  # evicted before its answer: the flood's expected fate
 
         def flood_connects():
             while not stop.is_set():
